@@ -1,0 +1,48 @@
+# The two commands of the README, `make demo` and `make test`, work on a fresh machine with Python 3.11+
+# and make: each creates its virtualenv when missing and installs what it needs, with the pins of the
+# Airflow leg kept in constraints/ (Airflow's own constraint files live on a host CI cannot reach).
+
+PYTHON ?= python3
+AIRFLOW_VERSION ?= 3.3.2
+VENV ?= .venv
+CONSTRAINTS := constraints/airflow-$(AIRFLOW_VERSION).txt
+STAMP := $(VENV)/.installed-airflow-$(AIRFLOW_VERSION)
+BIN := $(VENV)/bin
+OLDEST_AIRFLOW := 3.0.0
+
+.PHONY: test test-oldest lint typecheck pytest demo bench clean
+
+$(STAMP): pyproject.toml $(CONSTRAINTS)
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=...)")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) "apache-airflow==$(AIRFLOW_VERSION)" -e ".[dev]"
+	@touch $@
+
+install: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+# The oldest Airflow we declare (apache-airflow>=3.0.0), so the declared range is true.
+test-oldest:
+	$(MAKE) pytest AIRFLOW_VERSION=$(OLDEST_AIRFLOW) VENV=.venv-airflow-$(OLDEST_AIRFLOW)
+
+demo: $(STAMP)
+	$(BIN)/python scripts/demo.py
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/import_cost.py
+	$(BIN)/python benchmarks/throughput.py
+
+clean:
+	rm -rf .venv .venv-airflow-* .demo .pytest_cache .mypy_cache .ruff_cache

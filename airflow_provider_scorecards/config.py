@@ -1,0 +1,208 @@
+"""Client settings: where to send requests, with which credentials, and how patiently.
+
+A :class:`ClientConfig` is built from an Airflow connection (ours, or the official Datadog provider's
+``datadog`` type) or from the ``DD_*`` environment variables Datadog's own clients read. Turning those
+loose inputs into one validated object is this module's single job; the hook only asks for it.
+
+``ClientConfig.__repr__`` never shows a credential, so a config can be logged or end up in a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow_provider_scorecards.errors import InvalidParameterError, ScorecardsConfigError
+from airflow_provider_scorecards.query import coerce_bool, coerce_float, coerce_int
+from airflow_provider_scorecards.sites import DEFAULT_SITE, api_base_url, normalize_site, validate_api_url
+
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_RETRIES = 5
+MAX_TIMEOUT = 600.0
+MAX_RETRIES = 20
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Validated settings for one client. Credentials are kept out of ``repr``."""
+
+    base_url: str
+    api_key: str | None = field(default=None, repr=False)
+    app_key: str | None = field(default=None, repr=False)
+    bearer_token: str | None = field(default=None, repr=False)
+    timeout: float = DEFAULT_TIMEOUT
+    max_retries: int = DEFAULT_MAX_RETRIES
+    backoff_base: float = 0.5
+    verify: bool | str = True
+    proxies: dict[str, str] | None = None
+    source: str = "connection"
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every credential in use, for registration with the secrets masker."""
+        return tuple(s for s in (self.api_key, self.app_key, self.bearer_token) if s)
+
+    def auth_headers(self) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        if self.api_key:
+            headers["DD-API-KEY"] = self.api_key
+        if self.app_key:
+            headers["DD-APPLICATION-KEY"] = self.app_key
+        if self.bearer_token:
+            headers["Authorization"] = f"Bearer {self.bearer_token}"
+        return headers
+
+
+def config_from_connection(
+    conn_id: str,
+    conn_type: str | None,
+    password: str | None,
+    extra: Mapping[str, Any],
+) -> ClientConfig:
+    """Settings from an Airflow connection of type ``datadog_scorecards`` or ``datadog``."""
+    if conn_type == "datadog":
+        # The official Datadog provider keeps both keys and the host in extras.
+        api_key = _text(extra.get("api_key")) or _text(password)
+        base_url = _base_url(site=None, api_url=None, api_host=_text(extra.get("api_host")))
+    else:
+        api_key = _text(password) or _text(extra.get("api_key"))
+        base_url = _base_url(
+            site=_text(extra.get("site")), api_url=_text(extra.get("api_url")), api_host=None
+        )
+    return _finish(
+        source=f"connection {conn_id!r}",
+        base_url=base_url,
+        api_key=api_key,
+        app_key=_text(extra.get("app_key")) or _text(extra.get("application_key")),
+        bearer_token=_text(extra.get("bearer_token")),
+        extra=extra,
+        hint=f"set the API key as the password and 'app_key' in the extra of connection {conn_id!r}",
+    )
+
+
+def config_from_env(conn_id: str, environ: Mapping[str, str] | None = None) -> ClientConfig:
+    """Settings from ``DD_API_KEY``, ``DD_APP_KEY``, ``DD_SITE`` (and ``DD_BEARER_TOKEN``)."""
+    env = os.environ if environ is None else environ
+    api_key = _text(env.get("DD_API_KEY"))
+    app_key = _text(env.get("DD_APP_KEY")) or _text(env.get("DD_APPLICATION_KEY"))
+    bearer = _text(env.get("DD_BEARER_TOKEN"))
+    if not (api_key or app_key or bearer):
+        raise ScorecardsConfigError(
+            f"No Datadog credentials: connection {conn_id!r} does not exist and DD_API_KEY / DD_APP_KEY "
+            "are not set. Create the connection (type 'datadog_scorecards', API key as password, "
+            'extra {"app_key": ..., "site": ...}) or export DD_API_KEY, DD_APP_KEY and DD_SITE.'
+        )
+    return _finish(
+        source="environment (DD_API_KEY/DD_APP_KEY)",
+        base_url=_base_url(site=_text(env.get("DD_SITE")), api_url=None, api_host=None),
+        api_key=api_key,
+        app_key=app_key,
+        bearer_token=bearer,
+        extra={},
+        hint="export both DD_API_KEY and DD_APP_KEY",
+    )
+
+
+def _finish(
+    *,
+    source: str,
+    base_url: str,
+    api_key: str | None,
+    app_key: str | None,
+    bearer_token: str | None,
+    extra: Mapping[str, Any],
+    hint: str,
+) -> ClientConfig:
+    if not bearer_token and not (api_key and app_key):
+        missing = " and ".join(
+            name for name, value in (("API key", api_key), ("application key", app_key)) if not value
+        )
+        raise ScorecardsConfigError(
+            f"Datadog credentials from {source} are incomplete: the {missing} is missing. "
+            f"The Scorecards API needs both keys (or an OAuth bearer_token): {hint}."
+        )
+    return ClientConfig(
+        base_url=base_url,
+        api_key=api_key,
+        app_key=app_key,
+        bearer_token=bearer_token,
+        timeout=_optional(
+            extra,
+            "timeout",
+            DEFAULT_TIMEOUT,
+            lambda v: coerce_float("timeout", v, minimum=0.001, maximum=MAX_TIMEOUT),
+        ),
+        max_retries=_optional(
+            extra,
+            "max_retries",
+            DEFAULT_MAX_RETRIES,
+            lambda v: coerce_int("max_retries", v, minimum=0, maximum=MAX_RETRIES),
+        ),
+        backoff_base=_optional(
+            extra, "backoff_base", 0.5, lambda v: coerce_float("backoff_base", v, minimum=0.0, maximum=60.0)
+        ),
+        verify=_verify(extra.get("verify")),
+        proxies=_proxies(extra.get("proxies")),
+        source=source,
+    )
+
+
+def _base_url(*, site: str | None, api_url: str | None, api_host: str | None) -> str:
+    if api_url:
+        return validate_api_url(api_url)
+    if api_host:
+        # The datadog provider's api_host is either a Datadog host or a custom URL.
+        try:
+            return api_base_url(api_host)
+        except InvalidParameterError as exc:
+            if "not offered" in str(exc):
+                raise
+            return validate_api_url(api_host if "://" in api_host else f"https://{api_host}")
+    return api_base_url(normalize_site(site or DEFAULT_SITE))
+
+
+def _optional(extra: Mapping[str, Any], key: str, default: Any, coerce: Any) -> Any:
+    value = extra.get(key)
+    if value is None or value == "":
+        return default
+    return coerce(value)
+
+
+def _verify(value: Any) -> bool | str:
+    if value is None or value == "":
+        return True
+    if isinstance(value, str) and value.strip().lower() not in ("true", "false", "1", "0", "yes", "no"):
+        return value.strip()  # a CA bundle path
+    result = coerce_bool("verify", value)
+    return True if result is None else result
+
+
+def _proxies(value: Any) -> dict[str, str] | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("{"):
+            try:
+                value = json.loads(text)
+            except ValueError:
+                raise InvalidParameterError("proxies", "<unparseable>", "expected a JSON object") from None
+        else:
+            return {"http": text, "https": text}
+    if isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        return dict(value)
+    raise InvalidParameterError(
+        "proxies",
+        type(value).__name__,
+        'expected a proxy URL or an object like {"https": "http://proxy:3128"}',
+    )
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None

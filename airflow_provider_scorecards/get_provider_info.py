@@ -1,0 +1,74 @@
+"""Provider metadata, read by Airflow through the ``apache_airflow_provider`` entry point."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_scorecards import __version__
+
+_INTEGRATION = "Datadog Scorecards"
+
+
+def get_provider_info() -> dict[str, Any]:
+    """What ``airflow providers list`` shows and how the UI renders our connection type."""
+    return {
+        "package-name": "airflow-provider-scorecards",
+        "name": "Datadog Scorecards",
+        "description": "Fetch Datadog Scorecards scores and gate pipelines on them.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": _INTEGRATION,
+                "external-doc-url": "https://docs.datadoghq.com/api/latest/scorecards/",
+                "tags": ["service"],
+            }
+        ],
+        "hooks": [
+            {
+                "integration-name": _INTEGRATION,
+                "python-modules": ["airflow_provider_scorecards.hooks.scorecards"],
+            }
+        ],
+        "connection-types": [
+            {
+                "hook-class-name": "airflow_provider_scorecards.hooks.scorecards.DatadogScorecardsHook",
+                "hook-name": "Datadog Scorecards",
+                "connection-type": "datadog_scorecards",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["schema", "port", "login", "host"],
+                    "relabeling": {"password": "API key"},
+                    "placeholders": {"password": "Datadog API key"},
+                },
+                "conn-fields": {
+                    "app_key": {
+                        "label": "Application key",
+                        "schema": {"type": ["string", "null"], "format": "password"},
+                    },
+                    "site": {
+                        "label": "Datadog site",
+                        "schema": {"type": ["string", "null"], "default": "datadoghq.com"},
+                    },
+                    "api_url": {
+                        "label": "API URL (overrides site; proxies and the simulator)",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                    "bearer_token": {
+                        "label": "OAuth bearer token",
+                        "schema": {"type": ["string", "null"], "format": "password"},
+                    },
+                    "timeout": {
+                        "label": "Request timeout (seconds)",
+                        "schema": {"type": ["number", "null"], "default": 30},
+                    },
+                    "max_retries": {
+                        "label": "Retries on 429/5xx/connection errors",
+                        "schema": {"type": ["integer", "null"], "default": 5},
+                    },
+                    "verify": {
+                        "label": "Verify TLS (true/false or a CA bundle path)",
+                        "schema": {"type": ["string", "boolean", "null"]},
+                    },
+                },
+            }
+        ],
+    }

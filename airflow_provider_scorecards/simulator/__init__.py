@@ -1,0 +1,203 @@
+"""A faithful, offline Datadog Scorecards API for demos and tests (standard library only).
+
+Usage in a test::
+
+    from airflow_provider_scorecards.simulator import ScorecardsSimulator
+
+    with ScorecardsSimulator(seed=7, entities=300) as sim:
+        conn_uri = sim.connection_uri()        # for AIRFLOW_CONN_DATADOG_SCORECARDS_DEFAULT
+        expected = sim.expected_scores("by-team")
+        ...
+
+or from a shell: ``scorecards-simulator --port 8126 --seed 7 --entities 500 --improve-every 5``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from typing import Any
+
+from airflow_provider_scorecards.simulator.faults import FaultInjector, FaultPlan
+from airflow_provider_scorecards.simulator.org import Organisation, RuleFilter
+from airflow_provider_scorecards.simulator.server import (
+    RateLimiter,
+    RequestRecord,
+    SimulatorHTTPServer,
+    parse_filter,
+)
+
+DEFAULT_API_KEY = "sim-api-key-00000000000000000000"
+DEFAULT_APP_KEY = "sim-app-key-0000000000000000000000000000"
+
+__all__ = ["DEFAULT_API_KEY", "DEFAULT_APP_KEY", "FaultPlan", "Organisation", "ScorecardsSimulator"]
+
+
+class ScorecardsSimulator:
+    """A running simulator: an organisation, an HTTP server on loopback, faults and a request log.
+
+    :param seed: seed of the generated organisation (same seed, same organisation).
+    :param entities: number of entities (services, datastores, queues, websites).
+    :param organisation: use this organisation instead of generating one.
+    :param improve_every: drift: every this many seconds, outcomes improve by one step (None = no drift).
+    :param rate_limit: requests allowed per ``rate_limit_period`` seconds before 429.
+    :param faults: random fault rates and added latency (see :mod:`.faults`); ``sim.faults.inject`` adds
+        deterministic ones.
+    """
+
+    def __init__(
+        self,
+        seed: int = 7,
+        entities: int = 200,
+        *,
+        teams: int | None = None,
+        organisation: Organisation | None = None,
+        api_key: str = DEFAULT_API_KEY,
+        app_key: str = DEFAULT_APP_KEY,
+        bearer_token: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        improve_every: float | None = None,
+        rate_limit: int = 10_000,
+        rate_limit_period: float = 10.0,
+        faults: FaultPlan | None = None,
+    ) -> None:
+        self.org = organisation or Organisation.generate(seed=seed, entities=entities, teams=teams)
+        self.api_key = api_key
+        self.app_key = app_key
+        self.bearer_token = bearer_token
+        self.host = host
+        self.port = port
+        self.improve_every = improve_every
+        self.rate_limiter = RateLimiter(rate_limit, rate_limit_period)
+        self.faults = FaultInjector(faults or FaultPlan())
+        self.requests: list[RequestRecord] = []
+        self._manual_step = 0
+        self._started_at = time.monotonic()
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._grow = itertools.count(1)
+        self._cache: dict[tuple[Any, ...], list[str]] = {}
+        self._server: SimulatorHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+
+    def start(self) -> ScorecardsSimulator:
+        if self._server is not None:
+            return self
+        self._server = SimulatorHTTPServer((self.host, self.port), self)
+        self.port = self._server.server_address[1]
+        self._started_at = time.monotonic()
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="scorecards-simulator",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> ScorecardsSimulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """Base URL of the running server, e.g. ``http://127.0.0.1:41234``."""
+        if self._server is None:
+            raise RuntimeError("the simulator is not running; call start() or use it as a context manager")
+        return f"http://{self.host}:{self.port}"
+
+    def connection_uri(self, conn_type: str = "datadog_scorecards") -> str:
+        """A JSON connection for ``AIRFLOW_CONN_<ID>`` that points at this simulator."""
+        return json.dumps(self.connection_dict(conn_type))
+
+    def connection_dict(self, conn_type: str = "datadog_scorecards") -> dict[str, Any]:
+        extra: dict[str, Any] = {"app_key": self.app_key, "api_url": self.url}
+        if self.bearer_token:
+            extra["bearer_token"] = self.bearer_token
+        return {"conn_type": conn_type, "password": self.api_key, "extra": extra}
+
+    # -- drift --------------------------------------------------------------------------------------
+
+    @property
+    def step(self) -> int:
+        """The current drift step (0 = outcomes as generated)."""
+        step = self._manual_step
+        if self.improve_every:
+            step += int((time.monotonic() - self._started_at) // self.improve_every)
+        return min(step, self.org.fix_steps)
+
+    def advance(self, steps: int = 1) -> None:
+        """Improve outcomes by ``steps`` drift steps now (tests use this instead of waiting)."""
+        with self._lock:
+            self._manual_step += steps
+
+    # -- expected answers ---------------------------------------------------------------------------
+
+    def expected_scores(
+        self, aggregation: str, params: dict[str, str] | None = None, sort: str | None = None
+    ) -> list[dict[str, Any]]:
+        """What the endpoint returns for a query (all pages joined), from the organisation directly.
+
+        ``params`` are wire-format filters (``{"filter[rule][level]": "1,2"}``).
+        """
+        items = self.org.scores(aggregation, parse_filter(params or {}), self.step)
+        return _sorted(items, sort)
+
+    # -- request log --------------------------------------------------------------------------------
+
+    def _record(self, record: RequestRecord) -> None:
+        with self._lock:
+            self.requests.append(record)
+
+    def score_requests(self) -> list[RequestRecord]:
+        return [r for r in self.requests if r.path.startswith("/api/v2/scorecard/scores/")]
+
+    def reset_log(self) -> None:
+        with self._lock:
+            self.requests.clear()
+
+    def _next_request_id(self) -> int:
+        return next(self._ids)
+
+    def _grow_counter(self, limit: int) -> int:
+        return next(self._grow) * limit
+
+    # -- serving ------------------------------------------------------------------------------------
+
+    def _serialised_scores(self, aggregation: str, rule_filter: RuleFilter, sort: str | None) -> list[str]:
+        """Score objects as JSON strings, cached per query and drift step (pages are slices of this)."""
+        key = (aggregation, rule_filter, sort, self.step)
+        cached = self._cache.get(key)
+        if cached is None:
+            items = _sorted(self.org.scores(aggregation, rule_filter, key[3]), sort)
+            cached = [json.dumps(item, separators=(",", ":")) for item in items]
+            with self._lock:
+                if len(self._cache) > 64:
+                    self._cache.clear()
+                self._cache[key] = cached
+        return cached
+
+
+def _sorted(items: list[dict[str, Any]], sort: str | None) -> list[dict[str, Any]]:
+    """Order by a numeric field; items arrive ordered by id, and the stable sort keeps that as tie-break."""
+    if not sort:
+        return items
+    field = sort.lstrip("-")
+    sign = -1 if sort.startswith("-") else 1
+    return sorted(items, key=lambda item: sign * item["attributes"][field])

@@ -1,0 +1,113 @@
+"""Fault injection for the simulator: what can go wrong between a client and Datadog, on demand.
+
+Two ways to ask for a fault:
+
+- rates (``FaultPlan(error_rate=0.1, drop_rate=0.05, ...)``): each request draws from a seeded generator;
+- a script (``sim.faults.inject("status", count=2, status=503)``): the next matching requests get exactly
+  that fault, for tests that must be deterministic.
+
+Kinds: ``status`` (an HTTP error with a JSON:API body), ``rate_limit`` (429 with Datadog's headers, or
+``Retry-After`` only, or neither, per ``rate_limit_headers``), ``drop`` (close the connection without an
+answer), ``slow`` (answer after ``slow_seconds``), ``truncate`` (cut the JSON body in half), ``bad_shape``
+(valid JSON, wrong shape), and the pagination misbehaviours ``repeat_page`` (serve the previous page again)
+and ``grow_total`` (announce a larger ``meta.total`` on every page).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass, field
+
+FAULT_KINDS = ("status", "rate_limit", "drop", "slow", "truncate", "bad_shape", "repeat_page", "grow_total")
+
+
+@dataclass
+class Fault:
+    kind: str
+    status: int = 503
+    rate_limit_headers: str = "reset"  # "reset" (X-RateLimit-*), "retry-after", or "none"
+    reset_seconds: float = 1.0
+
+
+@dataclass
+class FaultPlan:
+    """Random fault rates (0..1) plus the fixed latency added to every API request."""
+
+    latency: float = 0.0
+    error_rate: float = 0.0
+    error_statuses: tuple[int, ...] = (500, 502, 503, 504)
+    rate_limit_rate: float = 0.0
+    rate_limit_headers: str = "reset"
+    drop_rate: float = 0.0
+    slow_rate: float = 0.0
+    slow_seconds: float = 2.0
+    truncate_rate: float = 0.0
+    bad_shape_rate: float = 0.0
+    seed: int = 0
+
+
+@dataclass
+class FaultInjector:
+    """Decides, per request, which fault (if any) applies. Thread-safe."""
+
+    plan: FaultPlan = field(default_factory=FaultPlan)
+    _script: list[Fault] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _rng: random.Random | None = None
+    injected: int = 0
+    always: set[str] = field(default_factory=set)
+
+    def inject(
+        self,
+        kind: str,
+        count: int = 1,
+        *,
+        status: int = 503,
+        rate_limit_headers: str = "reset",
+        reset_seconds: float = 1.0,
+    ) -> None:
+        """Apply ``kind`` to the next ``count`` API requests (in arrival order)."""
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; expected one of {', '.join(FAULT_KINDS)}")
+        with self._lock:
+            self._script.extend(Fault(kind, status, rate_limit_headers, reset_seconds) for _ in range(count))
+
+    def set_always(self, kind: str, enabled: bool = True) -> None:
+        """Keep a pagination misbehaviour (``repeat_page``, ``grow_total``) on for every request."""
+        with self._lock:
+            (self.always.add if enabled else self.always.discard)(kind)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._script.clear()
+            self.always.clear()
+
+    def next_fault(self) -> Fault | None:
+        with self._lock:
+            if self._script:
+                self.injected += 1
+                return self._script.pop(0)
+            for kind in ("repeat_page", "grow_total"):
+                if kind in self.always:
+                    return Fault(kind)
+            plan = self.plan
+            if self._rng is None:
+                self._rng = random.Random(plan.seed)
+            rng = self._rng
+            for kind, rate in (
+                ("status", plan.error_rate),
+                ("rate_limit", plan.rate_limit_rate),
+                ("drop", plan.drop_rate),
+                ("slow", plan.slow_rate),
+                ("truncate", plan.truncate_rate),
+                ("bad_shape", plan.bad_shape_rate),
+            ):
+                if rate and rng.random() < rate:
+                    self.injected += 1
+                    return Fault(
+                        kind,
+                        status=rng.choice(plan.error_statuses),
+                        rate_limit_headers=plan.rate_limit_headers,
+                    )
+        return None

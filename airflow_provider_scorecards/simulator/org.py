@@ -1,0 +1,465 @@
+"""A deterministic Scorecards organisation and the scores Datadog would compute for it.
+
+Generated from a seed: teams, entities of several kinds, scorecards with rules (levels 1-3, custom and
+enabled flags) and one outcome per entity and rule (pass, fail, skip, no_data). Every aggregation is
+computed from the same outcomes, so the five views agree with each other; a test can ask the organisation
+for the expected answer of any query and compare it with what a client fetched.
+
+Choices where Datadog's documentation is silent (documented in the README too):
+
+- ``numerator`` = passes, ``denominator`` = passes + fails (skip and no_data count in neither),
+  ``score`` = numerator / denominator, and ``0.0`` when the denominator is 0.
+- Score ids and relationships per aggregation:
+  by-entity: id ``<kind>:<name>``, relationships entity, team (and service for services);
+  by-rule: the rule id, relationships rule and scorecard; by-scorecard: the scorecard id, relationship
+  scorecard; by-team: the team handle, relationship team; by-kind: the kind, no relationships.
+- ``level``: by-rule, the rule's level; by-entity, the highest level L such that no selected rule of level
+  <= L fails for that entity (0 to 3); by-team, the lowest level among its entities; absent for by-scorecard
+  and by-kind.
+- ``total_entities``: 1 for by-entity, the entities of the team or kind for by-team and by-kind, all
+  entities otherwise.
+- Filters select rules; no filter selects every rule, enabled or not. ``filter[rule][name]`` matches the
+  rule name exactly, ignoring case. A query that selects no rule returns no scores.
+- Default order is by id; ``sort`` orders by the field with the id as tie-breaker.
+- Drift: each failing outcome is assigned a step in 1..``fix_steps``; at drift step ``s`` the outcomes whose
+  step is <= s pass. Scores therefore only improve, and after ``fix_steps`` steps every fail is fixed.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import asdict, dataclass
+from operator import itemgetter
+from typing import Any
+
+PASS, FAIL, SKIP, NO_DATA = 0, 1, 2, 3
+OUTCOME_NAMES = ("pass", "fail", "skip", "no_data")
+KINDS = ("service", "datastore", "queue", "website")
+_KIND_WEIGHTS = (0.6, 0.15, 0.15, 0.1)
+AGGREGATIONS = ("by-entity", "by-rule", "by-scorecard", "by-team", "by-kind")
+SORT_FIELDS = ("score", "numerator", "denominator", "total_pass", "total_fail", "total_skip", "total_no_data")
+
+_TEAM_NAMES = (
+    "payments",
+    "checkout",
+    "search",
+    "identity",
+    "platform",
+    "data-eng",
+    "mobile",
+    "growth",
+    "billing",
+    "infra",
+    "security",
+    "catalog",
+    "shipping",
+    "notifications",
+    "ml-serving",
+    "web",
+)
+_NOUNS = ("api", "worker", "gateway", "db", "cache", "stream", "frontend", "indexer", "scheduler", "store")
+_ADJECTIVES = (
+    "orders",
+    "users",
+    "cart",
+    "ledger",
+    "profile",
+    "events",
+    "pricing",
+    "ranking",
+    "auth",
+    "media",
+)
+
+_SCORECARDS: tuple[tuple[str, str, bool, tuple[tuple[str, int], ...]], ...] = (
+    (
+        "production-readiness",
+        "Production Readiness",
+        False,
+        (
+            ("Has on-call", 1),
+            ("Has runbook", 1),
+            ("Has SLOs defined", 2),
+            ("Has deployment tracking", 2),
+            ("Has multi-zone failover", 3),
+        ),
+    ),
+    (
+        "observability-best-practices",
+        "Observability Best Practices",
+        False,
+        (
+            ("Has monitors", 1),
+            ("Has logs", 1),
+            ("Has APM traces", 2),
+            ("Has profiling enabled", 3),
+        ),
+    ),
+    (
+        "documentation-ownership",
+        "Documentation & Ownership",
+        False,
+        (
+            ("Has owner team", 1),
+            ("Has docs link", 1),
+            ("Has repository link", 2),
+        ),
+    ),
+    (
+        "security-posture",
+        "Security Posture",
+        True,
+        (
+            ("Dependencies scanned", 1),
+            ("No critical vulnerabilities", 2),
+            ("Secrets in vault", 3),
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str
+    scorecard_id: str
+    level: int
+    is_custom: bool
+    is_enabled: bool
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    id: str
+    name: str
+    is_custom: bool
+
+
+@dataclass(frozen=True)
+class Entity:
+    id: str
+    name: str
+    kind: str
+    team: str
+
+
+@dataclass(frozen=True)
+class RuleFilter:
+    """The rule filters of a query, parsed (None = no filter)."""
+
+    rule_ids: frozenset[str] | None = None
+    rule_name: str | None = None
+    levels: frozenset[int] | None = None
+    scorecard_ids: frozenset[str] | None = None
+    is_custom: bool | None = None
+    is_enabled: bool | None = None
+
+    def matches(self, rule: Rule) -> bool:
+        return (
+            (self.rule_ids is None or rule.id in self.rule_ids)
+            and (self.rule_name is None or rule.name.lower() == self.rule_name.lower())
+            and (self.levels is None or rule.level in self.levels)
+            and (self.scorecard_ids is None or rule.scorecard_id in self.scorecard_ids)
+            and (self.is_custom is None or rule.is_custom == self.is_custom)
+            and (self.is_enabled is None or rule.is_enabled == self.is_enabled)
+        )
+
+
+class Organisation:
+    """Teams, entities, scorecards, rules and outcomes; computes scores for any query."""
+
+    def __init__(
+        self,
+        teams: list[str],
+        scorecards: list[Scorecard],
+        rules: list[Rule],
+        entities: list[Entity],
+        outcomes: list[bytes],
+        fix_steps_by_entity: list[bytes],
+        fix_steps: int = 4,
+    ) -> None:
+        self.teams = teams
+        self.scorecards = scorecards
+        self.rules = rules
+        self.entities = entities
+        self._outcomes = outcomes  # one bytes per entity, one byte per rule (rule order)
+        self._fix = fix_steps_by_entity  # drift step at which a fail turns into a pass (0 = never)
+        self.fix_steps = fix_steps
+        self._step_cache: dict[int, list[bytes]] = {0: outcomes}
+
+    # -- generation -------------------------------------------------------------------------------
+
+    @classmethod
+    def generate(
+        cls, seed: int = 7, entities: int = 200, teams: int | None = None, fix_steps: int = 4
+    ) -> Organisation:
+        rng = random.Random(seed)
+        n_teams = teams if teams is not None else max(3, min(len(_TEAM_NAMES), entities // 10 or 3))
+        team_names = [_TEAM_NAMES[i] if i < len(_TEAM_NAMES) else f"team-{i:03d}" for i in range(n_teams)]
+        scorecards: list[Scorecard] = []
+        rules: list[Rule] = []
+        for sc_id, sc_name, custom, rule_specs in _SCORECARDS:
+            scorecards.append(Scorecard(sc_id, sc_name, custom))
+            for name, level in rule_specs:
+                rules.append(
+                    Rule(
+                        id=_uuid(rng),
+                        name=name,
+                        scorecard_id=sc_id,
+                        level=level,
+                        is_custom=custom or rng.random() < 0.15,
+                        is_enabled=rng.random() < 0.85,
+                    )
+                )
+        kinds = rng.choices(KINDS, weights=_KIND_WEIGHTS, k=entities)
+        entity_list = [
+            Entity(
+                id=f"{kind}:{_ADJECTIVES[i % 10]}-{_NOUNS[(i // 10) % 10]}-{i:05d}",
+                name=f"{_ADJECTIVES[i % 10]}-{_NOUNS[(i // 10) % 10]}-{i:05d}",
+                kind=kind,
+                team=team_names[rng.randrange(n_teams)],
+            )
+            for i, kind in enumerate(kinds)
+        ]
+        outcomes: list[bytes] = []
+        fixes: list[bytes] = []
+        levels = [rule.level for rule in rules]
+        for _ in entity_list:
+            quality = rng.uniform(0.25, 0.95)
+            row = bytearray()
+            fix = bytearray()
+            for level in levels:
+                draw = rng.random()
+                if draw < 0.05:
+                    row.append(SKIP)
+                    fix.append(0)
+                elif draw < 0.10:
+                    row.append(NO_DATA)
+                    fix.append(0)
+                elif rng.random() < quality - 0.12 * (level - 1):
+                    row.append(PASS)
+                    fix.append(0)
+                else:
+                    row.append(FAIL)
+                    fix.append(rng.randint(1, fix_steps))
+            outcomes.append(bytes(row))
+            fixes.append(bytes(fix))
+        return cls(team_names, scorecards, rules, entity_list, outcomes, fixes, fix_steps)
+
+    # -- (de)serialisation --------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "teams": self.teams,
+            "scorecards": [asdict(s) for s in self.scorecards],
+            "rules": [asdict(r) for r in self.rules],
+            "entities": [asdict(e) for e in self.entities],
+            "outcomes": [[OUTCOME_NAMES[o] for o in row] for row in self._outcomes],
+            "fix_steps_by_entity": [list(row) for row in self._fix],
+            "fix_steps": self.fix_steps,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Organisation:
+        index = {name: code for code, name in enumerate(OUTCOME_NAMES)}
+        rules = [Rule(**r) for r in data["rules"]]
+        outcomes = [bytes(index[o] for o in row) for row in data["outcomes"]]
+        fixes = [bytes(row) for row in data.get("fix_steps_by_entity", [[0] * len(rules)] * len(outcomes))]
+        if any(len(row) != len(rules) for row in outcomes):
+            raise ValueError("every entity needs one outcome per rule")
+        return cls(
+            list(data["teams"]),
+            [Scorecard(**s) for s in data["scorecards"]],
+            rules,
+            [Entity(**e) for e in data["entities"]],
+            outcomes,
+            fixes,
+            int(data.get("fix_steps", 4)),
+        )
+
+    @classmethod
+    def from_json_file(cls, path: str) -> Organisation:
+        with open(path, encoding="utf-8") as handle:
+            return cls.from_dict(json.load(handle))
+
+    # -- outcomes -----------------------------------------------------------------------------------
+
+    def outcome(self, entity_index: int, rule_index: int, step: int = 0) -> str:
+        return OUTCOME_NAMES[self._rows(step)[entity_index][rule_index]]
+
+    def _rows(self, step: int) -> list[bytes]:
+        step = max(0, min(step, self.fix_steps))
+        rows = self._step_cache.get(step)
+        if rows is None:
+            rows = [
+                bytes(PASS if (o == FAIL and 0 < f <= step) else o for o, f in zip(row, fix, strict=True))
+                for row, fix in zip(self._outcomes, self._fix, strict=True)
+            ]
+            self._step_cache[step] = rows
+        return rows
+
+    # -- scoring ------------------------------------------------------------------------------------
+
+    def scores(
+        self, aggregation: str, rule_filter: RuleFilter | None = None, step: int = 0
+    ) -> list[dict[str, Any]]:
+        """The score objects (JSON:API ``data`` items) of a query, ordered by id."""
+        selected = [
+            i for i, rule in enumerate(self.rules) if rule_filter is None or rule_filter.matches(rule)
+        ]
+        if not selected:
+            return []
+        rows = self._rows(step)
+        if aggregation == "by-rule":
+            items = [self._rule_score(i, rows) for i in selected]
+        elif aggregation == "by-scorecard":
+            items = self._scorecard_scores(selected, rows)
+        else:
+            entity_counts = self._entity_counts(selected, rows)
+            if aggregation == "by-entity":
+                items = [
+                    _score_item(
+                        "by-entity",
+                        entity.id,
+                        counts,
+                        1,
+                        level,
+                        _entity_relationships(entity),
+                    )
+                    for entity, (counts, level) in zip(self.entities, entity_counts, strict=True)
+                ]
+            elif aggregation in ("by-team", "by-kind"):
+                items = self._group_scores(aggregation, entity_counts)
+            else:
+                raise ValueError(f"unknown aggregation {aggregation!r}")
+        items.sort(key=itemgetter("id"))
+        return items
+
+    def _entity_counts(
+        self, selected: list[int], rows: list[bytes]
+    ) -> list[tuple[tuple[int, int, int, int], int]]:
+        pick = itemgetter(*selected) if len(selected) > 1 else (lambda row: (row[selected[0]],))
+        levels_sel = [self.rules[i].level for i in selected]
+        result = []
+        for row in rows:
+            values = pick(row)
+            counts = (values.count(PASS), values.count(FAIL), values.count(SKIP), values.count(NO_DATA))
+            if counts[1]:
+                failing = min(lvl for lvl, v in zip(levels_sel, values, strict=True) if v == FAIL)
+                level = failing - 1
+            else:
+                level = 3
+            result.append((counts, level))
+        return result
+
+    def _rule_counts(self, rule_index: int, rows: list[bytes]) -> tuple[int, int, int, int]:
+        column = bytes(row[rule_index] for row in rows)
+        return (column.count(PASS), column.count(FAIL), column.count(SKIP), column.count(NO_DATA))
+
+    def _rule_score(self, rule_index: int, rows: list[bytes]) -> dict[str, Any]:
+        rule = self.rules[rule_index]
+        return _score_item(
+            "by-rule",
+            rule.id,
+            self._rule_counts(rule_index, rows),
+            len(self.entities),
+            rule.level,
+            {"rule": _rel(rule.id, "rule"), "scorecard": _rel(rule.scorecard_id, "scorecard")},
+        )
+
+    def _scorecard_scores(self, selected: list[int], rows: list[bytes]) -> list[dict[str, Any]]:
+        totals: dict[str, list[int]] = {}
+        for i in selected:
+            counts = self._rule_counts(i, rows)
+            acc = totals.setdefault(self.rules[i].scorecard_id, [0, 0, 0, 0])
+            for k in range(4):
+                acc[k] += counts[k]
+        return [
+            _score_item(
+                "by-scorecard",
+                sc_id,
+                (acc[0], acc[1], acc[2], acc[3]),
+                len(self.entities),
+                None,
+                {"scorecard": _rel(sc_id, "scorecard")},
+            )
+            for sc_id, acc in totals.items()
+        ]
+
+    def _group_scores(
+        self, aggregation: str, entity_counts: list[tuple[tuple[int, int, int, int], int]]
+    ) -> list[dict[str, Any]]:
+        groups: dict[str, list[int]] = {}  # pass, fail, skip, no_data, entities, min level
+        for entity, (counts, level) in zip(self.entities, entity_counts, strict=True):
+            key = entity.team if aggregation == "by-team" else entity.kind
+            acc = groups.setdefault(key, [0, 0, 0, 0, 0, 3])
+            for k in range(4):
+                acc[k] += counts[k]
+            acc[4] += 1
+            acc[5] = min(acc[5], level)
+        items = []
+        for key, acc in groups.items():
+            if aggregation == "by-team":
+                items.append(
+                    _score_item(
+                        "by-team",
+                        key,
+                        (acc[0], acc[1], acc[2], acc[3]),
+                        acc[4],
+                        acc[5],
+                        {"team": _rel(key, "team")},
+                    )
+                )
+            else:
+                items.append(
+                    _score_item("by-kind", key, (acc[0], acc[1], acc[2], acc[3]), acc[4], None, None)
+                )
+        return items
+
+
+def _score_item(
+    aggregation: str,
+    item_id: str,
+    counts: tuple[int, int, int, int],
+    total_entities: int,
+    level: int | None,
+    relationships: dict[str, Any] | None,
+) -> dict[str, Any]:
+    passes, fails, skips, no_data = counts
+    denominator = passes + fails
+    attributes: dict[str, Any] = {
+        "aggregation": aggregation,
+        "denominator": denominator,
+        "numerator": passes,
+        "score": round(passes / denominator, 6) if denominator else 0.0,
+        "total_entities": total_entities,
+        "total_fail": fails,
+        "total_no_data": no_data,
+        "total_pass": passes,
+        "total_skip": skips,
+    }
+    if level is not None:
+        attributes["level"] = level
+    item: dict[str, Any] = {"attributes": attributes, "id": item_id}
+    if relationships:
+        item["relationships"] = relationships
+    item["type"] = "score"
+    return item
+
+
+def _entity_relationships(entity: Entity) -> dict[str, Any]:
+    rels = {"entity": _rel(entity.id, "entity"), "team": _rel(entity.team, "team")}
+    if entity.kind == "service":
+        rels["service"] = _rel(entity.name, "service")
+    return rels
+
+
+def _rel(item_id: str, kind: str) -> dict[str, Any]:
+    return {"data": {"id": item_id, "type": kind}}
+
+
+def _uuid(rng: random.Random) -> str:
+    bits = rng.getrandbits(128)
+    text = f"{bits:032x}"
+    return f"{text[:8]}-{text[8:12]}-4{text[13:16]}-{text[16:20]}-{text[20:32]}"

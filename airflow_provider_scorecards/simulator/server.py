@@ -1,0 +1,337 @@
+"""The simulator's HTTP server: the "List all scores" endpoint as Datadog serves it.
+
+Standard library only (``http.server``, one thread per connection, HTTP/1.1 keep-alive). It answers
+``GET /api/v2/scorecard/scores/{aggregation}`` and ``GET /api/v1/validate`` with Datadog's wire details:
+``application/vnd.api+json``, ``links.next`` on every page (even the last, empty one), ``meta`` with
+count/limit/offset/total, JSON:API error objects, ``X-RateLimit-*`` headers and 429 when the window is
+spent. It imports nothing from the provider's client code: it is an independent reading of the API.
+
+Nothing here logs a request header, so credentials never reach the simulator's log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, quote, urlsplit
+
+from airflow_provider_scorecards.simulator.faults import Fault
+from airflow_provider_scorecards.simulator.org import AGGREGATIONS, SORT_FIELDS, RuleFilter
+
+if TYPE_CHECKING:
+    from airflow_provider_scorecards.simulator import ScorecardsSimulator
+
+logger = logging.getLogger("airflow_provider_scorecards.simulator")
+
+SCORES_PREFIX = "/api/v2/scorecard/scores/"
+JSONAPI = "application/vnd.api+json"
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+_FILTERS = (
+    "filter[rule][id]",
+    "filter[rule][name]",
+    "filter[rule][level]",
+    "filter[rule][scorecard_id]",
+    "filter[rule][is_custom]",
+    "filter[rule][is_enabled]",
+)
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request as the simulator saw it (no headers: they carry the keys)."""
+
+    path: str
+    params: dict[str, str]
+    status: int
+    fault: str | None
+    authorised: bool
+    at: float
+
+
+class BadRequest(Exception):
+    pass
+
+
+class RateLimiter:
+    """A fixed window per simulator, like Datadog's per-organisation limits."""
+
+    def __init__(self, limit: int, period: float) -> None:
+        self.limit = limit
+        self.period = period
+        self._lock = threading.Lock()
+        self._window_start = time.monotonic()
+        self._used = 0
+
+    def take(self) -> tuple[bool, dict[str, str]]:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._window_start >= self.period:
+                self._window_start = now
+                self._used = 0
+            allowed = self._used < self.limit
+            if allowed:
+                self._used += 1
+            reset = max(0.0, self.period - (now - self._window_start))
+            headers = {
+                "X-RateLimit-Limit": str(self.limit),
+                "X-RateLimit-Period": _number(self.period),
+                "X-RateLimit-Remaining": str(max(0, self.limit - self._used)),
+                "X-RateLimit-Reset": _number(
+                    math.ceil(reset * 1000) / 1000 if reset < 1 else math.ceil(reset)
+                ),
+                "X-RateLimit-Name": "scorecard_scores",
+            }
+            return allowed, headers
+
+
+class SimulatorHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], sim: ScorecardsSimulator) -> None:
+        self.sim = sim
+        super().__init__(address, ScorecardsRequestHandler)
+
+
+class ScorecardsRequestHandler(BaseHTTPRequestHandler):
+    server: SimulatorHTTPServer
+    protocol_version = "HTTP/1.1"
+    server_version = "ScorecardsSimulator"
+    sys_version = ""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("%s %s", self.address_string(), format % args)
+
+    def do_GET(self) -> None:
+        sim = self.server.sim
+        parts = urlsplit(self.path)
+        params = dict(parse_qsl(parts.query, keep_blank_values=True))
+        self._log_entry: dict[str, Any] = {
+            "path": parts.path,
+            "params": params,
+            "fault": None,
+            "authorised": False,
+        }
+        self._logged = False
+        try:
+            if sim.faults.plan.latency:
+                time.sleep(sim.faults.plan.latency)
+            fault = sim.faults.next_fault() if parts.path.startswith("/api/") else None
+            self._log_entry["fault"] = fault.kind if fault else None
+            if fault is not None and self._apply_fault(fault):
+                return
+            authorised = self._authorised(parts.path)
+            self._log_entry["authorised"] = authorised
+            if not authorised:
+                self._send_error(403, "Forbidden", "invalid or missing API key or application key")
+                return
+            allowed, rate_headers = sim.rate_limiter.take()
+            if not allowed:
+                self._send_error(
+                    429, "Too Many Requests", "rate limit exceeded for scorecard_scores", rate_headers
+                )
+                return
+            if parts.path == "/api/v1/validate":
+                self._send_json(200, {"valid": True}, "application/json", rate_headers)
+            elif parts.path.startswith(SCORES_PREFIX):
+                aggregation = parts.path[len(SCORES_PREFIX) :]
+                try:
+                    body = self._scores_body(aggregation, params, fault)
+                except BadRequest as exc:
+                    self._send_error(400, "Bad Request", str(exc), rate_headers)
+                    return
+                self._send_body(200, body, JSONAPI, rate_headers)
+            else:
+                self._send_error(404, "Not Found", f"no route for {parts.path}")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        finally:
+            self._log(0)  # no answer was sent (a dropped connection)
+
+    def _log(self, status: int) -> None:
+        """Record the request once, before its answer leaves, so a client never outruns the log."""
+        if not self._logged:
+            self._logged = True
+            self.server.sim._record(RequestRecord(status=status, at=time.time(), **self._log_entry))
+
+    def do_POST(self) -> None:
+        self._log_entry = {"path": urlsplit(self.path).path, "params": {}, "fault": None, "authorised": False}
+        self._logged = False
+        self._send_error(405, "Method Not Allowed", "the simulator only serves GET")
+
+    do_PUT = do_DELETE = do_PATCH = do_POST
+
+    # -- pieces -------------------------------------------------------------------------------------
+
+    def _authorised(self, path: str) -> bool:
+        sim = self.server.sim
+        token = sim.bearer_token
+        auth = self.headers.get("Authorization", "")
+        if token and auth == f"Bearer {token}":
+            return True
+        api_ok = self.headers.get("DD-API-KEY") == sim.api_key
+        if path == "/api/v1/validate":
+            return api_ok
+        return api_ok and self.headers.get("DD-APPLICATION-KEY") == sim.app_key
+
+    def _apply_fault(self, fault: Fault) -> bool:
+        """Act out a transport-level fault; True when the request is finished (answered or dropped)."""
+        if fault.kind == "drop":
+            self.close_connection = True
+            return True
+        if fault.kind == "slow":
+            time.sleep(self.server.sim.faults.plan.slow_seconds)
+            return False  # then answer normally (the client has usually given up)
+        if fault.kind == "status":
+            self._send_error(fault.status, _reason(fault.status), "injected server error")
+            return True
+        if fault.kind != "rate_limit":
+            return False  # body-level faults are applied while building the page
+        headers: dict[str, str] = {}
+        if fault.rate_limit_headers == "reset":
+            limiter = self.server.sim.rate_limiter
+            headers = {
+                "X-RateLimit-Limit": str(limiter.limit),
+                "X-RateLimit-Period": _number(limiter.period),
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": _number(fault.reset_seconds),
+                "X-RateLimit-Name": "scorecard_scores",
+            }
+        elif fault.rate_limit_headers == "retry-after":
+            headers = {"Retry-After": _number(fault.reset_seconds)}
+        self._send_error(429, "Too Many Requests", "injected rate limit", headers)
+        return True
+
+    def _scores_body(self, aggregation: str, params: dict[str, str], fault: Fault | None) -> bytes:
+        sim = self.server.sim
+        if aggregation not in AGGREGATIONS:
+            raise BadRequest(
+                f"invalid aggregation {aggregation!r}: expected one of {', '.join(AGGREGATIONS)}"
+            )
+        rule_filter = parse_filter(params)
+        sort = params.get("sort") or None
+        if sort is not None and sort.lstrip("-") not in SORT_FIELDS:
+            raise BadRequest(f"invalid sort field {sort!r}: expected one of {', '.join(SORT_FIELDS)}")
+        offset = _int_param(params, "page[offset]", 0, 0, None)
+        limit = _int_param(params, "page[limit]", DEFAULT_LIMIT, 1, MAX_LIMIT)
+        items = sim._serialised_scores(aggregation, rule_filter, sort)
+        total = len(items)
+        if fault is not None and fault.kind == "repeat_page" and offset >= limit:
+            page_items = items[offset - limit : offset]
+        else:
+            page_items = items[offset : offset + limit]
+        if fault is not None and fault.kind == "grow_total":
+            total += sim._grow_counter(limit)
+        if fault is not None and fault.kind == "bad_shape":
+            return json.dumps({"data": {"unexpected": page_items[:1]}, "meta": "none"}).encode()
+        next_params = {k: v for k, v in params.items() if k in _FILTERS or k == "sort"}
+        next_params["page[limit]"] = str(limit)
+        next_params["page[offset]"] = str(offset + limit)
+        next_link = (
+            SCORES_PREFIX
+            + aggregation
+            + "?"
+            + "&".join(f"{quote(k, safe='')}={quote(v, safe=',')}" for k, v in sorted(next_params.items()))
+        )
+        tail = json.dumps(
+            {
+                "links": {"next": next_link},
+                "meta": {"count": len(page_items), "limit": limit, "offset": offset, "total": total},
+            }
+        ).replace("&", "\\u0026")
+        body = ('{"data":[' + ",".join(page_items) + "]," + tail[1:]).encode()
+        if fault is not None and fault.kind == "truncate":
+            body = body[: max(1, len(body) // 2)]
+        return body
+
+    def _send_error(self, status: int, title: str, detail: str, headers: dict[str, str] | None = None) -> int:
+        body = {"errors": [{"status": str(status), "title": title, "detail": detail}]}
+        return self._send_json(status, body, JSONAPI, headers)
+
+    def _send_json(
+        self, status: int, payload: Any, content_type: str, headers: dict[str, str] | None = None
+    ) -> int:
+        return self._send_body(status, json.dumps(payload).encode(), content_type, headers)
+
+    def _send_body(
+        self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
+    ) -> int:
+        self._log(status)
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Request-Id", f"sim-{self.server.sim._next_request_id()}")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+        return status
+
+
+def parse_filter(params: dict[str, str]) -> RuleFilter:
+    """The rule filters of a request, validated like the API does (400 on a malformed value)."""
+
+    def id_set(name: str) -> frozenset[str] | None:
+        raw = params.get(name)
+        if raw is None or raw == "":
+            return None
+        return frozenset(part.strip() for part in raw.split(",") if part.strip())
+
+    def flag(name: str) -> bool | None:
+        raw = params.get(name)
+        if raw is None or raw == "":
+            return None
+        if raw.lower() in ("true", "false"):
+            return raw.lower() == "true"
+        raise BadRequest(f"invalid value {raw!r} for {name}: expected true or false")
+
+    levels: frozenset[int] | None = None
+    raw_levels = id_set("filter[rule][level]")
+    if raw_levels is not None:
+        try:
+            levels = frozenset(int(v) for v in raw_levels)
+        except ValueError:
+            raise BadRequest(f"invalid filter[rule][level] {params['filter[rule][level]']!r}") from None
+    return RuleFilter(
+        rule_ids=id_set("filter[rule][id]"),
+        rule_name=params.get("filter[rule][name]") or None,
+        levels=levels,
+        scorecard_ids=id_set("filter[rule][scorecard_id]"),
+        is_custom=flag("filter[rule][is_custom]"),
+        is_enabled=flag("filter[rule][is_enabled]"),
+    )
+
+
+def _int_param(params: dict[str, str], name: str, default: int, low: int, high: int | None) -> int:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"invalid {name} {raw!r}: expected an integer") from None
+    if value < low or (high is not None and value > high):
+        bound = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        raise BadRequest(f"invalid {name} {value}: expected an integer {bound}")
+    return value
+
+
+def _reason(status: int) -> str:
+    return {
+        500: "Internal Server Error",
+        502: "Bad Gateway",
+        503: "Service Unavailable",
+        504: "Gateway Timeout",
+    }.get(status, "Error")
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.3f}"

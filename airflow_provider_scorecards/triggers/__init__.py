@@ -1,0 +1,1 @@
+"""Part of airflow-provider-scorecards; see the package docs."""
