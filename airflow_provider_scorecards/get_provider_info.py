@@ -29,6 +29,13 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_scorecards.hooks.scorecards"],
             }
         ],
+        "operators": [
+            {
+                "integration-name": _INTEGRATION,
+                "python-modules": ["airflow_provider_scorecards.operators.scores"],
+            }
+        ],
+        "extra-links": ["airflow_provider_scorecards.operators.scores.ScorecardsLink"],
         "connection-types": [
             {
                 "hook-class-name": "airflow_provider_scorecards.hooks.scorecards.DatadogScorecardsHook",

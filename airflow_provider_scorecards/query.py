@@ -124,6 +124,11 @@ class ScoresQuery:
         return cls.build(**dict(data))
 
 
+def is_unset(value: Any) -> bool:
+    """``None``, or what Jinja makes of it in a string template (``"None"``), or an empty string."""
+    return value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "null"))
+
+
 def coerce_aggregation(value: Any) -> str:
     text = value.strip().lower() if isinstance(value, str) else value
     if text not in AGGREGATIONS:
@@ -132,7 +137,7 @@ def coerce_aggregation(value: Any) -> str:
 
 
 def coerce_sort(value: Any) -> str | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
+    if is_unset(value):
         return None
     if not isinstance(value, str):
         raise InvalidParameterError("sort", value, _sort_allowed())
@@ -149,7 +154,7 @@ def _sort_allowed() -> str:
 
 def coerce_bool(name: str, value: Any) -> bool | None:
     """``None``/``""`` → no filter; booleans, 0/1 and the usual words (``"true"``, ``"no"``) → bool."""
-    if value is None:
+    if is_unset(value):
         return None
     if isinstance(value, bool):
         return value
@@ -157,8 +162,6 @@ def coerce_bool(name: str, value: Any) -> bool | None:
         return bool(value)
     if isinstance(value, str):
         text = value.strip().lower()
-        if text in ("", "none", "null"):
-            return None
         if text in _TRUE:
             return True
         if text in _FALSE:
@@ -191,7 +194,7 @@ def coerce_int(name: str, value: Any, *, minimum: int | None = None, maximum: in
 def coerce_optional_int(
     name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None
 ) -> int | None:
-    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "null")):
+    if is_unset(value):
         return None
     return coerce_int(name, value, minimum=minimum, maximum=maximum)
 
@@ -221,13 +224,13 @@ def coerce_float(
 def coerce_optional_float(
     name: str, value: Any, *, minimum: float | None = None, maximum: float | None = None
 ) -> float | None:
-    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "null")):
+    if is_unset(value):
         return None
     return coerce_float(name, value, minimum=minimum, maximum=maximum)
 
 
 def coerce_optional_str(name: str, value: Any) -> str | None:
-    if value is None:
+    if is_unset(value):
         return None
     if not isinstance(value, str | int) or isinstance(value, bool):
         raise InvalidParameterError(name, value, "expected a string")
@@ -241,12 +244,12 @@ def coerce_str_list(name: str, value: Any) -> tuple[str, ...] | None:
     ``None``, ``""`` and an empty list mean "no filter". Jinja renders a Python list as ``"['a', 'b']"``
     and a JSON dump as ``'["a", "b"]'``; both are read back as lists.
     """
-    if value is None:
+    if is_unset(value):
         return None
     items: list[Any]
     if isinstance(value, str):
         text = value.strip()
-        if text.lower() in ("", "none", "null", "[]"):
+        if text == "[]":
             return None
         # A rendered literal (or garbage that looks like one), else a comma-separated string.
         items = _parse_list_literal(name, value, text) if text[0] in "[({" else text.split(",")

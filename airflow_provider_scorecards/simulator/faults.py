@@ -52,7 +52,7 @@ class FaultInjector:
     """Decides, per request, which fault (if any) applies. Thread-safe."""
 
     plan: FaultPlan = field(default_factory=FaultPlan)
-    _script: list[Fault] = field(default_factory=list)
+    _script: list[Fault | None] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _rng: random.Random | None = None
     injected: int = 0
@@ -66,11 +66,13 @@ class FaultInjector:
         status: int = 503,
         rate_limit_headers: str = "reset",
         reset_seconds: float = 1.0,
+        after: int = 0,
     ) -> None:
-        """Apply ``kind`` to the next ``count`` API requests (in arrival order)."""
+        """Apply ``kind`` to ``count`` API requests, after ``after`` more requests (in arrival order)."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {', '.join(FAULT_KINDS)}")
         with self._lock:
+            self._script.extend([None] * after)
             self._script.extend(Fault(kind, status, rate_limit_headers, reset_seconds) for _ in range(count))
 
     def set_always(self, kind: str, enabled: bool = True) -> None:
@@ -86,8 +88,11 @@ class FaultInjector:
     def next_fault(self) -> Fault | None:
         with self._lock:
             if self._script:
-                self.injected += 1
-                return self._script.pop(0)
+                scripted = self._script.pop(0)
+                if scripted is not None:
+                    self.injected += 1
+                    return scripted
+                return None
             for kind in ("repeat_page", "grow_total"):
                 if kind in self.always:
                     return Fault(kind)
