@@ -27,9 +27,12 @@ except ImportError:  # Airflow 3.0
     )
 
 try:
-    from airflow.sdk.exceptions import AirflowNotFoundException
+    from airflow.sdk.exceptions import AirflowNotFoundException, TaskDeferralTimeout
 except ImportError:  # Airflow 3.0
-    from airflow.exceptions import AirflowNotFoundException  # type: ignore[no-redef,attr-defined,unused-ignore]
+    from airflow.exceptions import (  # type: ignore[no-redef,attr-defined,unused-ignore]
+        AirflowNotFoundException,
+        TaskDeferralTimeout,
+    )
 
 
 def mask_secret(secret: str) -> None:
@@ -49,6 +52,7 @@ __all__ = [
     "AirflowSensorTimeout",
     "AirflowSkipException",
     "BaseHook",
+    "TaskDeferralTimeout",
     "TaskDeferred",
     "mask_secret",
 ]

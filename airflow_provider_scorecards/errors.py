@@ -16,7 +16,13 @@ from typing import Any
 
 
 class ScorecardsError(Exception):
-    """Base class of every error this provider raises on purpose."""
+    """Base class of every error this provider raises on purpose.
+
+    ``retryable`` says whether a later attempt may succeed (429, 5xx, a dropped connection); tasks let
+    Airflow retry those and fail at once, without retries, on the rest.
+    """
+
+    retryable = False
 
 
 class InvalidParameterError(ScorecardsError, ValueError):

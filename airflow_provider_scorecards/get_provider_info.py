@@ -35,6 +35,18 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_scorecards.operators.scores"],
             }
         ],
+        "sensors": [
+            {
+                "integration-name": _INTEGRATION,
+                "python-modules": ["airflow_provider_scorecards.sensors.scores"],
+            }
+        ],
+        "triggers": [
+            {
+                "integration-name": _INTEGRATION,
+                "python-modules": ["airflow_provider_scorecards.triggers.scores"],
+            }
+        ],
         "extra-links": ["airflow_provider_scorecards.operators.scores.ScorecardsLink"],
         "connection-types": [
             {

@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from airflow_provider_scorecards.query import DEFAULT_PAGE_LIMIT, ScoresQuery
+from airflow_provider_scorecards.errors import InvalidParameterError
+from airflow_provider_scorecards.gate import GateCondition
+from airflow_provider_scorecards.query import DEFAULT_PAGE_LIMIT, ScoresQuery, coerce_optional_str
 
 QUERY_ARGS: tuple[str, ...] = (
     "aggregation",
@@ -38,6 +40,19 @@ QUERY_DEFAULTS: dict[str, Any] = {
 }
 
 
+GATE_ARGS: tuple[str, ...] = (
+    "score_ids",
+    "min_score",
+    "max_score",
+    "field",
+    "min_value",
+    "max_value",
+    "match",
+    "on_missing",
+)
+"""Names of the gate arguments (sensor, trigger, check operator); all are template fields."""
+
+
 def is_deferred_value(value: Any) -> bool:
     """True for what only has a value at run time: a Jinja template or an XComArg-like object."""
     if isinstance(value, str):
@@ -52,6 +67,35 @@ def is_deferred_value(value: Any) -> bool:
 def query_from_args(values: Mapping[str, Any]) -> ScoresQuery:
     """Build (coerce and validate) the query from rendered argument values."""
     return ScoresQuery.build(**{name: values.get(name, QUERY_DEFAULTS.get(name)) for name in QUERY_ARGS})
+
+
+def coerce_conn_id(value: Any) -> str:
+    text = coerce_optional_str("datadog_conn_id", value)
+    if not text:
+        raise InvalidParameterError("datadog_conn_id", value, "expected a connection id")
+    return text
+
+
+def gate_settings(values: Mapping[str, Any]) -> tuple[ScoresQuery, GateCondition, str]:
+    """Query, condition and connection id of a gate task, from its rendered arguments."""
+    return query_from_args(values), gate_from_args(values), coerce_conn_id(values.get("datadog_conn_id"))
+
+
+def gate_from_args(values: Mapping[str, Any]) -> GateCondition:
+    """Build (coerce and validate) the gate condition from rendered argument values."""
+    return GateCondition.build(
+        **{name: values.get(name) for name in GATE_ARGS if values.get(name) is not None}
+    )
+
+
+def validate_static_gate(values: Mapping[str, Any]) -> None:
+    """Validate at DAG parse the gate arguments that are plain values (a threshold of 1.5, a bad field)."""
+    if is_deferred_value(values.get("field")):
+        return  # bounds can only be range-checked against a known field
+    plain = {name: None if is_deferred_value(values.get(name)) else values.get(name) for name in GATE_ARGS}
+    if all(plain[name] is None for name in ("min_score", "max_score", "min_value", "max_value")):
+        return  # every bound comes from a template
+    gate_from_args(plain)
 
 
 def validate_static(

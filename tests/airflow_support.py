@@ -21,9 +21,12 @@ class DagResult:
 
 @cache
 def init_db() -> None:
+    """Create the schema, then run a trivial DAG once so Airflow configures its logging up front
+    (otherwise the first dag.test() of the session does it, and that test's output capture misses it)."""
     from airflow.utils.db import resetdb
 
     resetdb()
+    _test(get_dag("warmup"), {})
 
 
 @cache
@@ -46,16 +49,20 @@ def get_dag(dag_id: str) -> Any:
     return dag
 
 
+def _test(dag: Any, conf: dict[str, Any]) -> Any:
+    if not hasattr(dag, "test"):  # Airflow 3.0: test() lives on the core DAG
+        from airflow.models.dag import DAG as CoreDAG
+
+        dag = CoreDAG.from_sdk_dag(dag)
+    return dag.test(run_conf=conf)
+
+
 def run_dag(dag_id: str, conf: dict[str, Any] | None = None, dag: Any = None) -> DagResult:
     """Run a DAG with dag.test() and collect its task states and XComs."""
     init_db()
     dag = dag or get_dag(dag_id)
     conf = {**copy.deepcopy(_DEFAULT_PARAMS.get(dag_id, {})), **(conf or {})}
-    if not hasattr(dag, "test"):  # Airflow 3.0: test() lives on the core DAG
-        from airflow.models.dag import DAG as CoreDAG
-
-        dag = CoreDAG.from_sdk_dag(dag)
-    run = dag.test(run_conf=conf)
+    run = _test(dag, conf)
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 

@@ -21,6 +21,7 @@ from airflow_provider_scorecards.errors import (
     ScorecardsAuthError,
     ScorecardsError,
 )
+from airflow_provider_scorecards.gate import GateCondition, GateResult
 from airflow_provider_scorecards.pagination import PaginationStats, paginate
 from airflow_provider_scorecards.query import ScoresQuery, coerce_int
 from airflow_provider_scorecards.records import Page, Record, flatten, parse_page
@@ -195,6 +196,14 @@ class DatadogScorecardsHook(BaseHook):
     def list_scores(self, query: ScoresQuery, **kwargs: Any) -> list[Record]:
         """All records of the query in a list (convenience for small results and user tasks)."""
         return list(self.iter_scores(query, **kwargs))
+
+    def check_gate(self, query: ScoresQuery, condition: GateCondition) -> GateResult:
+        """One gate check (what a sensor poke, a trigger loop and the check operator each do).
+
+        The API cannot filter by score id, so every score of the query is fetched and the watched ids are
+        picked out; narrow the query with filters to keep this cheap.
+        """
+        return condition.evaluate(self.list_scores(query))
 
     # -- connection test ----------------------------------------------------------------------------
 

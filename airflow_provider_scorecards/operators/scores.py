@@ -12,13 +12,24 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator, BaseOperatorLink
 
+from airflow_provider_scorecards._compat import AirflowFailException
+from airflow_provider_scorecards.errors import InvalidParameterError
+from airflow_provider_scorecards.failures import failing_fast
 from airflow_provider_scorecards.query import (
     coerce_bool,
     coerce_int,
     coerce_optional_int,
     coerce_optional_str,
 )
-from airflow_provider_scorecards.task_args import QUERY_ARGS, query_from_args, validate_static
+from airflow_provider_scorecards.task_args import (
+    GATE_ARGS,
+    QUERY_ARGS,
+    coerce_conn_id,
+    gate_settings,
+    query_from_args,
+    validate_static,
+    validate_static_gate,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -52,17 +63,8 @@ def _execute_checks() -> dict[str, Any]:
         "concurrency": lambda v: coerce_int("concurrency", v, minimum=1, maximum=MAX_CONCURRENCY),
         "raw": lambda v: coerce_bool("raw", v) or False,
         "output_path": lambda v: coerce_optional_str("output_path", v),
-        "datadog_conn_id": lambda v: _conn_id(v),
+        "datadog_conn_id": coerce_conn_id,
     }
-
-
-def _conn_id(value: Any) -> str:
-    text = coerce_optional_str("datadog_conn_id", value)
-    if not text:
-        from airflow_provider_scorecards.errors import InvalidParameterError
-
-        raise InvalidParameterError("datadog_conn_id", value, "expected a connection id")
-    return text
 
 
 class DatadogScorecardScoresOperator(BaseOperator):
@@ -151,6 +153,10 @@ class DatadogScorecardScoresOperator(BaseOperator):
         return settings
 
     def execute(self, context: Context) -> Any:
+        with failing_fast():
+            return self._fetch(context)
+
+    def _fetch(self, context: Context) -> Any:
         import pendulum
 
         from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
@@ -202,6 +208,95 @@ class DatadogScorecardScoresOperator(BaseOperator):
         )
         context["ti"].xcom_push(key="summary", value=summary)
         return result
+
+
+class DatadogScoreCheckOperator(BaseOperator):
+    """Check a score gate once: met → the records that met it; not met → fail without retries.
+
+    For gates where waiting makes no sense (a CI-style check inside a DAG); it takes the query arguments
+    of :class:`DatadogScorecardScoresOperator` and the condition arguments of
+    :class:`~airflow_provider_scorecards.sensors.scores.DatadogScoreThresholdSensor`. Missing data
+    (``on_missing``) can only be ``"fail"`` (default) or ``"ignore"``: there is nothing to wait for.
+
+    Not met raises ``AirflowFailException`` whose message lists every failing id with its value and the
+    bound, like common.sql's threshold checks: a tripped gate is an answer, not a transient error.
+    """
+
+    template_fields: Sequence[str] = (*QUERY_ARGS, *GATE_ARGS, "datadog_conn_id")
+    template_fields_renderers: ClassVar[dict[str, str]] = {"score_ids": "py", "rule_ids": "py"}
+    ui_color = DATADOG_PURPLE
+    ui_fgcolor = "#ffffff"
+    operator_extra_links = (ScorecardsLink(),)
+
+    def __init__(
+        self,
+        *,
+        aggregation: str,
+        rule_ids: list[str] | str | None = None,
+        rule_name: str | None = None,
+        rule_levels: list[int] | str | None = None,
+        scorecard_ids: list[str] | str | None = None,
+        is_custom: bool | str | None = None,
+        is_enabled: bool | str | None = None,
+        sort: str | None = None,
+        page_limit: int | str = 1000,
+        score_ids: list[str] | str | None = None,
+        min_score: float | str | None = None,
+        max_score: float | str | None = None,
+        field: str | None = None,
+        min_value: float | str | None = None,
+        max_value: float | str | None = None,
+        match: str = "all",
+        on_missing: str = "fail",
+        datadog_conn_id: str = DEFAULT_CONN_ID,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.aggregation = aggregation
+        self.rule_ids = rule_ids
+        self.rule_name = rule_name
+        self.rule_levels = rule_levels
+        self.scorecard_ids = scorecard_ids
+        self.is_custom = is_custom
+        self.is_enabled = is_enabled
+        self.sort = sort
+        self.page_limit = page_limit
+        self.score_ids = score_ids
+        self.min_score = min_score
+        self.max_score = max_score
+        self.field = field
+        self.min_value = min_value
+        self.max_value = max_value
+        self.match = match
+        self.on_missing = on_missing
+        self.datadog_conn_id = datadog_conn_id
+        validate_static(vars(self), {"on_missing": _no_waiting, "datadog_conn_id": coerce_conn_id})
+        validate_static_gate(vars(self))
+
+    def execute(self, context: Context) -> Any:
+        from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
+
+        with failing_fast():
+            query, condition, conn_id = gate_settings(vars(self))
+            _no_waiting(condition.on_missing)
+            with DatadogScorecardsHook(conn_id) as hook:
+                self.scorecards_ui_url = _ui_url(hook)
+                result = hook.check_gate(query, condition)
+        report = result.report()
+        if not result.met:
+            raise AirflowFailException(report)
+        self.log.info("%s", report)
+        return result.passed_records
+
+
+def _no_waiting(on_missing: Any) -> str:
+    if isinstance(on_missing, str) and on_missing.strip().lower() in ("fail", "ignore"):
+        return on_missing
+    raise InvalidParameterError(
+        "on_missing",
+        on_missing,
+        "the check operator decides once: 'fail' or 'ignore' (DatadogScoreThresholdSensor can wait)",
+    )
 
 
 def _batches(pages: Iterable[Page], *, raw: bool, summary: ScoreSummary) -> Iterator[list[dict[str, Any]]]:

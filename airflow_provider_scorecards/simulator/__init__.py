@@ -42,6 +42,8 @@ class ScorecardsSimulator:
     :param entities: number of entities (services, datastores, queues, websites).
     :param organisation: use this organisation instead of generating one.
     :param improve_every: drift: every this many seconds, outcomes improve by one step (None = no drift).
+    :param improve_every_requests: drift by traffic instead of time: one step per this many answered
+        score requests (deterministic, for tests of sensors that must see a score cross a bound).
     :param rate_limit: requests allowed per ``rate_limit_period`` seconds before 429.
     :param faults: random fault rates and added latency (see :mod:`.faults`); ``sim.faults.inject`` adds
         deterministic ones.
@@ -60,6 +62,7 @@ class ScorecardsSimulator:
         host: str = "127.0.0.1",
         port: int = 0,
         improve_every: float | None = None,
+        improve_every_requests: int | None = None,
         rate_limit: int = 10_000,
         rate_limit_period: float = 10.0,
         faults: FaultPlan | None = None,
@@ -71,6 +74,8 @@ class ScorecardsSimulator:
         self.host = host
         self.port = port
         self.improve_every = improve_every
+        self.improve_every_requests = improve_every_requests
+        self._answered = 0
         self.rate_limiter = RateLimiter(rate_limit, rate_limit_period)
         self.faults = FaultInjector(faults or FaultPlan())
         self.requests: list[RequestRecord] = []
@@ -140,6 +145,8 @@ class ScorecardsSimulator:
         step = self._manual_step
         if self.improve_every:
             step += int((time.monotonic() - self._started_at) // self.improve_every)
+        if self.improve_every_requests:
+            step += self._answered // self.improve_every_requests
         return min(step, self.org.fix_steps)
 
     def advance(self, steps: int = 1) -> None:
@@ -164,6 +171,8 @@ class ScorecardsSimulator:
     def _record(self, record: RequestRecord) -> None:
         with self._lock:
             self.requests.append(record)
+            if record.status == 200 and record.path.startswith("/api/v2/scorecard/scores/"):
+                self._answered += 1
 
     def score_requests(self) -> list[RequestRecord]:
         return [r for r in self.requests if r.path.startswith("/api/v2/scorecard/scores/")]

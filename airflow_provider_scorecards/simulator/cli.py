@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--entities", type=int, default=200, help="number of entities")
     parser.add_argument("--org-file", help="load the organisation from a JSON file instead")
     parser.add_argument("--improve-every", type=float, help="drift: improve outcomes every N seconds")
+    parser.add_argument("--improve-every-requests", type=int, help="drift: one step per N score requests")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
     parser.add_argument("--error-rate", type=float, default=0.0, help="share of requests answered 5xx")
     parser.add_argument("--rate-limit", type=int, default=10_000, help="requests per period before 429")
@@ -47,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         host=args.host,
         port=args.port,
         improve_every=args.improve_every,
+        improve_every_requests=args.improve_every_requests,
         rate_limit=args.rate_limit,
         rate_limit_period=args.rate_limit_period,
         faults=FaultPlan(latency=args.latency, error_rate=args.error_rate),

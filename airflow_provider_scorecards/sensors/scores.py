@@ -1,0 +1,246 @@
+"""DatadogScoreThresholdSensor: wait until scores satisfy a gate (poke, reschedule or deferrable).
+
+Imported at every DAG parse: the hook, the trigger and ``requests`` load only when the sensor runs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.sdk import BaseOperator, BaseSensorOperator, PokeReturnValue
+
+from airflow_provider_scorecards._compat import (
+    AirflowFailException,
+    AirflowSensorTimeout,
+    AirflowSkipException,
+    TaskDeferralTimeout,
+)
+from airflow_provider_scorecards.errors import ScorecardsError
+from airflow_provider_scorecards.failures import failing_fast
+from airflow_provider_scorecards.query import coerce_int
+from airflow_provider_scorecards.task_args import (
+    GATE_ARGS,
+    QUERY_ARGS,
+    gate_settings,
+    validate_static,
+    validate_static_gate,
+)
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_scorecards.gate import GateCondition, GateResult
+    from airflow_provider_scorecards.query import ScoresQuery
+
+DEFAULT_CONN_ID = "datadog_scorecards_default"
+DEFERRAL_TIMEOUT_MARGIN = 300
+"""Seconds the deferral may outlive ``timeout``: the trigger reports the timeout itself, with the report."""
+
+
+def _default_deferrable() -> bool:
+    from airflow.configuration import conf
+
+    return conf.getboolean("operators", "default_deferrable", fallback=False)
+
+
+class _GateEnded(Exception):
+    """Raised inside poke() to end the wait for good; execute() turns it into AirflowFailException.
+
+    Raised as a plain exception (not AirflowFailException) so that BaseSensorOperator's soft_fail handling,
+    which turns AirflowFailException into a skip, never hides a failed gate or a misconfiguration.
+    """
+
+
+class DatadogScoreThresholdSensor(BaseSensorOperator):
+    """Wait until Datadog Scorecards scores satisfy a threshold ("do not deploy until it is good enough").
+
+    The query arguments are those of :class:`DatadogScorecardScoresOperator`; the condition is:
+
+    :param score_ids: ids to watch (e.g. ``["service:checkout"]`` for by-entity); None = every score returned.
+    :param min_score: / :param max_score: inclusive bounds on ``score`` (0-1).
+    :param field: another numeric field to bound instead (``level``, ``total_fail``...), with
+        :param min_value: / :param max_value:.
+    :param match: ``"all"`` (default) or ``"any"`` watched score must pass.
+    :param on_missing: what an absent id or a score with denominator 0 means: ``"wait"`` (default),
+        ``"fail"`` or ``"ignore"``.
+    :param max_consecutive_failures: transient API failures (429, 5xx, timeouts) tolerated in a row, each
+        after the hook's own retries, before the sensor fails with the last error.
+    :param deferrable: hand the waiting to the triggerer (no worker slot held). Defaults to Airflow's
+        ``[operators] default_deferrable``.
+
+    Outcomes: met → the records that met the condition are the return value. ``timeout`` →
+    ``AirflowSensorTimeout`` whose message lists every failing id with its value and the bound (a skip with
+    ``soft_fail=True``). A gate that cannot be met (``on_missing="fail"``), a configuration error and a
+    400/401/403 fail at once with ``AirflowFailException``, never a skip.
+    """
+
+    template_fields: Sequence[str] = (*QUERY_ARGS, *GATE_ARGS, "datadog_conn_id")
+    template_fields_renderers: ClassVar[dict[str, str]] = {"score_ids": "py", "rule_ids": "py"}
+    ui_color = "#632ca6"
+    ui_fgcolor = "#ffffff"
+
+    def __init__(
+        self,
+        *,
+        aggregation: str,
+        rule_ids: list[str] | str | None = None,
+        rule_name: str | None = None,
+        rule_levels: list[int] | str | None = None,
+        scorecard_ids: list[str] | str | None = None,
+        is_custom: bool | str | None = None,
+        is_enabled: bool | str | None = None,
+        sort: str | None = None,
+        page_limit: int | str = 1000,
+        score_ids: list[str] | str | None = None,
+        min_score: float | str | None = None,
+        max_score: float | str | None = None,
+        field: str | None = None,
+        min_value: float | str | None = None,
+        max_value: float | str | None = None,
+        match: str = "all",
+        on_missing: str = "wait",
+        max_consecutive_failures: int = 3,
+        deferrable: bool | None = None,
+        datadog_conn_id: str = DEFAULT_CONN_ID,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.aggregation = aggregation
+        self.rule_ids = rule_ids
+        self.rule_name = rule_name
+        self.rule_levels = rule_levels
+        self.scorecard_ids = scorecard_ids
+        self.is_custom = is_custom
+        self.is_enabled = is_enabled
+        self.sort = sort
+        self.page_limit = page_limit
+        self.score_ids = score_ids
+        self.min_score = min_score
+        self.max_score = max_score
+        self.field = field
+        self.min_value = min_value
+        self.max_value = max_value
+        self.match = match
+        self.on_missing = on_missing
+        self.max_consecutive_failures = coerce_int(
+            "max_consecutive_failures", max_consecutive_failures, minimum=1, maximum=100
+        )
+        self.deferrable = _default_deferrable() if deferrable is None else bool(deferrable)
+        self.datadog_conn_id = datadog_conn_id
+        validate_static(vars(self))
+        validate_static_gate(vars(self))
+        self._consecutive_failures = 0
+        self._last_report: str | None = None
+
+    # -- settings -----------------------------------------------------------------------------------
+
+    def _check(self) -> GateResult:
+        from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
+
+        query, condition, conn_id = gate_settings(vars(self))
+        with DatadogScorecardsHook(conn_id) as hook:
+            return hook.check_gate(query, condition)
+
+    # -- execution ----------------------------------------------------------------------------------
+
+    def execute(self, context: Context) -> Any:
+        with failing_fast():  # configuration errors end the task here, before any request
+            query, condition, conn_id = gate_settings(vars(self))
+        if self.deferrable:
+            return self._execute_deferrable(query, condition, conn_id)
+        try:
+            return super().execute(context)
+        except _GateEnded as exc:
+            raise AirflowFailException(str(exc)) from None
+        except AirflowSensorTimeout as exc:
+            raise AirflowSensorTimeout(self._timeout_message(str(exc))) from exc
+        except AirflowSkipException as exc:
+            if self.soft_fail and "timed out" in str(exc):
+                raise AirflowSkipException(self._timeout_message(str(exc))) from exc
+            raise
+
+    def poke(self, context: Context) -> PokeReturnValue | bool:
+        try:
+            result = self._check()
+        except ScorecardsError as exc:
+            if not exc.retryable:
+                raise _GateEnded(f"{type(exc).__name__}: {exc}") from exc
+            self._consecutive_failures += 1
+            if self._consecutive_failures >= self.max_consecutive_failures:
+                self.log.error(
+                    "Giving up after %d consecutive transient failures", self._consecutive_failures
+                )
+                raise
+            self.log.warning(
+                "Transient failure %d of %d, waiting for the next poke: %s",
+                self._consecutive_failures,
+                self.max_consecutive_failures,
+                exc,
+            )
+            return False
+        self._consecutive_failures = 0
+        self._last_report = result.report()
+        if result.met:
+            self.log.info("%s", self._last_report)
+            return PokeReturnValue(is_done=True, xcom_value=result.passed_records)
+        if result.fatal:
+            raise _GateEnded(self._last_report)
+        self.log.info("%s", self._last_report)
+        return False
+
+    def _execute_deferrable(self, query: ScoresQuery, condition: GateCondition, conn_id: str) -> Any:
+        from airflow_provider_scorecards.triggers.scores import DatadogScoreThresholdTrigger
+
+        with failing_fast():
+            result = self._check()  # a gate already met costs no deferral
+        self._last_report = result.report()
+        if result.met:
+            self.log.info("%s", self._last_report)
+            return result.passed_records
+        if result.fatal:
+            raise AirflowFailException(self._last_report)
+        self.log.info("%s; deferring", self._last_report)
+        self.defer(
+            trigger=DatadogScoreThresholdTrigger(
+                datadog_conn_id=conn_id,
+                query=query.describe(),
+                condition=condition.describe(),
+                poke_interval=float(self.poke_interval),
+                deadline=time.time() + float(self.timeout),
+                max_consecutive_failures=self.max_consecutive_failures,
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=float(self.timeout) + DEFERRAL_TIMEOUT_MARGIN),
+        )
+
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
+        # BaseSensorOperator.resume_execution would turn any AirflowException (a failed gate, a 403) into a
+        # skip under soft_fail; soft_fail must only ever cover the timeout, which execute_complete handles.
+        try:
+            return BaseOperator.resume_execution(self, next_method, next_kwargs, context)
+        except TaskDeferralTimeout as exc:
+            self._raise_timeout(f"Deferral timed out ({exc}) before the trigger reported")
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        status = event.get("status")
+        if status == "met":
+            self.log.info("%s", event.get("report"))
+            return event.get("records", [])
+        if status == "timeout":
+            self._last_report = event.get("report")
+            self._raise_timeout(f"Sensor timed out after {self.timeout}s")
+        raise AirflowFailException(str(event.get("message") or event.get("report") or event))
+
+    # -- timeout ------------------------------------------------------------------------------------
+
+    def _timeout_message(self, head: str) -> str:
+        return f"{head}\n{self._last_report}" if self._last_report else head
+
+    def _raise_timeout(self, head: str) -> None:
+        message = self._timeout_message(head)
+        if self.soft_fail:
+            raise AirflowSkipException(message)
+        raise AirflowSensorTimeout(message)

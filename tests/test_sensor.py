@@ -1,0 +1,304 @@
+"""DatadogScoreThresholdSensor, its trigger and DatadogScoreCheckOperator, against a drifting simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from airflow_provider_scorecards._compat import TaskDeferred
+from airflow_provider_scorecards.errors import InvalidParameterError
+from airflow_provider_scorecards.gate import GateCondition
+from airflow_provider_scorecards.operators.scores import DatadogScoreCheckOperator
+from airflow_provider_scorecards.query import ScoresQuery
+from airflow_provider_scorecards.sensors.scores import DatadogScoreThresholdSensor
+from airflow_provider_scorecards.simulator import ScorecardsSimulator
+from airflow_provider_scorecards.triggers.scores import DatadogScoreThresholdTrigger
+from tests.airflow_support import run_dag
+from tests.conftest import CONN_ENV
+
+
+@pytest.fixture
+def drifting(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScorecardsSimulator]:
+    """Outcomes improve one step with every answered score request (4 steps fix every fail)."""
+    with ScorecardsSimulator(seed=4, entities=40, improve_every_requests=1) as sim:
+        conn = sim.connection_dict()
+        conn["extra"].update(backoff_base=0.01, max_retries=1)
+        monkeypatch.setenv(CONN_ENV, json.dumps(conn))
+        yield sim
+
+
+def crossing_entity(sim: ScorecardsSimulator, bound: float) -> tuple[str, int]:
+    """An entity below ``bound`` now that reaches it only after some drift steps, and that step."""
+    for item in sim.org.scores("by-entity"):
+        if item["attributes"]["denominator"] and item["attributes"]["score"] < bound:
+            for step in range(1, sim.org.fix_steps + 1):
+                later = {i["id"]: i for i in sim.org.scores("by-entity", step=step)}[item["id"]]
+                if later["attributes"]["score"] >= bound:
+                    if step >= 2:
+                        return item["id"], step
+                    break
+    raise AssertionError("no entity crosses the bound late enough")
+
+
+@pytest.mark.parametrize("dag_id", ["gate_poke", "gate_reschedule", "gate_deferrable"])
+def test_met_after_several_checks(drifting: ScorecardsSimulator, dag_id: str) -> None:
+    entity, step = crossing_entity(drifting, 0.8)
+    result = run_dag(dag_id, {"score_ids": [entity], "min_score": 0.8})
+    assert result.state == "success", result.task_states
+    (record,) = result.xcom("gate")
+    assert record["id"] == entity
+    assert record["score"] >= 0.8
+    # one request per check; the bound is first reached by the check that sees drift step ``step``
+    assert len(drifting.score_requests()) == step + 1
+
+
+def test_met_at_first_poke_costs_one_request_and_no_deferral(drifting: ScorecardsSimulator) -> None:
+    entity, _ = crossing_entity(drifting, 0.8)
+    result = run_dag("gate_deferrable", {"score_ids": [entity], "min_score": 0.0})
+    assert result.state == "success"
+    assert len(drifting.score_requests()) == 1
+
+
+@pytest.mark.parametrize("dag_id", ["gate_poke_timeout", "gate_deferrable_timeout"])
+def test_timeout_reports_failing_ids(
+    sim_conn: ScorecardsSimulator, capfd: pytest.CaptureFixture[str], dag_id: str
+) -> None:
+    watched = [sim_conn.org.entities[0].id, sim_conn.org.entities[1].id]
+    result = run_dag(dag_id, {"score_ids": watched, "min_score": 1.0, "aggregation": "by-entity"})
+    assert result.state == "failed"
+    assert result.task_states["gate"] == "failed"
+    out = capfd.readouterr().out
+    assert "AirflowSensorTimeout" in out
+    for score_id in watched:
+        assert f"{score_id}: score=" in out
+        assert "needs score >= 1" in out
+
+
+@pytest.mark.parametrize("dag_id", ["gate_poke_soft", "gate_deferrable_soft"])
+def test_soft_fail_turns_the_timeout_into_a_skip(sim_conn: ScorecardsSimulator, dag_id: str) -> None:
+    result = run_dag(dag_id, {"score_ids": [sim_conn.org.entities[0].id], "min_score": 1.0})
+    assert result.task_states["gate"] == "skipped"
+
+
+@pytest.mark.parametrize("dag_id", ["gate_poke_soft", "gate_deferrable_soft"])
+def test_soft_fail_never_skips_a_configuration_error(sim_conn: ScorecardsSimulator, dag_id: str) -> None:
+    sim_conn.reset_log()
+    result = run_dag(dag_id, {"min_score": 1.5})
+    assert result.task_states["gate"] == "failed"
+    assert sim_conn.requests == []
+
+
+@pytest.mark.parametrize("dag_id", ["gate_poke_soft", "gate_deferrable_soft"])
+def test_soft_fail_never_skips_missing_data_with_on_missing_fail(
+    sim_conn: ScorecardsSimulator, dag_id: str
+) -> None:
+    result = run_dag(
+        dag_id, {"score_ids": ["service:does-not-exist"], "min_score": 0.1, "on_missing": "fail"}
+    )
+    assert result.task_states["gate"] == "failed"
+
+
+def test_match_any(drifting: ScorecardsSimulator) -> None:
+    entity, _ = crossing_entity(drifting, 0.8)
+    high = max(drifting.org.scores("by-entity"), key=lambda i: i["attributes"]["score"])["id"]
+    result = run_dag("gate_poke", {"score_ids": [entity, high], "min_score": 0.8, "match": "any"})
+    assert [r["id"] for r in result.xcom("gate")] == [high]
+    assert len(drifting.score_requests()) == 1
+
+
+def test_on_missing_ignore_and_wait(drifting: ScorecardsSimulator) -> None:
+    entity, step = crossing_entity(drifting, 0.8)
+    ignored = run_dag(
+        "gate_poke", {"score_ids": [entity, "service:gone"], "min_score": 0.8, "on_missing": "ignore"}
+    )
+    assert [r["id"] for r in ignored.xcom("gate")] == [entity]
+    assert len(drifting.score_requests()) == step + 1
+
+
+def test_on_missing_wait_times_out(sim_conn: ScorecardsSimulator, capfd: pytest.CaptureFixture[str]) -> None:
+    result = run_dag(
+        "gate_poke_timeout", {"score_ids": ["service:gone"], "min_score": 0.1, "on_missing": "wait"}
+    )
+    assert result.state == "failed"
+    assert "service:gone: absent from the result" in capfd.readouterr().out
+
+
+def test_field_bounds(sim_conn: ScorecardsSimulator) -> None:
+    best = [i for i in sim_conn.org.scores("by-entity") if i["attributes"]["level"] == 3][:2]
+    result = run_dag("gate_poke", {"score_ids": [i["id"] for i in best], "field": "level", "min_value": 3})
+    assert {r["id"] for r in result.xcom("gate")} == {i["id"] for i in best}
+    clean = [i["id"] for i in sim_conn.org.scores("by-entity") if i["attributes"]["total_fail"] == 0][:1]
+    if clean:
+        result = run_dag("gate_poke", {"score_ids": clean, "field": "total_fail", "max_value": 0})
+        assert result.state == "success"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "parameter"),
+    [
+        ({"min_score": 1.5}, "min_score"),
+        ({"field": "popularity", "min_value": 2}, "field"),
+        ({"min_score": 0.5, "aggregation": "by-service"}, "aggregation"),
+        ({"min_score": 0.5, "match": "most"}, "match"),
+    ],
+)
+def test_invalid_sensor_arguments_fail_at_parse(kwargs: dict[str, Any], parameter: str) -> None:
+    args = {"aggregation": "by-entity", **kwargs}
+    with pytest.raises(InvalidParameterError) as info:
+        DatadogScoreThresholdSensor(task_id="s", **args)
+    assert info.value.parameter == parameter
+
+
+def test_rendered_threshold_out_of_range_fails_before_any_request(
+    sim_conn: ScorecardsSimulator, capfd: pytest.CaptureFixture[str]
+) -> None:
+    sim_conn.reset_log()
+    result = run_dag("gate_poke", {"min_score": 1.5})
+    assert result.state == "failed"
+    assert sim_conn.requests == []
+    assert "Invalid min_score='1.5': expected a number from 0.0 to 1.0" in capfd.readouterr().out
+
+
+def test_403_ends_the_wait_at_once(
+    sim: ScorecardsSimulator, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    conn = sim.connection_dict()
+    conn["extra"]["app_key"] = "revoked-app-key"
+    monkeypatch.setenv(CONN_ENV, json.dumps(conn))
+    started = time.monotonic()
+    result = run_dag("gate_poke", {"min_score": 0.5})
+    assert result.state == "failed"
+    assert time.monotonic() - started < 15
+    out = capfd.readouterr().out
+    assert "ScorecardsAuthError" in out
+    assert "invalid or missing API key" in out
+    assert "revoked-app-key" not in out
+
+
+def test_transient_failures_keep_waiting_then_pass(drifting: ScorecardsSimulator) -> None:
+    entity, _ = crossing_entity(drifting, 0.8)
+    drifting.faults.inject("status", count=2, status=503, after=1)  # the 2nd check fails (1 retry each)
+    result = run_dag("gate_poke", {"score_ids": [entity], "min_score": 0.8})
+    assert result.state == "success"
+    assert drifting.faults.injected == 2
+
+
+def test_too_many_consecutive_transient_failures_fail(
+    fresh_conn: ScorecardsSimulator, capfd: pytest.CaptureFixture[str]
+) -> None:
+    fresh_conn.faults.inject("status", count=100, status=503)
+    result = run_dag("gate_poke", {"min_score": 0.99})
+    assert result.state == "failed"
+    assert "consecutive transient failures" in capfd.readouterr().out
+
+
+# -- deferral and the trigger ----------------------------------------------------------------------
+
+
+def test_defers_with_json_serialisable_kwargs(sim_conn: ScorecardsSimulator) -> None:
+    sensor = DatadogScoreThresholdSensor(
+        task_id="gate",
+        aggregation="by-entity",
+        score_ids=[sim_conn.org.entities[0].id],
+        min_score=1.0,
+        deferrable=True,
+        timeout=60,
+        poke_interval=5,
+    )
+    with pytest.raises(TaskDeferred) as info:
+        sensor.execute(context={})
+    deferred = info.value
+    classpath, kwargs = deferred.trigger.serialize()
+    assert classpath == "airflow_provider_scorecards.triggers.scores.DatadogScoreThresholdTrigger"
+    assert json.loads(json.dumps(kwargs)) == kwargs
+    assert deferred.method_name == "execute_complete"
+    assert sim_conn.api_key not in json.dumps(kwargs)
+    assert sim_conn.app_key not in json.dumps(kwargs)
+    assert set(kwargs["query"]) >= {"aggregation", "rule_ids", "page_limit"}
+
+
+def trigger_for(
+    sim: ScorecardsSimulator, ids: list[str], bound: float, deadline: float | None = None
+) -> DatadogScoreThresholdTrigger:
+    return DatadogScoreThresholdTrigger(
+        datadog_conn_id="datadog_scorecards_default",
+        query=ScoresQuery.build("by-entity").describe(),
+        condition=GateCondition.build(min_score=bound, score_ids=ids).describe(),
+        poke_interval=0.05,
+        deadline=deadline,
+        max_consecutive_failures=3,
+    )
+
+
+async def first_event(trigger: DatadogScoreThresholdTrigger) -> dict[str, Any]:
+    async for event in trigger.run():
+        return dict(event.payload)
+    raise AssertionError("no event")
+
+
+async def test_trigger_yields_met_after_drift(drifting: ScorecardsSimulator) -> None:
+    entity, step = crossing_entity(drifting, 0.8)
+    event = await asyncio.wait_for(first_event(trigger_for(drifting, [entity], 0.8)), 30)
+    assert event["status"] == "met"
+    assert [r["id"] for r in event["records"]] == [entity]
+    assert len(drifting.score_requests()) == step + 1
+
+
+async def test_trigger_fails_on_403(sim: ScorecardsSimulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    conn = sim.connection_dict()
+    conn["password"] = "wrong-key-for-trigger"
+    monkeypatch.setenv(CONN_ENV, json.dumps(conn))
+    event = await asyncio.wait_for(first_event(trigger_for(sim, [sim.org.entities[0].id], 0.5)), 30)
+    assert event["status"] == "error"
+    assert "403" in event["message"]
+    assert "wrong-key-for-trigger" not in event["message"]
+
+
+async def test_trigger_stays_alive_through_429_and_5xx(drifting: ScorecardsSimulator) -> None:
+    entity, _ = crossing_entity(drifting, 0.8)
+    drifting.faults.inject("rate_limit", count=2, reset_seconds=0.01)
+    drifting.faults.inject("status", count=2, status=502)
+    event = await asyncio.wait_for(first_event(trigger_for(drifting, [entity], 0.8)), 30)
+    assert event["status"] == "met"
+    assert drifting.faults.injected == 4
+
+
+async def test_trigger_reports_timeout_with_the_last_report(sim_conn: ScorecardsSimulator) -> None:
+    watched = sim_conn.org.entities[0].id
+    event = await asyncio.wait_for(
+        first_event(trigger_for(sim_conn, [watched], 1.0, deadline=time.time() + 0.3)), 30
+    )
+    assert event["status"] == "timeout"
+    assert f"{watched}: score=" in event["report"]
+
+
+# -- the check operator ------------------------------------------------------------------------------
+
+
+def test_check_operator_passes(sim_conn: ScorecardsSimulator) -> None:
+    result = run_dag("gate_check", {"aggregation": "by-kind", "min_score": 0.0})
+    assert result.state == "success"
+    assert {r["id"] for r in result.xcom("check")} == {e.kind for e in sim_conn.org.entities}
+
+
+def test_check_operator_fails_without_retry(
+    sim_conn: ScorecardsSimulator, capfd: pytest.CaptureFixture[str]
+) -> None:
+    sim_conn.reset_log()
+    result = run_dag("gate_check", {"aggregation": "by-kind", "min_score": 0.99})
+    assert result.state == "failed"
+    assert result.task_states["check"] == "failed"  # not up_for_retry although retries=3
+    assert len(sim_conn.score_requests()) == 1
+    out = capfd.readouterr().out
+    assert "AirflowFailException" in out
+    assert "needs score >= 0.99" in out
+
+
+def test_check_operator_refuses_to_wait() -> None:
+    with pytest.raises(InvalidParameterError, match="on_missing"):
+        DatadogScoreCheckOperator(task_id="c", aggregation="by-team", min_score=0.5, on_missing="wait")
