@@ -26,11 +26,17 @@ def init_db() -> None:
     from airflow.utils.db import resetdb
 
     resetdb()
-    _test(get_dag("warmup"), {})
+    _test(_bag().get_dag("warmup"), {})
+
+
+def dagbag() -> Any:
+    """The DagBag of the test DAGs folder (the schema exists first: DagBag lookups query it)."""
+    init_db()
+    return _bag()
 
 
 @cache
-def dagbag() -> Any:
+def _bag() -> Any:
     try:
         from airflow.dag_processing.dagbag import DagBag
     except ImportError:  # Airflow 3.0
@@ -49,20 +55,28 @@ def get_dag(dag_id: str) -> Any:
     return dag
 
 
-def _test(dag: Any, conf: dict[str, Any]) -> Any:
+def _test(dag: Any, conf: dict[str, Any], logical_date: Any = None) -> Any:
     if not hasattr(dag, "test"):  # Airflow 3.0: test() lives on the core DAG
         from airflow.models.dag import DAG as CoreDAG
 
         dag = CoreDAG.from_sdk_dag(dag)
+    if logical_date is not None:
+        return dag.test(run_conf=conf, logical_date=logical_date)
     return dag.test(run_conf=conf)
 
 
-def run_dag(dag_id: str, conf: dict[str, Any] | None = None, dag: Any = None) -> DagResult:
-    """Run a DAG with dag.test() and collect its task states and XComs."""
+def run_dag(
+    dag_id: str, conf: dict[str, Any] | None = None, dag: Any = None, logical_date: Any = None
+) -> DagResult:
+    """Run a DAG with dag.test() and collect its task states and XComs.
+
+    ``logical_date`` matters for DAGs that template ``{{ ds }}``: without it, Airflow 3.0 creates a run
+    with no logical date (as a manual trigger without one does), where ``ds`` is undefined.
+    """
     init_db()
     dag = dag or get_dag(dag_id)
     conf = {**copy.deepcopy(_DEFAULT_PARAMS.get(dag_id, {})), **(conf or {})}
-    run = _test(dag, conf)
+    run = _test(dag, conf, logical_date)
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 

@@ -11,9 +11,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 _HOME = Path(tempfile.mkdtemp(prefix="scorecards-airflow-home-"))
+_ROOT = Path(__file__).parent.parent
+EXAMPLE_DAGS = _ROOT / "example_dags"
+# dag.test() runs DAGs from the DAGs folder: the test DAGs and the example DAGs, linked side by side.
+_DAGS = _HOME / "dags"
+_DAGS.mkdir()
+for _source in [*(_ROOT / "tests" / "dags").glob("[!_]*.py"), *EXAMPLE_DAGS.glob("[!_]*.py")]:
+    (_DAGS / _source.name).symlink_to(_source)
 os.environ["AIRFLOW_HOME"] = str(_HOME)
-os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(Path(__file__).parent / "dags")
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(_DAGS)
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["SCORECARDS_GATE_POKE_INTERVAL"] = "0.2"  # the example gate looks again every 0.2 s in tests
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_HOME / 'airflow.db'}"
 for _name in ("DD_API_KEY", "DD_APP_KEY", "DD_SITE", "DD_BEARER_TOKEN", "DD_APPLICATION_KEY"):

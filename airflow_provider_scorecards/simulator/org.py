@@ -40,6 +40,11 @@ _KIND_WEIGHTS = (0.6, 0.15, 0.15, 0.1)
 AGGREGATIONS = ("by-entity", "by-rule", "by-scorecard", "by-team", "by-kind")
 SORT_FIELDS = ("score", "numerator", "denominator", "total_pass", "total_fail", "total_skip", "total_no_data")
 
+CURATED_SERVICES = ("checkout-api", "payments-gateway", "search-indexer", "identity-service", "web-frontend")
+"""The first entities of every generated organisation (when it has that many), always services."""
+CURATED_QUALITY = (0.5, 0.9, 0.35, 0.75, 0.6)
+"""Their pass rates: checkout-api starts below a 0.8 gate and crosses it as outcomes drift."""
+
 _TEAM_NAMES = (
     "payments",
     "checkout",
@@ -213,38 +218,28 @@ class Organisation:
                     )
                 )
         kinds = rng.choices(KINDS, weights=_KIND_WEIGHTS, k=entities)
-        entity_list = [
-            Entity(
-                id=f"{kind}:{_ADJECTIVES[i % 10]}-{_NOUNS[(i // 10) % 10]}-{i:05d}",
-                name=f"{_ADJECTIVES[i % 10]}-{_NOUNS[(i // 10) % 10]}-{i:05d}",
-                kind=kind,
-                team=team_names[rng.randrange(n_teams)],
-            )
-            for i, kind in enumerate(kinds)
-        ]
+        entity_list = []
+        for i, kind in enumerate(kinds):
+            team = team_names[rng.randrange(n_teams)]
+            if i < len(CURATED_SERVICES):  # well-known names, so examples and docs can refer to them
+                name, team = CURATED_SERVICES[i], team_names[i % n_teams]
+                kind = "service"
+            else:
+                name = f"{_ADJECTIVES[i % 10]}-{_NOUNS[(i // 10) % 10]}-{i:05d}"
+            entity_list.append(Entity(id=f"{kind}:{name}", name=name, kind=kind, team=team))
         outcomes: list[bytes] = []
         fixes: list[bytes] = []
         levels = [rule.level for rule in rules]
-        for _ in entity_list:
-            quality = rng.uniform(0.25, 0.95)
-            row = bytearray()
-            fix = bytearray()
-            for level in levels:
-                draw = rng.random()
-                if draw < 0.05:
-                    row.append(SKIP)
-                    fix.append(0)
-                elif draw < 0.10:
-                    row.append(NO_DATA)
-                    fix.append(0)
-                elif rng.random() < quality - 0.12 * (level - 1):
-                    row.append(PASS)
-                    fix.append(0)
-                else:
-                    row.append(FAIL)
-                    fix.append(rng.randint(1, fix_steps))
-            outcomes.append(bytes(row))
-            fixes.append(bytes(fix))
+        for index, entity in enumerate(entity_list):
+            if index < len(CURATED_SERVICES):
+                # Own random stream: a curated service looks the same whatever the organisation's size.
+                row, fix = _outcome_row(
+                    random.Random(f"{seed}:{entity.name}"), CURATED_QUALITY[index], levels, fix_steps
+                )
+            else:
+                row, fix = _outcome_row(rng, rng.uniform(0.25, 0.95), levels, fix_steps)
+            outcomes.append(row)
+            fixes.append(fix)
         return cls(team_names, scorecards, rules, entity_list, outcomes, fixes, fix_steps)
 
     # -- (de)serialisation --------------------------------------------------------------------------
@@ -416,6 +411,29 @@ class Organisation:
                     _score_item("by-kind", key, (acc[0], acc[1], acc[2], acc[3]), acc[4], None, None)
                 )
         return items
+
+
+def _outcome_row(
+    rng: random.Random, quality: float, levels: list[int], fix_steps: int
+) -> tuple[bytes, bytes]:
+    """One entity's outcome per rule, and the drift step at which each fail gets fixed."""
+    row = bytearray()
+    fix = bytearray()
+    for level in levels:
+        draw = rng.random()
+        if draw < 0.05:
+            row.append(SKIP)
+            fix.append(0)
+        elif draw < 0.10:
+            row.append(NO_DATA)
+            fix.append(0)
+        elif rng.random() < quality - 0.12 * (level - 1):
+            row.append(PASS)
+            fix.append(0)
+        else:
+            row.append(FAIL)
+            fix.append(rng.randint(1, fix_steps))
+    return bytes(row), bytes(fix)
 
 
 def _score_item(

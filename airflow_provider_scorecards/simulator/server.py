@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("airflow_provider_scorecards.simulator")
 
 SCORES_PREFIX = "/api/v2/scorecard/scores/"
+ADVANCE_PATH = "/_simulator/advance"
 JSONAPI = "application/vnd.api+json"
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -163,11 +164,31 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
             self.server.sim._record(RequestRecord(status=status, at=time.time(), **self._log_entry))
 
     def do_POST(self) -> None:
+        """``POST /_simulator/advance?steps=N`` with the API key: drift N steps now, from another process."""
+        parts = urlsplit(self.path)
+        params = dict(parse_qsl(parts.query))
+        self._log_entry = {"path": parts.path, "params": params, "fault": None, "authorised": False}
+        self._logged = False
+        if parts.path != ADVANCE_PATH:
+            self._send_error(405, "Method Not Allowed", "the Scorecards API only serves GET")
+            return
+        if self.headers.get("DD-API-KEY") != self.server.sim.api_key:
+            self._send_error(403, "Forbidden", "invalid or missing API key")
+            return
+        try:
+            steps = _int_param(params, "steps", 1, 1, 100)
+        except BadRequest as exc:
+            self._send_error(400, "Bad Request", str(exc))
+            return
+        self.server.sim.advance(steps)
+        self._send_json(200, {"step": self.server.sim.step}, "application/json")
+
+    def do_PUT(self) -> None:
         self._log_entry = {"path": urlsplit(self.path).path, "params": {}, "fault": None, "authorised": False}
         self._logged = False
-        self._send_error(405, "Method Not Allowed", "the simulator only serves GET")
+        self._send_error(405, "Method Not Allowed", "the Scorecards API only serves GET")
 
-    do_PUT = do_DELETE = do_PATCH = do_POST
+    do_DELETE = do_PATCH = do_PUT
 
     # -- pieces -------------------------------------------------------------------------------------
 
