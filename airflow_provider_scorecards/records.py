@@ -40,43 +40,145 @@ Record = dict[str, Any]
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """One page of the answer: the raw score objects and the pagination metadata that was sent."""
+    """One page of the answer: its scores (flat records, or the raw JSON:API objects) and metadata.
+
+    ``count`` is the number of scores the server sent; after deduplication ``items`` may hold fewer.
+    """
 
     offset: int
     items: list[dict[str, Any]]
     total: int | None
     count: int
 
-    @property
-    def ids(self) -> list[str]:
-        return [item["id"] for item in self.items]
+
+class _Malformed(Exception):
+    pass
 
 
-def parse_page(payload: Any, offset: int) -> Page:
-    """Check the shape of a decoded response body and wrap it as a :class:`Page`."""
-    if not isinstance(payload, dict):
+_EMPTY: dict[str, Any] = {}
+_NUMBER = (int, float)
+
+
+def parse_page(payload: Any, offset: int, *, raw: bool = False) -> Page:
+    """Check a decoded response body and return its scores as flat records (or raw objects with ``raw``).
+
+    Checking and flattening happen in one pass over each score: this is the client's hot path (every
+    score of every page goes through it), so it uses exact type checks, which is all that decoded JSON
+    needs.
+    """
+    if type(payload) is not dict:
         raise ScorecardsResponseError(
             f"page at offset {offset}: expected a JSON object, got {_kind(payload)}"
         )
     data = payload.get("data")
-    if not isinstance(data, list):
+    if type(data) is not list:
         raise ScorecardsResponseError(f"page at offset {offset}: 'data' is {_kind(data)}, expected a list")
-    for position, item in enumerate(data):
-        problem = _item_problem(item)
-        if problem:
-            raise ScorecardsResponseError(f"page at offset {offset}, item {position}: {problem}")
     meta = payload.get("meta")
     total: int | None = None
-    if isinstance(meta, dict):
+    if type(meta) is dict:
         raw_total = meta.get("total")
-        if isinstance(raw_total, int) and not isinstance(raw_total, bool) and raw_total >= 0:
+        if type(raw_total) is int and raw_total >= 0:
             total = raw_total
     elif meta is not None:
         raise ScorecardsResponseError(f"page at offset {offset}: 'meta' is {_kind(meta)}, expected an object")
-    return Page(offset=offset, items=data, total=total, count=len(data))
+    try:
+        records = [_flatten_checked(item) for item in data]
+    except _Malformed:
+        position, problem = _first_problem(data)
+        raise ScorecardsResponseError(f"page at offset {offset}, item {position}: {problem}") from None
+    return Page(offset=offset, items=data if raw else records, total=total, count=len(data))
+
+
+def _flatten_checked(item: Any) -> Record:
+    if type(item) is not dict:
+        raise _Malformed
+    item_id = item.get("id")
+    if type(item_id) is not str or not item_id:
+        raise _Malformed
+    attributes = item.get("attributes")
+    if attributes is None:
+        attributes = _EMPTY
+    elif type(attributes) is not dict:
+        raise _Malformed
+    get = attributes.get
+    numbers = (
+        get("score"),
+        get("numerator"),
+        get("denominator"),
+        get("level"),
+        get("total_entities"),
+        get("total_pass"),
+        get("total_fail"),
+        get("total_skip"),
+        get("total_no_data"),
+    )
+    for value in numbers:
+        if value is not None and (type(value) not in _NUMBER or value - value != 0):  # bool, str, nan, inf
+            raise _Malformed
+    aggregation = get("aggregation")
+    if aggregation is not None and type(aggregation) is not str:
+        raise _Malformed
+    relationships = item.get("relationships")
+    if relationships is None:
+        related: tuple[str | None, ...] = (None, None, None, None, None)
+    elif type(relationships) is dict:
+        related = tuple(_related_id(relationships.get(name)) for name in RELATIONSHIPS)
+    else:
+        raise _Malformed
+    return {
+        "id": item_id,
+        "aggregation": aggregation,
+        "score": numbers[0],
+        "numerator": numbers[1],
+        "denominator": numbers[2],
+        "level": numbers[3],
+        "total_entities": numbers[4],
+        "total_pass": numbers[5],
+        "total_fail": numbers[6],
+        "total_skip": numbers[7],
+        "total_no_data": numbers[8],
+        "entity_id": related[0],
+        "rule_id": related[1],
+        "scorecard_id": related[2],
+        "service_id": related[3],
+        "team_id": related[4],
+    }
+
+
+def _related_id(relationship: Any) -> str | None:
+    if relationship is None:
+        return None
+    if type(relationship) is not dict:
+        raise _Malformed
+    data = relationship.get("data")
+    if data is None:
+        return None
+    if type(data) is not dict:
+        raise _Malformed
+    value = data.get("id")
+    if value is not None and type(value) is not str:
+        raise _Malformed
+    return value
+
+
+def flatten(item: dict[str, Any]) -> Record:
+    """One flat record from one JSON:API score object; raises ScorecardsResponseError if malformed."""
+    try:
+        return _flatten_checked(item)
+    except _Malformed:
+        raise ScorecardsResponseError(f"malformed score object: {_item_problem(item)}") from None
+
+
+def _first_problem(data: list[Any]) -> tuple[int, str]:
+    for position, item in enumerate(data):
+        problem = _item_problem(item)
+        if problem:
+            return position, problem
+    return -1, "malformed score object"
 
 
 def _item_problem(item: Any) -> str | None:
+    """Why a score object is malformed, in words (only computed once something is known to be wrong)."""
     if not isinstance(item, dict):
         return f"expected a score object, got {_kind(item)}"
     if not isinstance(item.get("id"), str) or not item["id"]:
@@ -110,41 +212,6 @@ def _item_problem(item: Any) -> str | None:
             ):
                 return f"relationship {name!r} has malformed 'data'"
     return None
-
-
-def flatten(item: dict[str, Any]) -> Record:
-    """One flat record from a score object already checked by :func:`parse_page`."""
-    attributes = item.get("attributes") or {}
-    relationships = item.get("relationships") or {}
-    return {
-        "id": item["id"],
-        "aggregation": attributes.get("aggregation"),
-        "score": attributes.get("score"),
-        "numerator": attributes.get("numerator"),
-        "denominator": attributes.get("denominator"),
-        "level": attributes.get("level"),
-        "total_entities": attributes.get("total_entities"),
-        "total_pass": attributes.get("total_pass"),
-        "total_fail": attributes.get("total_fail"),
-        "total_skip": attributes.get("total_skip"),
-        "total_no_data": attributes.get("total_no_data"),
-        "entity_id": _related_id(relationships, "entity"),
-        "rule_id": _related_id(relationships, "rule"),
-        "scorecard_id": _related_id(relationships, "scorecard"),
-        "service_id": _related_id(relationships, "service"),
-        "team_id": _related_id(relationships, "team"),
-    }
-
-
-def _related_id(relationships: dict[str, Any], name: str) -> str | None:
-    rel = relationships.get(name)
-    if not rel:
-        return None
-    data = rel.get("data")
-    if not data:
-        return None
-    value = data.get("id")
-    return value if isinstance(value, str) else None
 
 
 def _kind(value: Any) -> str:

@@ -38,7 +38,9 @@ SPEC_EXAMPLE = {
 def test_spec_example_flattens_with_missing_fields_as_none() -> None:
     page = parse_page(SPEC_EXAMPLE, offset=0)
     assert page.total == 42
-    record = flatten(page.items[0])
+    assert parse_page(SPEC_EXAMPLE, offset=0, raw=True).items == SPEC_EXAMPLE["data"]
+    (record,) = page.items
+    assert flatten(SPEC_EXAMPLE["data"][0]) == record
     assert list(record) == list(RECORD_FIELDS)
     assert record["score"] == 0.75
     assert record["entity_id"] == "service:my-service"
@@ -61,6 +63,9 @@ def test_spec_example_flattens_with_missing_fields_as_none() -> None:
         {"data": [{"id": "a", "attributes": {"score": True}}]},
         {"data": [{"id": "a", "relationships": {"team": "x"}}]},
         {"data": [], "meta": "none"},
+        {"data": [{"id": "a", "attributes": {"score": float("nan")}}]},
+        {"data": [{"id": "a", "attributes": {"level": float("inf")}}]},
+        {"data": [{"id": "a", "relationships": {"team": {"data": {"id": 3}}}}]},
     ],
 )
 def test_malformed_pages_raise_typed_error(payload: Any) -> None:
@@ -106,7 +111,7 @@ def test_any_json_gives_records_or_our_error(payload: Any) -> None:
         page = parse_page(payload, offset=0)
     except ScorecardsResponseError:
         return
-    for item in page.items:
-        record = flatten(item)
+    for record in page.items:
         assert isinstance(record["id"], str)
-        json.dumps(record)  # records are always XCom-serialisable
+        assert list(record) == list(RECORD_FIELDS)
+        json.dumps(record, allow_nan=False)  # records are always XCom-serialisable, never NaN

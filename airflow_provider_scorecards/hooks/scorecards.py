@@ -22,9 +22,9 @@ from airflow_provider_scorecards.errors import (
     ScorecardsError,
 )
 from airflow_provider_scorecards.gate import GateCondition, GateResult
-from airflow_provider_scorecards.pagination import PaginationStats, paginate
+from airflow_provider_scorecards.pagination import PaginationStats, paginate, paused_gc
 from airflow_provider_scorecards.query import ScoresQuery, coerce_int
-from airflow_provider_scorecards.records import Page, Record, flatten, parse_page
+from airflow_provider_scorecards.records import Page, Record, parse_page
 from airflow_provider_scorecards.transport import Transport
 
 MAX_CONCURRENCY = 16
@@ -127,10 +127,12 @@ class DatadogScorecardsHook(BaseHook):
 
     # -- reading scores -----------------------------------------------------------------------------
 
-    def get_page(self, query: ScoresQuery, offset: int = 0, limit: int | None = None) -> Page:
-        """One page of scores (raw JSON:API objects plus pagination metadata)."""
+    def get_page(
+        self, query: ScoresQuery, offset: int = 0, limit: int | None = None, *, raw: bool = False
+    ) -> Page:
+        """One page of scores as flat records (the JSON:API objects with ``raw``), with its metadata."""
         payload = self.get_conn().get_json(query.path, query.to_params(offset=offset, limit=limit))
-        return parse_page(payload, offset)
+        return parse_page(payload, offset, raw=raw)
 
     def iter_pages(
         self,
@@ -139,6 +141,7 @@ class DatadogScorecardsHook(BaseHook):
         max_results: int | None = None,
         concurrency: int | None = None,
         stats: PaginationStats | None = None,
+        raw: bool = False,
     ) -> Iterator[Page]:
         """Every page of the query in order, deduplicated by id, capped at ``max_results``.
 
@@ -168,7 +171,7 @@ class DatadogScorecardsHook(BaseHook):
                 )
 
         yield from paginate(
-            lambda offset, limit: self.get_page(query, offset, limit),
+            lambda offset, limit: self.get_page(query, offset, limit, raw=raw),
             page_limit=query.page_limit,
             max_results=max_results,
             concurrency=workers,
@@ -190,12 +193,12 @@ class DatadogScorecardsHook(BaseHook):
     ) -> Iterator[Record]:
         """Every score of the query as a flat record (see :mod:`airflow_provider_scorecards.records`)."""
         for page in self.iter_pages(query, max_results=max_results, concurrency=concurrency, stats=stats):
-            for item in page.items:
-                yield flatten(item)
+            yield from page.items
 
     def list_scores(self, query: ScoresQuery, **kwargs: Any) -> list[Record]:
-        """All records of the query in a list (convenience for small results and user tasks)."""
-        return list(self.iter_scores(query, **kwargs))
+        """All records of the query in a list (the cyclic GC is paused while it is built)."""
+        with paused_gc():
+            return list(self.iter_scores(query, **kwargs))
 
     def check_gate(self, query: ScoresQuery, condition: GateCondition) -> GateResult:
         """One gate check (what a sensor poke, a trigger loop and the check operator each do).

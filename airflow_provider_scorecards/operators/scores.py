@@ -160,7 +160,7 @@ class DatadogScorecardScoresOperator(BaseOperator):
         import pendulum
 
         from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
-        from airflow_provider_scorecards.pagination import PaginationStats
+        from airflow_provider_scorecards.pagination import PaginationStats, paused_gc
 
         settings = self._settings()
         query: ScoresQuery = settings["query"]
@@ -171,13 +171,18 @@ class DatadogScorecardScoresOperator(BaseOperator):
         self.log.info("Fetching %s scores from %s: %s", query.aggregation, hook.base_url, _describe(query))
         try:
             pages = hook.iter_pages(
-                query, max_results=settings["max_results"], concurrency=settings["concurrency"], stats=stats
+                query,
+                max_results=settings["max_results"],
+                concurrency=settings["concurrency"],
+                stats=stats,
+                raw=settings["raw"],
             )
             result: dict[str, Any] | list[dict[str, Any]]
-            if settings["output_path"]:
-                result, summary = _write_jsonl(settings["output_path"], pages, raw=settings["raw"])
-            else:
-                result, summary = _collect(pages, raw=settings["raw"])
+            with paused_gc():
+                if settings["output_path"]:
+                    result, summary = _write_jsonl(settings["output_path"], pages, raw=settings["raw"])
+                else:
+                    result, summary = _collect(pages, raw=settings["raw"])
             transport = hook.get_conn()
             requests_made, retries = transport.stats.requests, transport.stats.retries
         finally:
@@ -300,19 +305,11 @@ def _no_waiting(on_missing: Any) -> str:
 
 
 def _batches(pages: Iterable[Page], *, raw: bool, summary: ScoreSummary) -> Iterator[list[dict[str, Any]]]:
-    """Per page, the records to push or write (flat, or the JSON:API objects with ``raw``)."""
-    from airflow_provider_scorecards.records import flatten
-
+    """Per page, the records to push or write, counted into the summary on the way."""
     for page in pages:
-        if raw:
-            for item in page.items:
-                summary.add(item.get("attributes") or {})
-            yield page.items
-        else:
-            batch = [flatten(item) for item in page.items]
-            for record in batch:
-                summary.add(record)
-            yield batch
+        for item in page.items:
+            summary.add(item.get("attributes") or {} if raw else item)
+        yield page.items
 
 
 def _collect(pages: Iterable[Page], *, raw: bool) -> tuple[list[dict[str, Any]], dict[str, Any]]:
