@@ -43,6 +43,7 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/import_cost.py
 	$(BIN)/python benchmarks/throughput.py
+	$(BIN)/python benchmarks/faults.py
 
 clean:
 	rm -rf .venv .venv-airflow-* .demo .pytest_cache .mypy_cache .ruff_cache

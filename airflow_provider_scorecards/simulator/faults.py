@@ -10,7 +10,8 @@ Kinds: ``status`` (an HTTP error with a JSON:API body), ``rate_limit`` (429 with
 ``Retry-After`` only, or neither, per ``rate_limit_headers``), ``drop`` (close the connection without an
 answer), ``slow`` (answer after ``slow_seconds``), ``truncate`` (cut the JSON body in half), ``bad_shape``
 (valid JSON, wrong shape), and the pagination misbehaviours ``repeat_page`` (serve the previous page again)
-and ``grow_total`` (announce a larger ``meta.total`` on every page).
+``grow_total`` (announce a larger ``meta.total`` on every page) and ``loop_next`` (a ``links.next`` that
+points back to the first page); ``redirect`` answers 302 to ``redirect_to`` (another host).
 """
 
 from __future__ import annotations
@@ -19,7 +20,18 @@ import random
 import threading
 from dataclasses import dataclass, field
 
-FAULT_KINDS = ("status", "rate_limit", "drop", "slow", "truncate", "bad_shape", "repeat_page", "grow_total")
+FAULT_KINDS = (
+    "status",
+    "rate_limit",
+    "drop",
+    "slow",
+    "truncate",
+    "bad_shape",
+    "repeat_page",
+    "grow_total",
+    "loop_next",
+    "redirect",
+)
 
 
 @dataclass
@@ -28,6 +40,7 @@ class Fault:
     status: int = 503
     rate_limit_headers: str = "reset"  # "reset" (X-RateLimit-*), "retry-after", or "none"
     reset_seconds: float = 1.0
+    redirect_to: str = ""
 
 
 @dataclass
@@ -67,6 +80,7 @@ class FaultInjector:
         rate_limit_headers: str = "reset",
         reset_seconds: float = 1.0,
         after: int = 0,
+        redirect_to: str = "",
     ) -> None:
         """Apply ``kind`` to ``count`` API requests, after ``after`` more requests (in arrival order)."""
         if kind not in FAULT_KINDS:
@@ -93,7 +107,7 @@ class FaultInjector:
                     self.injected += 1
                     return scripted
                 return None
-            for kind in ("repeat_page", "grow_total"):
+            for kind in ("repeat_page", "grow_total", "loop_next"):
                 if kind in self.always:
                     return Fault(kind)
             plan = self.plan

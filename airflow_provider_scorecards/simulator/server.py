@@ -105,6 +105,9 @@ class SimulatorHTTPServer(ThreadingHTTPServer):
 class ScorecardsRequestHandler(BaseHTTPRequestHandler):
     server: SimulatorHTTPServer
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in separate writes; without TCP_NODELAY, Nagle's algorithm and the client's
+    # delayed ACK hold every keep-alive answer back by ~40 ms.
+    disable_nagle_algorithm = True
     server_version = "ScorecardsSimulator"
     sys_version = ""
 
@@ -214,6 +217,9 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
         if fault.kind == "status":
             self._send_error(fault.status, _reason(fault.status), "injected server error")
             return True
+        if fault.kind == "redirect":
+            self._send_body(302, b"", "text/plain", {"Location": fault.redirect_to + self.path})
+            return True
         if fault.kind != "rate_limit":
             return False  # body-level faults are applied while building the page
         headers: dict[str, str] = {}
@@ -255,7 +261,9 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
             return json.dumps({"data": {"unexpected": page_items[:1]}, "meta": "none"}).encode()
         next_params = {k: v for k, v in params.items() if k in _FILTERS or k == "sort"}
         next_params["page[limit]"] = str(limit)
-        next_params["page[offset]"] = str(offset + limit)
+        next_params["page[offset]"] = (
+            "0" if fault is not None and fault.kind == "loop_next" else str(offset + limit)
+        )
         next_link = (
             SCORES_PREFIX
             + aggregation

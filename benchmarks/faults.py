@@ -1,0 +1,236 @@
+"""The fault matrix: every fault the simulator can inject, against the fetch path and the gate's trigger.
+
+Each cell runs against a fresh simulator (120 entities, pages of 10: 12 pages) and records the outcome
+(``complete``: the exact, duplicate-free result, or the name of the typed error), the requests the
+simulator saw and the wall time. ``tests/reliability`` asserts the bounds of every cell; this script
+prints the table that the README's reliability section shows.
+
+    python benchmarks/faults.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+ENTITIES = 120
+PAGE_LIMIT = 10
+PAGES = ENTITIES // PAGE_LIMIT
+CONN_ENV = "AIRFLOW_CONN_DATADOG_SCORECARDS_DEFAULT"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One fault scenario: how to inject it, what may come out, and the bounds that must hold."""
+
+    name: str
+    inject: Callable[[Any], None]
+    outcomes: frozenset[str]
+    max_requests: int
+    max_seconds: float
+    slow: bool = False
+    plan: dict[str, Any] = field(default_factory=dict)
+
+
+def _inject(kind: str, count: int = 1, **kwargs: Any) -> Callable[[Any], None]:
+    return lambda sim: sim.faults.inject(kind, count, **kwargs)
+
+
+def _always(kind: str) -> Callable[[Any], None]:
+    return lambda sim: sim.faults.set_always(kind)
+
+
+def _nothing(sim: Any) -> None:
+    return None
+
+
+COMPLETE = frozenset({"complete"})
+FETCH_CELLS: tuple[Cell, ...] = (
+    Cell("no fault", _nothing, COMPLETE, PAGES, 5),
+    Cell(
+        "429 storm, X-RateLimit-Reset", _inject("rate_limit", 5, reset_seconds=0.05), COMPLETE, PAGES + 5, 5
+    ),
+    Cell(
+        "429 storm, Retry-After only",
+        _inject("rate_limit", 5, rate_limit_headers="retry-after", reset_seconds=0.05),
+        COMPLETE,
+        PAGES + 5,
+        5,
+    ),
+    Cell("429 storm, no header", _inject("rate_limit", 5, rate_limit_headers="none"), COMPLETE, PAGES + 5, 5),
+    Cell(
+        "5xx at 10%",
+        _nothing,
+        frozenset({"complete", "ScorecardsServerError"}),
+        PAGES * 6,
+        10,
+        plan={"error_rate": 0.1},
+    ),
+    Cell(
+        "5xx at 50%",
+        _nothing,
+        frozenset({"complete", "ScorecardsServerError"}),
+        PAGES * 6,
+        10,
+        plan={"error_rate": 0.5},
+    ),
+    Cell("502/503/504 burst", _inject("status", 4, status=503), COMPLETE, PAGES + 4, 5),
+    Cell("dropped connections", _inject("drop", 3, after=2), COMPLETE, PAGES + 3, 5),
+    Cell("slower than the timeout", _inject("slow", 2, after=1), COMPLETE, PAGES + 2, 10, slow=True),
+    Cell("truncated JSON", _inject("truncate", 2, after=3), COMPLETE, PAGES + 2, 5),
+    Cell(
+        "valid JSON, wrong shape",
+        _inject("bad_shape", 1, after=3),
+        frozenset({"ScorecardsResponseError"}),
+        PAGES,
+        5,
+    ),
+    Cell("403 on the first page", _inject("status", 1, status=403), frozenset({"ScorecardsAuthError"}), 1, 5),
+    Cell(
+        "403 mid-pagination",
+        _inject("status", 1, status=403, after=4),
+        frozenset({"ScorecardsAuthError"}),
+        PAGES,
+        5,
+    ),
+    Cell("links.next loops back", _always("loop_next"), COMPLETE, PAGES, 5),
+    Cell("meta.total grows while paging", _always("grow_total"), COMPLETE, PAGES + 3, 5),
+    Cell(
+        "a page repeats the previous one",
+        _inject("repeat_page", 1, after=2),
+        frozenset({"ScorecardsResponseError"}),
+        PAGES,
+        5,
+    ),
+)
+
+TRIGGER_CELLS: tuple[Cell, ...] = (
+    Cell("trigger: no fault", _nothing, frozenset({"met"}), 1, 5),
+    Cell("trigger: 429 storm", _inject("rate_limit", 4, reset_seconds=0.05), frozenset({"met"}), 5, 5),
+    Cell("trigger: 5xx at 50%", _nothing, frozenset({"met", "error"}), 20, 10, plan={"error_rate": 0.5}),
+    Cell("trigger: dropped connections", _inject("drop", 2), frozenset({"met"}), 3, 5),
+    Cell("trigger: 403", _inject("status", 1, status=403), frozenset({"error"}), 1, 5),
+    Cell("trigger: wrong shape", _inject("bad_shape", 1), frozenset({"error"}), 1, 5),
+)
+
+
+@dataclass
+class CellResult:
+    cell: str
+    concurrency: int | None
+    outcome: str
+    requests: int
+    seconds: float
+
+    def within_bounds(self, cell: Cell) -> bool:
+        return (
+            self.outcome in cell.outcomes
+            and self.requests <= cell.max_requests
+            and self.seconds <= cell.max_seconds
+        )
+
+
+def _simulator(cell: Cell) -> Any:
+    from airflow_provider_scorecards.simulator import FaultPlan, ScorecardsSimulator
+
+    plan = FaultPlan(seed=3, slow_seconds=1.0, **cell.plan)
+    sim = ScorecardsSimulator(seed=11, entities=ENTITIES, faults=plan).start()
+    conn = sim.connection_dict()
+    conn["extra"].update(backoff_base=0.01, timeout=0.5, max_retries=5)
+    os.environ[CONN_ENV] = json.dumps(conn)
+    return sim
+
+
+def run_fetch_cell(cell: Cell, concurrency: int) -> CellResult:
+    """Fetch every score through the hook (the operator's path) under the cell's fault."""
+    from airflow_provider_scorecards.errors import ScorecardsError
+    from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
+    from airflow_provider_scorecards.query import ScoresQuery
+    from airflow_provider_scorecards.records import flatten
+
+    sim = _simulator(cell)
+    try:
+        expected = [flatten(item) for item in sim.expected_scores("by-entity")]
+        cell.inject(sim)
+        started = time.monotonic()
+        try:
+            with DatadogScorecardsHook(concurrency=concurrency) as hook:
+                records = hook.list_scores(
+                    ScoresQuery.build("by-entity", page_limit=PAGE_LIMIT), concurrency=concurrency
+                )
+            unique = len({r["id"] for r in records}) == len(records)
+            outcome = "complete" if records == expected and unique else "INCOMPLETE"
+        except ScorecardsError as exc:
+            outcome = type(exc).__name__
+        seconds = time.monotonic() - started
+        return CellResult(cell.name, concurrency, outcome, len(sim.score_requests()), seconds)
+    finally:
+        sim.stop()
+
+
+def run_trigger_cell(cell: Cell) -> CellResult:
+    """Run the deferrable sensor's trigger on a gate that is met as soon as a check succeeds."""
+    from airflow_provider_scorecards.gate import GateCondition
+    from airflow_provider_scorecards.query import ScoresQuery
+    from airflow_provider_scorecards.triggers.scores import DatadogScoreThresholdTrigger
+
+    sim = _simulator(cell)
+    try:
+        trigger = DatadogScoreThresholdTrigger(
+            datadog_conn_id="datadog_scorecards_default",
+            query=ScoresQuery.build("by-kind").describe(),
+            condition=GateCondition.build(min_score=0.0).describe(),
+            poke_interval=0.01,
+            deadline=time.time() + 30,
+            max_consecutive_failures=3,
+        )
+        cell.inject(sim)
+
+        async def first() -> dict[str, Any]:
+            async for event in trigger.run():
+                return dict(event.payload)
+            return {"status": "no event"}
+
+        started = time.monotonic()
+        event = asyncio.run(asyncio.wait_for(first(), 60))
+        seconds = time.monotonic() - started
+        return CellResult(cell.name, None, str(event["status"]), len(sim.score_requests()), seconds)
+    finally:
+        sim.stop()
+
+
+def main() -> int:
+    rows = [run_fetch_cell(cell, c) for cell in FETCH_CELLS for c in (1, 8)]
+    rows += [run_trigger_cell(cell) for cell in TRIGGER_CELLS]
+    cells = {cell.name: cell for cell in (*FETCH_CELLS, *TRIGGER_CELLS)}
+    print(
+        f"Fault matrix: {ENTITIES} scores in pages of {PAGE_LIMIT} ({PAGES} requests without faults); "
+        "retries: 5, backoff base 10 ms, timeout 0.5 s"
+    )
+    print()
+    print("| cell | concurrency | outcome | requests (bound) | wall s (bound) | holds |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    failures = 0
+    for row in rows:
+        cell = cells[row.cell]
+        holds = row.within_bounds(cell)
+        failures += not holds
+        concurrency = "trigger" if row.concurrency is None else str(row.concurrency)
+        print(
+            f"| {row.cell} | {concurrency} | {row.outcome} | {row.requests} ({cell.max_requests}) | "
+            f"{row.seconds:.2f} ({cell.max_seconds:g}) | {'yes' if holds else 'NO'} |"
+        )
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault(
+        "AIRFLOW_HOME", os.path.join(os.path.dirname(__file__), "..", ".demo", "faults-home")
+    )
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""Every cell of the fault matrix holds: a complete, duplicate-free result or a typed error, within bounds."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.faults import FETCH_CELLS, TRIGGER_CELLS, Cell, run_fetch_cell, run_trigger_cell
+
+
+def _params(cells: tuple[Cell, ...], concurrencies: tuple[int | None, ...]) -> list[object]:
+    return [
+        pytest.param(cell, c, id=f"{cell.name}-c{c}", marks=[pytest.mark.slow] if cell.slow else [])
+        for cell in cells
+        for c in concurrencies
+    ]
+
+
+@pytest.mark.parametrize(("cell", "concurrency"), _params(FETCH_CELLS, (1, 8)))
+def test_fetch_cell(cell: Cell, concurrency: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AIRFLOW_CONN_DATADOG_SCORECARDS_DEFAULT", raising=False)
+    result = run_fetch_cell(cell, concurrency)
+    assert result.outcome in cell.outcomes, result
+    assert result.requests <= cell.max_requests, result
+    assert result.seconds <= cell.max_seconds, result
+
+
+@pytest.mark.parametrize(("cell", "concurrency"), _params(TRIGGER_CELLS, (None,)))
+def test_trigger_cell(cell: Cell, concurrency: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AIRFLOW_CONN_DATADOG_SCORECARDS_DEFAULT", raising=False)
+    result = run_trigger_cell(cell)
+    assert result.outcome in cell.outcomes, result
+    assert result.requests <= cell.max_requests, result
+    assert result.seconds <= cell.max_seconds, result
+
+
+def test_a_403_makes_exactly_one_request() -> None:
+    (cell,) = [c for c in FETCH_CELLS if c.name == "403 on the first page"]
+    assert run_fetch_cell(cell, 8).requests == 1
