@@ -53,6 +53,16 @@ GATE_ARGS: tuple[str, ...] = (
 """Names of the gate arguments (sensor, trigger, check operator); all are template fields."""
 
 
+def set_task_args(task: object, names: tuple[str, ...], values: Mapping[str, Any]) -> None:
+    """Store each named argument on the task under its own name (what ``template_fields`` render).
+
+    Called as ``set_task_args(self, QUERY_ARGS, locals())`` so the three task classes that take the query
+    (and gate) arguments do not each repeat the same assignments.
+    """
+    for name in names:
+        setattr(task, name, values[name])
+
+
 def is_deferred_value(value: Any) -> bool:
     """True for what only has a value at run time: a Jinja template or an XComArg-like object."""
     if isinstance(value, str):

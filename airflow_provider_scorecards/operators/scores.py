@@ -27,6 +27,7 @@ from airflow_provider_scorecards.task_args import (
     coerce_conn_id,
     gate_settings,
     query_from_args,
+    set_task_args,
     validate_static,
     validate_static_gate,
 )
@@ -129,15 +130,7 @@ class DatadogScorecardScoresOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.aggregation = aggregation
-        self.rule_ids = rule_ids
-        self.rule_name = rule_name
-        self.rule_levels = rule_levels
-        self.scorecard_ids = scorecard_ids
-        self.is_custom = is_custom
-        self.is_enabled = is_enabled
-        self.sort = sort
-        self.page_limit = page_limit
+        set_task_args(self, QUERY_ARGS, locals())
         self.max_results = max_results
         self.concurrency = concurrency
         self.raw = raw
@@ -257,23 +250,7 @@ class DatadogScoreCheckOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.aggregation = aggregation
-        self.rule_ids = rule_ids
-        self.rule_name = rule_name
-        self.rule_levels = rule_levels
-        self.scorecard_ids = scorecard_ids
-        self.is_custom = is_custom
-        self.is_enabled = is_enabled
-        self.sort = sort
-        self.page_limit = page_limit
-        self.score_ids = score_ids
-        self.min_score = min_score
-        self.max_score = max_score
-        self.field = field
-        self.min_value = min_value
-        self.max_value = max_value
-        self.match = match
-        self.on_missing = on_missing
+        set_task_args(self, (*QUERY_ARGS, *GATE_ARGS), locals())
         self.datadog_conn_id = datadog_conn_id
         validate_static(vars(self), {"on_missing": _no_waiting, "datadog_conn_id": coerce_conn_id})
         validate_static_gate(vars(self))

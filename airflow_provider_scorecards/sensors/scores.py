@@ -25,6 +25,7 @@ from airflow_provider_scorecards.task_args import (
     GATE_ARGS,
     QUERY_ARGS,
     gate_settings,
+    set_task_args,
     validate_static,
     validate_static_gate,
 )
@@ -108,23 +109,7 @@ class DatadogScoreThresholdSensor(BaseSensorOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.aggregation = aggregation
-        self.rule_ids = rule_ids
-        self.rule_name = rule_name
-        self.rule_levels = rule_levels
-        self.scorecard_ids = scorecard_ids
-        self.is_custom = is_custom
-        self.is_enabled = is_enabled
-        self.sort = sort
-        self.page_limit = page_limit
-        self.score_ids = score_ids
-        self.min_score = min_score
-        self.max_score = max_score
-        self.field = field
-        self.min_value = min_value
-        self.max_value = max_value
-        self.match = match
-        self.on_missing = on_missing
+        set_task_args(self, (*QUERY_ARGS, *GATE_ARGS), locals())
         self.max_consecutive_failures = coerce_int(
             "max_consecutive_failures", max_consecutive_failures, minimum=1, maximum=100
         )
