@@ -15,7 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_scorecards.errors import InvalidParameterError, ScorecardsConfigError
+from airflow_provider_scorecards.errors import (
+    InvalidParameterError,
+    ScorecardsConfigError,
+    UnsupportedSiteError,
+)
 from airflow_provider_scorecards.query import coerce_bool, coerce_float, coerce_int
 from airflow_provider_scorecards.sites import DEFAULT_SITE, api_base_url, normalize_site, validate_api_url
 
@@ -157,9 +161,9 @@ def _base_url(*, site: str | None, api_url: str | None, api_host: str | None) ->
         # The datadog provider's api_host is either a Datadog host or a custom URL.
         try:
             return api_base_url(api_host)
-        except InvalidParameterError as exc:
-            if "not offered" in str(exc):
-                raise
+        except UnsupportedSiteError:
+            raise
+        except InvalidParameterError:
             return validate_api_url(api_host if "://" in api_host else f"https://{api_host}")
     return api_base_url(normalize_site(site or DEFAULT_SITE))
 

@@ -38,6 +38,10 @@ class InvalidParameterError(ScorecardsError, ValueError):
         super().__init__(f"Invalid {parameter}={_short_repr(value)}: {allowed}.")
 
 
+class UnsupportedSiteError(InvalidParameterError):
+    """A real Datadog site that does not offer Scorecards (the US government sites)."""
+
+
 class ScorecardsConfigError(ScorecardsError):
     """The connection (or its environment fallback) cannot be turned into a usable client."""
 

@@ -33,6 +33,8 @@ RULE_LEVELS: tuple[int, ...] = (1, 2, 3)
 MAX_PAGE_LIMIT = 1000
 API_DEFAULT_PAGE_LIMIT = 100
 DEFAULT_PAGE_LIMIT = MAX_PAGE_LIMIT
+MAX_CONCURRENCY = 16
+"""Most pages fetched at once by one task (more only adds pressure on Datadog's rate limit)."""
 MAX_LIST_ITEMS = 500
 """Longest list filter accepted: beyond this the URL outgrows what proxies and servers take."""
 

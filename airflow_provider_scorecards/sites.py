@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit
 
-from airflow_provider_scorecards.errors import InvalidParameterError
+from airflow_provider_scorecards.errors import InvalidParameterError, UnsupportedSiteError
 
 SITES: tuple[str, ...] = (
     "datadoghq.com",
@@ -43,7 +43,7 @@ def normalize_site(site: str) -> str:
     if text in SITES:
         return text
     if text in UNSUPPORTED_SITES:
-        raise InvalidParameterError(
+        raise UnsupportedSiteError(
             "site",
             raw,
             "Datadog Scorecards is not offered on the US government sites (ddog-gov.com); "

@@ -15,6 +15,11 @@ from airflow_provider_scorecards.errors import InvalidParameterError
 from airflow_provider_scorecards.gate import GateCondition
 from airflow_provider_scorecards.query import DEFAULT_PAGE_LIMIT, ScoresQuery, coerce_optional_str
 
+DEFAULT_CONN_ID = "datadog_scorecards_default"
+"""The connection every task class uses unless told otherwise (the hook's ``default_conn_name``)."""
+DATADOG_PURPLE = "#632ca6"
+"""``ui_color`` of every task class of the provider."""
+
 QUERY_ARGS: tuple[str, ...] = (
     "aggregation",
     "rule_ids",

@@ -127,6 +127,13 @@ class Transport:
         self._lock = threading.Lock()
         self.pacer = RateLimitPacer(sleep, clock)
         self._request_errors = requests.RequestException
+        # Errors of the request itself (a malformed URL or header): no retry can help.
+        self._unsendable = (
+            requests.exceptions.InvalidSchema,
+            requests.exceptions.InvalidURL,
+            requests.exceptions.MissingSchema,
+            requests.exceptions.InvalidHeader,
+        )
         session = requests.Session()
         adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=max(pool_size, 1))
         session.mount("https://", adapter)
@@ -157,7 +164,9 @@ class Transport:
                     url, params=params, timeout=self.config.timeout, allow_redirects=False
                 )
             except self._request_errors as exc:
-                error: ScorecardsError = _transport_error(exc, path)
+                error: ScorecardsError = _transport_error(
+                    exc, path, unsendable=isinstance(exc, self._unsendable)
+                )
                 if not getattr(error, "retryable", False):
                     raise error from None
                 wait = self._backoff(attempt)
@@ -221,10 +230,10 @@ def _status_error(response: requests.Response, path: str) -> ScorecardsAPIError:
     )
 
 
-def _transport_error(exc: Exception, path: str) -> ScorecardsError:
+def _transport_error(exc: Exception, path: str, *, unsendable: bool) -> ScorecardsError:
     # The exception text of requests can include the full URL with query but never headers.
     kind = type(exc).__name__
-    if kind in ("InvalidSchema", "InvalidURL", "MissingSchema", "InvalidHeader"):
+    if unsendable:
         return ScorecardsResponseError(f"GET {path}: request could not be sent ({kind})")
     return ScorecardsTransportError(f"GET {path}: no HTTP answer ({kind}: {_first_line(exc)})")
 

@@ -23,11 +23,11 @@ from airflow_provider_scorecards.errors import (
 )
 from airflow_provider_scorecards.gate import GateCondition, GateResult
 from airflow_provider_scorecards.pagination import PaginationStats, paginate, paused_gc
-from airflow_provider_scorecards.query import ScoresQuery, coerce_int
+from airflow_provider_scorecards.query import MAX_CONCURRENCY, ScoresQuery, coerce_int
 from airflow_provider_scorecards.records import Page, Record, parse_page
+from airflow_provider_scorecards.task_args import DEFAULT_CONN_ID
 from airflow_provider_scorecards.transport import Transport
 
-MAX_CONCURRENCY = 16
 PROGRESS_LOG_SECONDS = 5.0
 
 
@@ -41,7 +41,7 @@ class DatadogScorecardsHook(BaseHook):
     """
 
     conn_name_attr = "datadog_conn_id"
-    default_conn_name = "datadog_scorecards_default"
+    default_conn_name = DEFAULT_CONN_ID
     conn_type = "datadog_scorecards"
     hook_name = "Datadog Scorecards"
 

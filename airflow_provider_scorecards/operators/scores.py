@@ -16,12 +16,15 @@ from airflow_provider_scorecards._compat import AirflowFailException
 from airflow_provider_scorecards.errors import InvalidParameterError
 from airflow_provider_scorecards.failures import failing_fast
 from airflow_provider_scorecards.query import (
+    MAX_CONCURRENCY,
     coerce_bool,
     coerce_int,
     coerce_optional_int,
     coerce_optional_str,
 )
 from airflow_provider_scorecards.task_args import (
+    DATADOG_PURPLE,
+    DEFAULT_CONN_ID,
     GATE_ARGS,
     QUERY_ARGS,
     coerce_conn_id,
@@ -40,11 +43,8 @@ if TYPE_CHECKING:
     from airflow_provider_scorecards.records import Page
     from airflow_provider_scorecards.summary import ScoreSummary
 
-DEFAULT_CONN_ID = "datadog_scorecards_default"
 XCOM_WARN_RECORDS = 10_000
 """Above this many records pushed to XCom, a warning suggests ``output_path``."""
-MAX_CONCURRENCY = 16
-DATADOG_PURPLE = "#632ca6"
 
 
 class ScorecardsLink(BaseOperatorLink):

@@ -22,6 +22,8 @@ from airflow_provider_scorecards.errors import ScorecardsError
 from airflow_provider_scorecards.failures import failing_fast
 from airflow_provider_scorecards.query import coerce_int
 from airflow_provider_scorecards.task_args import (
+    DATADOG_PURPLE,
+    DEFAULT_CONN_ID,
     GATE_ARGS,
     QUERY_ARGS,
     gate_settings,
@@ -36,7 +38,6 @@ if TYPE_CHECKING:
     from airflow_provider_scorecards.gate import GateCondition, GateResult
     from airflow_provider_scorecards.query import ScoresQuery
 
-DEFAULT_CONN_ID = "datadog_scorecards_default"
 DEFERRAL_TIMEOUT_MARGIN = 300
 """Seconds the deferral may outlive ``timeout``: the trigger reports the timeout itself, with the report."""
 
@@ -80,7 +81,7 @@ class DatadogScoreThresholdSensor(BaseSensorOperator):
 
     template_fields: Sequence[str] = (*QUERY_ARGS, *GATE_ARGS, "datadog_conn_id")
     template_fields_renderers: ClassVar[dict[str, str]] = {"score_ids": "py", "rule_ids": "py"}
-    ui_color = "#632ca6"
+    ui_color = DATADOG_PURPLE
     ui_fgcolor = "#ffffff"
 
     def __init__(
@@ -119,13 +120,14 @@ class DatadogScoreThresholdSensor(BaseSensorOperator):
         validate_static_gate(vars(self))
         self._consecutive_failures = 0
         self._last_report: str | None = None
+        self._gate: tuple[ScoresQuery, GateCondition, str]
 
     # -- settings -----------------------------------------------------------------------------------
 
     def _check(self) -> GateResult:
         from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
 
-        query, condition, conn_id = gate_settings(vars(self))
+        query, condition, conn_id = self._gate  # built and validated once, in execute()
         with DatadogScorecardsHook(conn_id) as hook:
             return hook.check_gate(query, condition)
 
@@ -133,19 +135,17 @@ class DatadogScoreThresholdSensor(BaseSensorOperator):
 
     def execute(self, context: Context) -> Any:
         with failing_fast():  # configuration errors end the task here, before any request
-            query, condition, conn_id = gate_settings(vars(self))
+            self._gate = gate_settings(vars(self))
         if self.deferrable:
-            return self._execute_deferrable(query, condition, conn_id)
+            return self._execute_deferrable(*self._gate)
         try:
             return super().execute(context)
         except _GateEnded as exc:
             raise AirflowFailException(str(exc)) from None
         except AirflowSensorTimeout as exc:
             raise AirflowSensorTimeout(self._timeout_message(str(exc))) from exc
-        except AirflowSkipException as exc:
-            if self.soft_fail and "timed out" in str(exc):
-                raise AirflowSkipException(self._timeout_message(str(exc))) from exc
-            raise
+        except AirflowSkipException as exc:  # soft_fail: the timeout, as a skip that still says why
+            raise AirflowSkipException(self._timeout_message(str(exc))) from exc
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
         try:
