@@ -23,6 +23,13 @@ from airflow_provider_scorecards.errors import (
 from airflow_provider_scorecards.query import coerce_bool, coerce_float, coerce_int
 from airflow_provider_scorecards.sites import DEFAULT_SITE, api_base_url, normalize_site, validate_api_url
 
+APP_KEY_FIELD = "app_key_secret"
+"""Extra field of the application key. The name contains "secret" so that Airflow's own sensitive-name
+matching hides its value in the REST API, the connection form's extra JSON and the audit log, with
+Airflow's default configuration (an extra named ``app_key`` is shown in clear)."""
+LEGACY_APP_KEY_FIELDS: tuple[str, ...] = ("app_key", "application_key")
+"""Older names of the application key, still read (and the official ``datadog`` type's name)."""
+
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_RETRIES = 5
 MAX_TIMEOUT = 600.0
@@ -80,10 +87,10 @@ def config_from_connection(
         source=f"connection {conn_id!r}",
         base_url=base_url,
         api_key=api_key,
-        app_key=_text(extra.get("app_key")) or _text(extra.get("application_key")),
+        app_key=app_key_from_extra(extra),
         bearer_token=_text(extra.get("bearer_token")),
         extra=extra,
-        hint=f"set the API key as the password and 'app_key' in the extra of connection {conn_id!r}",
+        hint=f"set the API key as the password and {APP_KEY_FIELD!r} in the extra of connection {conn_id!r}",
     )
 
 
@@ -97,7 +104,7 @@ def config_from_env(conn_id: str, environ: Mapping[str, str] | None = None) -> C
         raise ScorecardsConfigError(
             f"No Datadog credentials: connection {conn_id!r} does not exist and DD_API_KEY / DD_APP_KEY "
             "are not set. Create the connection (type 'datadog_scorecards', API key as password, "
-            'extra {"app_key": ..., "site": ...}) or export DD_API_KEY, DD_APP_KEY and DD_SITE.'
+            f'extra {{"{APP_KEY_FIELD}": ..., "site": ...}}) or export DD_API_KEY, DD_APP_KEY and DD_SITE.'
         )
     return _finish(
         source="environment (DD_API_KEY/DD_APP_KEY)",
@@ -108,6 +115,22 @@ def config_from_env(conn_id: str, environ: Mapping[str, str] | None = None) -> C
         extra={},
         hint="export both DD_API_KEY and DD_APP_KEY",
     )
+
+
+def app_key_from_extra(extra: Mapping[str, Any]) -> str | None:
+    """The application key of a connection's extra, under its current name or a legacy one."""
+    for name in (APP_KEY_FIELD, *LEGACY_APP_KEY_FIELDS):
+        value = _text(extra.get(name))
+        if value:
+            return value
+    return None
+
+
+def legacy_app_key_field(extra: Mapping[str, Any]) -> str | None:
+    """The legacy field name holding the application key, when the current one is not used."""
+    if _text(extra.get(APP_KEY_FIELD)):
+        return None
+    return next((name for name in LEGACY_APP_KEY_FIELDS if _text(extra.get(name))), None)
 
 
 def _finish(

@@ -19,6 +19,7 @@ Semantics (also in the README):
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -29,6 +30,8 @@ from airflow_provider_scorecards.records import NUMERIC_FIELDS, Record
 MATCH_MODES = ("all", "any")
 ON_MISSING = ("wait", "fail", "ignore")
 REPORT_MAX_LINES = 50
+CLOSEST_IDS = 3
+"""How many existing ids are suggested for a watched id that is absent (a likely typo)."""
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,8 @@ class GateCondition:
             record = by_id.get(score_id)
             value = None if record is None else record.get(self.field)
             if record is None:
-                checks.append(GateCheck(score_id, None, self.bound, None, "absent from the result"))
+                closest = tuple(difflib.get_close_matches(score_id, by_id, n=CLOSEST_IDS, cutoff=0.6))
+                checks.append(GateCheck(score_id, None, self.bound, None, "absent from the result", closest))
             elif record.get("denominator") == 0 and self.field in ("score", "numerator", "denominator"):
                 checks.append(GateCheck(score_id, value, self.bound, None, "no data (denominator is 0)"))
             elif value is None:
@@ -158,9 +162,14 @@ class GateCheck:
     bound: str
     passed: bool | None
     missing: str | None
+    closest: tuple[str, ...] = ()
+    """For an id absent from the result: the most similar ids that do exist (a typo is the usual cause)."""
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    @property
+    def missing_text(self) -> str:
+        if self.closest:
+            return f"{self.missing}; closest ids that exist: {', '.join(self.closest)}"
+        return str(self.missing)
 
 
 class GateResult:
@@ -198,19 +207,28 @@ class GateResult:
         if not self.checks:
             return head + "; the query returned no scores"
         lines = [f"  {c.id}: {condition.field}={_fmt(c.value)}, needs {c.bound}" for c in self.failing]
-        lines += [f"  {c.id}: {c.missing}" for c in self.missing]
+        lines += [f"  {c.id}: {c.missing_text}" for c in self.missing]
         if len(lines) > REPORT_MAX_LINES:
             lines = [*lines[:REPORT_MAX_LINES], f"  ... and {len(lines) - REPORT_MAX_LINES} more"]
         return "\n".join([head, *lines])
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "met": self.met,
-            "fatal": self.fatal,
-            "condition": self.condition.describe(),
-            "checks": [c.as_dict() for c in self.checks],
-            "report": self.report(),
-        }
+    @property
+    def absent(self) -> list[GateCheck]:
+        """Watched ids the query did not return at all (a typo, or a service not scored yet)."""
+        return [c for c in self.missing if c.missing == "absent from the result"]
+
+    def absent_warning(self) -> str | None:
+        """A loud one-line warning about absent ids with their closest existing ids, or None."""
+        absent = self.absent
+        if not absent:
+            return None
+        items = "; ".join(
+            f"{c.id!r} (closest: {', '.join(c.closest)})" if c.closest else repr(c.id) for c in absent
+        )
+        return (
+            f"{len(absent)} watched id(s) absent from the result: {items}. A typo waits until the timeout "
+            f"(on_missing={self.condition.on_missing!r}); check score_ids against the query's ids"
+        )
 
 
 def _fmt(value: float | None) -> str:

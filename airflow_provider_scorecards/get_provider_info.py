@@ -59,7 +59,8 @@ def get_provider_info() -> dict[str, Any]:
                     "placeholders": {"password": "Datadog API key"},
                 },
                 "conn-fields": {
-                    "app_key": {
+                    # "secret" in the name: Airflow's own redaction hides the value everywhere.
+                    "app_key_secret": {
                         "label": "Application key",
                         "schema": {"type": ["string", "null"], "format": "password"},
                     },

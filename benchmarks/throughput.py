@@ -63,7 +63,7 @@ def _ours(url: str, concurrency: int, expected: int, api_key: str, app_key: str)
         {
             "conn_type": "datadog_scorecards",
             "password": api_key,
-            "extra": {"app_key": app_key, "api_url": url},
+            "extra": {"app_key_secret": app_key, "api_url": url},
         }
     )
     import requests  # noqa: F401 - loaded by the hook on first use; imported here to keep it off the clock

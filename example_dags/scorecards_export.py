@@ -13,6 +13,9 @@ from airflow_provider_scorecards.operators.scores import DatadogScorecardScoresO
 
 CONN_ID = "datadog_scorecards_default"
 AGGREGATIONS = ("by-team", "by-entity", "by-rule")
+# The run's date: its logical date, or, for a manual run without one (`airflow dags trigger`, the REST API
+# with "logical_date": null), the time it was queued for. `{{ ds }}` does not exist in such a run.
+SNAPSHOT_DATE = "{{ (dag_run.logical_date or dag_run.run_after) | ds }}"
 
 with DAG(
     dag_id="scorecards_export",
@@ -26,7 +29,8 @@ with DAG(
 ### Daily Scorecards export
 
 Fetches every score by team, by entity and by rule, writes one JSON Lines snapshot per aggregation and
-run date under `params.output_root` (`<root>/<ds>/<aggregation>.jsonl`, any `ObjectStoragePath`), and
+run date under `params.output_root` (`<root>/<date>/<aggregation>.jsonl`, any `ObjectStoragePath`; the
+date is the logical date, or the time a manual run without one was queued for), and
 builds a report of the lowest-scoring teams and rules, with the week-over-week change when the snapshot of
 seven days earlier exists. The operators push `{"path", "count"}` and a `summary` via XCom; the records
 themselves stay out of the metadata database.
@@ -36,7 +40,7 @@ themselves stay out of the metadata database.
         aggregation: DatadogScorecardScoresOperator(
             task_id=f"fetch_{aggregation.replace('-', '_')}",
             aggregation=aggregation,
-            output_path="{{ params.output_root }}/{{ ds }}/" + aggregation + ".jsonl",
+            output_path="{{ params.output_root }}/" + SNAPSHOT_DATE + "/" + aggregation + ".jsonl",
         )
         for aggregation in AGGREGATIONS
     }
@@ -46,7 +50,8 @@ themselves stay out of the metadata database.
         by_team: dict[str, Any], by_entity: dict[str, Any], by_rule: dict[str, Any], **context: Any
     ) -> dict[str, Any]:
         """The lowest teams and rules, and how each team moved since the snapshot a week earlier."""
-        params, ds = context["params"], context["ds"]
+        params, run = context["params"], context["dag_run"]
+        ds = (run.logical_date or run.run_after).strftime("%Y-%m-%d")
         teams = _read(by_team["path"])
         rules = _read(by_rule["path"])
         week_ago = pendulum.Date.fromisoformat(ds).subtract(days=7).isoformat()

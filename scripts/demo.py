@@ -113,7 +113,7 @@ def start_simulator(name: str, options: list[str]) -> tuple[subprocess.Popen[str
     conn = {
         "conn_type": "datadog_scorecards",
         "password": DEFAULT_API_KEY,
-        "extra": {"app_key": DEFAULT_APP_KEY, "api_url": url},
+        "extra": {"app_key_secret": DEFAULT_APP_KEY, "api_url": url},
     }
     return process, url, json.dumps(conn)
 

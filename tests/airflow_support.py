@@ -45,6 +45,8 @@ def _bag() -> Any:
 
 
 _DEFAULT_PARAMS: dict[str, dict[str, Any]] = {}
+NO_LOGICAL_DATE = object()
+"""``run_dag(..., logical_date=NO_LOGICAL_DATE)``: a run without a logical date, like a manual trigger."""
 
 
 def get_dag(dag_id: str) -> Any:
@@ -60,6 +62,8 @@ def _test(dag: Any, conf: dict[str, Any], logical_date: Any = None) -> Any:
         from airflow.models.dag import DAG as CoreDAG
 
         dag = CoreDAG.from_sdk_dag(dag)
+    if logical_date is NO_LOGICAL_DATE:
+        return dag.test(run_conf=conf, logical_date=None)
     if logical_date is not None:
         return dag.test(run_conf=conf, logical_date=logical_date)
     return dag.test(run_conf=conf)

@@ -16,7 +16,7 @@ import pytest
 
 from airflow_provider_scorecards.records import flatten
 from airflow_provider_scorecards.simulator import ScorecardsSimulator
-from tests.airflow_support import dagbag, run_dag
+from tests.airflow_support import NO_LOGICAL_DATE, dagbag, run_dag
 from tests.conftest import CONN_ENV, EXAMPLE_DAGS
 
 EXAMPLE_FILES = sorted(p for p in EXAMPLE_DAGS.glob("*.py") if not p.name.startswith("_"))
@@ -109,6 +109,17 @@ def test_export_writes_snapshots_and_reports_week_over_week(
     assert [row["rule"] for row in report["lowest_rules"]] == [r["rule_id"] for r in rules_now[:3]]
     assert "Lowest teams:" in report["text"]
     assert f"vs {week_ago}" in report["text"]
+
+
+def test_export_runs_without_a_logical_date(demo_sim: ScorecardsSimulator, tmp_path: Path) -> None:
+    """A manual trigger without a logical date (CLI, REST) has no {{ ds }}: the snapshot date is run_after's."""
+    root = f"file://{tmp_path}"
+    result = run_dag("scorecards_export", {"output_root": root, "lowest": 2}, logical_date=NO_LOGICAL_DATE)
+    assert result.state == "success", result.task_states
+    (folder,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    pendulum.Date.fromisoformat(folder.name)  # a date, from run_after
+    assert result.xcom("fetch_by_team")["path"] == f"{root}/{folder.name}/by-team.jsonl"
+    assert result.xcom("report")["date"] == folder.name
 
 
 def test_deploy_gate_waits_then_deploys(demo_sim: ScorecardsSimulator) -> None:

@@ -177,8 +177,34 @@ def test_environment_fallback_needs_both_keys(monkeypatch: pytest.MonkeyPatch) -
 
 def test_connection_without_app_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(CONN_ENV, json.dumps({"conn_type": "datadog_scorecards", "password": "k"}))
-    with pytest.raises(ScorecardsConfigError, match="app_key"):
+    with pytest.raises(ScorecardsConfigError, match="app_key_secret"):
         _ = DatadogScorecardsHook().config
+
+
+def test_only_the_default_connection_falls_back_to_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A mistyped connection id is an error naming it, never the worker's DD_* organisation."""
+    monkeypatch.setenv("DD_API_KEY", "env-api-key")
+    monkeypatch.setenv("DD_APP_KEY", "env-app-key")
+    with pytest.raises(ScorecardsConfigError, match="'datadog_scoreards' does not exist") as info:
+        _ = DatadogScorecardsHook("datadog_scoreards").config
+    assert "env-api-key" not in str(info.value)
+    monkeypatch.delenv(CONN_ENV, raising=False)
+    assert DatadogScorecardsHook().config.api_key == "env-api-key"
+
+
+@pytest.mark.parametrize("legacy", ["app_key", "application_key"])
+def test_legacy_app_key_field_is_read_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch, sim: ScorecardsSimulator, legacy: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    conn = sim.connection_dict()
+    conn["extra"][legacy] = conn["extra"].pop("app_key_secret")
+    monkeypatch.setenv(CONN_ENV, json.dumps(conn))
+    with DatadogScorecardsHook() as hook:
+        assert hook.get_page(ScoresQuery.build("by-kind")).count > 0
+    output = capsys.readouterr().out
+    assert f"extra field {legacy!r}" in output
+    assert "'app_key_secret'" in output
+    assert sim.app_key not in output
 
 
 def test_connection_extras_are_coerced(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -356,9 +382,36 @@ def test_test_connection(sim_conn: ScorecardsSimulator, monkeypatch: pytest.Monk
     ok, message = DatadogScorecardsHook().test_connection()
     assert ok, message
     conn = sim_conn.connection_dict()
-    conn["extra"]["app_key"] = "bad-app-key"
+    conn["extra"]["app_key_secret"] = "bad-app-key"
     monkeypatch.setenv(CONN_ENV, json.dumps(conn))
     ok, message = DatadogScorecardsHook().test_connection()
     assert not ok
     assert "apm_service_catalog_read" in message
     assert "bad-app-key" not in message
+
+
+def test_fetching_never_touches_the_process_wide_gc(sim_conn: ScorecardsSimulator) -> None:
+    """A worker or triggerer runs other work in the same process: the cyclic GC stays as it was."""
+    import gc
+    import threading
+
+    seen_disabled = threading.Event()
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            if not gc.isenabled():
+                seen_disabled.set()
+            stop.wait(0.0005)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        with DatadogScorecardsHook(concurrency=4) as hook:
+            records = hook.list_scores(ScoresQuery.build("by-entity", page_limit=10))
+    finally:
+        stop.set()
+        watcher.join()
+    assert len(records) == len(sim_conn.expected_scores("by-entity"))
+    assert gc.isenabled()
+    assert not seen_disabled.is_set()

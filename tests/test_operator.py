@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from airflow_provider_scorecards.errors import InvalidParameterError
 from airflow_provider_scorecards.operators.scores import DatadogScorecardScoresOperator, ScorecardsLink
@@ -269,6 +270,20 @@ def test_large_result_warns_about_output_path(
     assert "set output_path" in capfd.readouterr().out
 
 
+def test_extra_link_of_a_run_opens_the_scores_page(sim_conn: ScorecardsSimulator) -> None:
+    """The link Airflow stores after the task ran points at the site it talked to, and that page works."""
+    result = run_dag("scores_from_params", {"aggregation": "by-team"})
+    assert result.state == "success", result.task_states
+    link = result.xcom("fetch", "_link_ScorecardsLink")
+    assert link == f"{sim_conn.url}/software/scorecards"
+    page = requests.get(link, timeout=5)
+    assert page.status_code == 200
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert "service:checkout-api" in page.text
+    assert sim_conn.api_key not in page.text
+    assert sim_conn.app_key not in page.text
+
+
 def test_extra_link_points_at_the_site_used(
     sim_conn: ScorecardsSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -281,7 +296,7 @@ def test_extra_link_points_at_the_site_used(
             {
                 "conn_type": "datadog_scorecards",
                 "password": "k",
-                "extra": {"app_key": "a", "site": "datadoghq.eu"},
+                "extra": {"app_key_secret": "a", "site": "datadoghq.eu"},
             }
         ),
     )

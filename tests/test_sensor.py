@@ -128,6 +128,36 @@ def test_on_missing_wait_times_out(sim_conn: ScorecardsSimulator, capfd: pytest.
     assert "service:gone: absent from the result" in capfd.readouterr().out
 
 
+def test_absent_id_is_reported_loudly_with_the_closest_ids(
+    sim_conn: ScorecardsSimulator, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A typo (service:checkout-ap) warns once at the first check and names service:checkout-api."""
+    result = run_dag(
+        "gate_poke_timeout", {"score_ids": ["service:checkout-ap"], "min_score": 0.1, "on_missing": "wait"}
+    )
+    assert result.state == "failed"
+    out = capfd.readouterr().out
+    assert out.count("watched id(s) absent from the result") == 1  # a warning at the first check only
+    assert "'service:checkout-ap' (closest: service:checkout-api" in out
+    # and the timeout report carries the hint too
+    assert "service:checkout-ap: absent from the result; closest ids that exist: service:checkout-api" in out
+
+
+def test_poke_works_without_execute(sim_conn: ScorecardsSimulator) -> None:
+    """Users' unit tests call poke() directly, as Airflow's own provider tests do."""
+    best = max(sim_conn.org.scores("by-entity"), key=lambda i: i["attributes"]["score"])
+    sensor = DatadogScoreThresholdSensor(
+        task_id="poke_alone", aggregation="by-entity", score_ids=[best["id"]], min_score=0.0
+    )
+    result = sensor.poke({})  # type: ignore[arg-type]
+    assert result.is_done  # type: ignore[union-attr]
+    assert [r["id"] for r in result.xcom_value] == [best["id"]]  # type: ignore[union-attr]
+    low = DatadogScoreThresholdSensor(
+        task_id="poke_alone_low", aggregation="by-entity", score_ids=[best["id"]], max_score=0.0
+    )
+    assert low.poke({}) is False  # type: ignore[arg-type]
+
+
 def test_field_bounds(sim_conn: ScorecardsSimulator) -> None:
     best = [i for i in sim_conn.org.scores("by-entity") if i["attributes"]["level"] == 3][:2]
     result = run_dag("gate_poke", {"score_ids": [i["id"] for i in best], "field": "level", "min_value": 3})
@@ -168,7 +198,7 @@ def test_403_ends_the_wait_at_once(
     sim: ScorecardsSimulator, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
     conn = sim.connection_dict()
-    conn["extra"]["app_key"] = "revoked-app-key"
+    conn["extra"]["app_key_secret"] = "revoked-app-key"
     monkeypatch.setenv(CONN_ENV, json.dumps(conn))
     started = time.monotonic()
     result = run_dag("gate_poke", {"min_score": 0.5})

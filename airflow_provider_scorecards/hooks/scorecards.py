@@ -15,14 +15,21 @@ from typing import Any
 
 from airflow_provider_scorecards import __version__
 from airflow_provider_scorecards._compat import AirflowNotFoundException, BaseHook, mask_secret
-from airflow_provider_scorecards.config import ClientConfig, config_from_connection, config_from_env
+from airflow_provider_scorecards.config import (
+    APP_KEY_FIELD,
+    ClientConfig,
+    config_from_connection,
+    config_from_env,
+    legacy_app_key_field,
+)
 from airflow_provider_scorecards.errors import (
     ScorecardsAPIError,
     ScorecardsAuthError,
+    ScorecardsConfigError,
     ScorecardsError,
 )
 from airflow_provider_scorecards.gate import GateCondition, GateResult
-from airflow_provider_scorecards.pagination import PaginationStats, paginate, paused_gc
+from airflow_provider_scorecards.pagination import PaginationStats, paginate
 from airflow_provider_scorecards.query import MAX_CONCURRENCY, ScoresQuery, coerce_int
 from airflow_provider_scorecards.records import Page, Record, parse_page
 from airflow_provider_scorecards.task_args import DEFAULT_CONN_ID
@@ -35,8 +42,9 @@ class DatadogScorecardsHook(BaseHook):
     """Talks to Datadog's "List all scores" endpoint (``GET /api/v2/scorecard/scores/{aggregation}``).
 
     :param datadog_conn_id: Airflow connection id. Type ``datadog_scorecards`` (API key as password,
-        extra ``app_key``, ``site`` or ``api_url``...) or the official provider's ``datadog`` type. If the
-        connection does not exist, ``DD_API_KEY``, ``DD_APP_KEY`` and ``DD_SITE`` are used.
+        extra ``app_key_secret``, ``site`` or ``api_url``...) or the official provider's ``datadog`` type.
+        If the default connection does not exist, ``DD_API_KEY``, ``DD_APP_KEY`` and ``DD_SITE`` are used;
+        any other missing connection id is an error.
     :param concurrency: size of the connection pool (the largest page concurrency you will ask for).
     """
 
@@ -68,7 +76,7 @@ class DatadogScorecardsHook(BaseHook):
             "relabeling": {"password": "API key"},
             "placeholders": {
                 "password": "Datadog API key",
-                "app_key": "Datadog application key",
+                APP_KEY_FIELD: "Datadog application key",
                 "site": "datadoghq.com",
                 "api_url": "https://api.datadoghq.com (optional, overrides site)",
             },
@@ -87,11 +95,27 @@ class DatadogScorecardsHook(BaseHook):
         try:
             conn = self.get_connection(self.datadog_conn_id)
         except AirflowNotFoundException:
+            if self.datadog_conn_id != self.default_conn_name:
+                # A mistyped id must not quietly talk to whatever organisation the worker's DD_* belong to.
+                raise ScorecardsConfigError(
+                    f"Connection {self.datadog_conn_id!r} does not exist. Only the default connection "
+                    f"{self.default_conn_name!r} falls back to DD_API_KEY/DD_APP_KEY/DD_SITE; create "
+                    f"{self.datadog_conn_id!r} or check the datadog_conn_id for a typo."
+                ) from None
             self.log.info(
                 "Connection %r not found; using DD_API_KEY/DD_APP_KEY/DD_SITE", self.datadog_conn_id
             )
             return config_from_env(self.datadog_conn_id)
         extra = conn.extra_dejson if conn.extra else {}
+        legacy = legacy_app_key_field(extra)
+        if legacy:
+            self.log.warning(
+                "Connection %r keeps the application key in the extra field %r, which Airflow shows in "
+                "clear in its UI and REST API; rename the field to %r so Airflow hides it",
+                self.datadog_conn_id,
+                legacy,
+                APP_KEY_FIELD,
+            )
         return config_from_connection(self.datadog_conn_id, conn.conn_type, conn.password, extra)
 
     def get_conn(self) -> Transport:
@@ -196,9 +220,8 @@ class DatadogScorecardsHook(BaseHook):
             yield from page.items
 
     def list_scores(self, query: ScoresQuery, **kwargs: Any) -> list[Record]:
-        """All records of the query in a list (the cyclic GC is paused while it is built)."""
-        with paused_gc():
-            return list(self.iter_scores(query, **kwargs))
+        """All records of the query in a list."""
+        return list(self.iter_scores(query, **kwargs))
 
     def check_gate(self, query: ScoresQuery, condition: GateCondition) -> GateResult:
         """One gate check (what a sensor poke, a trigger loop and the check operator each do).

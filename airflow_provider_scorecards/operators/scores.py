@@ -153,7 +153,7 @@ class DatadogScorecardScoresOperator(BaseOperator):
         import pendulum
 
         from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
-        from airflow_provider_scorecards.pagination import PaginationStats, paused_gc
+        from airflow_provider_scorecards.pagination import PaginationStats
 
         settings = self._settings()
         query: ScoresQuery = settings["query"]
@@ -171,11 +171,10 @@ class DatadogScorecardScoresOperator(BaseOperator):
                 raw=settings["raw"],
             )
             result: dict[str, Any] | list[dict[str, Any]]
-            with paused_gc():
-                if settings["output_path"]:
-                    result, summary = _write_jsonl(settings["output_path"], pages, raw=settings["raw"])
-                else:
-                    result, summary = _collect(pages, raw=settings["raw"])
+            if settings["output_path"]:
+                result, summary = _write_jsonl(settings["output_path"], pages, raw=settings["raw"])
+            else:
+                result, summary = _collect(pages, raw=settings["raw"])
             transport = hook.get_conn()
             requests_made, retries = transport.stats.requests, transport.stats.retries
         finally:

@@ -120,24 +120,40 @@ class DatadogScoreThresholdSensor(BaseSensorOperator):
         validate_static_gate(vars(self))
         self._consecutive_failures = 0
         self._last_report: str | None = None
-        self._gate: tuple[ScoresQuery, GateCondition, str]
+        self._warned_absent = False
+        self._gate: tuple[ScoresQuery, GateCondition, str] | None = None
 
     # -- settings -----------------------------------------------------------------------------------
+
+    def _gate_settings(self) -> tuple[ScoresQuery, GateCondition, str]:
+        """Query, condition and connection id, built from the rendered arguments on first use, once.
+
+        Lazy so that ``poke()`` works on its own (users' unit tests call it without ``execute()``).
+        """
+        if self._gate is None:
+            self._gate = gate_settings(vars(self))
+        return self._gate
 
     def _check(self) -> GateResult:
         from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
 
-        query, condition, conn_id = self._gate  # built and validated once, in execute()
+        query, condition, conn_id = self._gate_settings()
         with DatadogScorecardsHook(conn_id) as hook:
-            return hook.check_gate(query, condition)
+            result = hook.check_gate(query, condition)
+        if not self._warned_absent:
+            warning = result.absent_warning()
+            if warning:
+                self._warned_absent = True
+                self.log.warning("%s", warning)
+        return result
 
     # -- execution ----------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> Any:
         with failing_fast():  # configuration errors end the task here, before any request
-            self._gate = gate_settings(vars(self))
+            settings = self._gate_settings()
         if self.deferrable:
-            return self._execute_deferrable(*self._gate)
+            return self._execute_deferrable(*settings)
         try:
             return super().execute(context)
         except _GateEnded as exc:

@@ -132,7 +132,7 @@ class ScorecardsSimulator:
         return json.dumps(self.connection_dict(conn_type))
 
     def connection_dict(self, conn_type: str = "datadog_scorecards") -> dict[str, Any]:
-        extra: dict[str, Any] = {"app_key": self.app_key, "api_url": self.url}
+        extra: dict[str, Any] = {"app_key_secret": self.app_key, "api_url": self.url}
         if self.bearer_token:
             extra["bearer_token"] = self.bearer_token
         return {"conn_type": conn_type, "password": self.api_key, "extra": extra}

@@ -62,7 +62,10 @@ def main(argv: list[str] | None = None) -> int:
                 handle.write(str(sim.port))
         print(
             f"Scorecards simulator on {sim.url} ({len(sim.org.entities)} entities, "
-            f"{len(sim.org.teams)} teams, {len(sim.org.rules)} rules)",
+            f"{len(sim.org.teams)} teams, {len(sim.org.rules)} rules)\n"
+            f"Scores page: {sim.url}/software/scorecards\n"
+            "Connection for Airflow (paste into the environment of every Airflow component):\n"
+            f"  export AIRFLOW_CONN_DATADOG_SCORECARDS_DEFAULT='{sim.connection_uri()}'",
             flush=True,
         )
         stop.wait()

@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 from airflow_provider_scorecards.simulator.faults import Fault
 from airflow_provider_scorecards.simulator.org import AGGREGATIONS, SORT_FIELDS, RuleFilter
+from airflow_provider_scorecards.simulator.web_page import PAGE_PATH, render_scores_page
 
 if TYPE_CHECKING:
     from airflow_provider_scorecards.simulator import ScorecardsSimulator
@@ -131,6 +132,9 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
             fault = sim.faults.next_fault() if parts.path.startswith("/api/") else None
             self._log_entry["fault"] = fault.kind if fault else None
             if fault is not None and self._apply_fault(fault):
+                return
+            if parts.path == PAGE_PATH:
+                self._send_body(200, render_scores_page(sim), "text/html; charset=utf-8")
                 return
             authorised = self._authorised(parts.path)
             self._log_entry["authorised"] = authorised

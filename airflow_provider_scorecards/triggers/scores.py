@@ -68,6 +68,7 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
         hook = DatadogScorecardsHook(self.datadog_conn_id)
         failures = 0
         last_report = "no successful check yet"
+        warned_absent = False
         try:
             while True:
                 try:
@@ -90,6 +91,9 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
                 else:
                     failures = 0
                     last_report = result.report()
+                    if not warned_absent and (warning := result.absent_warning()):
+                        warned_absent = True
+                        self.log.warning("%s", warning)
                     if result.met:
                         yield _event(
                             {"status": "met", "records": result.passed_records, "report": last_report}
