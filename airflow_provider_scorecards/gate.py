@@ -1,7 +1,8 @@
 """The score gate: which scores must satisfy which bound, and the verdict with a readable report.
 
 One piece of code decides for the sensor, the trigger and the check operator, so "met" means the same
-thing wherever a gate is used. Plain Python: records in, :class:`GateResult` out.
+thing wherever a gate is used. Plain Python with no Airflow import: records in, :class:`GateResult` out
+(:func:`check_gate` fetches the records of a query with a client first).
 
 Semantics (also in the README):
 
@@ -21,11 +22,15 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow_provider_scorecards.errors import InvalidParameterError
-from airflow_provider_scorecards.query import coerce_optional_float, coerce_str_list, is_unset
-from airflow_provider_scorecards.records import NUMERIC_FIELDS, Record
+from airflow_provider_scorecards.client.coercion import coerce_optional_float, coerce_str_list, is_unset
+from airflow_provider_scorecards.client.errors import InvalidParameterError
+from airflow_provider_scorecards.client.pages import NUMERIC_FIELDS, Record
+
+if TYPE_CHECKING:
+    from airflow_provider_scorecards.client.client import ScorecardsClient
+    from airflow_provider_scorecards.client.query import ScoresQuery
 
 MATCH_MODES = ("all", "any")
 ON_MISSING = ("wait", "fail", "ignore")
@@ -235,3 +240,12 @@ def _fmt(value: float | None) -> str:
     if value is None:
         return "None"
     return f"{value:g}"
+
+
+def check_gate(client: ScorecardsClient, query: ScoresQuery, condition: GateCondition) -> GateResult:
+    """One gate check (what a sensor poke, a trigger loop and the check operator each do).
+
+    The API cannot filter by score id, so every score of the query is fetched and the watched ids are
+    picked out; narrow the query with filters to keep this cheap.
+    """
+    return condition.evaluate(client.fetch(query).records)

@@ -8,6 +8,18 @@ from airflow_provider_scorecards import __version__
 
 _INTEGRATION = "Datadog Scorecards"
 
+CONNECTION_FIELD_BEHAVIOUR: dict[str, Any] = {
+    "hidden-fields": ["schema", "port", "login", "host"],
+    "relabeling": {"password": "API key"},
+    "placeholders": {
+        "password": "Datadog API key",
+        "app_key_secret": "Datadog application key",
+        "site": "datadoghq.com",
+        "api_url": "https://api.datadoghq.com (optional, overrides site)",
+    },
+}
+"""How the connection form looks; the hook's ``get_ui_field_behaviour`` returns the same."""
+
 
 def get_provider_info() -> dict[str, Any]:
     """What ``airflow providers list`` shows and how the UI renders our connection type."""
@@ -53,11 +65,7 @@ def get_provider_info() -> dict[str, Any]:
                 "hook-class-name": "airflow_provider_scorecards.hooks.scorecards.DatadogScorecardsHook",
                 "hook-name": "Datadog Scorecards",
                 "connection-type": "datadog_scorecards",
-                "ui-field-behaviour": {
-                    "hidden-fields": ["schema", "port", "login", "host"],
-                    "relabeling": {"password": "API key"},
-                    "placeholders": {"password": "Datadog API key"},
-                },
+                "ui-field-behaviour": CONNECTION_FIELD_BEHAVIOUR,
                 "conn-fields": {
                     # "secret" in the name: Airflow's own redaction hides the value everywhere.
                     "app_key_secret": {
@@ -75,6 +83,10 @@ def get_provider_info() -> dict[str, Any]:
                     "bearer_token": {
                         "label": "OAuth bearer token",
                         "schema": {"type": ["string", "null"], "format": "password"},
+                    },
+                    "backoff_base": {
+                        "label": "First retry backoff (seconds, doubled per retry)",
+                        "schema": {"type": ["number", "null"], "default": 0.5},
                     },
                     "timeout": {
                         "label": "Request timeout (seconds)",

@@ -149,10 +149,10 @@ def _simulator(cell: Cell) -> Any:
 
 def run_fetch_cell(cell: Cell, concurrency: int) -> CellResult:
     """Fetch every score through the hook (the operator's path) under the cell's fault."""
-    from airflow_provider_scorecards.errors import ScorecardsError
+    from airflow_provider_scorecards.client.errors import ScorecardsError
+    from airflow_provider_scorecards.client.pages import flatten
+    from airflow_provider_scorecards.client.query import ScoresQuery
     from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
-    from airflow_provider_scorecards.query import ScoresQuery
-    from airflow_provider_scorecards.records import flatten
 
     sim = _simulator(cell)
     try:
@@ -161,8 +161,10 @@ def run_fetch_cell(cell: Cell, concurrency: int) -> CellResult:
         started = time.monotonic()
         try:
             with DatadogScorecardsHook(concurrency=concurrency) as hook:
-                records = hook.list_scores(
-                    ScoresQuery.build("by-entity", page_limit=PAGE_LIMIT), concurrency=concurrency
+                records = (
+                    hook.get_conn()
+                    .fetch(ScoresQuery.build("by-entity", page_limit=PAGE_LIMIT), concurrency=concurrency)
+                    .records
                 )
             unique = len({r["id"] for r in records}) == len(records)
             outcome = "complete" if records == expected and unique else "INCOMPLETE"
@@ -176,8 +178,8 @@ def run_fetch_cell(cell: Cell, concurrency: int) -> CellResult:
 
 def run_trigger_cell(cell: Cell) -> CellResult:
     """Run the deferrable sensor's trigger on a gate that is met as soon as a check succeeds."""
+    from airflow_provider_scorecards.client.query import ScoresQuery
     from airflow_provider_scorecards.gate import GateCondition
-    from airflow_provider_scorecards.query import ScoresQuery
     from airflow_provider_scorecards.triggers.scores import DatadogScoreThresholdTrigger
 
     sim = _simulator(cell)

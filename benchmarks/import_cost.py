@@ -28,7 +28,7 @@ MUST_NOT_LOAD = (
     "concurrent.futures.thread",
     "airflow_provider_scorecards.simulator",
     "airflow_provider_scorecards.hooks.scorecards",
-    "airflow_provider_scorecards.transport",
+    "airflow_provider_scorecards.client.transport",
     "upath",
     "fsspec",
     "aiohttp",

@@ -68,13 +68,15 @@ def _ours(url: str, concurrency: int, expected: int, api_key: str, app_key: str)
     )
     import requests  # noqa: F401 - loaded by the hook on first use; imported here to keep it off the clock
 
+    from airflow_provider_scorecards.client.query import ScoresQuery
     from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
-    from airflow_provider_scorecards.query import ScoresQuery
 
     def fetch() -> int:
         with DatadogScorecardsHook(concurrency=concurrency) as hook:
-            records = hook.list_scores(
-                ScoresQuery.build("by-entity", page_limit=PAGE), concurrency=concurrency
+            records = (
+                hook.get_conn()
+                .fetch(ScoresQuery.build("by-entity", page_limit=PAGE), concurrency=concurrency)
+                .records
             )
         return len(records)
 
@@ -141,7 +143,7 @@ def parse_rate(url: str, pages: int) -> float:
     """Records/s of json.loads + parse_page + flatten over real pages, with no network in the timing."""
     import requests
 
-    from airflow_provider_scorecards.records import parse_page
+    from airflow_provider_scorecards.client.pages import parse_page
     from airflow_provider_scorecards.simulator import DEFAULT_API_KEY, DEFAULT_APP_KEY
 
     headers = {"DD-API-KEY": DEFAULT_API_KEY, "DD-APPLICATION-KEY": DEFAULT_APP_KEY}

@@ -155,13 +155,17 @@ def plan_runs(real: bool) -> list[tuple[str, str | None, dict[str, Any], str]]:
 
 
 def real_gate_conf() -> dict[str, Any]:
+    from airflow_provider_scorecards.client.query import ScoresQuery
     from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
-    from airflow_provider_scorecards.query import ScoresQuery
 
     with DatadogScorecardsHook() as hook:
-        (best,) = hook.list_scores(
-            ScoresQuery.build("by-entity", scorecard_ids=["production-readiness"], sort="-score"),
-            max_results=1,
+        (best,) = (
+            hook.get_conn()
+            .fetch(
+                ScoresQuery.build("by-entity", scorecard_ids=["production-readiness"], sort="-score"),
+                max_results=1,
+            )
+            .records
         )
     return {"service_id": best["id"], "min_score": best["score"], "min_observability_score": 0.0}
 

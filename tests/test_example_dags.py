@@ -14,7 +14,7 @@ import airflow
 import pendulum
 import pytest
 
-from airflow_provider_scorecards.records import flatten
+from airflow_provider_scorecards.client.pages import flatten
 from airflow_provider_scorecards.simulator import ScorecardsSimulator
 from tests.airflow_support import NO_LOGICAL_DATE, dagbag, run_dag
 from tests.conftest import CONN_ENV, EXAMPLE_DAGS

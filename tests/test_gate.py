@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_scorecards.errors import InvalidParameterError
+from airflow_provider_scorecards.client.errors import InvalidParameterError
 from airflow_provider_scorecards.gate import GateCondition
 
 

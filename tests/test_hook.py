@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_scorecards.config import ClientConfig
-from airflow_provider_scorecards.errors import (
+from airflow_provider_scorecards.client.errors import (
     ScorecardsAuthError,
     ScorecardsBadRequestError,
     ScorecardsConfigError,
@@ -17,9 +16,10 @@ from airflow_provider_scorecards.errors import (
     ScorecardsServerError,
     ScorecardsTransportError,
 )
+from airflow_provider_scorecards.client.pages import flatten
+from airflow_provider_scorecards.client.query import AGGREGATIONS, ScoresQuery
+from airflow_provider_scorecards.client.settings import ClientSettings
 from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
-from airflow_provider_scorecards.query import AGGREGATIONS, ScoresQuery
-from airflow_provider_scorecards.records import flatten
 from airflow_provider_scorecards.simulator import ScorecardsSimulator
 from tests.conftest import CONN_ENV
 
@@ -36,7 +36,7 @@ def test_every_page_of_every_aggregation(
 ) -> None:
     query = ScoresQuery.build(aggregation, page_limit=7)
     with DatadogScorecardsHook() as hook:
-        records = hook.list_scores(query, concurrency=concurrency)
+        records = hook.get_conn().fetch(query, concurrency=concurrency).records
     expected = expected_records(sim_conn, query)
     assert records == expected
     assert len(records) > 0
@@ -63,7 +63,7 @@ def test_filters_are_honoured(sim_conn: ScorecardsSimulator, filters: dict[str, 
     for aggregation in ("by-entity", "by-rule", "by-team"):
         query = ScoresQuery.build(aggregation, page_limit=50, **filters)
         with DatadogScorecardsHook() as hook:
-            records = hook.list_scores(query)
+            records = hook.get_conn().fetch(query).records
         assert records == expected_records(sim_conn, query)
         unfiltered = expected_records(sim_conn, ScoresQuery.build(aggregation))
         assert records != unfiltered or (aggregation == "by-team" and not records)
@@ -72,7 +72,7 @@ def test_filters_are_honoured(sim_conn: ScorecardsSimulator, filters: dict[str, 
 def test_rule_id_filter(sim_conn: ScorecardsSimulator) -> None:
     rule_ids = [sim_conn.org.rules[0].id, sim_conn.org.rules[3].id]
     with DatadogScorecardsHook() as hook:
-        records = hook.list_scores(ScoresQuery.build("by-rule", rule_ids=rule_ids))
+        records = hook.get_conn().fetch(ScoresQuery.build("by-rule", rule_ids=rule_ids)).records
     assert sorted(r["rule_id"] for r in records) == sorted(rule_ids)
 
 
@@ -80,7 +80,7 @@ def test_rule_id_filter(sim_conn: ScorecardsSimulator) -> None:
 def test_sort(sim_conn: ScorecardsSimulator, sort: str) -> None:
     query = ScoresQuery.build("by-entity", sort=sort, page_limit=100)
     with DatadogScorecardsHook() as hook:
-        records = hook.list_scores(query, concurrency=4)
+        records = hook.get_conn().fetch(query, concurrency=4).records
     values = [r[sort.lstrip("-")] for r in records]
     assert values == sorted(values, reverse=sort.startswith("-"))
     assert records == expected_records(sim_conn, query)
@@ -90,7 +90,7 @@ def test_session_headers_and_user_agent(sim_conn: ScorecardsSimulator) -> None:
     import airflow
 
     hook = DatadogScorecardsHook()
-    headers = hook.get_conn().session.headers
+    headers = hook.get_conn().transport.session.headers
     assert headers["Accept"] == "application/json"
     assert headers["DD-API-KEY"] == sim_conn.api_key
     assert headers["DD-APPLICATION-KEY"] == sim_conn.app_key
@@ -103,13 +103,13 @@ def test_connection_is_read_lazily(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(CONN_ENV, raising=False)
     hook = DatadogScorecardsHook("does_not_exist_yet")  # no error: nothing is read in __init__
     with pytest.raises(ScorecardsConfigError, match="DD_API_KEY"):
-        _ = hook.config
+        _ = hook.settings
 
 
 def test_two_hooks_share_nothing(sim_conn: ScorecardsSimulator) -> None:
     one, two = DatadogScorecardsHook(), DatadogScorecardsHook()
     assert one.get_conn() is not two.get_conn()
-    assert one.get_conn().session is not two.get_conn().session
+    assert one.get_conn().transport.session is not two.get_conn().transport.session
 
 
 def test_bearer_token(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -124,8 +124,8 @@ def test_bearer_token(monkeypatch: pytest.MonkeyPatch) -> None:
             ),
         )
         with DatadogScorecardsHook() as hook:
-            assert hook.get_conn().session.headers["Authorization"] == "Bearer oauth-token-abc"
-            assert len(hook.list_scores(ScoresQuery.build("by-team"))) == len(sim.org.teams)
+            assert hook.get_conn().transport.session.headers["Authorization"] == "Bearer oauth-token-abc"
+            assert len(hook.get_conn().fetch(ScoresQuery.build("by-team")).records) == len(sim.org.teams)
 
 
 def test_official_datadog_connection_type(monkeypatch: pytest.MonkeyPatch, sim: ScorecardsSimulator) -> None:
@@ -140,7 +140,9 @@ def test_official_datadog_connection_type(monkeypatch: pytest.MonkeyPatch, sim: 
     )
     with DatadogScorecardsHook("datadog_default") as hook:
         assert hook.base_url == sim.url
-        assert len(hook.list_scores(ScoresQuery.build("by-kind"))) == len({e.kind for e in sim.org.entities})
+        assert len(hook.get_conn().fetch(ScoresQuery.build("by-kind")).records) == len(
+            {e.kind for e in sim.org.entities}
+        )
 
 
 def test_official_connection_type_with_site_host(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -161,7 +163,7 @@ def test_environment_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DD_API_KEY", "env-api-key")
     monkeypatch.setenv("DD_APP_KEY", "env-app-key")
     monkeypatch.setenv("DD_SITE", "app.datadoghq.eu")
-    config = DatadogScorecardsHook().config
+    config = DatadogScorecardsHook().settings
     assert config.base_url == "https://api.datadoghq.eu"
     assert (config.api_key, config.app_key) == ("env-api-key", "env-app-key")
     assert "environment" in config.source
@@ -171,14 +173,14 @@ def test_environment_fallback_needs_both_keys(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.delenv(CONN_ENV, raising=False)
     monkeypatch.setenv("DD_API_KEY", "env-api-key-only")
     with pytest.raises(ScorecardsConfigError, match="application key is missing") as info:
-        _ = DatadogScorecardsHook().config
+        _ = DatadogScorecardsHook().settings
     assert "env-api-key-only" not in str(info.value)
 
 
 def test_connection_without_app_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(CONN_ENV, json.dumps({"conn_type": "datadog_scorecards", "password": "k"}))
     with pytest.raises(ScorecardsConfigError, match="app_key_secret"):
-        _ = DatadogScorecardsHook().config
+        _ = DatadogScorecardsHook().settings
 
 
 def test_only_the_default_connection_falls_back_to_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -186,10 +188,10 @@ def test_only_the_default_connection_falls_back_to_the_environment(monkeypatch: 
     monkeypatch.setenv("DD_API_KEY", "env-api-key")
     monkeypatch.setenv("DD_APP_KEY", "env-app-key")
     with pytest.raises(ScorecardsConfigError, match="'datadog_scoreards' does not exist") as info:
-        _ = DatadogScorecardsHook("datadog_scoreards").config
+        _ = DatadogScorecardsHook("datadog_scoreards").settings
     assert "env-api-key" not in str(info.value)
     monkeypatch.delenv(CONN_ENV, raising=False)
-    assert DatadogScorecardsHook().config.api_key == "env-api-key"
+    assert DatadogScorecardsHook().settings.api_key == "env-api-key"
 
 
 @pytest.mark.parametrize("legacy", ["app_key", "application_key"])
@@ -200,7 +202,7 @@ def test_legacy_app_key_field_is_read_with_a_warning(
     conn["extra"][legacy] = conn["extra"].pop("app_key_secret")
     monkeypatch.setenv(CONN_ENV, json.dumps(conn))
     with DatadogScorecardsHook() as hook:
-        assert hook.get_page(ScoresQuery.build("by-kind")).count > 0
+        assert hook.get_conn().get_page(ScoresQuery.build("by-kind")).count > 0
     output = capsys.readouterr().out
     assert f"extra field {legacy!r}" in output
     assert "'app_key_secret'" in output
@@ -225,7 +227,7 @@ def test_connection_extras_are_coerced(monkeypatch: pytest.MonkeyPatch) -> None:
             }
         ),
     )
-    config = DatadogScorecardsHook().config
+    config = DatadogScorecardsHook().settings
     assert config.base_url == "https://api.us5.datadoghq.com"
     assert (config.timeout, config.max_retries, config.verify) == (12.5, 2, False)
     assert config.proxies == {"http": "http://127.0.0.1:3128", "https": "http://127.0.0.1:3128"}
@@ -243,11 +245,11 @@ def test_gov_site_in_connection_is_refused(monkeypatch: pytest.MonkeyPatch) -> N
         ),
     )
     with pytest.raises(ValueError, match="not offered"):
-        _ = DatadogScorecardsHook().config
+        _ = DatadogScorecardsHook().settings
 
 
 def test_config_repr_hides_credentials() -> None:
-    config = ClientConfig(
+    config = ClientSettings(
         base_url="https://api.datadoghq.com", api_key="AKEY123", app_key="APPKEY456", bearer_token="TOK789"
     )
     text = repr(config)
@@ -267,7 +269,7 @@ def test_keys_are_registered_with_the_secrets_masker(monkeypatch: pytest.MonkeyP
             }
         ),
     )
-    _ = DatadogScorecardsHook().config
+    _ = DatadogScorecardsHook().settings
     redact = _masker_redact()
     for secret in ("mask-me-api-key-1", "mask-me-app-key-2", "mask-me-token-3"):
         assert secret not in redact(f"value={secret}")
@@ -287,8 +289,8 @@ def _masker_redact() -> Any:
 def test_5xx_is_retried_then_succeeds(fresh_conn: ScorecardsSimulator) -> None:
     fresh_conn.faults.inject("status", count=2, status=503)
     with DatadogScorecardsHook() as hook:
-        records = hook.list_scores(ScoresQuery.build("by-team"))
-        assert hook.get_conn().stats.retries == 2
+        records = hook.get_conn().fetch(ScoresQuery.build("by-team")).records
+        assert hook.get_conn().transport.stats.retries == 2
     assert len(records) == len(fresh_conn.org.teams)
     assert [r.status for r in fresh_conn.score_requests()] == [503, 503, 200]
 
@@ -296,7 +298,7 @@ def test_5xx_is_retried_then_succeeds(fresh_conn: ScorecardsSimulator) -> None:
 def test_5xx_outlasting_retries_raises_server_error(fresh_conn: ScorecardsSimulator) -> None:
     fresh_conn.faults.inject("status", count=10, status=502)
     with DatadogScorecardsHook() as hook, pytest.raises(ScorecardsServerError) as info:
-        hook.list_scores(ScoresQuery.build("by-team"))
+        hook.get_conn().fetch(ScoresQuery.build("by-team"))
     assert info.value.status == 502
     assert info.value.request_id is not None
     assert info.value.request_id.startswith("sim-")
@@ -312,7 +314,7 @@ def test_429_waits_for_the_announced_reset(fresh_conn: ScorecardsSimulator, mode
         waits.append(seconds)
 
     with DatadogScorecardsHook(sleep=sleep) as hook:
-        hook.list_scores(ScoresQuery.build("by-team"))
+        hook.get_conn().fetch(ScoresQuery.build("by-team"))
     assert len(waits) == 1
     assert 0.3 <= waits[0] <= 0.36
 
@@ -320,13 +322,13 @@ def test_429_waits_for_the_announced_reset(fresh_conn: ScorecardsSimulator, mode
 def test_429_forever_raises_rate_limit_error(fresh_conn: ScorecardsSimulator) -> None:
     fresh_conn.faults.inject("rate_limit", count=10, rate_limit_headers="none")
     with DatadogScorecardsHook(sleep=lambda s: None) as hook, pytest.raises(ScorecardsRateLimitError):
-        hook.list_scores(ScoresQuery.build("by-team"))
+        hook.get_conn().fetch(ScoresQuery.build("by-team"))
 
 
 def test_dropped_connection_is_retried(fresh_conn: ScorecardsSimulator) -> None:
     fresh_conn.faults.inject("drop", count=2)
     with DatadogScorecardsHook() as hook:
-        assert len(hook.list_scores(ScoresQuery.build("by-kind"))) > 0
+        assert len(hook.get_conn().fetch(ScoresQuery.build("by-kind")).records) > 0
 
 
 def test_connection_refused_is_typed(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -346,7 +348,7 @@ def test_connection_refused_is_typed(monkeypatch: pytest.MonkeyPatch) -> None:
         ),
     )
     with DatadogScorecardsHook() as hook, pytest.raises(ScorecardsTransportError, match="no HTTP answer"):
-        hook.get_page(ScoresQuery.build("by-kind"))
+        hook.get_conn().get_page(ScoresQuery.build("by-kind"))
 
 
 def test_403_fails_fast_with_datadogs_message(
@@ -356,7 +358,7 @@ def test_403_fails_fast_with_datadogs_message(
     conn["password"] = "wrong-api-key-xyz"
     monkeypatch.setenv(CONN_ENV, json.dumps(conn))
     with DatadogScorecardsHook() as hook, pytest.raises(ScorecardsAuthError) as info:
-        hook.list_scores(ScoresQuery.build("by-team"))
+        hook.get_conn().fetch(ScoresQuery.build("by-team"))
     assert info.value.status == 403
     assert "invalid or missing API key" in str(info.value)
     assert "wrong-api-key-xyz" not in str(info.value)
@@ -374,7 +376,7 @@ def test_client_errors_are_not_retried(fresh_conn: ScorecardsSimulator, status: 
         404: ScorecardsNotFoundError,
     }
     with DatadogScorecardsHook() as hook, pytest.raises(expected[status]):
-        hook.list_scores(ScoresQuery.build("by-team"))
+        hook.get_conn().fetch(ScoresQuery.build("by-team"))
     assert len(fresh_conn.score_requests()) == 1
 
 
@@ -408,7 +410,7 @@ def test_fetching_never_touches_the_process_wide_gc(sim_conn: ScorecardsSimulato
     watcher.start()
     try:
         with DatadogScorecardsHook(concurrency=4) as hook:
-            records = hook.list_scores(ScoresQuery.build("by-entity", page_limit=10))
+            records = hook.get_conn().fetch(ScoresQuery.build("by-entity", page_limit=10)).records
     finally:
         stop.set()
         watcher.join()

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import requests
 
-from airflow_provider_scorecards.errors import InvalidParameterError
+from airflow_provider_scorecards.client.errors import InvalidParameterError
+from airflow_provider_scorecards.client.pages import flatten
 from airflow_provider_scorecards.operators.scores import DatadogScorecardScoresOperator, ScorecardsLink
-from airflow_provider_scorecards.records import flatten
 from airflow_provider_scorecards.simulator import ScorecardsSimulator
 from tests.airflow_support import run_dag
 from tests.conftest import CONN_ENV

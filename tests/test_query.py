@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_scorecards.errors import InvalidParameterError
-from airflow_provider_scorecards.query import MAX_LIST_ITEMS, ScoresQuery
+from airflow_provider_scorecards.client.coercion import MAX_LIST_ITEMS
+from airflow_provider_scorecards.client.errors import InvalidParameterError
+from airflow_provider_scorecards.client.query import ScoresQuery
 
 
 def test_wire_names_and_formats() -> None:

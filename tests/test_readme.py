@@ -36,7 +36,7 @@ def test_connection_json_block_is_what_the_hook_reads(monkeypatch: pytest.Monkey
     (line,) = [ln for ln in README.splitlines() if ln.startswith(f"export {CONN_ENV}=")]
     value = json.loads(line.split("=", 1)[1].strip("'"))
     monkeypatch.setenv(CONN_ENV, json.dumps(value))
-    config = DatadogScorecardsHook().config
+    config = DatadogScorecardsHook().settings
     assert config.base_url == "https://api.datadoghq.eu"
     assert (config.api_key, config.app_key) == ("<DD_API_KEY>", "<DD_APP_KEY>")
 

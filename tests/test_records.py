@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airflow_provider_scorecards.errors import ScorecardsResponseError
-from airflow_provider_scorecards.records import RECORD_FIELDS, flatten, parse_page
+from airflow_provider_scorecards.client.errors import ScorecardsResponseError
+from airflow_provider_scorecards.client.pages import RECORD_FIELDS, flatten, parse_page
 
 SPEC_EXAMPLE = {
     "data": [

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from airflow_provider_scorecards._compat import TaskDeferred
-from airflow_provider_scorecards.errors import InvalidParameterError
+from airflow_provider_scorecards.client.errors import InvalidParameterError
+from airflow_provider_scorecards.client.query import ScoresQuery
 from airflow_provider_scorecards.gate import GateCondition
 from airflow_provider_scorecards.operators.scores import DatadogScoreCheckOperator
-from airflow_provider_scorecards.query import ScoresQuery
 from airflow_provider_scorecards.sensors.scores import DatadogScoreThresholdSensor
 from airflow_provider_scorecards.simulator import ScorecardsSimulator
 from airflow_provider_scorecards.triggers.scores import DatadogScoreThresholdTrigger
@@ -332,3 +332,9 @@ def test_check_operator_fails_without_retry(
 def test_check_operator_refuses_to_wait() -> None:
     with pytest.raises(InvalidParameterError, match="on_missing"):
         DatadogScoreCheckOperator(task_id="c", aggregation="by-team", min_score=0.5, on_missing="wait")
+
+
+def test_sensor_has_the_extra_link_and_follows_default_deferrable() -> None:
+    sensor = DatadogScoreThresholdSensor(task_id="linked", aggregation="by-team", min_score=0.5)
+    assert [link.name for link in sensor.operator_extra_links] == ["Datadog Scorecards"]
+    assert sensor.deferrable is False  # Airflow's [operators] default_deferrable, default False

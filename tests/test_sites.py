@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_scorecards.errors import InvalidParameterError
-from airflow_provider_scorecards.sites import SITES, api_base_url, scorecards_ui_url, validate_api_url
+from airflow_provider_scorecards.client.errors import InvalidParameterError
+from airflow_provider_scorecards.client.settings import (
+    SITES,
+    api_base_url,
+    scorecards_ui_url,
+    validate_api_url,
+)
 
 
 @pytest.mark.parametrize("site", SITES)

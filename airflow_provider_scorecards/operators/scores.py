@@ -1,74 +1,63 @@
-"""Operators: fetch every score of a query (DatadogScorecardScoresOperator).
+"""Operators: fetch every score of a query (DatadogScorecardScoresOperator), check a gate once
+(DatadogScoreCheckOperator).
 
 This module is imported by every DAG file that uses the provider, at every parse, so it imports only
-what a parse needs; the hook, ``requests`` and object storage load inside ``execute``.
+what a parse needs (argument validation); ``requests``, the retry machinery and object storage load
+inside ``execute``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.sdk import BaseOperator, BaseOperatorLink
+from airflow.sdk import BaseOperator
 
 from airflow_provider_scorecards._compat import AirflowFailException
-from airflow_provider_scorecards.errors import InvalidParameterError
-from airflow_provider_scorecards.failures import failing_fast
-from airflow_provider_scorecards.query import (
-    MAX_CONCURRENCY,
+from airflow_provider_scorecards.client.coercion import (
     coerce_bool,
     coerce_int,
     coerce_optional_int,
     coerce_optional_str,
 )
-from airflow_provider_scorecards.task_args import (
-    DATADOG_PURPLE,
-    DEFAULT_CONN_ID,
+from airflow_provider_scorecards.client.errors import InvalidParameterError
+from airflow_provider_scorecards.client.pagination import MAX_CONCURRENCY
+from airflow_provider_scorecards.client.query import DEFAULT_PAGE_LIMIT
+from airflow_provider_scorecards.hooks.scorecards import DEFAULT_CONN_ID
+from airflow_provider_scorecards.links import ScorecardsLink
+from airflow_provider_scorecards.task_mixin import (
     GATE_ARGS,
+    LIST_RENDERERS,
     QUERY_ARGS,
-    coerce_conn_id,
-    gate_settings,
-    query_from_args,
-    set_task_args,
-    validate_static,
-    validate_static_gate,
+    ScorecardsTaskMixin,
+    failing_fast,
 )
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_provider_scorecards.client.pages import Page
+    from airflow_provider_scorecards.client.query import ScoresQuery
     from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
-    from airflow_provider_scorecards.query import ScoresQuery
-    from airflow_provider_scorecards.records import Page
-    from airflow_provider_scorecards.summary import ScoreSummary
+
+__all__ = ["DatadogScoreCheckOperator", "DatadogScorecardScoresOperator", "ScorecardsLink"]
 
 XCOM_WARN_RECORDS = 10_000
 """Above this many records pushed to XCom, a warning suggests ``output_path``."""
 
 
-class ScorecardsLink(BaseOperatorLink):
-    """Button on the task: the Scorecards page of the Datadog site the task talked to."""
-
-    name = "Datadog Scorecards"
-
-    def get_link(self, operator: BaseOperator, *, ti_key: Any) -> str:
-        return str(
-            getattr(operator, "scorecards_ui_url", "") or "https://app.datadoghq.com/software/scorecards"
-        )
+FETCH_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "max_results": lambda v: coerce_optional_int("max_results", v, minimum=1),
+    "concurrency": lambda v: coerce_int("concurrency", v, minimum=1, maximum=MAX_CONCURRENCY),
+    "raw": lambda v: coerce_bool("raw", v) or False,
+    "output_path": lambda v: coerce_optional_str("output_path", v),
+}
+"""Coercers of the operator's own (non-query) arguments, applied at parse when plain and after rendering."""
 
 
-def _execute_checks() -> dict[str, Any]:
-    return {
-        "max_results": lambda v: coerce_optional_int("max_results", v, minimum=1),
-        "concurrency": lambda v: coerce_int("concurrency", v, minimum=1, maximum=MAX_CONCURRENCY),
-        "raw": lambda v: coerce_bool("raw", v) or False,
-        "output_path": lambda v: coerce_optional_str("output_path", v),
-        "datadog_conn_id": coerce_conn_id,
-    }
-
-
-class DatadogScorecardScoresOperator(BaseOperator):
+class DatadogScorecardScoresOperator(ScorecardsTaskMixin, BaseOperator):
     """Fetch every score of a Datadog Scorecards query and push them via XCom.
 
     The return value is a list of flat records (see :mod:`airflow_provider_scorecards.records`), one per
@@ -101,14 +90,7 @@ class DatadogScorecardScoresOperator(BaseOperator):
         "output_path",
         "datadog_conn_id",
     )
-    template_fields_renderers: ClassVar[dict[str, str]] = {
-        "rule_ids": "py",
-        "rule_levels": "py",
-        "scorecard_ids": "py",
-    }
-    ui_color = DATADOG_PURPLE
-    ui_fgcolor = "#ffffff"
-    operator_extra_links = (ScorecardsLink(),)
+    template_fields_renderers: ClassVar[dict[str, str]] = LIST_RENDERERS
 
     def __init__(
         self,
@@ -121,7 +103,7 @@ class DatadogScorecardScoresOperator(BaseOperator):
         is_custom: bool | str | None = None,
         is_enabled: bool | str | None = None,
         sort: str | None = None,
-        page_limit: int | str = 1000,
+        page_limit: int | str = DEFAULT_PAGE_LIMIT,
         max_results: int | str | None = None,
         concurrency: int | str = 4,
         raw: bool = False,
@@ -130,19 +112,27 @@ class DatadogScorecardScoresOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        set_task_args(self, QUERY_ARGS, locals())
+        self.aggregation = aggregation
+        self.rule_ids = rule_ids
+        self.rule_name = rule_name
+        self.rule_levels = rule_levels
+        self.scorecard_ids = scorecard_ids
+        self.is_custom = is_custom
+        self.is_enabled = is_enabled
+        self.sort = sort
+        self.page_limit = page_limit
         self.max_results = max_results
         self.concurrency = concurrency
         self.raw = raw
         self.output_path = output_path
         self.datadog_conn_id = datadog_conn_id
-        validate_static(vars(self), _execute_checks())
+        self.validate_plain_arguments(checks=FETCH_CHECKS)
 
     def _settings(self) -> dict[str, Any]:
         """Rendered arguments, coerced and validated; raises before any request is sent."""
-        checks = _execute_checks()
-        settings = {name: check(getattr(self, name)) for name, check in checks.items()}
-        settings["query"] = query_from_args(vars(self))
+        settings = {name: check(getattr(self, name)) for name, check in FETCH_CHECKS.items()}
+        settings["query"] = self.scores_query()
+        settings["datadog_conn_id"] = self.connection_id()
         return settings
 
     def execute(self, context: Context) -> Any:
@@ -153,38 +143,29 @@ class DatadogScorecardScoresOperator(BaseOperator):
         import pendulum
 
         from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
-        from airflow_provider_scorecards.pagination import PaginationStats
 
         settings = self._settings()
         query: ScoresQuery = settings["query"]
         hook = DatadogScorecardsHook(settings["datadog_conn_id"], concurrency=settings["concurrency"])
         self.scorecards_ui_url = _ui_url(hook)
-        stats = PaginationStats()
         fetched_at = pendulum.now("UTC")
         self.log.info("Fetching %s scores from %s: %s", query.aggregation, hook.base_url, _describe(query))
         try:
-            pages = hook.iter_pages(
-                query,
-                max_results=settings["max_results"],
-                concurrency=settings["concurrency"],
-                stats=stats,
-                raw=settings["raw"],
-            )
+            pages = hook.get_conn().stream(query, max_results=settings["max_results"], raw=settings["raw"])
             result: dict[str, Any] | list[dict[str, Any]]
             if settings["output_path"]:
                 result, summary = _write_jsonl(settings["output_path"], pages, raw=settings["raw"])
             else:
                 result, summary = _collect(pages, raw=settings["raw"])
-            transport = hook.get_conn()
-            requests_made, retries = transport.stats.requests, transport.stats.retries
         finally:
             hook.close()
+        stats = pages.stats
         self.log.info(
             "Fetched %d scores in %d pages (%d requests, %d retries, %d duplicates dropped)",
             summary["count"],
             stats.pages,
-            requests_made,
-            retries,
+            stats.requests,
+            stats.retries,
             stats.duplicates,
         )
         if not settings["output_path"] and summary["count"] > XCOM_WARN_RECORDS:
@@ -198,8 +179,8 @@ class DatadogScorecardScoresOperator(BaseOperator):
             max_results=settings["max_results"],
             fetched_at=fetched_at.to_iso8601_string(),
             pages=stats.pages,
-            requests=requests_made,
-            retries=retries,
+            requests=stats.requests,
+            retries=stats.retries,
             duplicates_dropped=stats.duplicates,
             output_path=result["path"] if isinstance(result, dict) else None,
         )
@@ -207,7 +188,7 @@ class DatadogScorecardScoresOperator(BaseOperator):
         return result
 
 
-class DatadogScoreCheckOperator(BaseOperator):
+class DatadogScoreCheckOperator(ScorecardsTaskMixin, BaseOperator):
     """Check a score gate once: met → the records that met it; not met → fail without retries.
 
     For gates where waiting makes no sense (a CI-style check inside a DAG); it takes the query arguments
@@ -220,10 +201,7 @@ class DatadogScoreCheckOperator(BaseOperator):
     """
 
     template_fields: Sequence[str] = (*QUERY_ARGS, *GATE_ARGS, "datadog_conn_id")
-    template_fields_renderers: ClassVar[dict[str, str]] = {"score_ids": "py", "rule_ids": "py"}
-    ui_color = DATADOG_PURPLE
-    ui_fgcolor = "#ffffff"
-    operator_extra_links = (ScorecardsLink(),)
+    template_fields_renderers: ClassVar[dict[str, str]] = LIST_RENDERERS
 
     def __init__(
         self,
@@ -236,7 +214,7 @@ class DatadogScoreCheckOperator(BaseOperator):
         is_custom: bool | str | None = None,
         is_enabled: bool | str | None = None,
         sort: str | None = None,
-        page_limit: int | str = 1000,
+        page_limit: int | str = DEFAULT_PAGE_LIMIT,
         score_ids: list[str] | str | None = None,
         min_score: float | str | None = None,
         max_score: float | str | None = None,
@@ -249,20 +227,36 @@ class DatadogScoreCheckOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        set_task_args(self, (*QUERY_ARGS, *GATE_ARGS), locals())
+        self.aggregation = aggregation
+        self.rule_ids = rule_ids
+        self.rule_name = rule_name
+        self.rule_levels = rule_levels
+        self.scorecard_ids = scorecard_ids
+        self.is_custom = is_custom
+        self.is_enabled = is_enabled
+        self.sort = sort
+        self.page_limit = page_limit
+        self.score_ids = score_ids
+        self.min_score = min_score
+        self.max_score = max_score
+        self.field = field
+        self.min_value = min_value
+        self.max_value = max_value
+        self.match = match
+        self.on_missing = on_missing
         self.datadog_conn_id = datadog_conn_id
-        validate_static(vars(self), {"on_missing": _no_waiting, "datadog_conn_id": coerce_conn_id})
-        validate_static_gate(vars(self))
+        self.validate_plain_arguments(gate=True, checks={"on_missing": _no_waiting})
 
     def execute(self, context: Context) -> Any:
+        from airflow_provider_scorecards.gate import check_gate
         from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
 
         with failing_fast():
-            query, condition, conn_id = gate_settings(vars(self))
+            query, condition = self.scores_query(), self.gate_condition()
             _no_waiting(condition.on_missing)
-            with DatadogScorecardsHook(conn_id) as hook:
+            with DatadogScorecardsHook(self.connection_id()) as hook:
                 self.scorecards_ui_url = _ui_url(hook)
-                result = hook.check_gate(query, condition)
+                result = check_gate(hook.get_conn(), query, condition)
         report = result.report()
         if not result.met:
             raise AirflowFailException(report)
@@ -280,6 +274,50 @@ def _no_waiting(on_missing: Any) -> str:
     )
 
 
+@dataclass
+class ScoreSummary:
+    """A running summary of a fetch (count, mean/min/max score, totals), pushed as XCom ``summary``.
+
+    Accumulated record by record while pages arrive, so the operator never needs the whole result in
+    memory to describe it (it may be streaming records to ``output_path``).
+    """
+
+    count: int = 0
+    scored: int = 0
+    score_sum: float = 0.0
+    min_score: float | None = None
+    max_score: float | None = None
+    totals: dict[str, int] = field(
+        default_factory=lambda: {"total_pass": 0, "total_fail": 0, "total_skip": 0, "total_no_data": 0}
+    )
+
+    def add(self, attributes: dict[str, Any]) -> None:
+        """Count one score, given its attributes (a flat record or the raw ``attributes`` object)."""
+        self.count += 1
+        score = attributes.get("score")
+        if score is not None:
+            self.scored += 1
+            self.score_sum += score
+            if self.min_score is None or score < self.min_score:
+                self.min_score = score
+            if self.max_score is None or score > self.max_score:
+                self.max_score = score
+        totals = self.totals
+        for name in totals:
+            value = attributes.get(name)
+            if value:
+                totals[name] += value
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "count": self.count,
+            "mean_score": round(self.score_sum / self.scored, 6) if self.scored else None,
+            "min_score": self.min_score,
+            "max_score": self.max_score,
+            **self.totals,
+        }
+
+
 def _batches(pages: Iterable[Page], *, raw: bool, summary: ScoreSummary) -> Iterator[list[dict[str, Any]]]:
     """Per page, the records to push or write, counted into the summary on the way."""
     for page in pages:
@@ -289,8 +327,6 @@ def _batches(pages: Iterable[Page], *, raw: bool, summary: ScoreSummary) -> Iter
 
 
 def _collect(pages: Iterable[Page], *, raw: bool) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    from airflow_provider_scorecards.summary import ScoreSummary
-
     summary = ScoreSummary()
     records: list[dict[str, Any]] = []
     for batch in _batches(pages, raw=raw, summary=summary):
@@ -307,8 +343,6 @@ def _write_jsonl(
     truncated snapshot where a downstream task (or next week's comparison) would take it for a full one.
     """
     from airflow.sdk import ObjectStoragePath
-
-    from airflow_provider_scorecards.summary import ScoreSummary
 
     target = ObjectStoragePath(output_path)
     partial = ObjectStoragePath(f"{output_path}.partial")
@@ -329,7 +363,7 @@ def _write_jsonl(
 
 
 def _ui_url(hook: DatadogScorecardsHook) -> str:
-    from airflow_provider_scorecards.sites import scorecards_ui_url
+    from airflow_provider_scorecards.client.settings import scorecards_ui_url
 
     return scorecards_ui_url(hook.base_url)
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from contextlib import suppress
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from airflow.configuration import conf
 from airflow.sdk import BaseOperator, BaseSensorOperator, PokeReturnValue
 
 from airflow_provider_scorecards._compat import (
@@ -18,34 +20,26 @@ from airflow_provider_scorecards._compat import (
     AirflowSkipException,
     TaskDeferralTimeout,
 )
-from airflow_provider_scorecards.errors import ScorecardsError
-from airflow_provider_scorecards.failures import failing_fast
-from airflow_provider_scorecards.query import coerce_int
-from airflow_provider_scorecards.task_args import (
-    DATADOG_PURPLE,
-    DEFAULT_CONN_ID,
+from airflow_provider_scorecards.client.coercion import coerce_int
+from airflow_provider_scorecards.client.errors import ScorecardsError
+from airflow_provider_scorecards.client.query import DEFAULT_PAGE_LIMIT
+from airflow_provider_scorecards.hooks.scorecards import DEFAULT_CONN_ID
+from airflow_provider_scorecards.task_mixin import (
     GATE_ARGS,
+    LIST_RENDERERS,
     QUERY_ARGS,
-    gate_settings,
-    set_task_args,
-    validate_static,
-    validate_static_gate,
+    ScorecardsTaskMixin,
+    failing_fast,
 )
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_provider_scorecards.client.query import ScoresQuery
     from airflow_provider_scorecards.gate import GateCondition, GateResult
-    from airflow_provider_scorecards.query import ScoresQuery
 
 DEFERRAL_TIMEOUT_MARGIN = 300
 """Seconds the deferral may outlive ``timeout``: the trigger reports the timeout itself, with the report."""
-
-
-def _default_deferrable() -> bool:
-    from airflow.configuration import conf
-
-    return conf.getboolean("operators", "default_deferrable", fallback=False)
 
 
 class _GateEnded(Exception):
@@ -56,7 +50,7 @@ class _GateEnded(Exception):
     """
 
 
-class DatadogScoreThresholdSensor(BaseSensorOperator):
+class DatadogScoreThresholdSensor(ScorecardsTaskMixin, BaseSensorOperator):
     """Wait until Datadog Scorecards scores satisfy a threshold ("do not deploy until it is good enough").
 
     The query arguments are those of :class:`DatadogScorecardScoresOperator`; the condition is:
@@ -80,9 +74,7 @@ class DatadogScoreThresholdSensor(BaseSensorOperator):
     """
 
     template_fields: Sequence[str] = (*QUERY_ARGS, *GATE_ARGS, "datadog_conn_id")
-    template_fields_renderers: ClassVar[dict[str, str]] = {"score_ids": "py", "rule_ids": "py"}
-    ui_color = DATADOG_PURPLE
-    ui_fgcolor = "#ffffff"
+    template_fields_renderers: ClassVar[dict[str, str]] = LIST_RENDERERS
 
     def __init__(
         self,
@@ -95,7 +87,7 @@ class DatadogScoreThresholdSensor(BaseSensorOperator):
         is_custom: bool | str | None = None,
         is_enabled: bool | str | None = None,
         sort: str | None = None,
-        page_limit: int | str = 1000,
+        page_limit: int | str = DEFAULT_PAGE_LIMIT,
         score_ids: list[str] | str | None = None,
         min_score: float | str | None = None,
         max_score: float | str | None = None,
@@ -105,19 +97,34 @@ class DatadogScoreThresholdSensor(BaseSensorOperator):
         match: str = "all",
         on_missing: str = "wait",
         max_consecutive_failures: int = 3,
-        deferrable: bool | None = None,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         datadog_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        set_task_args(self, (*QUERY_ARGS, *GATE_ARGS), locals())
+        self.aggregation = aggregation
+        self.rule_ids = rule_ids
+        self.rule_name = rule_name
+        self.rule_levels = rule_levels
+        self.scorecard_ids = scorecard_ids
+        self.is_custom = is_custom
+        self.is_enabled = is_enabled
+        self.sort = sort
+        self.page_limit = page_limit
+        self.score_ids = score_ids
+        self.min_score = min_score
+        self.max_score = max_score
+        self.field = field
+        self.min_value = min_value
+        self.max_value = max_value
+        self.match = match
+        self.on_missing = on_missing
         self.max_consecutive_failures = coerce_int(
             "max_consecutive_failures", max_consecutive_failures, minimum=1, maximum=100
         )
-        self.deferrable = _default_deferrable() if deferrable is None else bool(deferrable)
+        self.deferrable = deferrable
         self.datadog_conn_id = datadog_conn_id
-        validate_static(vars(self))
-        validate_static_gate(vars(self))
+        self.validate_plain_arguments(gate=True)
         self._consecutive_failures = 0
         self._last_report: str | None = None
         self._warned_absent = False
@@ -131,15 +138,18 @@ class DatadogScoreThresholdSensor(BaseSensorOperator):
         Lazy so that ``poke()`` works on its own (users' unit tests call it without ``execute()``).
         """
         if self._gate is None:
-            self._gate = gate_settings(vars(self))
+            self._gate = (self.scores_query(), self.gate_condition(), self.connection_id())
         return self._gate
 
     def _check(self) -> GateResult:
+        from airflow_provider_scorecards.client.settings import scorecards_ui_url
+        from airflow_provider_scorecards.gate import check_gate
         from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
 
         query, condition, conn_id = self._gate_settings()
         with DatadogScorecardsHook(conn_id) as hook:
-            result = hook.check_gate(query, condition)
+            self.scorecards_ui_url = scorecards_ui_url(hook.base_url)
+            result = check_gate(hook.get_conn(), query, condition)
         if not self._warned_absent:
             warning = result.absent_warning()
             if warning:
@@ -226,6 +236,7 @@ class DatadogScoreThresholdSensor(BaseSensorOperator):
             self._raise_timeout(f"Deferral timed out ({exc}) before the trigger reported")
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        self._remember_ui_url()
         status = event.get("status")
         if status == "met":
             self.log.info("%s", event.get("report"))
@@ -234,6 +245,15 @@ class DatadogScoreThresholdSensor(BaseSensorOperator):
             self._last_report = event.get("report")
             self._raise_timeout(f"Sensor timed out after {self.timeout}s")
         raise AirflowFailException(str(event.get("message") or event.get("report") or event))
+
+    def _remember_ui_url(self) -> None:
+        """Where the extra link points after resuming from the triggerer (a new process: nothing kept)."""
+        from airflow_provider_scorecards.client.errors import ScorecardsError
+        from airflow_provider_scorecards.client.settings import scorecards_ui_url
+        from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
+
+        with suppress(ScorecardsError):  # else the link shows Datadog's main site; the event decides
+            self.scorecards_ui_url = scorecards_ui_url(DatadogScorecardsHook(self.connection_id()).base_url)
 
     # -- timeout ------------------------------------------------------------------------------------
 

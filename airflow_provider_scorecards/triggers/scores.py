@@ -1,6 +1,6 @@
 """DatadogScoreThresholdTrigger: the deferrable sensor's wait, in the triggerer.
 
-The hook is blocking (``requests``); each check runs in a worker thread (``asyncio.to_thread``) so the
+The client is blocking (``requests``); each check runs in a worker thread (``asyncio.to_thread``) so the
 triggerer's event loop is never blocked and no new HTTP dependency is needed. What travels through
 ``serialize()`` is JSON only: the connection id, the query and condition descriptions, intervals and the
 deadline. Pagination state never does; each check fetches afresh.
@@ -58,21 +58,23 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from airflow_provider_scorecards.errors import ScorecardsError
-        from airflow_provider_scorecards.gate import GateCondition
+        from airflow_provider_scorecards.client.errors import ScorecardsError
+        from airflow_provider_scorecards.client.query import ScoresQuery
+        from airflow_provider_scorecards.gate import GateCondition, check_gate
         from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
-        from airflow_provider_scorecards.query import ScoresQuery
 
         query = ScoresQuery.from_description(self.query)
         condition = GateCondition.from_description(self.condition)
-        hook = DatadogScorecardsHook(self.datadog_conn_id)
+        # One page at a time: no page pool of our own inside the triggerer's process.
+        hook = DatadogScorecardsHook(self.datadog_conn_id, concurrency=1)
         failures = 0
         last_report = "no successful check yet"
         warned_absent = False
         try:
             while True:
                 try:
-                    result = await asyncio.to_thread(hook.check_gate, query, condition)
+                    client = await asyncio.to_thread(hook.get_conn)  # reads the connection: blocking
+                    result = await asyncio.to_thread(check_gate, client, query, condition)
                 except ScorecardsError as exc:
                     if not exc.retryable:
                         yield _event({"status": "error", "message": f"{type(exc).__name__}: {exc}"})

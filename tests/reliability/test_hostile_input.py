@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_scorecards.errors import InvalidParameterError, ScorecardsAPIError
+from airflow_provider_scorecards.client.errors import InvalidParameterError, ScorecardsAPIError
+from airflow_provider_scorecards.client.query import ScoresQuery
 from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
 from airflow_provider_scorecards.operators.scores import (
     DatadogScorecardScoresOperator,
     DatadogScoreCheckOperator,
 )
-from airflow_provider_scorecards.query import ScoresQuery
 from airflow_provider_scorecards.sensors.scores import DatadogScoreThresholdSensor
 from airflow_provider_scorecards.simulator import ScorecardsSimulator
 from tests.conftest import CONN_ENV
@@ -117,7 +117,7 @@ def test_hostile_connections_are_refused(
         ),
     )
     with pytest.raises(InvalidParameterError) as info:
-        _ = DatadogScorecardsHook().config
+        _ = DatadogScorecardsHook().settings
     assert fragment in str(info.value)
     assert "KEY-hostile-1" not in str(info.value)
     assert "APP-hostile-2" not in str(info.value)
@@ -147,7 +147,7 @@ def test_redirects_to_another_host_do_not_carry_the_keys(monkeypatch: pytest.Mon
             monkeypatch.setenv(CONN_ENV, sim.connection_uri())
             sim.faults.inject("redirect", 1, redirect_to=f"http://127.0.0.1:{other.server_address[1]}")
             with DatadogScorecardsHook() as hook, pytest.raises(ScorecardsAPIError) as info:
-                hook.get_page(ScoresQuery.build("by-kind"))
+                hook.get_conn().get_page(ScoresQuery.build("by-kind"))
             assert info.value.status == 302
             assert "not followed" in str(info.value)
     finally:

@@ -1,16 +1,19 @@
 """HTTP transport: one ``requests.Session``, retries with backoff, rate-limit pacing, typed errors.
 
 Why this is its own module: what to do with an answer (wait for the rate-limit window, back off, fail fast)
-is the same for every request the provider makes, and it must be right once. The hook owns one
-:class:`Transport`; nothing here is global, so two hooks in one process never share state.
+is the same for every request the client makes, and it must be right once. The retry loop is tenacity's
+(what Airflow's own http provider uses); this module only says which errors are retried and how long to
+wait: Datadog's ``X-RateLimit-Reset`` / ``Retry-After`` on a 429, exponential backoff with jitter on the
+rest. Nothing here is global, so two clients in one process never share state.
 
-``requests`` is imported when the first transport is built, not when this module is imported: DAG files
-import the operators at every parse and should not pay for an HTTP stack they do not use there.
+``requests`` and ``tenacity`` are imported when the first transport is built, not when this module is
+imported: DAG files import the operators at every parse and should not pay for an HTTP stack there.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import random
 import threading
 import time
@@ -18,8 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from airflow_provider_scorecards.config import ClientConfig
-from airflow_provider_scorecards.errors import (
+from airflow_provider_scorecards.client.errors import (
     ScorecardsAPIError,
     ScorecardsError,
     ScorecardsRateLimitError,
@@ -28,17 +30,22 @@ from airflow_provider_scorecards.errors import (
     api_error_for_status,
     error_messages,
 )
+from airflow_provider_scorecards.client.settings import ClientSettings
 
 if TYPE_CHECKING:
     import requests
+    import tenacity
 
 RATE_LIMIT_WAIT_MAX = 60.0
 """Longest single wait for a rate-limit window (seconds); Datadog's windows are 10 to 60 s."""
 BACKOFF_MAX = 30.0
+"""Longest single backoff between two attempts (seconds)."""
 REQUEST_ID_HEADERS = ("X-Request-Id", "DD-Request-Id", "X-Datadog-Request-Id")
 
 
 class Logger(Protocol):
+    """What the client needs of a logger: the stdlib's, or an Airflow task's structlog logger."""
+
     def info(self, msg: Any, /, *args: Any, **kwargs: Any) -> Any: ...
 
     def warning(self, msg: Any, /, *args: Any, **kwargs: Any) -> Any: ...
@@ -46,11 +53,10 @@ class Logger(Protocol):
 
 @dataclass
 class TransportStats:
-    """Counters a caller can read to report progress (requests made, retries, time spent waiting)."""
+    """Counters of one transport: requests sent and retries made (callers report their differences)."""
 
     requests: int = 0
     retries: int = 0
-    waited: float = 0.0
 
 
 class RateLimitPacer:
@@ -69,8 +75,8 @@ class RateLimitPacer:
         self._remaining: int | None = None
         self._reset_at = 0.0
 
-    def before_request(self) -> float:
-        """Wait if the window is spent; return how long we waited."""
+    def before_request(self) -> None:
+        """Wait if the window is spent."""
         with self._lock:
             wait = 0.0
             now = self._clock()
@@ -82,7 +88,6 @@ class RateLimitPacer:
                 self._remaining -= 1
         if wait > 0:
             self._sleep(wait)
-        return wait
 
     def window_waited(self) -> None:
         """The caller has just waited out the window (a 429's reset): nothing is known to be spent."""
@@ -99,6 +104,15 @@ class RateLimitPacer:
             self._reset_at = self._clock() + (reset if reset is not None else 1.0)
 
 
+class _RetryableAnswer(Exception):
+    """Carries a retryable error and the wait its answer asked for (a 429's reset) to the retry policy."""
+
+    def __init__(self, error: ScorecardsError, wait: float | None = None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.wait = wait
+
+
 class Transport:
     """GETs JSON from the Scorecards API with the retry policy of the provider.
 
@@ -110,18 +124,18 @@ class Transport:
 
     def __init__(
         self,
-        config: ClientConfig,
+        settings: ClientSettings,
         *,
         user_agent: str,
-        log: Logger,
+        log: Logger | None = None,
         pool_size: int = 10,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         import requests
 
-        self.config = config
-        self.log = log
+        self.settings = settings
+        self.log: Logger = log or logging.getLogger(__name__)
         self.stats = TransportStats()
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -139,12 +153,12 @@ class Transport:
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         session.headers.update(
-            {"Accept": "application/json", "User-Agent": user_agent, **config.auth_headers()}
+            {"Accept": "application/json", "User-Agent": user_agent, **settings.auth_headers()}
         )
-        session.verify = config.verify
-        if config.proxies:
-            session.proxies.update(config.proxies)
-        session.trust_env = config.proxies is None
+        session.verify = settings.verify
+        if settings.proxies:
+            session.proxies.update(settings.proxies)
+        session.trust_env = settings.proxies is None
         self.session: requests.Session = session
 
     def close(self) -> None:
@@ -152,68 +166,98 @@ class Transport:
 
     def get_json(self, path: str, params: Mapping[str, str]) -> Any:
         """The decoded JSON body of ``GET base_url + path``, after retries; raises a typed error."""
-        url = self.config.base_url + path
-        attempts = self.config.max_retries + 1
-        for attempt in range(attempts):
-            waited = self.pacer.before_request()
-            if waited:
-                self._count(waited=waited)
-            self._count(requests=1)
-            try:
-                response = self.session.get(
-                    url, params=params, timeout=self.config.timeout, allow_redirects=False
-                )
-            except self._request_errors as exc:
-                error: ScorecardsError = _transport_error(
-                    exc, path, unsendable=isinstance(exc, self._unsendable)
-                )
-                if not getattr(error, "retryable", False):
-                    raise error from None
-                wait = self._backoff(attempt)
-            else:
-                self.pacer.observe(response.headers)
-                if response.status_code == 200:
-                    try:
-                        return json.loads(response.content)
-                    except ValueError:
-                        error = ScorecardsTransportError(
-                            f"GET {path}: the response body is not valid JSON (truncated?)"
-                        )
-                        wait = self._backoff(attempt)
-                else:
-                    error = _status_error(response, path)
-                    if not getattr(error, "retryable", False):
-                        raise error
-                    wait = self._wait_for(response, attempt)
-            if attempt + 1 >= attempts:
-                raise error
-            self.log.warning(
-                "Scorecards API: %s; retry %d of %d in %.2fs", _brief(error), attempt + 1, attempts - 1, wait
-            )
-            self._count(retries=1, waited=wait)
-            self._sleep(wait)
-            if isinstance(error, ScorecardsRateLimitError):
-                self.pacer.window_waited()
-        raise AssertionError("unreachable")  # pragma: no cover
+        try:
+            return self._retry_policy()(self._attempt, path, params)
+        except _RetryableAnswer as exhausted:
+            raise exhausted.error from None
 
-    def _count(self, requests: int = 0, retries: int = 0, waited: float = 0.0) -> None:
+    def _attempt(self, path: str, params: Mapping[str, str]) -> Any:
+        """One request: the body, a typed error raised at once, or a retryable answer for the policy."""
+        self.pacer.before_request()
+        self._count(requests=1)
+        try:
+            response = self.session.get(
+                self.settings.base_url + path,
+                params=params,
+                timeout=self.settings.timeout,
+                allow_redirects=False,
+            )
+        except self._request_errors as exc:
+            error = _transport_error(exc, path, unsendable=isinstance(exc, self._unsendable))
+            if not error.retryable:
+                raise error from None
+            raise _RetryableAnswer(error) from None
+        self.pacer.observe(response.headers)
+        if response.status_code == 200:
+            try:
+                return json.loads(response.content)
+            except ValueError:
+                raise _RetryableAnswer(
+                    ScorecardsTransportError(f"GET {path}: the response body is not valid JSON (truncated?)")
+                ) from None
+        status_error = _status_error(response, path)
+        if not status_error.retryable:
+            raise status_error
+        raise _RetryableAnswer(status_error, _rate_limit_wait(response))
+
+    def _retry_policy(self) -> tenacity.Retrying:
+        """The retry loop of one request (built per request: its state is that request's own)."""
+        import tenacity
+
+        waited_for_window = [False]
+
+        def wait(state: tenacity.RetryCallState) -> float:
+            answer = state.outcome.exception() if state.outcome else None
+            waited_for_window[0] = isinstance(answer, _RetryableAnswer) and isinstance(
+                answer.error, ScorecardsRateLimitError
+            )
+            if isinstance(answer, _RetryableAnswer) and answer.wait is not None:
+                # A small jitter so that concurrent workers do not all return at the same instant.
+                return answer.wait + random.uniform(0, 0.05)
+            ceiling = min(BACKOFF_MAX, self.settings.backoff_base * 2 ** (state.attempt_number - 1))
+            return random.uniform(ceiling / 2, ceiling)
+
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            answer = state.outcome.exception() if state.outcome else None
+            seconds = state.next_action.sleep if state.next_action else 0.0
+            self.log.warning(
+                "Scorecards API: %s; retry %d of %d in %.2fs",
+                _brief(answer),
+                state.attempt_number,
+                self.settings.max_retries,
+                seconds,
+            )
+            self._count(retries=1)
+
+        def sleep(seconds: float) -> None:
+            self._sleep(seconds)
+            if waited_for_window[0]:
+                self.pacer.window_waited()  # a 429's reset has passed: nothing is known to be spent
+
+        return tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(_RetryableAnswer),
+            stop=tenacity.stop_after_attempt(self.settings.max_retries + 1),
+            wait=wait,
+            before_sleep=before_sleep,
+            sleep=sleep,
+            reraise=True,
+        )
+
+    def _count(self, requests: int = 0, retries: int = 0) -> None:
         with self._lock:
             self.stats.requests += requests
             self.stats.retries += retries
-            self.stats.waited += waited
 
-    def _backoff(self, attempt: int) -> float:
-        ceiling = min(BACKOFF_MAX, self.config.backoff_base * (2**attempt))
-        return random.uniform(ceiling / 2, ceiling)
 
-    def _wait_for(self, response: requests.Response, attempt: int) -> float:
-        if response.status_code == 429:
-            for name in ("X-RateLimit-Reset", "Retry-After"):
-                seconds = _header_number(response.headers, name)
-                if seconds is not None:
-                    # A small jitter so that concurrent workers do not all return at the same instant.
-                    return min(RATE_LIMIT_WAIT_MAX, max(seconds, 0.0) + random.uniform(0, 0.05))
-        return self._backoff(attempt)
+def _rate_limit_wait(response: requests.Response) -> float | None:
+    """What a 429 asks us to wait (``X-RateLimit-Reset``, else ``Retry-After``), capped; else None."""
+    if response.status_code != 429:
+        return None
+    for name in ("X-RateLimit-Reset", "Retry-After"):
+        seconds = _header_number(response.headers, name)
+        if seconds is not None:
+            return min(RATE_LIMIT_WAIT_MAX, max(seconds, 0.0))
+    return None
 
 
 def _status_error(response: requests.Response, path: str) -> ScorecardsAPIError:
@@ -243,7 +287,7 @@ def _first_line(exc: Exception) -> str:
     return text[:200]
 
 
-def _brief(error: Exception) -> str:
+def _brief(error: BaseException | None) -> str:
     return str(error).split(" (GET ")[0][:200]
 
 

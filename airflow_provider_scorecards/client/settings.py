@@ -1,27 +1,31 @@
-"""Client settings: where to send requests, with which credentials, and how patiently.
+"""Client settings: which Datadog site to talk to, with which credentials, and how patiently.
 
-A :class:`ClientConfig` is built from an Airflow connection (ours, or the official Datadog provider's
-``datadog`` type) or from the ``DD_*`` environment variables Datadog's own clients read. Turning those
-loose inputs into one validated object is this module's single job; the hook only asks for it.
+A :class:`ClientSettings` is built from the fields of a connection (ours, or the official Datadog
+provider's ``datadog`` type) or from the ``DD_*`` environment variables Datadog's own clients read. Turning
+those loose inputs into one validated object is this module's single job; the hook only hands it the
+connection's fields. Sites live here too: users paste whatever their browser shows (``app.datadoghq.eu``,
+``https://app.datadoghq.com/``, ``api.us5.datadoghq.com``), all of which mean one site, and Scorecards is
+not offered on the US government sites, which is said plainly instead of failing later with a 404.
 
-``ClientConfig.__repr__`` never shows a credential, so a config can be logged or end up in a traceback.
+``ClientSettings.__repr__`` never shows a credential, so settings can be logged or end up in a traceback.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
-from airflow_provider_scorecards.errors import (
+from airflow_provider_scorecards.client.coercion import coerce_bool, coerce_float, coerce_int
+from airflow_provider_scorecards.client.errors import (
     InvalidParameterError,
     ScorecardsConfigError,
     UnsupportedSiteError,
 )
-from airflow_provider_scorecards.query import coerce_bool, coerce_float, coerce_int
-from airflow_provider_scorecards.sites import DEFAULT_SITE, api_base_url, normalize_site, validate_api_url
 
 APP_KEY_FIELD = "app_key_secret"
 """Extra field of the application key. The name contains "secret" so that Airflow's own sensitive-name
@@ -32,12 +36,13 @@ LEGACY_APP_KEY_FIELDS: tuple[str, ...] = ("app_key", "application_key")
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_RETRIES = 5
+DEFAULT_BACKOFF_BASE = 0.5
 MAX_TIMEOUT = 600.0
 MAX_RETRIES = 20
 
 
 @dataclass(frozen=True)
-class ClientConfig:
+class ClientSettings:
     """Validated settings for one client. Credentials are kept out of ``repr``."""
 
     base_url: str
@@ -46,7 +51,7 @@ class ClientConfig:
     bearer_token: str | None = field(default=None, repr=False)
     timeout: float = DEFAULT_TIMEOUT
     max_retries: int = DEFAULT_MAX_RETRIES
-    backoff_base: float = 0.5
+    backoff_base: float = DEFAULT_BACKOFF_BASE
     verify: bool | str = True
     proxies: dict[str, str] | None = None
     source: str = "connection"
@@ -67,12 +72,12 @@ class ClientConfig:
         return headers
 
 
-def config_from_connection(
+def settings_from_connection(
     conn_id: str,
     conn_type: str | None,
     password: str | None,
     extra: Mapping[str, Any],
-) -> ClientConfig:
+) -> ClientSettings:
     """Settings from an Airflow connection of type ``datadog_scorecards`` or ``datadog``."""
     if conn_type == "datadog":
         # The official Datadog provider keeps both keys and the host in extras.
@@ -94,15 +99,21 @@ def config_from_connection(
     )
 
 
-def config_from_env(conn_id: str, environ: Mapping[str, str] | None = None) -> ClientConfig:
-    """Settings from ``DD_API_KEY``, ``DD_APP_KEY``, ``DD_SITE`` (and ``DD_BEARER_TOKEN``)."""
+def settings_from_env(
+    environ: Mapping[str, str] | None = None, *, conn_id: str | None = None
+) -> ClientSettings:
+    """Settings from ``DD_API_KEY``, ``DD_APP_KEY``, ``DD_SITE`` (and ``DD_BEARER_TOKEN``).
+
+    ``conn_id`` is the missing connection this stands in for (the hook's default), named in errors.
+    """
     env = os.environ if environ is None else environ
     api_key = _text(env.get("DD_API_KEY"))
     app_key = _text(env.get("DD_APP_KEY")) or _text(env.get("DD_APPLICATION_KEY"))
     bearer = _text(env.get("DD_BEARER_TOKEN"))
     if not (api_key or app_key or bearer):
+        missing = f"connection {conn_id!r} does not exist and " if conn_id else ""
         raise ScorecardsConfigError(
-            f"No Datadog credentials: connection {conn_id!r} does not exist and DD_API_KEY / DD_APP_KEY "
+            f"No Datadog credentials: {missing}DD_API_KEY / DD_APP_KEY "
             "are not set. Create the connection (type 'datadog_scorecards', API key as password, "
             f'extra {{"{APP_KEY_FIELD}": ..., "site": ...}}) or export DD_API_KEY, DD_APP_KEY and DD_SITE.'
         )
@@ -142,7 +153,7 @@ def _finish(
     bearer_token: str | None,
     extra: Mapping[str, Any],
     hint: str,
-) -> ClientConfig:
+) -> ClientSettings:
     if not bearer_token and not (api_key and app_key):
         missing = " and ".join(
             name for name, value in (("API key", api_key), ("application key", app_key)) if not value
@@ -151,7 +162,7 @@ def _finish(
             f"Datadog credentials from {source} are incomplete: the {missing} is missing. "
             f"The Scorecards API needs both keys (or an OAuth bearer_token): {hint}."
         )
-    return ClientConfig(
+    return ClientSettings(
         base_url=base_url,
         api_key=api_key,
         app_key=app_key,
@@ -169,7 +180,10 @@ def _finish(
             lambda v: coerce_int("max_retries", v, minimum=0, maximum=MAX_RETRIES),
         ),
         backoff_base=_optional(
-            extra, "backoff_base", 0.5, lambda v: coerce_float("backoff_base", v, minimum=0.0, maximum=60.0)
+            extra,
+            "backoff_base",
+            DEFAULT_BACKOFF_BASE,
+            lambda v: coerce_float("backoff_base", v, minimum=0.0, maximum=60.0),
         ),
         verify=_verify(extra.get("verify")),
         proxies=_proxies(extra.get("proxies")),
@@ -233,3 +247,93 @@ def _text(value: Any) -> str | None:
         return None
     text = str(value).strip()
     return text or None
+
+
+# -- Datadog sites ------------------------------------------------------------------------------------
+
+SITES: tuple[str, ...] = (
+    "datadoghq.com",
+    "us3.datadoghq.com",
+    "us5.datadoghq.com",
+    "ap1.datadoghq.com",
+    "ap2.datadoghq.com",
+    "uk1.datadoghq.com",
+    "datadoghq.eu",
+)
+"""Sites that serve the Scorecards API."""
+
+UNSUPPORTED_SITES: tuple[str, ...] = ("ddog-gov.com", "us2.ddog-gov.com")
+"""Datadog sites where Scorecards is not offered (see Datadog's 'List all scores' page)."""
+
+DEFAULT_SITE = "datadoghq.com"
+
+
+def normalize_site(site: str) -> str:
+    """Return the canonical site name (``datadoghq.eu``) for any common spelling of it."""
+    raw = site
+    text = site.strip().lower()
+    if "://" in text:
+        text = urlsplit(text).hostname or ""
+    text = text.split("/", 1)[0].rstrip(".")
+    for prefix in ("api.", "app.", "www."):
+        if text.startswith(prefix):
+            text = text[len(prefix) :]
+            break
+    if text in SITES:
+        return text
+    if text in UNSUPPORTED_SITES:
+        raise UnsupportedSiteError(
+            "site",
+            raw,
+            "Datadog Scorecards is not offered on the US government sites (ddog-gov.com); "
+            f"supported sites are {', '.join(SITES)}",
+        )
+    raise InvalidParameterError("site", raw, f"expected one of {', '.join(SITES)} (or set api_url)")
+
+
+def api_base_url(site: str) -> str:
+    """``https://api.<site>`` for a (possibly unnormalised) site name."""
+    return f"https://api.{normalize_site(site)}"
+
+
+def validate_api_url(api_url: str) -> str:
+    """Check an explicit base URL (a proxy or the simulator) and return it without a trailing slash.
+
+    Keys travel in headers, so plain ``http`` is only accepted to a loopback address (the simulator, a
+    local proxy); credentials embedded in the URL are refused because they would end up in logs.
+    """
+    text = api_url.strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise InvalidParameterError("api_url", api_url, "expected an http(s) URL such as https://api.example")
+    if parts.username or parts.password:
+        raise InvalidParameterError(
+            "api_url", "<url with credentials>", "credentials must not be embedded in the URL; use the keys"
+        )
+    if parts.query or parts.fragment:
+        raise InvalidParameterError("api_url", api_url, "expected a base URL without query or fragment")
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise InvalidParameterError(
+            "api_url", api_url, "plain http is only allowed to a loopback address; use https"
+        )
+    return text.rstrip("/")
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and any loopback IP (127.0.0.0/8, ::1)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def scorecards_ui_url(api_url: str) -> str:
+    """The Scorecards page of the web app that belongs to an API base URL (for the operator link)."""
+    host = urlsplit(api_url).hostname or ""
+    if host.startswith("api."):
+        site = host[len("api.") :]
+        app_host = f"app.{site}" if site in ("datadoghq.com", "datadoghq.eu") else site
+        return f"https://{app_host}/software/scorecards"
+    return api_url.rstrip("/") + "/software/scorecards"

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_scorecards.errors import ScorecardsResponseError
+from airflow_provider_scorecards.client.errors import ScorecardsResponseError
 
 NUMERIC_FIELDS: tuple[str, ...] = (
     "score",

@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from airflow_provider_scorecards.errors import ScorecardsResponseError
-from airflow_provider_scorecards.records import Page
+from airflow_provider_scorecards.client.errors import ScorecardsResponseError
+from airflow_provider_scorecards.client.pages import Page
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -28,31 +28,37 @@ FetchPage = Callable[[int, int], Page]
 """``fetch(offset, limit) -> Page``: one request (the transport retries inside it)."""
 
 MAX_PAGES_WITHOUT_TOTAL = 100_000
+MAX_CONCURRENCY = 16
+"""Most pages fetched at once for one query (more only adds pressure on Datadog's rate limit)."""
 
 
 @dataclass
-class PaginationStats:
-    """What happened while paging, for the caller's logs and summary."""
+class FetchStats:
+    """What happened while fetching one query: pages, records kept, duplicates dropped, requests, retries."""
 
     pages: int = 0
     pages_expected: int | None = None
     records: int = 0
     duplicates: int = 0
+    requests: int = 0
+    retries: int = 0
 
 
 def paginate(
     fetch: FetchPage,
+    state: FetchStats,
     *,
     page_limit: int,
     max_results: int | None = None,
     concurrency: int = 1,
-    stats: PaginationStats | None = None,
-    on_page: Callable[[PaginationStats], None] | None = None,
 ) -> Iterator[Page]:
-    """Yield the pages of a query with duplicates (by id) removed and the result capped at max_results."""
-    state = stats if stats is not None else PaginationStats()
+    """Yield the pages of a query with duplicates (by id) removed and the result capped at max_results.
+
+    ``state`` is the owning :class:`~airflow_provider_scorecards.client.client.PageStream`'s statistics,
+    updated page by page.
+    """
     seen: set[str] = set()
-    cap = max_results if max_results is not None else None
+    cap = max_results
 
     def accept(page: Page, requested: int) -> Page:
         items = []
@@ -72,8 +78,6 @@ def paginate(
             items = items[: cap - state.records]
         state.pages += 1
         state.records += len(items)
-        if on_page is not None:
-            on_page(state)
         return Page(offset=page.offset, items=items, total=page.total, count=page.count)
 
     def reached_cap() -> bool:

@@ -1,0 +1,66 @@
+"""An Airflow-free client of Datadog's Scorecards "List all scores" endpoint.
+
+Usable from a plain script (``import airflow_provider_scorecards.client`` imports no Airflow)::
+
+    from airflow_provider_scorecards.client import ScorecardsClient, ScoresQuery, settings_from_env
+
+    with ScorecardsClient(settings_from_env()) as client:
+        result = client.fetch(ScoresQuery.build("by-team", sort="-score"))
+    print(len(result.records), result.stats)
+
+Modules: :mod:`.settings` (credentials, sites), :mod:`.query` (what to ask), :mod:`.transport` (HTTP,
+retries, rate limits), :mod:`.pages` (parsing, flat records), :mod:`.pagination` (every page, in order),
+:mod:`.client` (the entry points), :mod:`.errors` (typed errors), :mod:`.coercion` (loose values).
+"""
+
+from airflow_provider_scorecards.client.client import FetchResult, PageStream, ScorecardsClient
+from airflow_provider_scorecards.client.errors import (
+    InvalidParameterError,
+    ScorecardsAPIError,
+    ScorecardsAuthError,
+    ScorecardsBadRequestError,
+    ScorecardsConfigError,
+    ScorecardsError,
+    ScorecardsNotFoundError,
+    ScorecardsRateLimitError,
+    ScorecardsResponseError,
+    ScorecardsServerError,
+    ScorecardsTransportError,
+    UnsupportedSiteError,
+)
+from airflow_provider_scorecards.client.pages import Page, Record, flatten
+from airflow_provider_scorecards.client.pagination import FetchStats
+from airflow_provider_scorecards.client.query import AGGREGATIONS, SORT_FIELDS, ScoresQuery
+from airflow_provider_scorecards.client.settings import (
+    ClientSettings,
+    settings_from_connection,
+    settings_from_env,
+)
+
+__all__ = [
+    "AGGREGATIONS",
+    "SORT_FIELDS",
+    "ClientSettings",
+    "FetchResult",
+    "FetchStats",
+    "InvalidParameterError",
+    "Page",
+    "PageStream",
+    "Record",
+    "ScorecardsAPIError",
+    "ScorecardsAuthError",
+    "ScorecardsBadRequestError",
+    "ScorecardsClient",
+    "ScorecardsConfigError",
+    "ScorecardsError",
+    "ScorecardsNotFoundError",
+    "ScorecardsRateLimitError",
+    "ScorecardsResponseError",
+    "ScorecardsServerError",
+    "ScorecardsTransportError",
+    "ScoresQuery",
+    "UnsupportedSiteError",
+    "flatten",
+    "settings_from_connection",
+    "settings_from_env",
+]

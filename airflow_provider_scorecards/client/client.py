@@ -1,0 +1,188 @@
+"""ScorecardsClient: the "List all scores" endpoint as Python calls, with no Airflow in sight.
+
+One client holds one transport (one ``requests.Session``, its retry policy and rate-limit pacing). Its
+entry points return what happened along with the data, never through out-parameters:
+
+- :meth:`ScorecardsClient.get_page`: one page (one request, retried as the transport says);
+- :meth:`ScorecardsClient.stream`: a :class:`PageStream` of every page of a query, fetched as it is
+  iterated (pages in order, deduplicated, optionally concurrent), whose ``stats`` say what happened;
+- :meth:`ScorecardsClient.fetch`: every record of a query in a :class:`FetchResult`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from airflow_provider_scorecards import __version__
+from airflow_provider_scorecards.client.coercion import coerce_int
+from airflow_provider_scorecards.client.errors import ScorecardsResponseError
+from airflow_provider_scorecards.client.pages import Page, Record, parse_page
+from airflow_provider_scorecards.client.pagination import MAX_CONCURRENCY, FetchStats, paginate
+from airflow_provider_scorecards.client.query import ScoresQuery
+from airflow_provider_scorecards.client.settings import ClientSettings
+from airflow_provider_scorecards.client.transport import Logger, Transport
+
+PROGRESS_LOG_SECONDS = 5.0
+"""On long fetches, progress is logged at most this often."""
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """Every record of a query, and what it took to get them."""
+
+    records: list[Record]
+    stats: FetchStats
+
+
+class PageStream:
+    """The pages of one query, fetched while they are iterated (once); ``stats`` says what happened.
+
+    Pages come in offset order with duplicates (by id) removed; with ``concurrency`` > 1 and a
+    ``meta.total`` on the first page, later pages are fetched in parallel by a bounded pool.
+    """
+
+    def __init__(
+        self,
+        client: ScorecardsClient,
+        query: ScoresQuery,
+        *,
+        max_results: int | None,
+        concurrency: int,
+        raw: bool,
+    ) -> None:
+        self.query = query
+        self.stats = FetchStats()
+        self._client = client
+        self._max_results = max_results
+        self._concurrency = concurrency
+        self._raw = raw
+        self._started = False
+
+    def __iter__(self) -> Iterator[Page]:
+        if self._started:
+            raise ScorecardsResponseError("a PageStream is iterated once; call client.stream() again")
+        self._started = True
+        client, stats = self._client, self.stats
+        transport = client.transport
+        requests_before, retries_before = transport.stats.requests, transport.stats.retries
+        last_log = time.monotonic()
+        pages = paginate(
+            lambda offset, limit: client.get_page(self.query, offset, limit, raw=self._raw),
+            stats,
+            page_limit=self.query.page_limit,
+            max_results=self._max_results,
+            concurrency=self._concurrency,
+        )
+        for page in pages:
+            stats.requests = transport.stats.requests - requests_before
+            stats.retries = transport.stats.retries - retries_before
+            if time.monotonic() - last_log >= PROGRESS_LOG_SECONDS:
+                last_log = time.monotonic()
+                client.log.info(
+                    "Fetched %d of %s pages, %d scores so far, %d retries",
+                    stats.pages,
+                    stats.pages_expected or "?",
+                    stats.records,
+                    stats.retries,
+                )
+            yield page
+        stats.requests = transport.stats.requests - requests_before
+        stats.retries = transport.stats.retries - retries_before
+        if stats.duplicates:
+            client.log.warning(
+                "Dropped %d duplicate scores: the data shifted between pages while paging", stats.duplicates
+            )
+
+
+class ScorecardsClient:
+    """A client of Datadog's Scorecards scores endpoint for one set of settings.
+
+    :param settings: where to send requests and with which credentials (see :mod:`.settings`).
+    :param concurrency: size of the connection pool (the largest page concurrency you will ask for).
+    :param user_agent_suffix: appended to the User-Agent (the hook adds Airflow's version).
+    :param log: a logger (stdlib by default; the hook passes its task logger).
+    :param sleep: how to wait between retries (tests pass a fake).
+    """
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        *,
+        concurrency: int = 4,
+        user_agent_suffix: str = "",
+        log: Logger | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.settings = settings
+        self.concurrency = coerce_int("concurrency", concurrency, minimum=1, maximum=MAX_CONCURRENCY)
+        self.log: Logger = log or logging.getLogger(__name__)
+        agent = f"airflow-provider-scorecards/{__version__}" + (
+            f" ({user_agent_suffix})" if user_agent_suffix else ""
+        )
+        self._transport_args: dict[str, Any] = {
+            "user_agent": agent,
+            "log": self.log,
+            "pool_size": max(self.concurrency, 4),
+            "sleep": sleep,
+        }
+        self._transport: Transport | None = None
+
+    @property
+    def transport(self) -> Transport:
+        """The transport (session, retries), created on first use: building it imports ``requests``."""
+        if self._transport is None:
+            self._transport = Transport(self.settings, **self._transport_args)
+        return self._transport
+
+    @property
+    def base_url(self) -> str:
+        return self.settings.base_url
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+
+    def __enter__(self) -> ScorecardsClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def get_page(
+        self, query: ScoresQuery, offset: int = 0, limit: int | None = None, *, raw: bool = False
+    ) -> Page:
+        """One page of scores as flat records (the JSON:API objects with ``raw``), with its metadata."""
+        payload = self.transport.get_json(query.path, query.to_params(offset=offset, limit=limit))
+        return parse_page(payload, offset, raw=raw)
+
+    def stream(
+        self,
+        query: ScoresQuery,
+        *,
+        max_results: int | None = None,
+        concurrency: int | None = None,
+        raw: bool = False,
+    ) -> PageStream:
+        """Every page of the query, fetched as the stream is iterated; see :class:`PageStream`."""
+        workers = coerce_int(
+            "concurrency",
+            self.concurrency if concurrency is None else concurrency,
+            minimum=1,
+            maximum=MAX_CONCURRENCY,
+        )
+        return PageStream(self, query, max_results=max_results, concurrency=workers, raw=raw)
+
+    def fetch(
+        self, query: ScoresQuery, *, max_results: int | None = None, concurrency: int | None = None
+    ) -> FetchResult:
+        """Every score of the query as flat records (see :mod:`.pages`), with the fetch's statistics."""
+        stream = self.stream(query, max_results=max_results, concurrency=concurrency)
+        records: list[Record] = []
+        for page in stream:
+            records.extend(page.items)
+        return FetchResult(records, stream.stats)
