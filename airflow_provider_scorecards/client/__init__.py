@@ -11,31 +11,68 @@ Usable from a plain script (``import airflow_provider_scorecards.client`` import
 Modules: :mod:`.settings` (credentials, sites), :mod:`.query` (what to ask), :mod:`.transport` (HTTP,
 retries, rate limits), :mod:`.pages` (parsing, flat records), :mod:`.pagination` (every page, in order),
 :mod:`.client` (the entry points), :mod:`.errors` (typed errors), :mod:`.coercion` (loose values).
+
+The names below load on first use: a DAG file that imports the operators (which use the query and
+coercion modules) at every parse does not pay for the transport and pagination modules.
 """
 
-from airflow_provider_scorecards.client.client import FetchResult, PageStream, ScorecardsClient
-from airflow_provider_scorecards.client.errors import (
-    InvalidParameterError,
-    ScorecardsAPIError,
-    ScorecardsAuthError,
-    ScorecardsBadRequestError,
-    ScorecardsConfigError,
-    ScorecardsError,
-    ScorecardsNotFoundError,
-    ScorecardsRateLimitError,
-    ScorecardsResponseError,
-    ScorecardsServerError,
-    ScorecardsTransportError,
-    UnsupportedSiteError,
-)
-from airflow_provider_scorecards.client.pages import Page, Record, flatten
-from airflow_provider_scorecards.client.pagination import FetchStats
-from airflow_provider_scorecards.client.query import AGGREGATIONS, SORT_FIELDS, ScoresQuery
-from airflow_provider_scorecards.client.settings import (
-    ClientSettings,
-    settings_from_connection,
-    settings_from_env,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_HOMES: dict[str, str] = {
+    "FetchResult": "client",
+    "PageStream": "client",
+    "ScorecardsClient": "client",
+    "InvalidParameterError": "errors",
+    "ScorecardsAPIError": "errors",
+    "ScorecardsAuthError": "errors",
+    "ScorecardsBadRequestError": "errors",
+    "ScorecardsConfigError": "errors",
+    "ScorecardsError": "errors",
+    "ScorecardsNotFoundError": "errors",
+    "ScorecardsRateLimitError": "errors",
+    "ScorecardsResponseError": "errors",
+    "ScorecardsServerError": "errors",
+    "ScorecardsTransportError": "errors",
+    "UnsupportedSiteError": "errors",
+    "Page": "pages",
+    "Record": "pages",
+    "flatten": "pages",
+    "FetchStats": "pagination",
+    "AGGREGATIONS": "query",
+    "SORT_FIELDS": "query",
+    "ScoresQuery": "query",
+    "ClientSettings": "settings",
+    "settings_from_connection": "settings",
+    "settings_from_env": "settings",
+}
+
+if TYPE_CHECKING:
+    from airflow_provider_scorecards.client.client import FetchResult, PageStream, ScorecardsClient
+    from airflow_provider_scorecards.client.errors import (
+        InvalidParameterError,
+        ScorecardsAPIError,
+        ScorecardsAuthError,
+        ScorecardsBadRequestError,
+        ScorecardsConfigError,
+        ScorecardsError,
+        ScorecardsNotFoundError,
+        ScorecardsRateLimitError,
+        ScorecardsResponseError,
+        ScorecardsServerError,
+        ScorecardsTransportError,
+        UnsupportedSiteError,
+    )
+    from airflow_provider_scorecards.client.pages import Page, Record, flatten
+    from airflow_provider_scorecards.client.pagination import FetchStats
+    from airflow_provider_scorecards.client.query import AGGREGATIONS, SORT_FIELDS, ScoresQuery
+    from airflow_provider_scorecards.client.settings import (
+        ClientSettings,
+        settings_from_connection,
+        settings_from_env,
+    )
 
 __all__ = [
     "AGGREGATIONS",
@@ -64,3 +101,10 @@ __all__ = [
     "settings_from_connection",
     "settings_from_env",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{home}"), name)

@@ -29,9 +29,7 @@ from airflow_provider_scorecards.client.settings import (
     settings_from_connection,
     settings_from_env,
 )
-
-DEFAULT_CONN_ID = "datadog_scorecards_default"
-"""The connection every task class uses unless told otherwise."""
+from airflow_provider_scorecards.hooks import DEFAULT_CONN_ID
 
 
 class DatadogScorecardsHook(BaseHook):

@@ -23,7 +23,7 @@ from airflow_provider_scorecards._compat import (
 from airflow_provider_scorecards.client.coercion import coerce_int
 from airflow_provider_scorecards.client.errors import ScorecardsError
 from airflow_provider_scorecards.client.query import DEFAULT_PAGE_LIMIT
-from airflow_provider_scorecards.hooks.scorecards import DEFAULT_CONN_ID
+from airflow_provider_scorecards.hooks import DEFAULT_CONN_ID
 from airflow_provider_scorecards.task_mixin import (
     GATE_ARGS,
     LIST_RENDERERS,
