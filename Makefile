@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-airflow-$(AIRFLOW_VERSION)
 BIN := $(VENV)/bin
 OLDEST_AIRFLOW := 3.0.0
 
-.PHONY: test test-oldest lint typecheck pytest demo bench clean
+.PHONY: install test test-oldest test-deployment dist lint typecheck pytest demo bench clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=...)")'
@@ -37,13 +37,32 @@ test: lint typecheck pytest
 test-oldest:
 	$(MAKE) pytest AIRFLOW_VERSION=$(OLDEST_AIRFLOW) VENV=.venv-airflow-$(OLDEST_AIRFLOW)
 
+# A real Airflow deployment (scheduler, triggerer, dag-processor, api-server) driven through its REST API
+# and a headless browser; see tests/deployment/.
+# The browser driver is its own extra (a 50 MB wheel `make test` does not need); the browser is Debian's
+# chromium (`apt-get install chromium`; .ci/run installs it when missing).
+DEPLOYMENT_STAMP := $(VENV)/.installed-deployment-$(AIRFLOW_VERSION)
+
+$(DEPLOYMENT_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[deployment]"
+	@touch $@
+
+test-deployment: $(DEPLOYMENT_STAMP)
+	$(BIN)/python scripts/deployment.py test $(if $(PYTEST_ARGS),-- $(PYTEST_ARGS))
+
+# Build the sdist and the wheel, check them, and prove the wheel in a fresh virtualenv.
+dist: $(STAMP)
+	$(BIN)/python scripts/check_dist.py
+
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
+	$(BIN)/python scripts/demo_event_driven.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/import_cost.py
 	$(BIN)/python benchmarks/throughput.py
 	$(BIN)/python benchmarks/faults.py
+	$(BIN)/python benchmarks/triggerer_scale.py
 
 clean:
 	rm -rf .venv .venv-airflow-* .demo .pytest_cache .mypy_cache .ruff_cache
