@@ -1,9 +1,11 @@
 """DatadogScoreThresholdTrigger: the deferrable sensor's wait, in the triggerer.
 
-The client is blocking (``requests``); each check runs in a worker thread (``asyncio.to_thread``) so the
-triggerer's event loop is never blocked and no new HTTP dependency is needed. What travels through
-``serialize()`` is JSON only: the connection id, the query and condition descriptions, intervals and the
-deadline. Pagination state never does; each check fetches afresh.
+The client is blocking (``requests``); every fetch runs in a worker thread of the event loop's bounded
+default executor (``asyncio.to_thread``), so the triggerer's loop is never blocked and no new HTTP
+dependency is needed. Triggers of one process that watch the same connection, credentials and query share
+one fetch per interval (:mod:`.shared_fetch`): 500 waiting gates on one scorecard cost one fetch per
+interval, not 500. What travels through ``serialize()`` is JSON only: the connection id, the query and
+condition descriptions, intervals and the deadline.
 """
 
 from __future__ import annotations
@@ -11,11 +13,29 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+if TYPE_CHECKING:
+    from airflow_provider_scorecards.client.query import ScoresQuery
+    from airflow_provider_scorecards.client.settings import ClientSettings
+    from airflow_provider_scorecards.gate import GateCondition, GateResult
+    from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
+    from airflow_provider_scorecards.triggers.shared_fetch import Fetched, ScoresSnapshot
+
 BACKOFF_MAX = 300.0
+REPORT_REPEAT_SECONDS = 600.0
+"""An unchanged report is logged again after this long: a long wait still shows in the task log that it
+is alive, without a line per check from each of hundreds of triggers (each line costs the loop tens of
+microseconds, and the log pipeline more)."""
+
+
+class ScoresFeed(Protocol):
+    """Where a trigger's checks get their scores: ``fetch()`` once per check (see ``_scores_feed``)."""
+
+    async def fetch(self) -> Fetched[ScoresSnapshot]: ...
 
 
 class DatadogScoreThresholdTrigger(BaseTrigger):
@@ -24,6 +44,12 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
     Yields one event: ``{"status": "met", "records", "report"}``, ``{"status": "failed", "report"}``
     (missing data with ``on_missing="fail"``), ``{"status": "error", "message"}`` (400/401/403, or
     ``max_consecutive_failures`` transient failures in a row) or ``{"status": "timeout", "report"}``.
+
+    Checks share fetches with the other triggers of this process on the same connection, credentials and
+    query: a check uses a result younger than the shortest ``poke_interval`` among them, or waits for the
+    fetch in flight, instead of fetching again. A verdict is never based on data older than the trigger's
+    own ``poke_interval``, and the next check is due ``poke_interval`` after the last fetch returned, as
+    with a fetch of its own.
     """
 
     def __init__(
@@ -58,34 +84,42 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        # The wait is a coroutine, not the generator: its subscription to the shared fetches is released
+        # before the event is yielded, whether or not the triggerer ever resumes this generator.
+        yield _event(await self._wait_for_verdict())
+
+    async def _wait_for_verdict(self) -> dict[str, Any]:
         from airflow_provider_scorecards.client.errors import ScorecardsError
         from airflow_provider_scorecards.client.query import ScoresQuery
-        from airflow_provider_scorecards.gate import GateCondition, check_gate
+        from airflow_provider_scorecards.gate import GateCondition
         from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
 
         query = ScoresQuery.from_description(self.query)
         condition = GateCondition.from_description(self.condition)
-        # One page at a time: no page pool of our own inside the triggerer's process.
         hook = DatadogScorecardsHook(self.datadog_conn_id, concurrency=1)
+        loop = asyncio.get_running_loop()
         failures = 0
         last_report = "no successful check yet"
+        logged_report, logged_at = "", -REPORT_REPEAT_SECONDS
         warned_absent = False
-        try:
+        async with AsyncExitStack() as subscriptions:
+            feed: ScoresFeed | None = None
             while True:
                 try:
-                    client = await asyncio.to_thread(hook.get_conn)  # reads the connection: blocking
-                    result = await asyncio.to_thread(check_gate, client, query, condition)
+                    if feed is None:
+                        settings = await asyncio.to_thread(_read_settings, hook)  # reads the connection
+                        feed = await subscriptions.enter_async_context(self._scores_feed(settings, query))
+                    fetched = await feed.fetch()
+                    result = await _judge(condition, fetched.value)
                 except ScorecardsError as exc:
                     if not exc.retryable:
-                        yield _event({"status": "error", "message": f"{type(exc).__name__}: {exc}"})
-                        return
+                        return {"status": "error", "message": f"{type(exc).__name__}: {exc}"}
                     failures += 1
                     if failures >= self.max_consecutive_failures:
                         message = (
                             f"{failures} consecutive transient failures; last: {type(exc).__name__}: {exc}"
                         )
-                        yield _event({"status": "error", "message": message})
-                        return
+                        return {"status": "error", "message": message}
                     self.log.warning(
                         "Transient failure %d of %d: %s", failures, self.max_consecutive_failures, exc
                     )
@@ -97,25 +131,74 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
                         warned_absent = True
                         self.log.warning("%s", warning)
                     if result.met:
-                        yield _event(
-                            {"status": "met", "records": result.passed_records, "report": last_report}
-                        )
-                        return
+                        # Copies: the fetched records are shared with the other triggers of the query.
+                        records = [dict(record) for record in result.passed_records]
+                        return {"status": "met", "records": records, "report": last_report}
                     if result.fatal:
-                        yield _event({"status": "failed", "report": last_report})
-                        return
-                    self.log.info("%s", last_report)
-                    wait = self.poke_interval
+                        return {"status": "failed", "report": last_report}
+                    if last_report != logged_report or loop.time() - logged_at >= REPORT_REPEAT_SECONDS:
+                        self.log.info("%s", last_report)
+                        logged_report, logged_at = last_report, loop.time()
+                    # Counted from the end of the fetch, as when each trigger fetched on its own; every
+                    # waiter of one fetch is then due at the same moment and shares the next one.
+                    wait = fetched.finished + self.poke_interval - loop.time()
                 if self.deadline is not None:
                     remaining = self.deadline - time.time()
                     if remaining <= 0:
-                        yield _event({"status": "timeout", "report": last_report})
-                        return
+                        return {"status": "timeout", "report": last_report}
                     wait = min(wait, remaining)
-                await asyncio.sleep(wait)
-        finally:
-            await asyncio.to_thread(hook.close)
+                await asyncio.sleep(max(wait, 0.0))
+
+    def _scores_feed(
+        self, settings: ClientSettings, query: ScoresQuery
+    ) -> AbstractAsyncContextManager[ScoresFeed]:
+        """This trigger's subscription to the process's shared fetches of ``query``.
+
+        Keyed by connection id, a digest of the resolved settings (credentials included) and the query,
+        so that different connections or credentials never share; reused results are younger than this
+        trigger's ``poke_interval``. (``benchmarks/triggerer_scale.py`` overrides this method to measure
+        triggers that each fetch on their own.)
+        """
+        import airflow
+
+        from airflow_provider_scorecards.triggers.shared_fetch import SHARED_SCORES, ScoresKey, ScoresSource
+
+        return SHARED_SCORES.subscribe(
+            ScoresKey.of(self.datadog_conn_id, settings, query),
+            max_age=self.poke_interval,
+            open_source=lambda: ScoresSource(
+                settings, query, user_agent_suffix=f"apache-airflow/{airflow.__version__}"
+            ),
+        )
+
+
+def _read_settings(hook: DatadogScorecardsHook) -> ClientSettings:
+    """The connection's settings (blocking: a metadata-database or secrets-backend read)."""
+    return hook.settings
+
+
+async def _judge(condition: GateCondition, snapshot: ScoresSnapshot) -> GateResult:
+    """The gate's verdict on a shared snapshot, on the loop when that is cheap, else in a worker thread.
+
+    A gate on a few ids (the usual deployment gate) is judged on just those records, found through the
+    snapshot's index: the same verdict and report as on the whole result, in microseconds, so hundreds of
+    triggers woken by one fetch cost the loop little. A gate on every score, or one whose ids are not all
+    present (the typo hints compare every id of the result), looks at every record: a worker thread's job.
+    """
+    watched = condition.score_ids
+    if watched is not None and all(score_id in snapshot.by_id for score_id in watched):
+        return condition.evaluate([snapshot.by_id[score_id] for score_id in watched])
+    return await asyncio.to_thread(condition.evaluate, snapshot.records)
 
 
 def _event(payload: dict[str, Any]) -> TriggerEvent:
     return TriggerEvent(payload)  # type: ignore[no-untyped-call,unused-ignore]
+
+
+def __getattr__(name: str) -> Any:
+    """``DatadogScoreEventTrigger`` lives in :mod:`.events`; this public path loads it on first use."""
+    if name == "DatadogScoreEventTrigger":
+        from airflow_provider_scorecards.triggers.events import DatadogScoreEventTrigger
+
+        return DatadogScoreEventTrigger
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,337 @@
+"""One fetch per query per interval for all the triggers of one triggerer process that wait on it.
+
+Why this exists: hundreds of deployment DAGs gate on the same scorecard, each deferred sensor waiting in
+the triggerer for its own service's score. The API cannot filter by score id, so every check fetches the
+whole query; without sharing, 500 waiting triggers fetch the same pages 500 times per interval, and each
+fetch holds one of the event loop's executor threads for its whole duration.
+
+How it works: triggers that watch the same connection, credentials and query subscribe to one registry
+entry (``async with SHARED_SCORES.subscribe(key, ...) as subscription``). A check calls
+``await subscription.fetch()`` and gets, in this order of preference:
+
+1. the entry's last result, if it is younger than the shortest ``max_age`` of the entry's subscribers
+   (age counted from when that fetch *started*, so the data is never older than the bound) and this
+   subscriber has not judged it already;
+2. else the fetch already in flight for the entry (one asyncio task per entry), shared by every waiter
+   (the freshest data there can be, even when a slow fetch takes longer than the bound);
+3. else a new fetch, which the next checks will share.
+
+The blocking fetch runs in the loop's bounded default executor (``asyncio.to_thread``), parsing included,
+so the loop only ever waits; at most :data:`MAX_CONCURRENT_FETCHES` of them at once per loop, whatever the
+number of keys. A failed fetch is not kept: its exception reaches every waiter of that fetch,
+and each trigger treats it as its own check's error (transient or not, counted against its own limit).
+
+Lifetime: an entry lives exactly as long as it has subscribers. Leaving the ``async with`` (normally, by an
+exception or by cancellation) removes the subscription synchronously, and the last one out drops the entry
+with its cached result and closes its client (after the fetch in flight, if any, has returned). Nothing
+is shared between processes (the registry is a module attribute) or between event loops (the loop is part
+of every registry key), and nothing process-wide is changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import json
+import logging
+import secrets
+from collections import Counter
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Generic, Protocol, TypeVar
+
+from airflow_provider_scorecards.client.client import ScorecardsClient
+from airflow_provider_scorecards.client.pages import Record
+from airflow_provider_scorecards.client.query import ScoresQuery
+from airflow_provider_scorecards.client.settings import ClientSettings
+
+logger = logging.getLogger(__name__)
+
+MAX_CONCURRENT_FETCHES = 2
+"""Shared fetches running at once per event loop (more wait for a slot, and count their age from then).
+
+Parsing a page holds the GIL: each extra thread parsing at the same time delays the event loop's next turn
+(measured in ``benchmarks/triggerer_scale.py``) and takes a worker of the loop's default executor from the
+other triggers of the process. Two keep one fetch's network wait overlapped with another's parsing."""
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+
+class BlockingSource(Protocol[T_co]):
+    """What an entry fetches with: a blocking ``fetch`` (run in a worker thread) and ``close``."""
+
+    def fetch(self) -> T_co: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Fetched(Generic[T]):
+    """One completed fetch: its value and when it ran, on the event loop's clock (``loop.time()``).
+
+    ``started`` bounds the age of the data (the first page was read after it); ``finished`` is when the
+    waiters got it, from which a trigger counts its ``poke_interval``, so that every waiter of one fetch
+    wakes up for the next one together.
+    """
+
+    value: T
+    started: float
+    finished: float
+
+
+class _Entry(Generic[T]):
+    """The shared state of one key: its source, subscribers, last result and the fetch in flight."""
+
+    def __init__(self, source: BlockingSource[T], fetch_slots: asyncio.Semaphore) -> None:
+        self.source = source
+        self.fetch_slots = fetch_slots
+        self.subscriptions: set[Subscription[T]] = set()
+        self.max_ages: Counter[float] = Counter()
+        self.latest: Fetched[T] | None = None
+        self.in_flight: asyncio.Task[Fetched[T]] | None = None
+        self.requesting = False
+        """The fetch in flight has left the queue for a slot: a worker thread is running it."""
+
+    @property
+    def max_age(self) -> float:
+        """The bound on the age of a reused result: the shortest interval among the current subscribers."""
+        return min(self.max_ages)
+
+    async def run_fetch(self) -> Fetched[T]:
+        loop = asyncio.get_running_loop()
+        try:
+            async with self.fetch_slots:
+                started = loop.time()  # the data's age counts from the request, not from the queue
+                self.requesting = True
+                value = await asyncio.to_thread(self.source.fetch)
+        finally:
+            self.in_flight, self.requesting = None, False  # a failed fetch is not kept
+        fetched = Fetched(value, started, loop.time())
+        self.latest = fetched
+        return fetched
+
+    def retire(self) -> None:
+        """Close the source once no fetch uses it any more (the last subscriber has left)."""
+        self.latest = None
+        task = self.in_flight
+        if task is None or task.done():
+            self._close_source()
+            return
+        if not self.requesting:
+            task.cancel()  # still queued for a slot: no request for nobody
+        # A worker thread cannot be interrupted: the client is closed after it has returned.
+        task.add_done_callback(self._after_orphaned_fetch)
+
+    def _after_orphaned_fetch(self, task: asyncio.Task[Fetched[T]]) -> None:
+        self.latest = None
+        if not task.cancelled():
+            task.exception()  # retrieved: an error nobody waits for any more is not worth a log line
+        self._close_source()
+
+    def _close_source(self) -> None:
+        """Close the client in a worker thread (closing sockets is quick, but it is still I/O)."""
+        try:
+            asyncio.get_running_loop().run_in_executor(None, _close_quietly, self.source)
+        except RuntimeError:  # the loop is shutting its executor down: close here, once
+            _close_quietly(self.source)
+
+
+def _close_quietly(source: BlockingSource[Any]) -> None:
+    try:
+        source.close()
+    except Exception:
+        logger.warning("Closing a shared scores client failed", exc_info=True)
+
+
+class Subscription(Generic[T]):
+    """One trigger's membership in a registry entry; an async context manager. See the module docstring."""
+
+    def __init__(
+        self,
+        registry: SharedFetches[T],
+        key: Hashable,
+        max_age: float,
+        open_source: Callable[[], BlockingSource[T]],
+    ) -> None:
+        if max_age < 0:
+            raise ValueError(f"max_age must be >= 0, got {max_age}")
+        self._registry = registry
+        self._key = key
+        self.max_age = max_age
+        self._open_source = open_source
+        self._entry: _Entry[T] | None = None
+        self._last_judged: Fetched[T] | None = None
+
+    async def __aenter__(self) -> Subscription[T]:
+        # Synchronous from here to the end: no other task can see a half-registered subscription.
+        self._entry = self._registry._join(self._key, self, self._open_source)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        entry, self._entry = self._entry, None
+        self._last_judged = None
+        if entry is not None:
+            self._registry._leave(self._key, self, entry)
+
+    async def fetch(self) -> Fetched[T]:
+        """A result no older than the entry's bound that this subscriber has not judged yet; shared.
+
+        Raises the shared fetch's exception, if it fails, in every waiter of that fetch.
+        """
+        entry = self._entry
+        if entry is None:
+            raise RuntimeError("fetch() outside `async with subscription`")
+        loop = asyncio.get_running_loop()
+        latest = entry.latest
+        if (
+            latest is not None
+            and latest is not self._last_judged
+            and loop.time() - latest.started < entry.max_age
+        ):
+            self._last_judged = latest
+            return latest
+        if entry.in_flight is None:
+            entry.in_flight = loop.create_task(entry.run_fetch(), name="scorecards-shared-fetch")
+        # shield: a waiter that is cancelled leaves the fetch running for the others.
+        fetched = await asyncio.shield(entry.in_flight)
+        self._last_judged = fetched
+        return fetched
+
+
+class SharedFetches(Generic[T]):
+    """The registry of one process: an entry per (event loop, key) while it has subscribers.
+
+    ``max_concurrent_fetches``: fetches of all keys running at once in one loop (see
+    :data:`MAX_CONCURRENT_FETCHES`); the limit, like the entries, exists only while a loop has subscribers.
+    """
+
+    def __init__(self, max_concurrent_fetches: int = MAX_CONCURRENT_FETCHES) -> None:
+        self._max_concurrent_fetches = max_concurrent_fetches
+        self._entries: dict[tuple[asyncio.AbstractEventLoop, Hashable], _Entry[T]] = {}
+        self._fetch_slots: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+
+    def subscribe(
+        self, key: Hashable, *, max_age: float, open_source: Callable[[], BlockingSource[T]]
+    ) -> Subscription[T]:
+        """Join the entry of ``key`` (``async with``); ``open_source`` makes its source if it is new.
+
+        ``max_age``: the oldest result (seconds since its fetch started) this subscriber accepts; the
+        entry reuses results only while they are younger than every subscriber's ``max_age``.
+        ``open_source`` runs on the event loop and must not block (build a client, do not connect).
+        """
+        return Subscription(self, key, max_age, open_source)
+
+    def __len__(self) -> int:
+        """Live entries, all loops together (0 once every subscriber has left)."""
+        return len(self._entries)
+
+    @property
+    def idle(self) -> bool:
+        """Nothing kept at all: no entry, no per-loop limit (what remains after the last subscriber)."""
+        return not self._entries and not self._fetch_slots
+
+    def subscribers(self, key: Hashable) -> int:
+        """Subscribers of ``key`` in the running loop's entry (0 when there is none)."""
+        entry = self._entries.get((asyncio.get_running_loop(), key))
+        return 0 if entry is None else len(entry.subscriptions)
+
+    def _join(
+        self, key: Hashable, subscription: Subscription[T], open_source: Callable[[], BlockingSource[T]]
+    ) -> _Entry[T]:
+        loop = asyncio.get_running_loop()
+        entry = self._entries.get((loop, key))
+        if entry is None:
+            source = open_source()  # if this raises, nothing has been registered
+            fetch_slots = self._fetch_slots.get(loop)
+            if fetch_slots is None:
+                fetch_slots = self._fetch_slots[loop] = asyncio.Semaphore(self._max_concurrent_fetches)
+            entry = self._entries[(loop, key)] = _Entry(source, fetch_slots)
+        entry.subscriptions.add(subscription)
+        entry.max_ages[subscription.max_age] += 1
+        return entry
+
+    def _leave(self, key: Hashable, subscription: Subscription[T], entry: _Entry[T]) -> None:
+        entry.subscriptions.discard(subscription)
+        entry.max_ages[subscription.max_age] -= 1
+        if entry.max_ages[subscription.max_age] <= 0:
+            del entry.max_ages[subscription.max_age]
+        if entry.subscriptions:
+            return
+        loop = asyncio.get_running_loop()
+        if self._entries.get((loop, key)) is entry:
+            del self._entries[(loop, key)]
+        if not any(entry_loop is loop for entry_loop, _ in self._entries):
+            # A fetch still running for a dropped entry keeps its own reference to the semaphore.
+            self._fetch_slots.pop(loop, None)
+        entry.retire()
+
+
+# -- what the score gate's trigger shares ------------------------------------------------------------
+
+_DIGEST_KEY = secrets.token_bytes(32)
+"""Keys the settings digest: equal settings give equal digests within this process, and a digest that
+ends up anywhere else says nothing about the credentials behind it."""
+
+
+def settings_digest(settings: ClientSettings) -> str:
+    """A keyed digest of every resolved setting, credentials included, never the credentials themselves.
+
+    Two triggers share a fetch only if they would send the very same request to the very same place:
+    same site or URL, same keys, same TLS and proxy settings, same retry policy.
+    """
+    payload = json.dumps(dataclasses.asdict(settings), sort_keys=True, default=str).encode()
+    return hashlib.blake2b(payload, key=_DIGEST_KEY, digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True)
+class ScoresKey:
+    """What must be equal for two checks to share a fetch: connection id, resolved settings and query."""
+
+    conn_id: str
+    settings_digest: str
+    query: ScoresQuery
+
+    @classmethod
+    def of(cls, conn_id: str, settings: ClientSettings, query: ScoresQuery) -> ScoresKey:
+        return cls(conn_id, settings_digest(settings), query)
+
+
+@dataclass(frozen=True)
+class ScoresSnapshot:
+    """Every record of one fetch, with an index by id built in the fetching thread.
+
+    Shared by every trigger of the key: nobody mutates it (events carry copies of the records they send).
+    """
+
+    records: list[Record]
+    by_id: dict[str, Record]
+
+
+class ScoresSource:
+    """The blocking side of a key: one client (one session, one page at a time) and its query."""
+
+    def __init__(self, settings: ClientSettings, query: ScoresQuery, *, user_agent_suffix: str = "") -> None:
+        # concurrency=1: one page at a time, so no page pool of our own inside the triggerer's process.
+        self._client = ScorecardsClient(
+            settings, concurrency=1, user_agent_suffix=user_agent_suffix, log=logger
+        )
+        self._query = query
+
+    def fetch(self) -> ScoresSnapshot:
+        records = self._client.fetch(self._query).records
+        return ScoresSnapshot(records, {record["id"]: record for record in records})
+
+    def close(self) -> None:
+        self._client.close()
+
+
+SHARED_SCORES: SharedFetches[ScoresSnapshot] = SharedFetches()
+"""The score fetches shared by the :class:`DatadogScoreThresholdTrigger` instances of this process."""
