@@ -16,11 +16,19 @@ Semantics (also in the README):
   ``match="any"``: met when at least one passes.
 - A gate with nothing left to judge (no scores at all, or every one ignored) is never met: an empty
   result must not open a deployment gate.
+- Regression (``max_drop``): compared with a baseline (the records of an earlier snapshot of the same
+  query), a watched score passes when ``baseline[field] - record[field] <= max_drop``; it may be combined
+  with the bounds (both must hold). An id new since the baseline passes the comparison (there is nothing
+  to compare with); an id in the baseline that the query no longer returns is missing data (``on_missing``)
+  when every returned score is watched. Without a baseline at all (the first run),
+  ``on_missing_baseline`` decides: ``"pass"`` (the bounds alone decide, the report says nothing was
+  compared) or ``"fail"``. The gate receives parsed records: reading and validating a snapshot file is
+  :mod:`airflow_provider_scorecards.snapshots`' job, so this module stays free of Airflow and I/O.
 """
 
 from __future__ import annotations
 
-import difflib
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +42,10 @@ if TYPE_CHECKING:
 
 MATCH_MODES = ("all", "any")
 ON_MISSING = ("wait", "fail", "ignore")
+ON_MISSING_BASELINE = ("pass", "fail")
+DROP_TOLERANCE = 1e-9
+"""Slack on ``max_drop`` for float rounding: 0.62 -> 0.57 is a drop of 0.05, not 0.05000000000000004."""
+ABSENT = "absent from the result"
 REPORT_MAX_LINES = 50
 CLOSEST_IDS = 3
 """How many existing ids are suggested for a watched id that is absent (a likely typo)."""
@@ -49,6 +61,10 @@ class GateCondition:
     match: str = "all"
     on_missing: str = "wait"
     score_ids: tuple[str, ...] | None = None
+    max_drop: float | None = None
+    """The largest allowed decrease of ``field`` since the baseline, per watched id (None: no comparison)."""
+    on_missing_baseline: str = "pass"
+    """With ``max_drop`` and no baseline at all (a first run): ``"pass"`` or ``"fail"``."""
 
     @classmethod
     def build(
@@ -62,6 +78,8 @@ class GateCondition:
         match: Any = "all",
         on_missing: Any = "wait",
         score_ids: Any = None,
+        max_drop: Any = None,
+        on_missing_baseline: Any = "pass",
     ) -> GateCondition:
         name = "score" if is_unset(field) else str(field).strip()
         if name not in NUMERIC_FIELDS:
@@ -83,11 +101,13 @@ class GateCondition:
             raise InvalidParameterError("max_value", max_value, "give max_score or max_value, not both")
         low = low if low is not None else low_score
         high = high if high is not None else high_score
-        if low is None and high is None:
+        drop = coerce_optional_float("max_drop", max_drop, **score_range)
+        if low is None and high is None and drop is None:
             raise InvalidParameterError(
                 "min_score",
                 None,
-                "a gate needs a bound: min_score/max_score, or min_value/max_value with field",
+                "a gate needs a bound: min_score/max_score, min_value/max_value with field, "
+                "or max_drop with a baseline",
             )
         if low is not None and high is not None and low > high:
             raise InvalidParameterError(
@@ -99,6 +119,17 @@ class GateCondition:
         missing = str(on_missing).strip().lower() if isinstance(on_missing, str) else on_missing
         if missing not in ON_MISSING:
             raise InvalidParameterError("on_missing", on_missing, "expected 'wait', 'fail' or 'ignore'")
+        no_baseline = (
+            "pass"
+            if is_unset(on_missing_baseline)
+            else str(on_missing_baseline).strip().lower()
+            if isinstance(on_missing_baseline, str)
+            else on_missing_baseline
+        )
+        if no_baseline not in ON_MISSING_BASELINE:
+            raise InvalidParameterError(
+                "on_missing_baseline", on_missing_baseline, "expected 'pass' or 'fail'"
+            )
         return cls(
             field=name,
             min_value=low,
@@ -106,6 +137,8 @@ class GateCondition:
             match=match_mode,
             on_missing=missing,
             score_ids=coerce_str_list("score_ids", score_ids),
+            max_drop=drop,
+            on_missing_baseline=no_baseline,
         )
 
     @property
@@ -116,12 +149,25 @@ class GateCondition:
             return f"{low} <= {self.field} <= {high}"
         if self.min_value is not None:
             return f"{self.field} >= {low}"
-        return f"{self.field} <= {high}"
+        if self.max_value is not None:
+            return f"{self.field} <= {high}"
+        return f"any {self.field}"
+
+    @property
+    def rule(self) -> str:
+        """Everything that must hold, for the report's first line: the bound and/or the allowed drop."""
+        parts = [] if self.min_value is None and self.max_value is None else [self.bound]
+        if self.max_drop is not None:
+            parts.append(f"{self.field} drop <= {_fmt(self.max_drop)} since the baseline")
+        return ", ".join(parts)
 
     def describe(self) -> dict[str, Any]:
+        """A JSON-serialisable description (trigger kwargs, logs); the comparison keys only when used."""
         data = asdict(self)
         if data["score_ids"] is not None:
             data["score_ids"] = list(data["score_ids"])
+        if self.max_drop is None:  # unchanged for every gate without a comparison (trigger kwargs, hashes)
+            del data["max_drop"], data["on_missing_baseline"]
         return data
 
     @classmethod
@@ -133,29 +179,69 @@ class GateCondition:
             match=data.get("match", "all"),
             on_missing=data.get("on_missing", "wait"),
             score_ids=data.get("score_ids"),
+            max_drop=data.get("max_drop"),
+            on_missing_baseline=data.get("on_missing_baseline", "pass"),
         )
 
-    def evaluate(self, records: list[Record]) -> GateResult:
-        """Judge the fetched records; never raises for any well-formed record list."""
+    def evaluate(self, records: list[Record], baseline: Sequence[Record] | None = None) -> GateResult:
+        """Judge the fetched records, against ``baseline`` when ``max_drop`` is set.
+
+        ``baseline`` is the records of an earlier snapshot of the same query, or None when there is none
+        (``on_missing_baseline`` decides). Never raises for any well-formed record list: a baseline value
+        that is not a number counts as "not in the baseline".
+        """
         by_id = {record["id"]: record for record in records}
+        comparing = self.max_drop is not None and baseline is not None
+        before: dict[str, float | None] = {}
+        if self.max_drop is not None and baseline is not None:
+            before = {r["id"]: _number(r.get(self.field)) for r in baseline}
         watched = list(self.score_ids) if self.score_ids is not None else list(by_id)
+        if self.score_ids is None:  # watching everything: ids that vanished since the baseline count too
+            watched += [score_id for score_id in before if score_id not in by_id]
         checks: list[GateCheck] = []
         for score_id in watched:
             record = by_id.get(score_id)
             value = None if record is None else record.get(self.field)
-            if record is None:
+            then = before.get(score_id)
+            if record is None and self.score_ids is None:
+                was = "not reported" if then is None else _plain(then, self.field)
+                gone = f"gone since the baseline ({self.field} was {was})"
+                checks.append(GateCheck(score_id, None, self.bound, None, gone, baseline=then))
+            elif record is None:
+                import difflib  # only when an id is absent: not at every DAG parse
+
                 closest = tuple(difflib.get_close_matches(score_id, by_id, n=CLOSEST_IDS, cutoff=0.6))
-                checks.append(GateCheck(score_id, None, self.bound, None, "absent from the result", closest))
+                checks.append(GateCheck(score_id, None, self.bound, None, ABSENT, closest, baseline=then))
             elif record.get("denominator") == 0 and self.field in ("score", "numerator", "denominator"):
                 checks.append(GateCheck(score_id, value, self.bound, None, "no data (denominator is 0)"))
             elif value is None:
                 checks.append(GateCheck(score_id, None, self.bound, None, f"{self.field} not reported"))
             else:
-                ok = (self.min_value is None or value >= self.min_value) and (
+                in_bounds = (self.min_value is None or value >= self.min_value) and (
                     self.max_value is None or value <= self.max_value
                 )
-                checks.append(GateCheck(score_id, value, self.bound, ok, None))
-        return GateResult(self, checks, by_id)
+                regressed = (
+                    comparing and then is not None and then - value > (self.max_drop or 0.0) + DROP_TOLERANCE
+                )
+                checks.append(
+                    GateCheck(
+                        score_id,
+                        value,
+                        self.bound,
+                        in_bounds and not regressed,
+                        None,
+                        baseline=then,
+                        out_of_bounds=not in_bounds,
+                        regressed=regressed,
+                    )
+                )
+        return GateResult(
+            self,
+            checks,
+            by_id,
+            baseline_size=len(before) if comparing else None,
+            baseline_missing=self.max_drop is not None and baseline is None,
+        )
 
 
 @dataclass(frozen=True)
@@ -169,6 +255,11 @@ class GateCheck:
     missing: str | None
     closest: tuple[str, ...] = ()
     """For an id absent from the result: the most similar ids that do exist (a typo is the usual cause)."""
+    baseline: float | None = None
+    """The value in the baseline (None: no comparison, or the id is new since the baseline)."""
+    out_of_bounds: bool = False
+    regressed: bool = False
+    """Dropped by more than ``max_drop`` since the baseline."""
 
     @property
     def missing_text(self) -> str:
@@ -180,20 +271,36 @@ class GateCheck:
 class GateResult:
     """The verdict on one fetch: met, not met yet, or failed for good (missing data with on_missing=fail)."""
 
-    def __init__(self, condition: GateCondition, checks: list[GateCheck], by_id: dict[str, Record]) -> None:
+    def __init__(
+        self,
+        condition: GateCondition,
+        checks: list[GateCheck],
+        by_id: dict[str, Record],
+        *,
+        baseline_size: int | None = None,
+        baseline_missing: bool = False,
+    ) -> None:
         self.condition = condition
         self.checks = checks
         self._by_id = by_id
+        self.baseline_size = baseline_size
+        """How many records the baseline held (None: nothing was compared)."""
+        self.baseline_missing = baseline_missing
+        """``max_drop`` was set but there was no baseline to compare with."""
         judged = [c for c in checks if c.passed is not None]
         self.missing = [c for c in checks if c.passed is None]
         self.failing = [c for c in judged if not c.passed]
         self.passing = [c for c in judged if c.passed]
+        self.regressed = [c for c in judged if c.regressed]
         considered_missing = self.missing if condition.on_missing != "ignore" else []
-        if condition.match == "any":
+        refused = baseline_missing and condition.on_missing_baseline == "fail"
+        if refused:
+            self.met = False
+        elif condition.match == "any":
             self.met = bool(self.passing)
         else:
             self.met = bool(judged) and not self.failing and not considered_missing
-        self.fatal = not self.met and bool(self.missing) and condition.on_missing == "fail"
+        self.fatal = refused or (not self.met and bool(self.missing) and condition.on_missing == "fail")
 
     @property
     def passed_records(self) -> list[Record]:
@@ -201,26 +308,54 @@ class GateResult:
         return [self._by_id[c.id] for c in self.passing]
 
     def report(self) -> str:
-        """Every failing and missing id with its value and the bound, one per line."""
+        """Every failing and missing id with its value and the bound (or its drop), one per line."""
         condition = self.condition
         verdict = "met" if self.met else ("failed" if self.fatal else "not met")
         head = (
-            f"Score gate {verdict} ({condition.bound}, match={condition.match}, "
+            f"Score gate {verdict} ({condition.rule}, match={condition.match}, "
             f"on_missing={condition.on_missing}): {len(self.passing)} passing, {len(self.failing)} failing, "
             f"{len(self.missing)} missing of {len(self.checks)} watched"
         )
+        if self.baseline_size is not None:
+            new = sum(1 for c in self.checks if c.baseline is None and c.passed is not None)
+            head += (
+                f"; compared with a baseline of {self.baseline_size} scores: {len(self.regressed)} "
+                f"dropped more than {_fmt(condition.max_drop)}, {new} new"
+            )
+        if self.baseline_missing:
+            head += (
+                "; no baseline to compare with and on_missing_baseline=fail"
+                if condition.on_missing_baseline == "fail"
+                else "; no baseline to compare with, drops not checked (on_missing_baseline=pass)"
+            )
         if not self.checks:
             return head + "; the query returned no scores"
-        lines = [f"  {c.id}: {condition.field}={_fmt(c.value)}, needs {c.bound}" for c in self.failing]
+        lines = [f"  {c.id}: {self._failure(c)}" for c in self.failing]
         lines += [f"  {c.id}: {c.missing_text}" for c in self.missing]
         if len(lines) > REPORT_MAX_LINES:
             lines = [*lines[:REPORT_MAX_LINES], f"  ... and {len(lines) - REPORT_MAX_LINES} more"]
         return "\n".join([head, *lines])
 
+    def _failure(self, check: GateCheck) -> str:
+        """Why one judged id failed: ``score=0.5, needs score >= 0.8`` and/or
+        ``score 0.62 -> 0.50 (-0.12), allowed drop 0.05``."""
+        field = self.condition.field
+        reasons = []
+        if check.out_of_bounds:
+            reasons.append(f"{field}={_fmt(check.value)}, needs {check.bound}")
+        if check.regressed and check.baseline is not None and check.value is not None:
+            allowed = self.condition.max_drop or 0.0
+            change = _change(check.value - check.baseline, allowed, field)
+            reasons.append(
+                f"{field} {_plain(check.baseline, field)} -> {_plain(check.value, field)} ({change}), "
+                f"allowed drop {_fmt(allowed)}"
+            )
+        return "; ".join(reasons)
+
     @property
     def absent(self) -> list[GateCheck]:
         """Watched ids the query did not return at all (a typo, or a service not scored yet)."""
-        return [c for c in self.missing if c.missing == "absent from the result"]
+        return [c for c in self.missing if c.missing == ABSENT]
 
     def absent_warning(self) -> str | None:
         """A loud one-line warning about absent ids with their closest existing ids, or None."""
@@ -242,10 +377,43 @@ def _fmt(value: float | None) -> str:
     return f"{value:g}"
 
 
-def check_gate(client: ScorecardsClient, query: ScoresQuery, condition: GateCondition) -> GateResult:
+def _plain(value: float, field: str) -> str:
+    """A value of a before/after line: two decimals for scores (``0.50``), whole numbers for counted
+    fields when they are (``total_pass 12 -> 9``)."""
+    if field != "score" and float(value).is_integer():
+        return f"{value:.0f}"
+    return f"{value:.2f}"
+
+
+def _change(change: float, allowed: float, field: str) -> str:
+    """The signed change of a regression line, with as many decimals as it takes to show that it exceeds
+    the allowance: ``-0.12``, but ``-0.052`` rather than a ``-0.05`` that would look allowed."""
+    sign = "-" if change < 0 else "+"
+    size = abs(change)
+    if field != "score" and float(size).is_integer():
+        return f"{sign}{size:.0f}"
+    for decimals in (2, 3, 4, 6):
+        if round(size, decimals) > allowed:
+            return f"{sign}{size:.{decimals}f}"
+    return f"{sign}{size:.6f}"
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        return None
+    return float(value)
+
+
+def check_gate(
+    client: ScorecardsClient,
+    query: ScoresQuery,
+    condition: GateCondition,
+    baseline: Sequence[Record] | None = None,
+) -> GateResult:
     """One gate check (what a sensor poke, a trigger loop and the check operator each do).
 
     The API cannot filter by score id, so every score of the query is fetched and the watched ids are
-    picked out; narrow the query with filters to keep this cheap.
+    picked out; narrow the query with filters to keep this cheap. ``baseline``: see
+    :meth:`GateCondition.evaluate`.
     """
-    return condition.evaluate(client.fetch(query).records)
+    return condition.evaluate(client.fetch(query).records, baseline)

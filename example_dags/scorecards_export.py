@@ -1,21 +1,35 @@
-"""Scheduled export: daily snapshots of Datadog Scorecards scores and a readable report."""
+"""Scheduled export: daily snapshots of Datadog Scorecards scores as Assets, a no-regression check, and a
+report with a trend picture."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, ObjectStoragePath, task
+from airflow.sdk import DAG, Asset, task
 
-from airflow_provider_scorecards.operators.scores import DatadogScorecardScoresOperator
+from airflow_provider_scorecards.operators.scores import (
+    DatadogScorecardScoresOperator,
+    DatadogScoreCheckOperator,
+)
 
 CONN_ID = "datadog_scorecards_default"
 AGGREGATIONS = ("by-team", "by-entity", "by-rule")
+# One Asset per aggregation: each run's snapshot is an asset event whose extra carries the summary (count,
+# mean/min/max score, fetched_at, query, path), so downstream DAGs start when a fresh snapshot exists and
+# read it without opening the file (see scorecards_snapshot_consumer.py).
+SNAPSHOT_ASSETS = {
+    aggregation: Asset(
+        name=f"scorecards_snapshot_{aggregation.replace('-', '_')}",
+        uri=f"datadog-scorecards://snapshots/{aggregation}",
+    )
+    for aggregation in AGGREGATIONS
+}
 # The run's date: its logical date, or, for a manual run without one (`airflow dags trigger`, the REST API
 # with "logical_date": null), the time it was queued for. `{{ ds }}` does not exist in such a run.
 SNAPSHOT_DATE = "{{ (dag_run.logical_date or dag_run.run_after) | ds }}"
+WEEK_BEFORE = "{{ macros.ds_add((dag_run.logical_date or dag_run.run_after) | ds, -7) }}"
 
 with DAG(
     dag_id="scorecards_export",
@@ -23,17 +37,26 @@ with DAG(
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     default_args={"datadog_conn_id": CONN_ID, "retries": 2, "retry_delay": timedelta(minutes=5)},
-    params={"output_root": "file:///tmp/airflow-scorecards", "lowest": 5},
+    params={"output_root": "file:///tmp/airflow-scorecards", "lowest": 5, "trend_snapshots": 60},
     tags=["datadog", "scorecards"],
     doc_md="""
 ### Daily Scorecards export
 
 Fetches every score by team, by entity and by rule, writes one JSON Lines snapshot per aggregation and
 run date under `params.output_root` (`<root>/<date>/<aggregation>.jsonl`, any `ObjectStoragePath`; the
-date is the logical date, or the time a manual run without one was queued for), and
-builds a report of the lowest-scoring teams and rules, with the week-over-week change when the snapshot of
-seven days earlier exists. The operators push `{"path", "count"}` and a `summary` via XCom; the records
-themselves stay out of the metadata database.
+date is the logical date, or the time a manual run without one was queued for). Each snapshot is an
+Asset event (`datadog-scorecards://snapshots/<aggregation>`) whose extra holds the run's summary, so a DAG
+scheduled on it starts when a fresh snapshot exists.
+
+`no_regression_since_last_week` fails when any team's score dropped by more than 0.05 since the
+snapshot of seven days earlier, naming each team with both scores (the first week has nothing to compare
+with and passes with a warning).
+
+`report` lists the lowest-scoring teams and rules, with the week-over-week change, and draws
+`<root>/<date>/trend.png`: the lowest teams' scores over the last `params.trend_snapshots` snapshots
+(needs the `plot` extra, `pip install 'airflow-provider-scorecards[plot]'`; without it the report says so
+and goes on). The records themselves stay out of the metadata database: the operators push
+`{"path", "count"}` and a `summary` via XCom.
 """,
 ) as dag:
     snapshots = {
@@ -41,22 +64,37 @@ themselves stay out of the metadata database.
             task_id=f"fetch_{aggregation.replace('-', '_')}",
             aggregation=aggregation,
             output_path="{{ params.output_root }}/" + SNAPSHOT_DATE + "/" + aggregation + ".jsonl",
+            outlets=[SNAPSHOT_ASSETS[aggregation]],
         )
         for aggregation in AGGREGATIONS
     }
+
+    # "No team's score may drop by more than 5 points since last week." The baseline is last week's
+    # by-team snapshot of this same export (the same query), read before any request.
+    DatadogScoreCheckOperator(
+        task_id="no_regression_since_last_week",
+        aggregation="by-team",
+        baseline="{{ params.output_root }}/" + WEEK_BEFORE + "/by-team.jsonl",
+        max_drop=0.05,
+        on_missing_baseline="pass",  # the first week has nothing to compare with
+        on_missing="fail",  # a team in last week's snapshot that is gone now is worth a look
+    )
 
     @task
     def report(
         by_team: dict[str, Any], by_entity: dict[str, Any], by_rule: dict[str, Any], **context: Any
     ) -> dict[str, Any]:
-        """The lowest teams and rules, and how each team moved since the snapshot a week earlier."""
+        """The lowest teams and rules, how each team moved since a week earlier, and the trend picture."""
+        from airflow_provider_scorecards.snapshots import read_snapshot
+
         params, run = context["params"], context["dag_run"]
+        root = params["output_root"]
         ds = (run.logical_date or run.run_after).strftime("%Y-%m-%d")
-        teams = _read(by_team["path"])
-        rules = _read(by_rule["path"])
+        teams = read_snapshot(by_team["path"]) or []
+        rules = read_snapshot(by_rule["path"]) or []
         week_ago = pendulum.Date.fromisoformat(ds).subtract(days=7).isoformat()
-        previous = ObjectStoragePath(f"{params['output_root']}/{week_ago}/by-team.jsonl")
-        before = {r["id"]: r["score"] for r in _read(str(previous))} if previous.exists() else {}
+        previous = read_snapshot(f"{root}/{week_ago}/by-team.jsonl") or []
+        before = {r["id"]: r["score"] for r in previous}
         lowest = int(params["lowest"])
         team_rows = [
             {
@@ -70,6 +108,7 @@ themselves stay out of the metadata database.
             {"rule": r["rule_id"], "scorecard": r["scorecard_id"], "level": r["level"], "score": r["score"]}
             for r in sorted(rules, key=lambda r: r["score"])[:lowest]
         ]
+        trend, trend_note = _trend_picture(root, ds, lowest, int(params["trend_snapshots"]))
         lines = [f"Scorecards report for {ds} ({by_entity['count']} entities)", "Lowest teams:"]
         lines += [
             f"  {row['team']:<16} {row['score']:.2f}"
@@ -81,6 +120,7 @@ themselves stay out of the metadata database.
             f"  {row['rule']}  {row['scorecard']:<30} L{row['level']}  {row['score']:.2f}"
             for row in rule_rows
         ]
+        lines += [trend_note]
         text = "\n".join(lines)
         print(text)
         return {
@@ -91,12 +131,31 @@ themselves stay out of the metadata database.
             "snapshots": {
                 a: s["path"] for a, s in zip(AGGREGATIONS, (by_team, by_entity, by_rule), strict=True)
             },
+            "trend": trend,
             "text": text,
         }
 
-    def _read(path: str) -> list[dict[str, Any]]:
-        with ObjectStoragePath(path).open("r", encoding="utf-8") as handle:  # type: ignore[no-untyped-call]
-            text = handle.read()
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    def _trend_picture(root: str, ds: str, lowest: int, last: int) -> tuple[str | None, str]:
+        """Draw the lowest teams over the last snapshots into <root>/<ds>/trend.png; (path, a line)."""
+        from airflow_provider_scorecards.snapshots import (
+            InvalidSnapshotError,
+            read_snapshot,
+            snapshot_history,
+            write_bytes,
+        )
+        from airflow_provider_scorecards.trend import PlotExtraMissing, lowest_team_trend, render_trend_png
+
+        history = []
+        for day, path in snapshot_history(root, "by-team.jsonl", until=ds, last=last):
+            try:
+                history.append((day, read_snapshot(path) or []))
+            except InvalidSnapshotError as exc:  # one damaged day must not cost the whole picture
+                print(f"Trend: skipping {path}: {exc}")
+        try:
+            png = render_trend_png(lowest_team_trend(history, lowest))
+        except PlotExtraMissing as exc:
+            return None, f"Trend picture skipped: {exc}"
+        path = write_bytes(f"{root}/{ds}/trend.png", png)
+        return path, f"Trend of the {lowest} lowest teams over {len(history)} snapshots: {path}"
 
     report(snapshots["by-team"].output, snapshots["by-entity"].output, snapshots["by-rule"].output)

@@ -133,24 +133,34 @@ def advance(conn: str) -> None:
     print(f"- A week passes in the simulator (drift step {response.json()['step']})")
 
 
+EXPORT_WEEKS = 4
+"""Weekly exports the demo runs (the last one today): enough history for the trend picture, and a
+baseline of a week earlier for every run after the first."""
+
+
 def plan_runs(real: bool) -> list[tuple[str, str | None, dict[str, Any], str]]:
     import pendulum
 
     today = pendulum.today("UTC")
-    week_ago = today.subtract(days=7)
     export_conf = {"output_root": f"file://{SNAPSHOTS}"}
     gate_conf: dict[str, Any] = {}
     if real:  # gate on a service that exists in your organisation, at a bound it already meets
         gate_conf = real_gate_conf()
-    runs: list[tuple[str, str | None, dict[str, Any], str]] = [
-        # Two exports a week apart, so the report can show the week-over-week change.
-        ("scorecards_export", week_ago.to_date_string(), export_conf, "main"),
-        ("scorecards_export", today.to_date_string(), export_conf, "main"),
+    runs: list[tuple[str, str | None, dict[str, Any], str]] = []
+    # Exports a week apart, oldest first, with a week of drift in the simulator between them: the report
+    # shows the week-over-week change, the regression check compares with the week before, and the trend
+    # picture has several weeks to draw. (Real Datadog does not drift on demand: the dates still differ.)
+    for weeks_ago in range(EXPORT_WEEKS - 1, -1, -1):
+        date = today.subtract(weeks=weeks_ago).to_date_string()
+        runs.append(("scorecards_export", date, export_conf, "main"))
+        if weeks_ago and not real:
+            runs.append(("", None, {}, "advance"))
+    runs += [
+        # Downstream of the by-team snapshot asset: run by hand here, it reads the latest asset event.
+        ("scorecards_snapshot_consumer", None, {}, "main"),
         ("scorecards_deploy_gate", None, gate_conf, "gate"),
         ("scorecards_team_fanout", None, {}, "main"),
     ]
-    if not real:
-        runs.insert(1, ("", None, {}, "advance"))
     return runs
 
 
@@ -233,6 +243,22 @@ def show_results() -> None:
                     f"  by-entity: {summary['count']} scores, mean {summary['mean_score']}, "
                     f"min {summary['min_score']}, max {summary['max_score']}"
                 )
+            check = task_instance(export, "no_regression_since_last_week")
+            if check is not None:
+                teams = xcom(export, "no_regression_since_last_week") or []
+                print(
+                    f"  no regression since last week (max_drop 0.05): {check.state}"
+                    + (f", {len(teams)} teams within the allowance" if teams else "")
+                )
+            if report and report.get("trend"):
+                print(f"\nTrend picture: {report['trend'].removeprefix('file://')}")
+        consumer = latest("scorecards_snapshot_consumer")
+        if consumer is not None:
+            print(f"\n== scorecards_snapshot_consumer: {consumer.state}")
+            digest = xcom(consumer, "digest")
+            if digest and digest.get("text"):
+                print(f"  {digest['text']}")
+                print(f"  (asset event of {digest['producer']})")
         gate_run = latest("scorecards_deploy_gate")
         if gate_run is not None:
             print(f"\n== scorecards_deploy_gate: {gate_run.state}")

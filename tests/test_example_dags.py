@@ -20,7 +20,13 @@ from tests.airflow_support import NO_LOGICAL_DATE, dagbag, run_dag
 from tests.conftest import CONN_ENV, EXAMPLE_DAGS
 
 EXAMPLE_FILES = sorted(p for p in EXAMPLE_DAGS.glob("*.py") if not p.name.startswith("_"))
-EXAMPLE_IDS = ["scorecards_export", "scorecards_deploy_gate", "scorecards_team_fanout"]
+EXAMPLE_IDS = [
+    "scorecards_export",
+    "scorecards_deploy_gate",
+    "scorecards_team_fanout",
+    "scorecards_snapshot_consumer",
+    "scorecards_event_driven",
+]
 
 
 def test_every_example_is_found_without_import_errors() -> None:
@@ -57,11 +63,15 @@ def test_structure_and_single_connection_id(dag_id: str) -> None:
         warnings.simplefilter("error")
         order = dag.topological_sort()  # raises on a cycle
     assert len(order) == len(dag.tasks)
+    source = Path(dag.fileloc).resolve().read_text()
+    if dag_id == "scorecards_snapshot_consumer":  # reads asset events only: no Datadog task
+        assert '"datadog_scorecards_default"' not in source
+        return
     conn_ids = {getattr(t, "datadog_conn_id", None) for t in dag.tasks} - {None}
     for t in dag.tasks:  # mapped operators keep their arguments in partial_kwargs
         conn_ids |= {v for k, v in getattr(t, "partial_kwargs", {}).items() if k == "datadog_conn_id"}
-    assert conn_ids == {"datadog_scorecards_default"}
-    source = Path(dag.fileloc).resolve().read_text()
+    if dag_id != "scorecards_event_driven":  # its connection id is the watcher's, not a task's
+        assert conn_ids == {"datadog_scorecards_default"}
     assert source.count('"datadog_scorecards_default"') == 1  # named once
 
 

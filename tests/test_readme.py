@@ -50,3 +50,14 @@ def test_report_example_matches_the_real_report_format() -> None:
         .report()
     )
     assert report in README
+
+
+def test_regression_report_example_matches_the_real_report_format() -> None:
+    from airflow_provider_scorecards.gate import GateCondition
+
+    teams = [f"team-{n:02d}" for n in range(15)]
+    before = [{"id": t, "score": 0.7, "denominator": 10} for t in teams]
+    before.append({"id": "team-payments", "score": 0.62, "denominator": 10})
+    now = [{**r, "score": 0.5 if r["id"] == "team-payments" else r["score"]} for r in before]
+    report = GateCondition.build(max_drop=0.05, on_missing="fail").evaluate(now, baseline=before).report()
+    assert report in README

@@ -19,13 +19,16 @@ from airflow_provider_scorecards._compat import AirflowFailException
 from airflow_provider_scorecards.client.coercion import (
     coerce_bool,
     coerce_int,
+    coerce_optional_float,
     coerce_optional_int,
     coerce_optional_str,
+    is_unset,
 )
 from airflow_provider_scorecards.client.errors import InvalidParameterError
 from airflow_provider_scorecards.client.pagination import MAX_CONCURRENCY
 from airflow_provider_scorecards.client.query import DEFAULT_PAGE_LIMIT
-from airflow_provider_scorecards.hooks.scorecards import DEFAULT_CONN_ID
+from airflow_provider_scorecards.gate import GateCondition
+from airflow_provider_scorecards.hooks import DEFAULT_CONN_ID
 from airflow_provider_scorecards.links import ScorecardsLink
 from airflow_provider_scorecards.task_mixin import (
     GATE_ARGS,
@@ -33,12 +36,13 @@ from airflow_provider_scorecards.task_mixin import (
     QUERY_ARGS,
     ScorecardsTaskMixin,
     failing_fast,
+    is_deferred_value,
 )
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_scorecards.client.pages import Page
+    from airflow_provider_scorecards.client.pages import Page, Record
     from airflow_provider_scorecards.client.query import ScoresQuery
     from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
 
@@ -81,6 +85,11 @@ class DatadogScorecardScoresOperator(ScorecardsTaskMixin, BaseOperator):
     :param output_path: write records as JSON Lines to this path (anything ``ObjectStoragePath`` accepts);
         keeps large results out of the metadata database.
     :param datadog_conn_id: the connection to use.
+
+    With ``outlets=[Asset(...)]`` every asset event the task emits carries the run's summary as its
+    ``extra`` (``count``, ``mean_score``, ``min_score``, ``max_score``, ``fetched_at``, ``query``, and
+    ``path`` with ``output_path``), so a DAG scheduled on the asset reads what it needs from
+    ``triggering_asset_events`` without opening the snapshot.
     """
 
     template_fields: Sequence[str] = (
@@ -185,7 +194,24 @@ class DatadogScorecardScoresOperator(ScorecardsTaskMixin, BaseOperator):
             output_path=result["path"] if isinstance(result, dict) else None,
         )
         context["ti"].xcom_push(key="summary", value=summary)
+        self._describe_asset_events(context, summary)
         return result
+
+    def _describe_asset_events(self, context: Context, summary: dict[str, Any]) -> None:
+        """Put the snapshot's summary in the ``extra`` of each asset event this task emits.
+
+        Only ``Asset`` outlets: an ``AssetAlias`` needs the task to name the asset it resolves to, which
+        is the DAG author's decision, not ours. The extra is updated, not replaced, so what a
+        ``pre_execute`` or ``post_execute`` of the author's put there stays.
+        """
+        from airflow.sdk import Asset
+
+        assets = [outlet for outlet in self.outlets if isinstance(outlet, Asset)]
+        if not assets:
+            return
+        extra = asset_event_extra(summary)
+        for asset in assets:
+            context["outlet_events"][asset].extra.update(extra)
 
 
 class DatadogScoreCheckOperator(ScorecardsTaskMixin, BaseOperator):
@@ -198,9 +224,29 @@ class DatadogScoreCheckOperator(ScorecardsTaskMixin, BaseOperator):
 
     Not met raises ``AirflowFailException`` whose message lists every failing id with its value and the
     bound, like common.sql's threshold checks: a tripped gate is an answer, not a transient error.
+
+    Regression gate: ``max_drop`` (with or without bounds) compares each watched id with ``baseline``, the
+    records of an earlier snapshot of the same query, and fails any id whose ``field`` dropped by more
+    than ``max_drop`` (``team-payments: score 0.62 -> 0.50 (-0.12), allowed drop 0.05``).
+
+    :param baseline: a path (templated; anything ``ObjectStoragePath`` accepts) to a snapshot written by
+        :class:`DatadogScorecardScoresOperator`'s ``output_path``, or a list of records (or its JSON text).
+        Read and validated before any request; a baseline that is not a valid snapshot fails the task
+        with the path and the line. Ids new since the baseline pass; ids in it that are gone now follow
+        ``on_missing``.
+    :param max_drop: the largest allowed decrease of ``field`` per watched id (absolute: 0.05 for a score).
+    :param on_missing_baseline: no baseline at ``baseline`` (the first run): ``"pass"`` (default; the
+        bounds alone decide and a warning says nothing was compared) or ``"fail"``.
     """
 
-    template_fields: Sequence[str] = (*QUERY_ARGS, *GATE_ARGS, "datadog_conn_id")
+    template_fields: Sequence[str] = (
+        *QUERY_ARGS,
+        *GATE_ARGS,
+        "baseline",
+        "max_drop",
+        "on_missing_baseline",
+        "datadog_conn_id",
+    )
     template_fields_renderers: ClassVar[dict[str, str]] = LIST_RENDERERS
 
     def __init__(
@@ -223,6 +269,9 @@ class DatadogScoreCheckOperator(ScorecardsTaskMixin, BaseOperator):
         max_value: float | str | None = None,
         match: str = "all",
         on_missing: str = "fail",
+        baseline: str | list[dict[str, Any]] | None = None,
+        max_drop: float | str | None = None,
+        on_missing_baseline: str = "pass",
         datadog_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:
@@ -244,8 +293,47 @@ class DatadogScoreCheckOperator(ScorecardsTaskMixin, BaseOperator):
         self.max_value = max_value
         self.match = match
         self.on_missing = on_missing
+        self.baseline = baseline
+        self.max_drop = max_drop
+        self.on_missing_baseline = on_missing_baseline
         self.datadog_conn_id = datadog_conn_id
-        self.validate_plain_arguments(gate=True, checks={"on_missing": _no_waiting})
+        self.validate_plain_arguments(
+            gate=True,
+            checks={
+                "on_missing": _no_waiting,
+                "max_drop": lambda v: coerce_optional_float("max_drop", v, minimum=0.0),
+                "on_missing_baseline": _baseline_mode,
+            },
+        )
+        self._validate_comparison_at_parse()
+
+    def _validate_comparison_at_parse(self) -> None:
+        """``max_drop`` and ``baseline`` go together, and a check needs a bound or a ``max_drop``.
+
+        Only when every gate argument is a plain value (a template may still render to anything); the
+        same rules apply to the rendered values in :meth:`gate_condition` and :meth:`_baseline`.
+        """
+        names = (*GATE_ARGS, "max_drop", "baseline", "on_missing_baseline")
+        if any(is_deferred_value(getattr(self, name)) for name in names):
+            return
+        if self.max_drop is None:
+            _no_baseline_without_max_drop(self.baseline)
+        elif _unset_baseline(self.baseline):
+            raise InvalidParameterError(
+                "baseline",
+                self.baseline,
+                "max_drop compares with a baseline: give a snapshot path or records",
+            )
+        self.gate_condition()  # every bound and the drop, checked as at run time
+
+    def gate_condition(self) -> GateCondition:
+        """The condition from the rendered arguments: the mixin's gate arguments plus the comparison."""
+        values = vars(self)
+        return GateCondition.build(
+            **{name: values[name] for name in GATE_ARGS if values.get(name) is not None},
+            max_drop=self.max_drop,
+            on_missing_baseline=self.on_missing_baseline,
+        )
 
     def execute(self, context: Context) -> Any:
         from airflow_provider_scorecards.gate import check_gate
@@ -254,14 +342,73 @@ class DatadogScoreCheckOperator(ScorecardsTaskMixin, BaseOperator):
         with failing_fast():
             query, condition = self.scores_query(), self.gate_condition()
             _no_waiting(condition.on_missing)
+            baseline = self._baseline(condition, query)  # a corrupt baseline fails before any request
             with DatadogScorecardsHook(self.connection_id()) as hook:
                 self.scorecards_ui_url = _ui_url(hook)
-                result = check_gate(hook.get_conn(), query, condition)
+                result = check_gate(hook.get_conn(), query, condition, baseline)
         report = result.report()
         if not result.met:
             raise AirflowFailException(report)
         self.log.info("%s", report)
         return result.passed_records
+
+    def _baseline(self, condition: GateCondition, query: ScoresQuery) -> list[Record] | None:
+        """The baseline's records (validated), or None when there is none yet; logs which it is."""
+        if condition.max_drop is None:
+            _no_baseline_without_max_drop(self.baseline)
+            return None
+        from airflow_provider_scorecards.snapshots import load_baseline
+
+        loaded = load_baseline(self.baseline, field=condition.field, aggregation=query.aggregation)
+        if loaded.records is None:
+            self.log.warning(
+                "No baseline to compare with (%s): the first run has nothing to compare with; "
+                "on_missing_baseline=%r, so %s",
+                loaded.source,
+                condition.on_missing_baseline,
+                "the check fails" if condition.on_missing_baseline == "fail" else "drops are not checked",
+            )
+        else:
+            self.log.info(
+                "Comparing with %s (%d records): %s may drop by at most %s",
+                loaded.source,
+                len(loaded.records),
+                condition.field,
+                condition.max_drop,
+            )
+        return loaded.records
+
+
+def _baseline_mode(value: Any) -> str:
+    if isinstance(value, str) and value.strip().lower() in ("pass", "fail"):
+        return value
+    raise InvalidParameterError("on_missing_baseline", value, "expected 'pass' or 'fail'")
+
+
+def _unset_baseline(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and is_unset(value))
+
+
+def _no_baseline_without_max_drop(baseline: Any) -> None:
+    if not _unset_baseline(baseline):
+        raise InvalidParameterError(
+            "max_drop", None, "a baseline is only compared with max_drop: give the largest allowed drop"
+        )
+
+
+def asset_event_extra(summary: dict[str, Any]) -> dict[str, Any]:
+    """The ``extra`` of a snapshot's asset event: what a consumer needs without opening the snapshot.
+
+    Plain JSON (numbers, strings, the query's description), a few hundred bytes whatever the result size,
+    so it sits comfortably in the metadata database next to every event.
+    """
+    extra = {
+        name: summary.get(name)
+        for name in ("count", "mean_score", "min_score", "max_score", "fetched_at", "query")
+    }
+    if summary.get("output_path"):
+        extra["path"] = summary["output_path"]
+    return extra
 
 
 def _no_waiting(on_missing: Any) -> str:

@@ -1,0 +1,229 @@
+"""Snapshots on object storage: read one back as a gate's baseline, list the dated history under a root.
+
+A snapshot is what ``DatadogScorecardScoresOperator(output_path=...)`` writes: JSON Lines of flat records,
+one per score. Comparing today's scores with last week's (the check operator's ``max_drop``) and drawing
+how they moved (:mod:`airflow_provider_scorecards.trend`) both start by reading such files back, so the
+reading, and above all the validation, lives here once.
+
+A baseline that is not a valid snapshot must never let a regression gate pass silently: bad JSON, a record
+without ``id`` or without the compared field, a value that is not a number, or records of another
+aggregation raise :class:`InvalidSnapshotError` naming the source and the line, before any request is sent.
+It is an :class:`~airflow_provider_scorecards.client.errors.InvalidParameterError`, so the task fails at
+once instead of spending its retries on a file that no retry will fix. A baseline that does not exist at
+all is not an error: it is the first run, and the gate's ``on_missing_baseline`` decides.
+
+No Airflow import at module level: ``ObjectStoragePath`` (which loads fsspec and universal_pathlib) is
+imported inside the functions that touch storage, so importing this module costs a DAG parse nothing.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_scorecards.client.coercion import is_unset
+from airflow_provider_scorecards.client.errors import InvalidParameterError
+from airflow_provider_scorecards.client.pages import Record
+
+if TYPE_CHECKING:
+    from airflow.sdk import ObjectStoragePath
+
+SNAPSHOT_HINT = (
+    "a baseline is a snapshot written by output_path (JSON Lines of flat records, each with 'id' and the "
+    "compared field) or a JSON list of such records"
+)
+
+
+class InvalidSnapshotError(InvalidParameterError):
+    """A baseline (or a snapshot of the history) that is not a valid snapshot; names the source and line."""
+
+    def __init__(self, source: str, problem: str) -> None:
+        self.source = source
+        self.problem = problem
+        super().__init__("baseline", source, f"{problem}; {SNAPSHOT_HINT}")
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The records to compare with, or ``records=None`` when there is no baseline yet (a first run)."""
+
+    records: list[Record] | None
+    source: str
+    """Where the records came from, for the task log: a path, or "a list of N records"."""
+
+
+def load_baseline(value: Any, *, field: str = "score", aggregation: str | None = None) -> Baseline:
+    """Read and validate a baseline given as a path, a list of records, or the JSON text of such a list.
+
+    A path is anything ``ObjectStoragePath`` accepts; a path that does not exist gives ``records=None``.
+    Unset (None, or what Jinja renders of it) also means "no baseline". Every record must have a
+    non-empty string ``id`` and the key ``field`` holding a number (or null, which compares as "not in the
+    baseline"); with ``aggregation``, a record that says it belongs to another aggregation is refused,
+    because comparing team scores with entity scores would pass or fail for no reason.
+    """
+    if is_unset(value):
+        return Baseline(None, "no baseline given")
+    if isinstance(value, list | tuple):
+        records = _checked(
+            ((f"record {n}", item) for n, item in enumerate(value, 1)), "<list>", field, aggregation
+        )
+        return Baseline(records, f"a list of {len(records)} records")
+    if not isinstance(value, str):
+        raise InvalidSnapshotError(
+            f"<{type(value).__name__}>", "expected a path, a list of records or the JSON text of a list"
+        )
+    text = value.strip()
+    if text.startswith("["):
+        items = _parse_list_text(text, "<JSON text>")
+        records = _checked(
+            ((f"record {n}", item) for n, item in enumerate(items, 1)), "<JSON text>", field, aggregation
+        )
+        return Baseline(records, f"a list of {len(records)} records")
+    found = read_snapshot(text, field=field, aggregation=aggregation)
+    return Baseline(found, text)
+
+
+def read_snapshot(path: str, *, field: str = "score", aggregation: str | None = None) -> list[Record] | None:
+    """The validated records of the snapshot at ``path``, or None when there is no file there.
+
+    JSON Lines as the operator writes them (blank lines are ignored); a file whose content starts with
+    ``[`` is read as one JSON list. Only the finished file counts: a ``.partial`` left by a fetch that
+    was interrupted is never read (the operator renames it into place only once complete).
+    """
+    from airflow.sdk import ObjectStoragePath
+
+    target = ObjectStoragePath(path)
+    if not target.exists():
+        return None
+    if target.is_dir():
+        raise InvalidSnapshotError(path, "is a folder, not a snapshot file")
+    try:
+        with target.open("r", encoding="utf-8") as handle:  # type: ignore[no-untyped-call,unused-ignore]
+            text = handle.read()
+    except UnicodeDecodeError as exc:
+        raise InvalidSnapshotError(path, f"not UTF-8 text (byte {exc.start})") from None
+    if text.lstrip().startswith("["):
+        items = _parse_list_text(text, path)
+        return _checked(((f"record {n}", item) for n, item in enumerate(items, 1)), path, field, aggregation)
+    return _checked(_json_lines(text, path), path, field, aggregation)
+
+
+def snapshot_history(
+    root: str, name: str, *, until: date | str | None = None, last: int | None = None
+) -> list[tuple[date, str]]:
+    """The dated snapshots under ``root``, oldest first: ``(date, path)`` of ``<root>/<YYYY-MM-DD>/<name>``.
+
+    The layout of the export example. Folders whose name is not a date, and dates without ``name``, are
+    skipped; ``until`` (a date or ``YYYY-MM-DD``) drops later dates (a backfill must not draw the future)
+    and ``last`` keeps the most recent ones. A root that does not exist yet has no history.
+    """
+    from airflow.sdk import ObjectStoragePath
+
+    base = ObjectStoragePath(root)
+    if not base.exists():
+        return []
+    limit = date.fromisoformat(until) if isinstance(until, str) else until
+    found: list[tuple[date, str]] = []
+    for folder in base.iterdir():
+        try:
+            day = date.fromisoformat(folder.name)
+        except ValueError:
+            continue
+        if (limit is None or day <= limit) and (folder / name).exists():
+            found.append((day, f"{str(root).rstrip('/')}/{folder.name}/{name}"))
+    found.sort()
+    return found[-last:] if last else found
+
+
+def write_bytes(path: str, data: bytes) -> str:
+    """Write ``data`` to ``path`` (any ``ObjectStoragePath``) so that it appears only once complete.
+
+    Written to ``<path>.partial`` and renamed, like the operator's snapshots, so a reader never takes a
+    half-written picture for a finished one. Returns the path as given.
+    """
+    from airflow.sdk import ObjectStoragePath
+
+    target: ObjectStoragePath = ObjectStoragePath(path)
+    partial = ObjectStoragePath(f"{path}.partial")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with partial.open("wb") as handle:  # type: ignore[no-untyped-call,unused-ignore]
+            handle.write(data)
+        partial.rename(target)
+    except BaseException:
+        if partial.exists():
+            partial.unlink()
+        raise
+    return path
+
+
+def _json_lines(text: str, source: str) -> Iterator[tuple[str, Any]]:
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            yield f"line {number}", json.loads(line)
+        except ValueError as exc:
+            detail = f"{exc.msg} at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else str(exc)
+            raise InvalidSnapshotError(source, f"line {number} is not valid JSON ({detail})") from None
+
+
+def _parse_list_text(text: str, source: str) -> list[Any]:
+    """A JSON list, or the Python literal Jinja renders of a list of dicts (``[{'id': 'a', ...}]``)."""
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as json_error:
+        try:
+            parsed = ast.literal_eval(text.strip())
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            raise InvalidSnapshotError(
+                source,
+                f"not valid JSON ({json_error.msg} at line {json_error.lineno} column {json_error.colno})",
+            ) from None
+    if not isinstance(parsed, list | tuple):
+        raise InvalidSnapshotError(source, f"expected a list of records, got {type(parsed).__name__}")
+    return list(parsed)
+
+
+def _checked(
+    items: Iterable[tuple[str, Any]], source: str, field: str, aggregation: str | None
+) -> list[Record]:
+    """Every item a record with an id and a numeric (or null) ``field``; the first problem raises."""
+    records: list[Record] = []
+    for where, item in items:
+        if not isinstance(item, dict):
+            raise InvalidSnapshotError(source, f"{where} is {_kind(item)}, expected a record object")
+        score_id = item.get("id")
+        if not isinstance(score_id, str) or not score_id:
+            raise InvalidSnapshotError(source, f"{where} has no 'id' (a non-empty string)")
+        if field not in item:
+            raise InvalidSnapshotError(source, f"{where} ({score_id}) has no {field!r}")
+        value = item[field]
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+        ):
+            raise InvalidSnapshotError(
+                source, f"{where} ({score_id}): {field!r} is {_kind(value)} {value!r:.40}, expected a number"
+            )
+        kind = item.get("aggregation")
+        if aggregation is not None and kind is not None and kind != aggregation:
+            raise InvalidSnapshotError(
+                source,
+                f"{where} ({score_id}) is a {kind} score but the query is {aggregation}: "
+                "compare snapshots of the same query",
+            )
+        records.append(item)
+    return records
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), f"a {type(value).__name__}"
+    )

@@ -1,0 +1,564 @@
+"""DatadogScoreEventTrigger: start DAGs when Scorecards scores cross a bound (an Airflow 3 AssetWatcher).
+
+A deferrable sensor waits once and ends; a watcher lives as long as its asset and may fire for months. So
+this trigger fires on *edges*, never on levels (Airflow's docs warn that a watcher firing while a
+condition holds starts a DAG run at every poll):
+
+- ``fire_on="met"``: one event when the gate goes from not met to met, none while it stays met, another
+  after it was not met and is met again;
+- ``fire_on="change"``: one event whenever a watched value differs from the previous observation.
+
+Edges need a previous observation, and that must outlive the triggerer process: on Airflow versions that
+inject an asset state store into event triggers (3.3+), the last verdict and values are kept there under a
+key derived from the trigger's own normalised kwargs, so a restart neither repeats an event nor misses a
+crossing that happened while no triggerer ran. Older versions (3.0) keep the state in memory: after a
+triggerer restart the first observation is a baseline again.
+
+Polling is one fetch per (connection, query, interval), however many watchers look at it: on versions with
+shared streams (3.3+) the triggerer runs :meth:`DatadogScoreEventTrigger.open_shared_stream` once per key
+and hands every snapshot to each watcher's :meth:`~DatadogScoreEventTrigger.filter_shared_stream`, which
+applies that watcher's own condition. Without shared streams, :meth:`~DatadogScoreEventTrigger.run`
+chains the same two pieces for one watcher, so both paths run the same code.
+
+Nothing here fails for good: a watcher that died on a 403 would stay dead until someone redeployed.
+Errors never fire and never spin; they back off (doubling from ``poll_interval``, capped at an hour) and
+the connection is read again at the next attempt, so fixing it is enough. Like the threshold trigger, the
+blocking client runs in ``asyncio.to_thread`` with one connection (``concurrency=1``), and only the
+validation (no HTTP, no hook) is imported at module level, because a DAG file builds this trigger at parse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Hashable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from airflow.triggers.base import BaseEventTrigger, TriggerEvent
+
+from airflow_provider_scorecards.client.coercion import (
+    coerce_bool,
+    coerce_float,
+    coerce_optional_str,
+)
+from airflow_provider_scorecards.client.errors import InvalidParameterError
+from airflow_provider_scorecards.client.query import DEFAULT_PAGE_LIMIT, ScoresQuery
+from airflow_provider_scorecards.gate import GateCondition
+from airflow_provider_scorecards.hooks import DEFAULT_CONN_ID
+
+if TYPE_CHECKING:
+    from airflow_provider_scorecards.client.pages import Record
+    from airflow_provider_scorecards.gate import GateResult
+    from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
+
+FIRE_ON = ("met", "change")
+DEFAULT_POLL_INTERVAL = 300.0
+MIN_POLL_INTERVAL = 0.01
+BACKOFF_CAP = 3600.0
+"""Longest wait between two attempts after errors (unless ``poll_interval`` itself is longer)."""
+MAX_EVENT_ITEMS = 1000
+"""Most records (and changes) one event carries; the rest are counted in ``truncated``.
+
+An event's payload is stored in the metadata database with the asset event: a watcher on every score of
+a large organisation must not write megabytes per event.
+"""
+STATE_VERSION = 1
+STATE_KEY_PREFIX = "datadog_scorecards_event:"
+STATE_LOAD_ATTEMPTS = 3
+"""Observations skipped while the asset state store does not answer, before going on with memory only."""
+
+PUBLIC_CLASSPATH = "airflow_provider_scorecards.triggers.scores.DatadogScoreEventTrigger"
+"""The classpath stored with every watcher: the public one, so moving this module never orphans a watcher
+(the triggerer imports it by that path; ``triggers.scores`` loads this module on first use)."""
+
+_QUERY_DEFAULTS: dict[str, Any] = {
+    "rule_ids": None,
+    "rule_name": None,
+    "rule_levels": None,
+    "scorecard_ids": None,
+    "is_custom": None,
+    "is_enabled": None,
+    "sort": None,
+    "page_limit": DEFAULT_PAGE_LIMIT,
+}
+_UNORDERED_LISTS = ("rule_ids", "rule_levels", "scorecard_ids")
+"""Filters that are sets to the API: sorted and deduplicated, so ``["b", "a"]`` and ``"a,b"`` are one key."""
+_STATE_NEUTRAL = ("poll_interval", "fire_on_start")
+"""Kwargs that do not change what a stored observation means: changing them keeps the stored state."""
+
+
+class DatadogScoreEventTrigger(BaseEventTrigger):
+    """Fire when Datadog Scorecards scores cross a bound (or change), for ``AssetWatcher``.
+
+    Query arguments are those of ``DatadogScorecardScoresOperator`` (``aggregation``, ``rule_ids``,
+    ``rule_name``, ``rule_levels``, ``scorecard_ids``, ``is_custom``, ``is_enabled``, ``sort``,
+    ``page_limit``); gate arguments are those of the threshold sensor (``score_ids``, ``min_score``,
+    ``max_score``, ``field``, ``min_value``, ``max_value``, ``match``, ``on_missing``). Both are validated
+    here, at DAG parse, with the same errors.
+
+    :param fire_on: ``"met"`` (default): one ``{"status": "met", "records", "report"}`` event each time the
+        gate goes from not met to met. ``"change"``: one ``{"status": "changed", "changes", "records"}``
+        event each time a watched value (``field``) differs from the previous observation; ``changes``
+        lists ``{"id", "previous", "current"}`` and ``records`` the current records of the changed ids.
+        Bounds are optional in change mode; when given, the event also says whether the gate is ``met``.
+    :param fire_on_start: the first observation without stored state is a baseline and fires nothing;
+        True makes a gate already met (in change mode: any watched value) fire once at that observation.
+    :param poll_interval: seconds between two fetches (default 300).
+    :param datadog_conn_id: the Airflow connection (default ``datadog_scorecards_default``).
+
+    ``on_missing="fail"`` cannot end a watcher: the gate counts as not met and an error is logged.
+    """
+
+    def __init__(
+        self,
+        *,
+        aggregation: Any,
+        rule_ids: Any = None,
+        rule_name: Any = None,
+        rule_levels: Any = None,
+        scorecard_ids: Any = None,
+        is_custom: Any = None,
+        is_enabled: Any = None,
+        sort: Any = None,
+        page_limit: Any = DEFAULT_PAGE_LIMIT,
+        score_ids: Any = None,
+        min_score: Any = None,
+        max_score: Any = None,
+        field: Any = None,
+        min_value: Any = None,
+        max_value: Any = None,
+        match: Any = "all",
+        on_missing: Any = "wait",
+        fire_on: Any = "met",
+        fire_on_start: Any = False,
+        poll_interval: Any = DEFAULT_POLL_INTERVAL,
+        datadog_conn_id: Any = DEFAULT_CONN_ID,
+    ) -> None:
+        super().__init__()  # type: ignore[no-untyped-call,unused-ignore]
+        self.fire_on = _coerce_fire_on(fire_on)
+        unordered = {"rule_ids": rule_ids, "rule_levels": rule_levels, "scorecard_ids": scorecard_ids}
+        built = ScoresQuery.build(
+            aggregation,
+            rule_name=rule_name,
+            is_custom=is_custom,
+            is_enabled=is_enabled,
+            sort=sort,
+            page_limit=page_limit,
+            **unordered,
+        )
+        self.query = ScoresQuery.build(**_sorted_sets(built.describe()))
+        gate = {
+            "min_score": min_score,
+            "max_score": max_score,
+            "field": field,
+            "min_value": min_value,
+            "max_value": max_value,
+            "match": match,
+            "on_missing": on_missing,
+            "score_ids": score_ids,
+        }
+        self.condition = _build_condition(gate, bound_required=self.fire_on == "met")
+        self.bounded = self.condition.min_value is not None or self.condition.max_value is not None
+        self.fire_on_start = bool(coerce_bool("fire_on_start", fire_on_start))
+        self.poll_interval = coerce_float("poll_interval", poll_interval, minimum=MIN_POLL_INTERVAL)
+        conn_id = coerce_optional_str("datadog_conn_id", datadog_conn_id)
+        if not conn_id:
+            raise InvalidParameterError("datadog_conn_id", datadog_conn_id, "expected a connection id")
+        self.datadog_conn_id = conn_id
+
+    # -- identity -------------------------------------------------------------------------------------
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        """The classpath and normalised JSON kwargs: equivalent arguments give equal kwargs.
+
+        Airflow identifies a watcher's trigger by ``BaseEventTrigger.hash(classpath, kwargs)`` at every DAG
+        parse; unstable kwargs would drop and recreate the watcher each time. So values are coerced
+        (``"0.8"`` → 0.8, ``300`` → 300.0), set-like filters sorted, ``min_score`` written as the
+        ``min_value`` it means, lists never tuples (tuples change type through Airflow's serialisation),
+        keys in a fixed order, and arguments at their default left out (so a later release that adds an
+        argument keeps existing watchers, and their stored state, as they are).
+        """
+        kwargs: dict[str, Any] = {"aggregation": self.query.aggregation}
+        for name, value in self.query.describe().items():
+            if name != "aggregation" and value != _QUERY_DEFAULTS[name]:
+                kwargs[name] = value
+        condition = self.condition
+        if condition.score_ids is not None:
+            kwargs["score_ids"] = list(condition.score_ids)
+        if condition.field != "score":
+            kwargs["field"] = condition.field
+        if condition.min_value is not None:
+            kwargs["min_value"] = condition.min_value
+        if condition.max_value is not None:
+            kwargs["max_value"] = condition.max_value
+        if condition.match != "all":
+            kwargs["match"] = condition.match
+        if condition.on_missing != "wait":
+            kwargs["on_missing"] = condition.on_missing
+        if self.fire_on != "met":
+            kwargs["fire_on"] = self.fire_on
+        if self.fire_on_start:
+            kwargs["fire_on_start"] = True
+        if self.poll_interval != DEFAULT_POLL_INTERVAL:
+            kwargs["poll_interval"] = self.poll_interval
+        if self.datadog_conn_id != DEFAULT_CONN_ID:
+            kwargs["datadog_conn_id"] = self.datadog_conn_id
+        cls = type(self)
+        classpath = (
+            PUBLIC_CLASSPATH if cls is DatadogScoreEventTrigger else f"{cls.__module__}.{cls.__qualname__}"
+        )
+        return classpath, kwargs
+
+    @property
+    def state_key(self) -> str:
+        """Where this watcher keeps its last observation in the asset state store.
+
+        Derived from the normalised kwargs, so two watchers with different conditions on one asset never
+        read each other's state, and the same watcher finds its own state after any restart. The poll
+        interval and ``fire_on_start`` are left out: changing them does not change what a stored
+        observation means, and keeping the state across such an edit avoids a missed or repeated event.
+        """
+        _, kwargs = self.serialize()
+        identity = {k: v for k, v in kwargs.items() if k not in _STATE_NEUTRAL}
+        identity.setdefault("datadog_conn_id", self.datadog_conn_id)
+        digest = hashlib.sha256(_canonical(identity).encode()).hexdigest()
+        return STATE_KEY_PREFIX + digest[:32]
+
+    # -- shared polling (Airflow 3.3+), and the standalone path -------------------------------------
+
+    def shared_stream_key(self) -> Hashable | None:
+        """Watchers of one connection, query and interval share one fetch per interval."""
+        return (
+            "datadog-scorecards-scores",
+            self.datadog_conn_id,
+            _canonical(self.query.describe()),
+            self.poll_interval,
+        )
+
+    @classmethod
+    async def open_shared_stream(cls, kwargs: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
+        """Fetch the query every ``poll_interval`` seconds, forever, and yield each successful result.
+
+        Run once per shared-stream group; only the connection, the query and the interval (the fields of
+        :meth:`shared_stream_key`) are used, since the other kwargs belong to one watcher of the group.
+        A snapshot is ``{"records": [...], "fetched_at": epoch seconds}``; failures yield nothing.
+        """
+        async for snapshot in cls(**kwargs)._poll():
+            yield snapshot
+
+    async def filter_shared_stream(
+        self, shared_stream: AsyncIterator[Any]
+    ) -> AsyncGenerator[TriggerEvent, None]:
+        """Apply this watcher's condition to each snapshot and yield an event on each edge."""
+        watch = _Watch(self)
+        async for snapshot in shared_stream:
+            if not await watch.load():
+                continue
+            payload = watch.observe(snapshot["records"])
+            if payload is not None:
+                yield _event(payload)
+            # After the yield: the event is queued before the state that suppresses a repeat is stored.
+            await watch.save()
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """One watcher polling on its own: Airflow 3.0, or a triggerer without shared streams."""
+        stream = self.open_shared_stream(self.serialize()[1])
+        events = self.filter_shared_stream(stream)
+        try:
+            async for event in events:
+                yield event
+        finally:
+            await events.aclose()
+            await stream.aclose()
+
+    async def _poll(self) -> AsyncGenerator[dict[str, Any], None]:
+        from airflow_provider_scorecards.client.errors import ScorecardsError
+        from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
+
+        hook: DatadogScorecardsHook | None = None
+        failures = 0
+        try:
+            while True:
+                try:
+                    if hook is None:  # a new hook reads the connection again: a fixed key is picked up
+                        hook = DatadogScorecardsHook(self.datadog_conn_id, concurrency=1)
+                    records = await asyncio.to_thread(_fetch, hook, self.query)
+                except Exception as exc:  # a watcher must outlive any error: see below
+                    failures += 1
+                    wait = backoff(self.poll_interval, failures)
+                    retryable = isinstance(exc, ScorecardsError) and exc.retryable
+                    if retryable:
+                        self.log.warning(
+                            "Scores of %s unavailable (%d failure(s) in a row): %s; next attempt in %.3g s",
+                            self.query.path,
+                            failures,
+                            exc,
+                            wait,
+                        )
+                    else:
+                        # 400/401/403/404, a bad connection, an unexpected answer: only a person can fix
+                        # it, so say it loudly, and look again later with the connection read afresh.
+                        self.log.error(
+                            "Scores of %s cannot be read (%d failure(s) in a row): %s: %s; no event fires "
+                            "until this is fixed; next attempt in %.3g s",
+                            self.query.path,
+                            failures,
+                            type(exc).__name__,
+                            exc,
+                            wait,
+                        )
+                        if hook is not None:
+                            hook.close()
+                            hook = None
+                else:
+                    if failures:
+                        self.log.info("Scores readable again after %d failure(s)", failures)
+                    failures = 0
+                    wait = self.poll_interval
+                    yield {"records": records, "fetched_at": time.time()}
+                await asyncio.sleep(wait)
+        finally:
+            if hook is not None:
+                hook.close()
+
+
+def backoff(poll_interval: float, failures: int) -> float:
+    """Wait after the n-th failure in a row: poll_interval, then doubling, capped at an hour."""
+    cap = max(BACKOFF_CAP, poll_interval)
+    return float(min(cap, poll_interval * 2 ** min(failures - 1, 32)))
+
+
+class _Watch:
+    """One watcher's memory: the previous observation, where it is stored, and the edge detection."""
+
+    def __init__(self, trigger: DatadogScoreEventTrigger) -> None:
+        self.trigger = trigger
+        self.log = trigger.log
+        self.store = getattr(trigger, "asset_state_store", None)
+        self.loaded = self.store is None  # nothing to load: memory only (Airflow 3.0)
+        self.load_failures = 0
+        self.state: dict[str, Any] | None = None
+        self.dirty = False
+        self.warned_absent = False
+        self.was_fatal = False
+        if self.store is None:
+            self.log.info(
+                "No asset state store was injected (Airflow < 3.3, or not run by an asset watcher): state "
+                "is kept in memory and the first observation after each start is a baseline"
+            )
+
+    # -- state ----------------------------------------------------------------------------------------
+
+    async def load(self) -> bool:
+        """Read the stored observation once; False while the store fails (the snapshot is skipped)."""
+        if self.loaded:
+            return True
+        key = self.trigger.state_key
+        try:
+            stored = None
+            for accessor in _accessors(self.store):
+                stored = await accessor.aget(key)
+                if stored is not None:
+                    break
+        except Exception as exc:  # the store is Airflow's API: any failure means "not now"
+            self.load_failures += 1
+            if self.load_failures < STATE_LOAD_ATTEMPTS:
+                self.log.warning("Asset state store unavailable (%s); skipping this observation", exc)
+                return False
+            self.log.error(
+                "Asset state store unavailable %d times (%s); going on with state in memory only",
+                self.load_failures,
+                exc,
+            )
+            self.store = None
+            self.loaded = True
+            return True
+        self.loaded = True
+        if _valid_state(stored, self.trigger.fire_on):
+            assert isinstance(stored, dict)
+            self.state = stored
+            self.log.info("Resuming from the stored observation of %s", stored.get("observed_at"))
+        elif stored is not None:
+            self.log.warning("Ignoring an unreadable stored observation under %s", key)
+        return True
+
+    async def save(self) -> None:
+        """Store the observation if it changed; a failure keeps it in memory and retries next time."""
+        if not self.dirty or self.store is None:
+            self.dirty = False
+            return
+        try:
+            for accessor in _accessors(self.store):
+                await accessor.aset(self.trigger.state_key, self.state)
+        except Exception as exc:  # kept in memory; a later save retries
+            self.log.warning("Could not store the observation (%s); will retry", exc)
+            return
+        self.dirty = False
+
+    def _remember(self, **state: Any) -> None:
+        self.state = {
+            "version": STATE_VERSION,
+            "fire_on": self.trigger.fire_on,
+            **state,
+            "observed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        self.dirty = True
+
+    # -- edges ----------------------------------------------------------------------------------------
+
+    def observe(self, records: list[Record]) -> dict[str, Any] | None:
+        """Judge one snapshot; the event payload when this observation is an edge, else None."""
+        condition = self.trigger.condition
+        result = condition.evaluate(records)
+        if not self.warned_absent and (warning := result.absent_warning()):
+            self.warned_absent = True
+            self.log.warning("%s", warning)
+        if result.fatal and not self.was_fatal:
+            self.log.error("%s (a watcher keeps watching: counted as not met)", result.report())
+        self.was_fatal = result.fatal
+        by_id = {record["id"]: record for record in records}
+        # Each watched id's value as reported, also where the gate calls it missing (denominator 0).
+        values = {check.id: _field(by_id.get(check.id), condition.field) for check in result.checks}
+        if self.trigger.fire_on == "change":
+            return self._observe_change(result, values, by_id)
+        return self._observe_met(result, values)
+
+    def _observe_met(self, result: GateResult, values: dict[str, Any]) -> dict[str, Any] | None:
+        met = bool(result.met)
+        previous = None if self.state is None else bool(self.state["met"])
+        if previous == met:
+            self.log.debug("%s", result.report())
+            return None
+        self._remember(met=met, values=values)
+        if previous is None and not (met and self.trigger.fire_on_start):
+            self.log.info("Baseline (fires nothing): %s", result.report())
+            return None
+        self.log.info("%s", result.report())
+        if not met:
+            return None
+        records, truncated = _capped(result.passed_records)
+        return {"status": "met", "records": records, "report": result.report(), **truncated}
+
+    def _observe_change(
+        self, result: GateResult, current: dict[str, Any], by_id: dict[str, Record]
+    ) -> dict[str, Any] | None:
+        if self.state is None:
+            self._remember(values=current)
+            if not (self.trigger.fire_on_start and current):
+                self.log.info("Baseline of %d watched value(s) (fires nothing)", len(current))
+                return None
+            previous: dict[str, Any] = {}
+        else:
+            previous = dict(self.state["values"])
+        changes = [
+            {"id": score_id, "previous": previous.get(score_id), "current": current.get(score_id)}
+            for score_id in sorted(set(previous) | set(current))
+            if previous.get(score_id) != current.get(score_id)
+        ]
+        if not changes:
+            return None
+        self._remember(values=current)
+        self.log.info("%d watched value(s) of %s changed", len(changes), self.trigger.condition.field)
+        capped_changes, truncated_changes = _capped(changes, "truncated_changes")
+        changed = [by_id[c["id"]] for c in capped_changes if c["id"] in by_id]
+        payload: dict[str, Any] = {
+            "status": "changed",
+            "changes": capped_changes,
+            "records": changed,
+            **truncated_changes,
+        }
+        if self.trigger.bounded:
+            payload["met"] = bool(result.met)
+            payload["report"] = result.report()
+        return payload
+
+
+# -- helpers ------------------------------------------------------------------------------------------
+
+
+def _fetch(hook: DatadogScorecardsHook, query: ScoresQuery) -> list[Record]:
+    """Read the connection (first time only) and fetch every record: blocking, so run in a thread."""
+    return hook.get_conn().fetch(query).records
+
+
+def _coerce_fire_on(value: Any) -> str:
+    text = value.strip().lower() if isinstance(value, str) else value
+    if text not in FIRE_ON:
+        raise InvalidParameterError("fire_on", value, "expected 'met' or 'change'")
+    return str(text)
+
+
+def _build_condition(gate: dict[str, Any], *, bound_required: bool) -> GateCondition:
+    """The gate, validated as the sensor validates it; in change mode a bound is optional."""
+    given = {k: v for k, v in gate.items() if v is not None}
+    has_bound = any(given.get(k) is not None for k in ("min_score", "max_score", "min_value", "max_value"))
+    if bound_required or has_bound:
+        condition = GateCondition.build(**given)
+    else:
+        # Validate field, match, on_missing and score_ids with a bound every field accepts, then drop it.
+        condition = GateCondition.build(**given, min_value=0)
+        condition = GateCondition(
+            field=condition.field,
+            match=condition.match,
+            on_missing=condition.on_missing,
+            score_ids=condition.score_ids,
+        )
+    if condition.score_ids is not None:
+        condition = GateCondition(
+            field=condition.field,
+            min_value=condition.min_value,
+            max_value=condition.max_value,
+            match=condition.match,
+            on_missing=condition.on_missing,
+            score_ids=tuple(sorted(set(condition.score_ids))),
+        )
+    return condition
+
+
+def _sorted_sets(described: dict[str, Any]) -> dict[str, Any]:
+    for name in _UNORDERED_LISTS:
+        if described[name] is not None:
+            described[name] = sorted(set(described[name]))
+    return described
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _field(record: Record | None, field: str) -> Any:
+    return None if record is None else record.get(field)
+
+
+def _capped(items: list[Any], counter: str = "truncated") -> tuple[list[Any], dict[str, int]]:
+    if len(items) <= MAX_EVENT_ITEMS:
+        return items, {}
+    return items[:MAX_EVENT_ITEMS], {counter: len(items) - MAX_EVENT_ITEMS}
+
+
+def _valid_state(stored: Any, fire_on: str) -> bool:
+    if not isinstance(stored, dict) or stored.get("version") != STATE_VERSION:
+        return False
+    if stored.get("fire_on") != fire_on:
+        return False
+    if fire_on == "met":
+        return isinstance(stored.get("met"), bool)
+    return isinstance(stored.get("values"), dict)
+
+
+def _accessors(store: Any) -> list[Any]:
+    """The per-asset accessors to use: one trigger may watch several assets (equal kwargs, one trigger).
+
+    Airflow's ``AssetStateStoreAccessors`` answers ``aget``/``aset`` directly only for a single asset; with
+    several, every asset gets the state (and the first that has it is read), through its per-asset
+    accessors. A store without them (a test's fake) is used as it is.
+    """
+    many = [*getattr(store, "_by_name", {}).values(), *getattr(store, "_by_uri", {}).values()]
+    return many if len(many) > 1 else [store]
+
+
+def _event(payload: dict[str, Any]) -> TriggerEvent:
+    return TriggerEvent(payload)  # type: ignore[no-untyped-call,unused-ignore]
