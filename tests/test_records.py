@@ -115,3 +115,37 @@ def test_any_json_gives_records_or_our_error(payload: Any) -> None:
         assert isinstance(record["id"], str)
         assert list(record) == list(RECORD_FIELDS)
         json.dumps(record, allow_nan=False)  # records are always XCom-serialisable, never NaN
+
+
+@pytest.mark.parametrize("aggregation", ["by-entity", "by-rule", "by-team"])
+def test_decoding_flattens_while_parsing_with_the_same_result(aggregation: str) -> None:
+    """decode_page (flattening in json's object_hook) gives exactly parse_page(json.loads(body))."""
+    import gc
+    import json
+
+    from airflow_provider_scorecards.client.pages import decode_page
+    from airflow_provider_scorecards.simulator import ScorecardsSimulator
+
+    with ScorecardsSimulator(seed=3, entities=40) as sim:
+        items = sim.expected_scores(aggregation)
+    body = json.dumps({"data": items, "meta": {"total": len(items)}, "links": {"next": "x"}}).encode()
+    page = decode_page(body, offset=0)
+    assert page == parse_page(json.loads(body), offset=0)
+    assert decode_page(body, offset=0, raw=True) == parse_page(json.loads(body), offset=0, raw=True)
+    assert not any(gc.is_tracked(record) for record in page.items)  # flat records never reach the GC
+
+
+def test_decoding_reports_a_malformed_score_like_parsing() -> None:
+    import json
+
+    from airflow_provider_scorecards.client.errors import ScorecardsResponseError
+    from airflow_provider_scorecards.client.pages import decode_page
+
+    good = {"id": "a", "type": "score", "attributes": {"score": 0.5}}
+    bad = {"id": "b", "type": "score", "attributes": {"score": "high"}}
+    body = json.dumps({"data": [good, bad]}).encode()
+    with pytest.raises(ScorecardsResponseError, match="item 1: attribute 'score' is str") as decoded:
+        decode_page(body, offset=0)
+    with pytest.raises(ScorecardsResponseError) as parsed:
+        parse_page(json.loads(body), offset=0)
+    assert str(decoded.value) == str(parsed.value)

@@ -20,7 +20,7 @@ from typing import Any
 from airflow_provider_scorecards import __version__
 from airflow_provider_scorecards.client.coercion import coerce_int
 from airflow_provider_scorecards.client.errors import ScorecardsResponseError
-from airflow_provider_scorecards.client.pages import Page, Record, parse_page
+from airflow_provider_scorecards.client.pages import Page, Record, decode_page
 from airflow_provider_scorecards.client.pagination import MAX_CONCURRENCY, FetchStats, paginate
 from airflow_provider_scorecards.client.query import ScoresQuery
 from airflow_provider_scorecards.client.settings import ClientSettings
@@ -157,8 +157,12 @@ class ScorecardsClient:
         self, query: ScoresQuery, offset: int = 0, limit: int | None = None, *, raw: bool = False
     ) -> Page:
         """One page of scores as flat records (the JSON:API objects with ``raw``), with its metadata."""
-        payload = self.transport.get_json(query.path, query.to_params(offset=offset, limit=limit))
-        return parse_page(payload, offset, raw=raw)
+        page: Page = self.transport.get_json(
+            query.path,
+            query.to_params(offset=offset, limit=limit),
+            decode=lambda body: decode_page(body, offset, raw=raw),
+        )
+        return page
 
     def stream(
         self,

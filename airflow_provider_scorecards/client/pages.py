@@ -9,7 +9,9 @@ the parser, whatever JSON it is fed.
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,12 +61,41 @@ _EMPTY: dict[str, Any] = {}
 _NUMBER = (int, float)
 
 
-def parse_page(payload: Any, offset: int, *, raw: bool = False) -> Page:
+def decode_page(body: bytes, offset: int, *, raw: bool = False) -> Page:
+    """Decode a response body and return its page, flattening each score while the JSON is decoded.
+
+    ``json.loads`` alone builds a tree of several nested dicts per score, which lives until the whole page
+    is parsed: in a process that holds many objects (a triggerer running hundreds of triggers, a worker
+    keeping 100k records) those short-lived containers get promoted and set off full garbage collections
+    over everything. Flattening each score object in an ``object_hook`` as soon as it is decoded lets its
+    nested dicts die young, and the flat records (atomic values only) are never tracked by the collector.
+    The result is the same as ``parse_page(json.loads(body), offset)``; raises ``ValueError`` for a body
+    that is not JSON (a truncated answer) and :class:`ScorecardsResponseError` for a wrong shape.
+    """
+    if raw:
+        return parse_page(json.loads(body), offset, raw=True)
+    flattened: set[int] = set()
+
+    def flatten_scores(obj: dict[str, Any]) -> Any:
+        if obj.get("type") == "score" and "attributes" in obj:
+            try:
+                record = _flatten_checked(obj)
+            except _Malformed:
+                return obj  # parse_page names the problem and its position
+            flattened.add(id(record))
+            return record
+        return obj
+
+    payload = json.loads(body, object_hook=flatten_scores)
+    return parse_page(payload, offset, flattened=flattened)
+
+
+def parse_page(payload: Any, offset: int, *, raw: bool = False, flattened: Set[int] = frozenset()) -> Page:
     """Check a decoded response body and return its scores as flat records (or raw objects with ``raw``).
 
     Checking and flattening happen in one pass over each score: this is the client's hot path (every
     score of every page goes through it), so it uses exact type checks, which is all that decoded JSON
-    needs.
+    needs. ``flattened`` holds the ``id()`` of items that :func:`decode_page` already flattened.
     """
     if type(payload) is not dict:
         raise ScorecardsResponseError(
@@ -82,7 +113,10 @@ def parse_page(payload: Any, offset: int, *, raw: bool = False) -> Page:
     elif meta is not None:
         raise ScorecardsResponseError(f"page at offset {offset}: 'meta' is {_kind(meta)}, expected an object")
     try:
-        records = [_flatten_checked(item) for item in data]
+        if flattened:
+            records = [item if id(item) in flattened else _flatten_checked(item) for item in data]
+        else:
+            records = [_flatten_checked(item) for item in data]
     except _Malformed:
         position, problem = _first_problem(data)
         raise ScorecardsResponseError(f"page at offset {offset}, item {position}: {problem}") from None

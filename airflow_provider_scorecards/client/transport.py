@@ -164,14 +164,20 @@ class Transport:
     def close(self) -> None:
         self.session.close()
 
-    def get_json(self, path: str, params: Mapping[str, str]) -> Any:
-        """The decoded JSON body of ``GET base_url + path``, after retries; raises a typed error."""
+    def get_json(
+        self, path: str, params: Mapping[str, str], decode: Callable[[bytes], Any] = json.loads
+    ) -> Any:
+        """The decoded JSON body of ``GET base_url + path``, after retries; raises a typed error.
+
+        ``decode`` turns the body into the result (``json.loads`` by default); a ``ValueError`` from it
+        means a truncated or garbled body, which is retried like a dropped connection.
+        """
         try:
-            return self._retry_policy()(self._attempt, path, params)
+            return self._retry_policy()(self._attempt, path, params, decode)
         except _RetryableAnswer as exhausted:
             raise exhausted.error from None
 
-    def _attempt(self, path: str, params: Mapping[str, str]) -> Any:
+    def _attempt(self, path: str, params: Mapping[str, str], decode: Callable[[bytes], Any]) -> Any:
         """One request: the body, a typed error raised at once, or a retryable answer for the policy."""
         self.pacer.before_request()
         self._count(requests=1)
@@ -190,7 +196,7 @@ class Transport:
         self.pacer.observe(response.headers)
         if response.status_code == 200:
             try:
-                return json.loads(response.content)
+                return decode(response.content)
             except ValueError:
                 raise _RetryableAnswer(
                     ScorecardsTransportError(f"GET {path}: the response body is not valid JSON (truncated?)")
