@@ -57,11 +57,23 @@ def get_dag(dag_id: str) -> Any:
     return dag
 
 
+@cache
+def _sync_bundles() -> None:
+    """The dag_bundle rows that DAG rows refer to (what the dag-processor writes at its start)."""
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+
+    DagBundlesManager().sync_bundles_to_db()
+
+
 def _test(dag: Any, conf: dict[str, Any], logical_date: Any = None) -> Any:
     if not hasattr(dag, "test"):  # Airflow 3.0: test() lives on the core DAG
         from airflow.models.dag import DAG as CoreDAG
 
         dag = CoreDAG.from_sdk_dag(dag)
+        # 3.0's dag.test() does not register the DAG's assets (the dag-processor does, in a deployment),
+        # and a task with an inactive asset in its outlets fails: register them as the processor would.
+        _sync_bundles()
+        CoreDAG.bulk_write_to_db("dags-folder", None, [dag])
     if logical_date is NO_LOGICAL_DATE:
         return dag.test(run_conf=conf, logical_date=None)
     if logical_date is not None:

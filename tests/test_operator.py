@@ -272,6 +272,10 @@ def test_large_result_warns_about_output_path(
 
 def test_extra_link_of_a_run_opens_the_scores_page(sim_conn: ScorecardsSimulator) -> None:
     """The link Airflow stores after the task ran points at the site it talked to, and that page works."""
+    import airflow
+
+    if tuple(int(part) for part in airflow.__version__.split(".")[:2]) < (3, 1):
+        pytest.skip("Airflow 3.0's dag.test() runs tasks outside the task SDK, which stores no link XCom")
     result = run_dag("scores_from_params", {"aggregation": "by-team"})
     assert result.state == "success", result.task_states
     link = result.xcom("fetch", "_link_ScorecardsLink")
