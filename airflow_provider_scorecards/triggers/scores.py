@@ -25,7 +25,9 @@ if TYPE_CHECKING:
     from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
     from airflow_provider_scorecards.triggers.shared_fetch import Fetched, ScoresSnapshot
 
-BACKOFF_MAX = 300.0
+FAILED_CHECK_WAIT_MAX = 300.0
+"""Longest wait between two checks after transient failures in a row (seconds). The client's own retries
+(``client.transport.BACKOFF_MAX``) happen inside one check; this spaces the checks themselves."""
 REPORT_REPEAT_SECONDS = 600.0
 """An unchanged report is logged again after this long: a long wait still shows in the task log that it
 is alive, without a line per check from each of hundreds of triggers (each line costs the loop tens of
@@ -123,7 +125,7 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
                     self.log.warning(
                         "Transient failure %d of %d: %s", failures, self.max_consecutive_failures, exc
                     )
-                    wait = min(BACKOFF_MAX, self.poke_interval * 2**failures)
+                    wait = min(FAILED_CHECK_WAIT_MAX, self.poke_interval * 2**failures)
                 else:
                     failures = 0
                     last_report = result.report()
