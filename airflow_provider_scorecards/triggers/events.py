@@ -34,6 +34,7 @@ import hashlib
 import json
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Hashable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -499,22 +500,9 @@ def _build_condition(gate: dict[str, Any], *, bound_required: bool) -> GateCondi
         condition = GateCondition.build(**given)
     else:
         # Validate field, match, on_missing and score_ids with a bound every field accepts, then drop it.
-        condition = GateCondition.build(**given, min_value=0)
-        condition = GateCondition(
-            field=condition.field,
-            match=condition.match,
-            on_missing=condition.on_missing,
-            score_ids=condition.score_ids,
-        )
+        condition = replace(GateCondition.build(**given, min_value=0), min_value=None)
     if condition.score_ids is not None:
-        condition = GateCondition(
-            field=condition.field,
-            min_value=condition.min_value,
-            max_value=condition.max_value,
-            match=condition.match,
-            on_missing=condition.on_missing,
-            score_ids=tuple(sorted(set(condition.score_ids))),
-        )
+        condition = replace(condition, score_ids=tuple(sorted(set(condition.score_ids))))
     return condition
 
 
