@@ -22,16 +22,14 @@ import ast
 import json
 import math
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import IO, Any
 
 from airflow_provider_scorecards.client.coercion import is_unset
 from airflow_provider_scorecards.client.errors import InvalidParameterError
 from airflow_provider_scorecards.client.pages import Record
-
-if TYPE_CHECKING:
-    from airflow.sdk import ObjectStoragePath
 
 SNAPSHOT_HINT = (
     "a baseline is a snapshot written by output_path (JSON Lines of flat records, each with 'id' and the "
@@ -140,25 +138,34 @@ def snapshot_history(
     return found[-last:] if last else found
 
 
-def write_bytes(path: str, data: bytes) -> str:
-    """Write ``data`` to ``path`` (any ``ObjectStoragePath``) so that it appears only once complete.
+@contextmanager
+def published(path: str, mode: str = "w") -> Iterator[IO[Any]]:
+    """A handle to write ``path`` (any ``ObjectStoragePath``) that appears there only once complete.
 
-    Written to ``<path>.partial`` and renamed, like the operator's snapshots, so a reader never takes a
-    half-written picture for a finished one. Returns the path as given.
+    Everything goes to ``<path>.partial``, renamed to ``path`` when the block ends normally and removed
+    when it raises, so a reader (a downstream task, next week's comparison) never takes a truncated file
+    for a finished one. ``mode`` is ``"w"`` (text, UTF-8) or ``"wb"``.
     """
     from airflow.sdk import ObjectStoragePath
 
-    target: ObjectStoragePath = ObjectStoragePath(path)
+    target = ObjectStoragePath(path)
     partial = ObjectStoragePath(f"{path}.partial")
     target.parent.mkdir(parents=True, exist_ok=True)
+    encoding = None if "b" in mode else "utf-8"
     try:
-        with partial.open("wb") as handle:  # type: ignore[no-untyped-call,unused-ignore]
-            handle.write(data)
+        with partial.open(mode, encoding=encoding) as handle:  # type: ignore[no-untyped-call,unused-ignore]
+            yield handle
         partial.rename(target)
     except BaseException:
         if partial.exists():
             partial.unlink()
         raise
+
+
+def write_bytes(path: str, data: bytes) -> str:
+    """Write ``data`` to ``path`` so that it appears only once complete (see :func:`published`)."""
+    with published(path, "wb") as handle:
+        handle.write(data)
     return path
 
 

@@ -486,25 +486,20 @@ def _write_jsonl(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Stream records to ``output_path`` as JSON Lines as pages arrive; the file appears only when complete.
 
-    Records go to ``<path>.partial`` first and are renamed at the end, so a failed fetch never leaves a
-    truncated snapshot where a downstream task (or next week's comparison) would take it for a full one.
+    Written through :func:`~airflow_provider_scorecards.snapshots.published` (``<path>.partial``, renamed
+    at the end), so a failed fetch never leaves a truncated snapshot that a downstream task or next week's
+    comparison would take for a full one.
     """
     from airflow.sdk import ObjectStoragePath
 
-    target = ObjectStoragePath(output_path)
-    partial = ObjectStoragePath(f"{output_path}.partial")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    from airflow_provider_scorecards.snapshots import published
+
     summary = ScoreSummary()
-    try:
-        with partial.open("w", encoding="utf-8") as handle:  # type: ignore[no-untyped-call,unused-ignore]
-            for batch in _batches(pages, raw=raw, summary=summary):
-                if batch:
-                    handle.write("\n".join(json.dumps(r, separators=(",", ":")) for r in batch) + "\n")
-        partial.rename(target)
-    except BaseException:
-        if partial.exists():
-            partial.unlink()
-        raise
+    with published(output_path) as handle:
+        for batch in _batches(pages, raw=raw, summary=summary):
+            if batch:
+                handle.write("\n".join(json.dumps(r, separators=(",", ":")) for r in batch) + "\n")
+    target = ObjectStoragePath(output_path)
     result = summary.as_dict()
     return {"path": str(target), "count": result["count"]}, result
 
