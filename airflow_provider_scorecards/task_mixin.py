@@ -18,10 +18,10 @@ from typing import Any
 from airflow.sdk import BaseOperatorLink
 
 from airflow_provider_scorecards._compat import AirflowFailException
-from airflow_provider_scorecards.client.coercion import coerce_optional_str
-from airflow_provider_scorecards.client.errors import InvalidParameterError, ScorecardsError
+from airflow_provider_scorecards.client.errors import ScorecardsError
 from airflow_provider_scorecards.client.query import DEFAULT_PAGE_LIMIT, ScoresQuery
 from airflow_provider_scorecards.gate import GateCondition
+from airflow_provider_scorecards.hooks import coerce_conn_id
 from airflow_provider_scorecards.links import ScorecardsLink
 
 QUERY_ARGS: tuple[str, ...] = (
@@ -80,11 +80,7 @@ class ScorecardsTaskMixin:
         )
 
     def connection_id(self) -> str:
-        value = vars(self).get("datadog_conn_id")
-        text = coerce_optional_str("datadog_conn_id", value)
-        if not text:
-            raise InvalidParameterError("datadog_conn_id", value, "expected a connection id")
-        return text
+        return coerce_conn_id(vars(self).get("datadog_conn_id"))
 
     def validate_plain_arguments(
         self, *, gate: bool = False, checks: Mapping[str, Callable[[Any], Any]] | None = None

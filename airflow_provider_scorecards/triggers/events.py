@@ -30,6 +30,7 @@ validation (no HTTP, no hook) is imported at module level, because a DAG file bu
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import time
@@ -43,12 +44,11 @@ from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 from airflow_provider_scorecards.client.coercion import (
     coerce_bool,
     coerce_float,
-    coerce_optional_str,
 )
 from airflow_provider_scorecards.client.errors import InvalidParameterError
 from airflow_provider_scorecards.client.query import DEFAULT_PAGE_LIMIT, ScoresQuery
 from airflow_provider_scorecards.gate import GateCondition
-from airflow_provider_scorecards.hooks import DEFAULT_CONN_ID
+from airflow_provider_scorecards.hooks import DEFAULT_CONN_ID, coerce_conn_id
 
 if TYPE_CHECKING:
     from airflow_provider_scorecards.client.pages import Record
@@ -76,15 +76,9 @@ PUBLIC_CLASSPATH = "airflow_provider_scorecards.triggers.scores.DatadogScoreEven
 (the triggerer imports it by that path; ``triggers.scores`` loads this module on first use)."""
 
 _QUERY_DEFAULTS: dict[str, Any] = {
-    "rule_ids": None,
-    "rule_name": None,
-    "rule_levels": None,
-    "scorecard_ids": None,
-    "is_custom": None,
-    "is_enabled": None,
-    "sort": None,
-    "page_limit": DEFAULT_PAGE_LIMIT,
+    field.name: field.default for field in dataclasses.fields(ScoresQuery) if field.name != "aggregation"
 }
+"""The query's defaults (left out of ``serialize()``), read from ScoresQuery itself."""
 _UNORDERED_LISTS = ("rule_ids", "rule_levels", "scorecard_ids")
 """Filters that are sets to the API: sorted and deduplicated, so ``["b", "a"]`` and ``"a,b"`` are one key."""
 _STATE_NEUTRAL = ("poll_interval", "fire_on_start")
@@ -165,10 +159,7 @@ class DatadogScoreEventTrigger(BaseEventTrigger):
         self.bounded = self.condition.min_value is not None or self.condition.max_value is not None
         self.fire_on_start = bool(coerce_bool("fire_on_start", fire_on_start))
         self.poll_interval = coerce_float("poll_interval", poll_interval, minimum=MIN_POLL_INTERVAL)
-        conn_id = coerce_optional_str("datadog_conn_id", datadog_conn_id)
-        if not conn_id:
-            raise InvalidParameterError("datadog_conn_id", datadog_conn_id, "expected a connection id")
-        self.datadog_conn_id = conn_id
+        self.datadog_conn_id = coerce_conn_id(datadog_conn_id)
 
     # -- identity -------------------------------------------------------------------------------------
 
