@@ -18,7 +18,6 @@ imported inside the functions that touch storage, so importing this module costs
 
 from __future__ import annotations
 
-import ast
 import json
 import math
 from collections.abc import Iterable, Iterator
@@ -27,7 +26,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import IO, Any
 
-from airflow_provider_scorecards.client.coercion import is_unset
+from airflow_provider_scorecards.client.coercion import is_unset, parse_list_text
 from airflow_provider_scorecards.client.errors import InvalidParameterError
 from airflow_provider_scorecards.client.pages import Record
 
@@ -183,18 +182,13 @@ def _json_lines(text: str, source: str) -> Iterator[tuple[str, Any]]:
 def _parse_list_text(text: str, source: str) -> list[Any]:
     """A JSON list, or the Python literal Jinja renders of a list of dicts (``[{'id': 'a', ...}]``)."""
     try:
-        parsed = json.loads(text)
-    except json.JSONDecodeError as json_error:
-        try:
-            parsed = ast.literal_eval(text.strip())
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
-            raise InvalidSnapshotError(
-                source,
-                f"not valid JSON ({json_error.msg} at line {json_error.lineno} column {json_error.colno})",
-            ) from None
-    if not isinstance(parsed, list | tuple):
-        raise InvalidSnapshotError(source, f"expected a list of records, got {type(parsed).__name__}")
-    return list(parsed)
+        return parse_list_text(text)
+    except json.JSONDecodeError as error:
+        raise InvalidSnapshotError(
+            source, f"not valid JSON ({error.msg} at line {error.lineno} column {error.colno})"
+        ) from None
+    except TypeError as error:
+        raise InvalidSnapshotError(source, f"expected a list of records, got {error}") from None
 
 
 def _checked(

@@ -152,16 +152,30 @@ def coerce_str_list(name: str, value: Any) -> tuple[str, ...] | None:
 
 def _parse_list_literal(name: str, original: Any, text: str) -> list[Any]:
     try:
-        parsed = json.loads(text)
+        return parse_list_text(text)
+    except TypeError:
+        raise InvalidParameterError(name, original, "expected a list") from None
     except ValueError:
+        raise InvalidParameterError(
+            name, original, 'expected a list literal such as ["a", "b"] or a comma-separated string'
+        ) from None
+
+
+def parse_list_text(text: str) -> list[Any]:
+    """A list from its JSON text or from the Python literal Jinja renders of one (``"['a', 'b']"``).
+
+    Raises the ``json.JSONDecodeError`` of the JSON attempt when neither reading works (callers name the
+    position), and ``TypeError`` when the text holds something other than a list.
+    """
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as json_error:
         try:
-            parsed = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            raise InvalidParameterError(
-                name, original, 'expected a list literal such as ["a", "b"] or a comma-separated string'
-            ) from None
+            parsed = ast.literal_eval(text.strip())
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            raise json_error from None
     if not isinstance(parsed, list | tuple):
-        raise InvalidParameterError(name, original, "expected a list")
+        raise TypeError(type(parsed).__name__)
     return list(parsed)
 
 
