@@ -208,9 +208,11 @@ def test_cli_serves(tmp_path: object) -> None:
     # What it prints is the connection to paste, pointing at itself with keys it accepts.
     out = proc.stdout.read() if proc.stdout else ""
     line = next(x for x in out.splitlines() if "AIRFLOW_CONN_DATADOG_SCORECARDS_DEFAULT=" in x)
-    conn = json.loads(line.split("=", 1)[1].strip("'"))
-    assert conn["extra"] == {"app_key_secret": DEFAULT_APP_KEY, "api_url": url}
-    assert conn["password"] == DEFAULT_API_KEY
+    from airflow.models.connection import Connection
+
+    conn = Connection(conn_id="printed", uri=line.split("=", 1)[1].strip("'"))
+    assert conn.extra_dejson == {"app_key_secret": DEFAULT_APP_KEY, "api_url": url}
+    assert conn.password == DEFAULT_API_KEY
     assert f"{url}/software/scorecards" in out
 
 

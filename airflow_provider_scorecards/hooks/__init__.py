@@ -12,6 +12,9 @@ from typing import Any
 from airflow_provider_scorecards.client.coercion import coerce_optional_str
 from airflow_provider_scorecards.client.errors import InvalidParameterError
 
+CONN_TYPE = "datadog_scorecards"
+"""The provider's connection type (the hook's ``conn_type``), for code that must not import the hook."""
+
 DEFAULT_CONN_ID = "datadog_scorecards_default"
 """The connection every hook and task class uses unless told otherwise."""
 

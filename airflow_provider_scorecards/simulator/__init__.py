@@ -9,7 +9,9 @@ Usage in a test::
         expected = sim.expected_scores("by-team")
         ...
 
-or from a shell: ``scorecards-simulator --port 8126 --seed 7 --entities 500 --improve-every 5``.
+or from a shell: ``scorecards-simulator --port 8765 --seed 7 --entities 500 --improve-every 5``. In a
+pytest suite, the ``scorecards_simulator`` fixture of :mod:`airflow_provider_scorecards.testing` does the
+above for a test.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ import json
 import threading
 import time
 from typing import Any
+from urllib.parse import quote, urlencode
 
+from airflow_provider_scorecards.hooks import CONN_TYPE
 from airflow_provider_scorecards.simulator.faults import FaultInjector, FaultPlan
 from airflow_provider_scorecards.simulator.org import Organisation, RuleFilter
 from airflow_provider_scorecards.simulator.server import (
@@ -30,7 +34,14 @@ from airflow_provider_scorecards.simulator.server import (
 )
 
 DEFAULT_API_KEY = "sim-api-key-00000000000000000000"
+"""The API key the simulator accepts unless given another: a fake, public value shipped in the package.
+
+It opens nothing but a simulator, which listens on loopback unless told otherwise (see ``host``); it is
+no Datadog key and never works against Datadog.
+"""
 DEFAULT_APP_KEY = "sim-app-key-0000000000000000000000000000"
+"""The application key the simulator accepts unless given another: fake and public, like the API key."""
+_WILDCARD_HOSTS = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}
 
 __all__ = ["DEFAULT_API_KEY", "DEFAULT_APP_KEY", "FaultPlan", "Organisation", "ScorecardsSimulator"]
 
@@ -41,6 +52,9 @@ class ScorecardsSimulator:
     :param seed: seed of the generated organisation (same seed, same organisation).
     :param entities: number of entities (services, datastores, queues, websites).
     :param organisation: use this organisation instead of generating one.
+    :param host: the address to bind, loopback by default. A wildcard (``0.0.0.0``, ``::``) listens on
+        every interface; :attr:`url` and the connection then name the loopback address, the only one the
+        provider talks plain http to.
     :param improve_every: drift: every this many seconds, outcomes improve by one step (None = no drift).
     :param improve_every_requests: drift by traffic instead of time: one step per this many answered
         score requests (deterministic, for tests of sensors that must see a score cross a bound).
@@ -67,6 +81,10 @@ class ScorecardsSimulator:
         rate_limit_period: float = 10.0,
         faults: FaultPlan | None = None,
     ) -> None:
+        if organisation is None and (
+            isinstance(entities, bool) or not isinstance(entities, int) or entities < 1
+        ):
+            raise ValueError(f"entities must be a whole number of at least 1, got {entities!r}")
         self.org = organisation or Organisation.generate(seed=seed, entities=entities, teams=teams)
         self.api_key = api_key
         self.app_key = app_key
@@ -122,16 +140,31 @@ class ScorecardsSimulator:
 
     @property
     def url(self) -> str:
-        """Base URL of the running server, e.g. ``http://127.0.0.1:41234``."""
+        """Base URL to reach the running server, e.g. ``http://127.0.0.1:41234``.
+
+        Bound to a wildcard address, the server is reached here through loopback.
+        """
         if self._server is None:
             raise RuntimeError("the simulator is not running; call start() or use it as a context manager")
-        return f"http://{self.host}:{self.port}"
+        host = _WILDCARD_HOSTS.get(self.host, self.host)
+        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
 
-    def connection_uri(self, conn_type: str = "datadog_scorecards") -> str:
-        """A JSON connection for ``AIRFLOW_CONN_<ID>`` that points at this simulator."""
+    def connection_uri(self, conn_type: str = CONN_TYPE) -> str:
+        """An Airflow connection URI pointing at this simulator, for ``AIRFLOW_CONN_<ID>``.
+
+        ``<type>://:<api key>@/?app_key_secret=...&api_url=...``: Airflow's URI form, where the scheme
+        is the connection type with ``_`` written ``-`` and the query holds the extra fields.
+        """
+        spec = self.connection_dict(conn_type)
+        scheme = spec["conn_type"].replace("_", "-")
+        return f"{scheme}://:{quote(spec['password'], safe='')}@/?{urlencode(spec['extra'])}"
+
+    def connection_json(self, conn_type: str = CONN_TYPE) -> str:
+        """The same connection in Airflow's JSON form (also accepted by ``AIRFLOW_CONN_<ID>``)."""
         return json.dumps(self.connection_dict(conn_type))
 
-    def connection_dict(self, conn_type: str = "datadog_scorecards") -> dict[str, Any]:
+    def connection_dict(self, conn_type: str = CONN_TYPE) -> dict[str, Any]:
+        """The connection as a dict: ``conn_type``, ``password`` (the API key) and ``extra``."""
         extra: dict[str, Any] = {"app_key_secret": self.app_key, "api_url": self.url}
         if self.bearer_token:
             extra["bearer_token"] = self.bearer_token
@@ -153,6 +186,32 @@ class ScorecardsSimulator:
         """Improve outcomes by ``steps`` drift steps now (tests use this instead of waiting)."""
         with self._lock:
             self._manual_step += steps
+
+    def set_score(self, entity_id: str, score: float, *, scorecard_id: str) -> None:
+        """Give an entity this score on a scorecard from now on, whatever the drift.
+
+        The score is passes / (passes + fails) over the scorecard's rules, so it must be a multiple of
+        1 / (number of rules): production-readiness has 5 rules (0, 0.2, ... 1). The entity's outcomes on
+        those rules are pinned: the first ones pass, the others fail.
+        """
+        entity_index = next((i for i, e in enumerate(self.org.entities) if e.id == entity_id), None)
+        if entity_index is None:
+            raise ValueError(f"no entity {entity_id!r} in the simulated organisation")
+        rules = [i for i, rule in enumerate(self.org.rules) if rule.scorecard_id == scorecard_id]
+        if not rules:
+            known = ", ".join(sorted({rule.scorecard_id for rule in self.org.rules}))
+            raise ValueError(f"no scorecard {scorecard_id!r}; the simulated ones are {known}")
+        passes = round(score * len(rules))
+        if not 0 <= score <= 1 or abs(passes / len(rules) - score) > 1e-9:
+            allowed = ", ".join(f"{n / len(rules):g}" for n in range(len(rules) + 1))
+            raise ValueError(
+                f"score {score!r} is not possible on {scorecard_id!r} ({len(rules)} rules): expected one of "
+                f"{allowed}"
+            )
+        with self._lock:
+            for position, rule_index in enumerate(rules):
+                self.org.pin_outcome(entity_index, rule_index, "pass" if position < passes else "fail")
+            self._cache.clear()
 
     # -- expected answers ---------------------------------------------------------------------------
 

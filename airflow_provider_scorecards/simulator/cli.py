@@ -1,42 +1,116 @@
-"""``scorecards-simulator``: run the simulator from a shell (the demo uses this)."""
+"""``scorecards-simulator``: run the simulator from a shell (the demo uses this).
+
+It prints the connection to paste into Airflow's environment. Bad options and a port already in use end
+with one line saying what to change, not a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import signal
+import socket
 import sys
 import threading
 
+from airflow_provider_scorecards.client.settings import is_loopback
+from airflow_provider_scorecards.hooks import DEFAULT_CONN_ID
 from airflow_provider_scorecards.simulator import DEFAULT_API_KEY, DEFAULT_APP_KEY, ScorecardsSimulator
 from airflow_provider_scorecards.simulator.faults import FaultPlan
 from airflow_provider_scorecards.simulator.org import Organisation
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 (a free one) to 65535, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text}")
+    return value
+
+
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a share from 0 to 1, got {text}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds of at least 0, got {text}")
+    return value
+
+
+_WILDCARDS = ("0.0.0.0", "::", "")
+
+
+def _reached_through_loopback(host: str) -> bool:
+    """True when the provider on this machine can use the simulator (it talks plain http to loopback)."""
+    return host in _WILDCARDS or is_loopback(host)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="scorecards-simulator", description="Serve a simulated Datadog Scorecards API on loopback."
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1); 0.0.0.0 listens on every interface, with a warning",
+    )
+    parser.add_argument("--port", type=_port, default=0, help="port (default: a free one)")
     parser.add_argument("--port-file", help="write the chosen port to this file once listening")
     parser.add_argument("--seed", type=int, default=7, help="seed of the generated organisation")
-    parser.add_argument("--entities", type=int, default=200, help="number of entities")
+    parser.add_argument("--entities", type=_positive_int, default=200, help="number of entities (at least 1)")
     parser.add_argument("--org-file", help="load the organisation from a JSON file instead")
-    parser.add_argument("--improve-every", type=float, help="drift: improve outcomes every N seconds")
-    parser.add_argument("--improve-every-requests", type=int, help="drift: one step per N score requests")
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
-    parser.add_argument("--error-rate", type=float, default=0.0, help="share of requests answered 5xx")
-    parser.add_argument("--rate-limit", type=int, default=10_000, help="requests per period before 429")
-    parser.add_argument("--rate-limit-period", type=float, default=10.0, help="rate-limit window (s)")
-    parser.add_argument("--api-key", default=DEFAULT_API_KEY, help="API key the simulator accepts")
-    parser.add_argument("--app-key", default=DEFAULT_APP_KEY, help="application key it accepts")
+    parser.add_argument(
+        "--improve-every", type=_positive_float, help="drift: improve outcomes every N seconds"
+    )
+    parser.add_argument(
+        "--improve-every-requests", type=_positive_int, help="drift: one step per N score requests"
+    )
+    parser.add_argument(
+        "--latency", type=_non_negative_float, default=0.0, help="seconds added to every request"
+    )
+    parser.add_argument("--error-rate", type=_share, default=0.0, help="share of requests answered 5xx")
+    parser.add_argument(
+        "--rate-limit", type=_positive_int, default=10_000, help="requests per period before 429"
+    )
+    parser.add_argument(
+        "--rate-limit-period", type=_positive_float, default=10.0, help="rate-limit window (s)"
+    )
+    parser.add_argument(
+        "--api-key",
+        default=DEFAULT_API_KEY,
+        help="API key the simulator accepts (default: a fake key shipped in the package)",
+    )
+    parser.add_argument(
+        "--app-key",
+        default=DEFAULT_APP_KEY,
+        help="application key it accepts (default: a fake key shipped in the package)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request (no headers)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
     org = Organisation.from_json_file(args.org_file) if args.org_file else None
     sim = ScorecardsSimulator(
@@ -53,23 +127,82 @@ def main(argv: list[str] | None = None) -> int:
         rate_limit_period=args.rate_limit_period,
         faults=FaultPlan(latency=args.latency, error_rate=args.error_rate),
     )
+    try:
+        sim.start()
+    except OSError as exc:
+        parser.exit(2, f"{parser.prog}: error: {_bind_problem(args.host, args.port, exc)}\n")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    with sim:
+    try:
         if args.port_file:
             with open(args.port_file, "w", encoding="utf-8") as handle:
                 handle.write(str(sim.port))
-        print(
-            f"Scorecards simulator on {sim.url} ({len(sim.org.entities)} entities, "
-            f"{len(sim.org.teams)} teams, {len(sim.org.rules)} rules)\n"
-            f"Scores page: {sim.url}/software/scorecards\n"
-            "Connection for Airflow (paste into the environment of every Airflow component):\n"
-            f"  export AIRFLOW_CONN_DATADOG_SCORECARDS_DEFAULT='{sim.connection_uri()}'",
-            flush=True,
-        )
+        warning = _exposure_warning(args.host, args.api_key, args.app_key)
+        if warning:
+            print(f"WARNING: {warning}", file=sys.stderr, flush=True)
+        print(_banner(sim, args.host), flush=True)
         stop.wait()
+    finally:
+        sim.stop()
     return 0
+
+
+def _bind_problem(host: str, port: int, exc: OSError) -> str:
+    """What went wrong binding ``host:port``, and what to change."""
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} on {host} is already in use (another simulator, the Datadog Agent, ...): "
+            "choose another --port, or leave --port out for a free one"
+        )
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"not allowed to listen on port {port} of {host}: choose a --port above 1023"
+    if exc.errno == errno.EADDRNOTAVAIL or isinstance(exc, socket.gaierror):
+        return f"cannot listen on {host!r}: not an address of this machine ({exc.strerror or exc})"
+    return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+
+
+def _exposure_warning(host: str, api_key: str, app_key: str) -> str | None:
+    """A warning when other machines can reach the simulator (and, with the default keys, read it)."""
+    if is_loopback(host):
+        return None
+    default_keys = (api_key, app_key) == (DEFAULT_API_KEY, DEFAULT_APP_KEY)
+    keys = (
+        "with the default keys, which ship in the package and are public"
+        if default_keys
+        else "with the keys given"
+    )
+    use = (
+        "Airflow must run on this machine and use the loopback connection printed below"
+        if host in _WILDCARDS
+        else "the provider cannot use this address at all"
+    )
+    return (
+        f"--host {host} listens beyond loopback: whoever reaches this machine can query the simulator "
+        f"{keys}. The provider sends keys over plain http only to a loopback address, so {use}."
+    )
+
+
+def _banner(sim: ScorecardsSimulator, host: str) -> str:
+    """What the simulator serves and the connection that reaches it (always a loopback one)."""
+    reachable = _reached_through_loopback(host)
+    where = sim.url
+    lines = [
+        f"Scorecards simulator on {where} ({len(sim.org.entities)} entities, "
+        f"{len(sim.org.teams)} teams, {len(sim.org.rules)} rules)",
+        f"Scores page: {where}/software/scorecards",
+    ]
+    if reachable:
+        lines += [
+            "Connection for Airflow (paste into the environment of every Airflow component):",
+            f"  export AIRFLOW_CONN_{DEFAULT_CONN_ID.upper()}='{sim.connection_uri()}'",
+        ]
+    else:
+        lines.append(
+            f"No connection printed: the provider refuses plain http to {host}, which is not a loopback "
+            "address; bind 127.0.0.1 (the default) or 0.0.0.0 and connect through 127.0.0.1."
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -294,6 +294,14 @@ class Organisation:
             self._step_cache[step] = rows
         return rows
 
+    def pin_outcome(self, entity_index: int, rule_index: int, outcome: str) -> None:
+        """Set one outcome for good: drift never changes it (tests pin a score this way)."""
+        code = OUTCOME_NAMES.index(outcome)
+        row, fix = bytearray(self._outcomes[entity_index]), bytearray(self._fix[entity_index])
+        row[rule_index], fix[rule_index] = code, 0
+        self._outcomes[entity_index], self._fix[entity_index] = bytes(row), bytes(fix)
+        self._step_cache = {0: self._outcomes}
+
     # -- scoring ------------------------------------------------------------------------------------
 
     def scores(
