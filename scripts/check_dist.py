@@ -13,7 +13,10 @@ two distributions into ``dist/`` (the wheel from the sdist, which proves the sdi
 - in a fresh virtualenv (``build/dist-check/venv``, Airflow from the pinned constraints plus the wheel, a
   throwaway AIRFLOW_HOME): ``airflow providers list`` shows the provider, ``airflow providers hooks`` the
   ``datadog_scorecards`` connection type, the ``scorecards-simulator`` command serves scores to the
-  default keys, every import the READMEs show works, and the shipped example DAGs parse.
+  default keys, every import the READMEs show works, and the shipped example DAGs parse;
+- in that virtualenv, the docs' first-DAG page step by step (start ``scorecards-simulator``, export the
+  connection it prints, ``airflow db migrate``, drop the DAG file in, ``airflow dags test``), then the
+  testing page's test with ``pytest`` and the wheel's own pytest plugin.
 
 It prints a table of the checks and exits non-zero if any failed. ``--no-venv`` skips the virtualenv
 stage (seconds instead of about a minute, for iterating on packaging). The venv is left in place for
@@ -50,7 +53,9 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "airflow_provider_scorecards"
 DISTRIBUTION = "airflow-provider-scorecards"
-CONNECTION_TYPE = "datadog_scorecards"
+sys.path.insert(0, str(ROOT))
+from airflow_provider_scorecards.hooks import CONN_TYPE as CONNECTION_TYPE  # noqa: E402
+
 EXAMPLE_DAGS = ROOT / "example_dags"
 WHEEL_EXAMPLE_DAGS = f"{PACKAGE}/example_dags"
 DIST = ROOT / "dist"
@@ -62,7 +67,10 @@ READMES = (ROOT / "README.md", ROOT / "PYPI_README.md")
 ENTRY_POINTS = {
     "apache_airflow_provider": {"provider_info": f"{PACKAGE}.get_provider_info:get_provider_info"},
     "console_scripts": {"scorecards-simulator": f"{PACKAGE}.simulator.cli:main"},
+    "pytest11": {PACKAGE: f"{PACKAGE}.testing.plugin"},
 }
+DOCS_EXAMPLES = ROOT / "docs" / "examples"
+FIRST_DAG_ID = "my_first_scorecards_dag"
 # Repository files that are plumbing, not source: hidden top-level entries hold tool state (.venv, .git,
 # .demo, .deployment, ...) except .ci, which the sdist carries so its CI command can be read and run.
 _SDIST_EXEMPT_FILES = {".gitignore"}
@@ -582,6 +590,86 @@ def check_imports_and_examples(home: Path) -> str:
     return f"{names} names from {len(imports)} modules; example DAGs parse: {', '.join(result['dag_ids'])}"
 
 
+def _start_simulator(home: Path) -> tuple[subprocess.Popen[str], str]:
+    """``scorecards-simulator --port <free>`` as the first-DAG page runs it; return it and its export line."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    out = home / "simulator.out"
+    handle = out.open("w")
+    process = subprocess.Popen(
+        [str(VENV / "bin" / "scorecards-simulator"), "--port", str(port)],
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=venv_env(home),
+        cwd=home,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        lines = [ln.strip() for ln in out.read_text().splitlines() if ln.strip().startswith("export ")]
+        if lines:
+            return process, lines[0]
+        if process.poll() is not None:
+            raise CheckFailed(f"scorecards-simulator exited {process.returncode}: {out.read_text()[-1500:]}")
+        time.sleep(0.1)
+    process.kill()
+    raise CheckFailed("scorecards-simulator printed no connection within 60 s")
+
+
+def check_first_dag() -> str:
+    """The first-DAG page's commands, in order, in a fresh home: simulator, export, migrate, dags test."""
+    home = WORK / "first-dag-home"
+    (home / "dags").mkdir(parents=True)
+    process, export = _start_simulator(home)
+    try:
+        name, value = export.removeprefix("export ").split("=", 1)
+        env = {**venv_env(home), name: value.strip("'")}
+        _run([str(VENV / "bin" / "airflow"), "db", "migrate"], env=env, cwd=home)
+        shutil.copy(DOCS_EXAMPLES / "first_dag.py", home / "dags" / "first_dag.py")
+        result = _run([str(VENV / "bin" / "airflow"), "dags", "test", FIRST_DAG_ID], env=env, cwd=home)
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+    output = result.stdout + result.stderr
+    for task in ("team_scores", "checkout_ready"):
+        if not re.search(rf"task_id={task}.*state=success|{task}.*success", output):
+            raise CheckFailed(f"`airflow dags test {FIRST_DAG_ID}`: no success for {task}:\n{output[-2000:]}")
+    return f"simulator, export {name}, db migrate, dags test {FIRST_DAG_ID}: both tasks succeeded"
+
+
+def check_testing_page() -> str:
+    """The testing page's test, run by pytest with the wheel's plugin (pytest installed as a user would)."""
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(VENV / "bin" / "python"),
+            "install",
+            "--quiet",
+            "-c",
+            str(CONSTRAINTS),
+            "pytest",
+        ]
+    )
+    suite = WORK / "user-tests"
+    suite.mkdir()
+    for name in ("first_dag.py", "test_first_dag.py"):
+        shutil.copy(DOCS_EXAMPLES / name, suite / name)
+    env = {k: v for k, v in venv_env(WORK / "unused-home").items() if not k.startswith("AIRFLOW")}
+    result = _run(
+        [str(VENV / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", str(suite)],
+        env=env,
+        cwd=suite,
+    )
+    summary = [ln for ln in result.stdout.splitlines() if " passed" in ln]
+    return f"pytest docs/examples/test_first_dag.py: {summary[-1] if summary else result.stdout[-200:]}"
+
+
 # -- the run -------------------------------------------------------------------------------------------------
 
 
@@ -616,6 +704,8 @@ def main(argv: list[str] | None = None) -> int:
         "venv: connection type",
         "venv: scorecards-simulator",
         "venv: README imports, example DAGs",
+        "venv: first DAG (the docs' commands)",
+        "venv: testing page's test (pytest)",
     ]
 
     try:
@@ -662,6 +752,8 @@ def main(argv: list[str] | None = None) -> int:
                 hooks = pool.submit(_timed, venv_names[2], lambda: check_connection_type(home))
                 probe = _timed(venv_names[4], lambda: check_imports_and_examples(home))
                 checks += [listed, hooks.result(), sim.result(), probe]
+                checks.append(_timed(venv_names[5], check_first_dag))
+                checks.append(_timed(venv_names[6], check_testing_page))
 
     print_table(checks, time.perf_counter() - start)
     return 0 if all(c.ok for c in checks) else 1

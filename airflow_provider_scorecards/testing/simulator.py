@@ -1,0 +1,70 @@
+"""What a test does with the simulator: set a score, let time pass, break the API, know the answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_scorecards.client.pages import flatten
+from airflow_provider_scorecards.client.query import ScoresQuery
+from airflow_provider_scorecards.hooks import DEFAULT_CONN_ID
+from airflow_provider_scorecards.simulator import ScorecardsSimulator
+from airflow_provider_scorecards.simulator.server import RequestRecord
+
+
+class SimulatorFixture:
+    """A running simulator that connection ``conn_id`` points at (the ``scorecards_simulator`` fixture).
+
+    :param simulator: the running :class:`~airflow_provider_scorecards.simulator.ScorecardsSimulator`,
+        for anything this class does not wrap.
+    :param conn_id: the Airflow connection id pointed at it.
+    """
+
+    def __init__(self, simulator: ScorecardsSimulator, conn_id: str = DEFAULT_CONN_ID) -> None:
+        self.simulator = simulator
+        self.conn_id = conn_id
+
+    @property
+    def url(self) -> str:
+        """The simulator's base URL (``http://127.0.0.1:<port>``)."""
+        return self.simulator.url
+
+    @property
+    def connection_uri(self) -> str:
+        """The Airflow connection URI the fixture put in ``AIRFLOW_CONN_<CONN_ID>``."""
+        return self.simulator.connection_uri()
+
+    def set_score(self, entity_id: str, score: float, *, scorecard_id: str = "production-readiness") -> None:
+        """Give ``entity_id`` this score on a scorecard from now on (a multiple of 1/number of rules)."""
+        self.simulator.set_score(entity_id, score, scorecard_id=scorecard_id)
+
+    def advance(self, steps: int = 1) -> None:
+        """Let ``steps`` drift steps pass at once: failing outcomes get fixed, scores only improve."""
+        self.simulator.advance(steps)
+
+    def inject(self, kind: str, count: int = 1, **options: Any) -> None:
+        """Make the next ``count`` API requests fail with ``kind`` (``status``, ``rate_limit``, ...).
+
+        ``options`` are those of :meth:`~airflow_provider_scorecards.simulator.faults.FaultInjector.inject`
+        (``status=503``, ``after=2``, ...).
+        """
+        self.simulator.faults.inject(kind, count, **options)
+
+    def expected_records(self, aggregation: str, **filters: Any) -> list[dict[str, Any]]:
+        """Exactly the flat records the operator pushes for this query, computed from the organisation.
+
+        ``filters`` are the operator's own arguments (``rule_levels=[1, 2]``, ``scorecard_ids="a,b"``,
+        ``is_enabled=True``, ``sort="-score"``, ``max_results=10``), checked the same way; the records are
+        flattened by the client's own code.
+        """
+        max_results = filters.pop("max_results", None)
+        query = ScoresQuery.build(aggregation, **filters)
+        params = {k: v for k, v in query.to_params().items() if not k.startswith("page[")}
+        params.pop("sort", None)
+        items = self.simulator.expected_scores(query.aggregation, params, sort=query.sort)
+        records = [flatten(item) for item in items]
+        return records if max_results is None else records[: int(max_results)]
+
+    @property
+    def score_requests(self) -> list[RequestRecord]:
+        """Every score request the simulator answered so far (never its headers)."""
+        return self.simulator.score_requests()

@@ -1,0 +1,94 @@
+"""The test kit as a user gets it: a pytest plugin that is inert until used, and fixtures that run a DAG.
+
+Each case runs pytest in a fresh process with none of this suite's Airflow environment, as a user's
+own suite would; the user's test is the one the testing page shows (docs/examples/test_first_dag.py).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_scorecards.simulator import ScorecardsSimulator
+from airflow_provider_scorecards.testing.simulator import SimulatorFixture
+
+EXAMPLES = Path(__file__).parent.parent / "docs" / "examples"
+
+
+def _pytest(folder: Path, home: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "DD_", "PYTEST"))}
+    env["HOME"] = str(home)
+    (folder / "pytest.ini").write_text("[pytest]\n")
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(folder)],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def test_the_plugin_is_loaded_and_inert(tmp_path: Path) -> None:
+    (tmp_path / "test_plain.py").write_text(
+        "import os, sys\n"
+        "def test_nothing_loaded(request):\n"
+        "    assert request.config.pluginmanager.hasplugin('airflow_provider_scorecards')\n"
+        "    heavy = [m for m in sys.modules if m == 'airflow' or m.startswith(('airflow.', 'airflow_provider_scorecards.simulator', 'requests'))]\n"
+        "    assert heavy == []\n"
+        "    assert not [k for k in os.environ if k.startswith('AIRFLOW')]\n"
+    )
+    result = _pytest(tmp_path, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "airflow_imported_first", [False, True], ids=["fresh", "airflow-imported-at-collection"]
+)
+def test_a_users_dag_test_passes(tmp_path: Path, airflow_imported_first: bool) -> None:
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    for name in ("first_dag.py", "test_first_dag.py"):
+        shutil.copy(EXAMPLES / name, suite / name)
+    if airflow_imported_first:
+        (suite / "test_aaa_imports_airflow.py").write_text("from airflow.sdk import DAG  # noqa: F401\n")
+    result = _pytest(suite, tmp_path)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    assert "2 passed" in result.stdout
+    assert not (tmp_path / "airflow" / "airflow.db").exists()  # the kit's database, never ~/airflow's
+
+
+def test_expected_records_follow_the_filters_as_the_operator_takes_them() -> None:
+    with ScorecardsSimulator(seed=3, entities=40) as simulator:
+        kit = SimulatorFixture(simulator)
+        loose = kit.expected_records(
+            "by-rule", rule_levels="1,2", is_enabled="true", sort="-score", max_results=5
+        )
+        strict = kit.expected_records("by-rule", rule_levels=[1, 2], is_enabled=True, sort="-score")[:5]
+        assert loose == strict
+        assert len(loose) == 5
+        assert all(r["level"] in (1, 2) for r in loose)
+        assert [r["score"] for r in loose] == sorted((r["score"] for r in loose), reverse=True)
+
+
+def test_set_score_pins_a_score_through_the_drift() -> None:
+    with ScorecardsSimulator(seed=7, entities=20) as simulator:
+        kit = SimulatorFixture(simulator)
+        kit.set_score("service:checkout-api", 0.4)
+        kit.advance(4)
+        (record,) = [
+            r
+            for r in kit.expected_records("by-entity", scorecard_ids=["production-readiness"])
+            if r["id"] == "service:checkout-api"
+        ]
+        assert (record["score"], record["numerator"], record["denominator"]) == (0.4, 2, 5)
+        with pytest.raises(ValueError, match=re.escape("expected one of 0, 0.2, 0.4, 0.6, 0.8, 1")):
+            kit.set_score("service:checkout-api", 0.5)
