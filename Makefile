@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-airflow-$(AIRFLOW_VERSION)
 BIN := $(VENV)/bin
 OLDEST_AIRFLOW := 3.0.0
 
-.PHONY: install test test-oldest test-deployment dist lint typecheck pytest demo bench clean
+.PHONY: install test test-oldest test-deployment dist docs lint typecheck pytest demo bench clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=...)")'
@@ -54,6 +54,17 @@ test-deployment: $(DEPLOYMENT_STAMP)
 dist: $(STAMP)
 	$(BIN)/python scripts/check_dist.py
 
+# The Sphinx site in docs/ (into docs/_build/html), warnings as errors, nitpicky: a broken reference,
+# include or docstring fails the build. The docs extra (Sphinx) is installed on first use.
+DOCS_STAMP := $(VENV)/.installed-docs-$(AIRFLOW_VERSION)
+
+$(DOCS_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[docs]"
+	@touch $@
+
+docs: $(DOCS_STAMP)
+	$(BIN)/python -m sphinx -W --keep-going -n -q -b html docs docs/_build/html
+
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 	$(BIN)/python scripts/demo_event_driven.py
@@ -65,4 +76,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/triggerer_scale.py
 
 clean:
-	rm -rf .venv .venv-airflow-* .demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .venv .venv-airflow-* .demo .pytest_cache .mypy_cache .ruff_cache docs/_build
