@@ -63,7 +63,7 @@ $(DOCS_STAMP): $(STAMP) pyproject.toml
 	@touch $@
 
 docs: $(DOCS_STAMP)
-	$(BIN)/python -m sphinx -W --keep-going -n -q -b html docs docs/_build/html
+	$(BIN)/python -m sphinx -E -W --keep-going -n -q -b html docs docs/_build/html
 
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py

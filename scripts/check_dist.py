@@ -634,9 +634,12 @@ def check_first_dag() -> str:
         process.terminate()
         process.wait(timeout=15)
     output = result.stdout + result.stderr
-    for task in ("team_scores", "checkout_ready"):
-        if not re.search(rf"task_id={task}.*state=success|{task}.*success", output):
-            raise CheckFailed(f"`airflow dags test {FIRST_DAG_ID}`: no success for {task}:\n{output[-2000:]}")
+    finished = re.search(rf"DagRun Finished: dag_id={FIRST_DAG_ID},.* state=(\w+)", output)
+    ran = [task for task in ("team_scores", "checkout_ready") if f"end task task_id={task} " in output]
+    if not finished or finished.group(1) != "success" or len(ran) != 2:
+        raise CheckFailed(
+            f"`airflow dags test {FIRST_DAG_ID}`: run not successful, tasks {ran}:\n{output[-2000:]}"
+        )
     return f"simulator, export {name}, db migrate, dags test {FIRST_DAG_ID}: both tasks succeeded"
 
 
