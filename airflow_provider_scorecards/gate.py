@@ -80,7 +80,9 @@ class GateCondition:
         score_ids: Any = None,
         max_drop: Any = None,
         on_missing_baseline: Any = "pass",
+        bound_required: bool = True,
     ) -> GateCondition:
+        """Coerce and validate every argument; ``bound_required=False`` accepts a gate without a bound."""
         name = "score" if is_unset(field) else str(field).strip()
         if name not in NUMERIC_FIELDS:
             raise InvalidParameterError("field", field, f"expected one of {', '.join(NUMERIC_FIELDS)}")
@@ -102,7 +104,7 @@ class GateCondition:
         low = low if low is not None else low_score
         high = high if high is not None else high_score
         drop = coerce_optional_float("max_drop", max_drop, **score_range)
-        if low is None and high is None and drop is None:
+        if bound_required and low is None and high is None and drop is None:
             raise InvalidParameterError(
                 "min_score",
                 None,

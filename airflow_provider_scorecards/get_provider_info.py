@@ -1,4 +1,9 @@
-"""Provider metadata, read by Airflow through the ``apache_airflow_provider`` entry point."""
+"""Provider metadata, read by Airflow through the ``apache_airflow_provider`` entry point.
+
+Written out by hand (Airflow reads it in every process, so it imports nothing of the provider's task
+classes); ``tests/test_provider_info_drift.py`` derives the same lists from the modules that define the
+hooks, operators, sensors, triggers and links, and fails on any difference.
+"""
 
 from __future__ import annotations
 
@@ -44,7 +49,10 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": _INTEGRATION,
-                "python-modules": ["airflow_provider_scorecards.operators.scores"],
+                "python-modules": [
+                    "airflow_provider_scorecards.operators.check",
+                    "airflow_provider_scorecards.operators.scores",
+                ],
             }
         ],
         "sensors": [
@@ -56,10 +64,13 @@ def get_provider_info() -> dict[str, Any]:
         "triggers": [
             {
                 "integration-name": _INTEGRATION,
-                "python-modules": ["airflow_provider_scorecards.triggers.scores"],
+                "python-modules": [
+                    "airflow_provider_scorecards.triggers.events",
+                    "airflow_provider_scorecards.triggers.scores",
+                ],
             }
         ],
-        "extra-links": ["airflow_provider_scorecards.operators.scores.ScorecardsLink"],
+        "extra-links": ["airflow_provider_scorecards.links.ScorecardsLink"],
         "connection-types": [
             {
                 "hook-class-name": "airflow_provider_scorecards.hooks.scorecards.DatadogScorecardsHook",

@@ -1,9 +1,9 @@
-"""Snapshots on object storage: read one back as a gate's baseline, list the dated history under a root.
+"""Snapshots on object storage: write one, read one back as a gate's baseline, list the dated history.
 
 A snapshot is what ``DatadogScorecardScoresOperator(output_path=...)`` writes: JSON Lines of flat records,
 one per score. Comparing today's scores with last week's (the check operator's ``max_drop``) and drawing
 how they moved (:mod:`airflow_provider_scorecards.trend`) both start by reading such files back, so the
-reading, and above all the validation, lives here once.
+format is written and read, and above all validated, here once.
 
 A baseline that is not a valid snapshot must never let a regression gate pass silently: bad JSON, a record
 without ``id`` or without the compared field, a value that is not a number, or records of another
@@ -18,8 +18,10 @@ imported inside the functions that touch storage, so importing this module costs
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import secrets
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +31,9 @@ from typing import IO, Any
 from airflow_provider_scorecards.client.coercion import is_unset, parse_list_text
 from airflow_provider_scorecards.client.errors import InvalidParameterError
 from airflow_provider_scorecards.client.pages import Record
+
+PARTIAL_SUFFIX = ".partial"
+"""How a file being written ends: never read as a snapshot, removed if its writer fails."""
 
 SNAPSHOT_HINT = (
     "a baseline is a snapshot written by output_path (JSON Lines of flat records, each with 'id' and the "
@@ -141,20 +146,22 @@ def snapshot_history(
 def published(path: str, mode: str = "w") -> Iterator[IO[Any]]:
     """A handle to write ``path`` (any ``ObjectStoragePath``) that appears there only once complete.
 
-    Everything goes to ``<path>.partial``, renamed to ``path`` when the block ends normally and removed
-    when it raises, so a reader (a downstream task, next week's comparison) never takes a truncated file
-    for a finished one. ``mode`` is ``"w"`` (text, UTF-8) or ``"wb"``.
+    Everything goes to a partial file of this call's own (``<path>.<random>.partial``), renamed to
+    ``path`` when the block ends normally and removed when it raises. A reader (a downstream task, next
+    week's comparison) never takes a truncated file for a finished one, and two runs writing one path at
+    the same time never touch each other's partial file: each publishes a complete file of its own, and
+    the last to finish is the one at ``path``. ``mode`` is ``"w"`` (text, UTF-8) or ``"wb"``.
     """
     from airflow.sdk import ObjectStoragePath
 
     target = ObjectStoragePath(path)
-    partial = ObjectStoragePath(f"{path}.partial")
+    partial = ObjectStoragePath(f"{path}.{secrets.token_hex(8)}{PARTIAL_SUFFIX}")
     target.parent.mkdir(parents=True, exist_ok=True)
     encoding = None if "b" in mode else "utf-8"
     try:
         with partial.open(mode, encoding=encoding) as handle:  # type: ignore[no-untyped-call,unused-ignore]
             yield handle
-        partial.rename(target)
+        partial.rename(target)  # a rename within one file system replaces the target atomically
     except BaseException:
         if partial.exists():
             partial.unlink()
@@ -166,6 +173,38 @@ def write_bytes(path: str, data: bytes) -> str:
     with published(path, "wb") as handle:
         handle.write(data)
     return path
+
+
+@dataclass(frozen=True)
+class SnapshotFile:
+    """A snapshot as published: where, how many records, and the SHA-256 of exactly the bytes written.
+
+    Another run may later publish to the same path; the digest lets a reader tell whether the file there
+    is still the one this run described.
+    """
+
+    path: str
+    count: int
+    sha256: str
+
+
+def write_snapshot(path: str, batches: Iterable[list[Record]]) -> SnapshotFile:
+    """Write record batches to ``path`` as JSON Lines as they arrive; the file appears only when complete.
+
+    Memory stays at one batch (a page); the digest is computed on the way, over the bytes written.
+    """
+    from airflow.sdk import ObjectStoragePath
+
+    digest = hashlib.sha256()
+    count = 0
+    with published(path, "wb") as handle:
+        for batch in batches:
+            if batch:
+                chunk = ("\n".join(json.dumps(r, separators=(",", ":")) for r in batch) + "\n").encode()
+                digest.update(chunk)
+                handle.write(chunk)
+                count += len(batch)
+    return SnapshotFile(str(ObjectStoragePath(path)), count, digest.hexdigest())
 
 
 def _json_lines(text: str, source: str) -> Iterator[tuple[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -104,6 +105,7 @@ def test_export_writes_snapshots_and_reports_week_over_week(
         assert pushed == {
             "path": f"{root}/{today}/{aggregation}.jsonl",
             "count": len(demo_sim.expected_scores(aggregation)),
+            "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
         }
         assert len(path.read_text().splitlines()) == pushed["count"]
 

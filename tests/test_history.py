@@ -3,6 +3,7 @@ trend picture. Real Airflow runs (dag.test() on SQLite), real HTTP against the s
 
 from __future__ import annotations
 
+import hashlib
 import json
 import struct
 import subprocess
@@ -429,7 +430,8 @@ def test_asset_events_carry_the_snapshot_summary(history_sim: ScorecardsSimulato
         }
         if path:
             expected["path"] = path
-        assert event.extra == expected  # exactly: nothing else, "path" only with output_path
+            expected["sha256"] = hashlib.sha256(Path(path.removeprefix("file://")).read_bytes()).hexdigest()
+        assert event.extra == expected  # exactly: nothing else, "path" and "sha256" only with output_path
         assert json.loads(json.dumps(event.extra)) == event.extra
     teams_extra = events["datadog-scorecards://history-test/by-team"].extra
     assert teams_extra["count"] == len(teams(history_sim))

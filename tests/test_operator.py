@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -134,10 +135,12 @@ def test_25000_records_concurrently_with_output_path(sized_sim: ScorecardsSimula
     assert in_xcom == want
     target = tmp_path / "snapshots" / "by-entity.jsonl"
     result = run_dag("scores_from_params", {"concurrency": 8, "output_path": f"file://{target}"})
-    assert result.xcom("fetch") == {"path": f"file://{target}", "count": 25_000}
+    digest = hashlib.sha256(target.read_bytes()).hexdigest()
+    assert result.xcom("fetch") == {"path": f"file://{target}", "count": 25_000, "sha256": digest}
     assert [json.loads(line) for line in target.read_text().splitlines()] == want
     assert not list(target.parent.glob("*.partial"))
-    assert result.xcom("fetch", "summary")["output_path"] == f"file://{target}"
+    summary = result.xcom("fetch", "summary")
+    assert (summary["output_path"], summary["sha256"]) == (f"file://{target}", digest)
 
 
 def test_concurrency_1_and_8_give_identical_output(sim_conn: ScorecardsSimulator) -> None:
@@ -305,6 +308,5 @@ def test_extra_link_points_at_the_site_used(
         ),
     )
     from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
-    from airflow_provider_scorecards.operators.scores import _ui_url
 
-    assert _ui_url(DatadogScorecardsHook()) == "https://app.datadoghq.eu/software/scorecards"
+    assert DatadogScorecardsHook().scorecards_ui_url == "https://app.datadoghq.eu/software/scorecards"

@@ -112,6 +112,18 @@ def coerce_optional_str(name: str, value: Any) -> str | None:
     return text or None
 
 
+def coerce_choice(name: str, value: Any, choices: tuple[str, ...], *, hint: str | None = None) -> str:
+    """One of ``choices`` from a string in any case and with any surrounding blanks, lower-cased.
+
+    ``hint`` replaces the default "expected 'a' or 'b'" when the allowed values need an explanation.
+    """
+    text = value.strip().lower() if isinstance(value, str) else None
+    if text in choices:
+        return text
+    allowed = " or ".join(", ".join(repr(c) for c in choices).rsplit(", ", 1))
+    raise InvalidParameterError(name, value, hint or f"expected {allowed}")
+
+
 def coerce_str_list(name: str, value: Any) -> tuple[str, ...] | None:
     """A tuple of non-empty strings from a list, a comma-separated string or a rendered list literal.
 

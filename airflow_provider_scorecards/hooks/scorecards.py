@@ -83,7 +83,15 @@ class DatadogScorecardsHook(BaseHook):
 
     @property
     def base_url(self) -> str:
+        """Where requests go: the API of the connection's Datadog site, or its ``api_url``."""
         return self.settings.base_url
+
+    @property
+    def scorecards_ui_url(self) -> str:
+        """The Scorecards page of the site this hook talks to, for the task's extra link."""
+        from airflow_provider_scorecards.client.settings import scorecards_ui_url
+
+        return scorecards_ui_url(self.base_url)
 
     def _load_settings(self) -> ClientSettings:
         try:

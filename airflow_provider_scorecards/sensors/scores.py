@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 from contextlib import suppress
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from airflow.configuration import conf
 from airflow.sdk import BaseOperator, BaseSensorOperator, PokeReturnValue
@@ -22,21 +22,16 @@ from airflow_provider_scorecards._compat import (
 )
 from airflow_provider_scorecards.client.coercion import coerce_int
 from airflow_provider_scorecards.client.errors import ScorecardsError
-from airflow_provider_scorecards.client.query import DEFAULT_PAGE_LIMIT
-from airflow_provider_scorecards.hooks import DEFAULT_CONN_ID
-from airflow_provider_scorecards.task_mixin import (
-    GATE_ARGS,
-    LIST_RENDERERS,
-    QUERY_ARGS,
-    ScorecardsTaskMixin,
+from airflow_provider_scorecards.task_base import (
+    DatadogScorecardsGateBaseOperator,
+    GateArguments,
     failing_fast,
 )
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_scorecards.client.query import ScoresQuery
-    from airflow_provider_scorecards.gate import GateCondition, GateResult
+    from airflow_provider_scorecards.gate import GateResult
 
 DEFERRAL_TIMEOUT_MARGIN = 300
 """Seconds the deferral may outlive ``timeout``: the trigger reports the timeout itself, with the report."""
@@ -50,18 +45,14 @@ class _GateEnded(Exception):
     """
 
 
-class DatadogScoreThresholdSensor(ScorecardsTaskMixin, BaseSensorOperator):
+class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorOperator):
     """Wait until Datadog Scorecards scores satisfy a threshold ("do not deploy until it is good enough").
 
-    The query arguments are those of :class:`DatadogScorecardScoresOperator`; the condition is:
+    The query arguments, ``datadog_conn_id`` and the gate arguments are those of
+    :class:`~airflow_provider_scorecards.task_base.DatadogScorecardsGateBaseOperator`.
 
-    :param score_ids: ids to watch (e.g. ``["service:checkout"]`` for by-entity); None = every score returned.
-    :param min_score: / :param max_score: inclusive bounds on ``score`` (0-1).
-    :param field: another numeric field to bound instead (``level``, ``total_fail``...), with
-        :param min_value: / :param max_value:.
-    :param match: ``"all"`` (default) or ``"any"`` watched score must pass.
     :param on_missing: what an absent id or a score with denominator 0 means: ``"wait"`` (default),
-        ``"fail"`` or ``"ignore"``.
+        ``"fail"`` or ``"ignore"`` (templated).
     :param max_consecutive_failures: transient API failures (429, 5xx, timeouts) tolerated in a row, each
         after the hook's own retries, before the sensor fails with the last error.
     :param deferrable: hand the waiting to the triggerer (no worker slot held). Defaults to Airflow's
@@ -73,83 +64,45 @@ class DatadogScoreThresholdSensor(ScorecardsTaskMixin, BaseSensorOperator):
     400/401/403 fail at once with ``AirflowFailException``, never a skip.
     """
 
-    template_fields: Sequence[str] = (*QUERY_ARGS, *GATE_ARGS, "datadog_conn_id")
-    template_fields_renderers: ClassVar[dict[str, str]] = LIST_RENDERERS
+    template_fields: Sequence[str] = DatadogScorecardsGateBaseOperator.template_fields
 
     def __init__(
         self,
         *,
-        aggregation: str,
-        rule_ids: list[str] | str | None = None,
-        rule_name: str | None = None,
-        rule_levels: list[int] | str | None = None,
-        scorecard_ids: list[str] | str | None = None,
-        is_custom: bool | str | None = None,
-        is_enabled: bool | str | None = None,
-        sort: str | None = None,
-        page_limit: int | str = DEFAULT_PAGE_LIMIT,
-        score_ids: list[str] | str | None = None,
-        min_score: float | str | None = None,
-        max_score: float | str | None = None,
-        field: str | None = None,
-        min_value: float | str | None = None,
-        max_value: float | str | None = None,
-        match: str = "all",
         on_missing: str = "wait",
         max_consecutive_failures: int = 3,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        datadog_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
-        self.aggregation = aggregation
-        self.rule_ids = rule_ids
-        self.rule_name = rule_name
-        self.rule_levels = rule_levels
-        self.scorecard_ids = scorecard_ids
-        self.is_custom = is_custom
-        self.is_enabled = is_enabled
-        self.sort = sort
-        self.page_limit = page_limit
-        self.score_ids = score_ids
-        self.min_score = min_score
-        self.max_score = max_score
-        self.field = field
-        self.min_value = min_value
-        self.max_value = max_value
-        self.match = match
-        self.on_missing = on_missing
+        super().__init__(on_missing=on_missing, **kwargs)
         self.max_consecutive_failures = coerce_int(
             "max_consecutive_failures", max_consecutive_failures, minimum=1, maximum=100
         )
         self.deferrable = deferrable
-        self.datadog_conn_id = datadog_conn_id
-        self.validate_plain_arguments(gate=True)
+        self.validate_plain_arguments()
         self._consecutive_failures = 0
         self._last_report: str | None = None
         self._warned_absent = False
-        self._gate: tuple[ScoresQuery, GateCondition, str] | None = None
+        self._arguments: GateArguments | None = None
 
-    # -- settings -----------------------------------------------------------------------------------
+    def _gate(self) -> GateArguments:
+        """Return the query, condition and connection id, built from the rendered arguments once.
 
-    def _gate_settings(self) -> tuple[ScoresQuery, GateCondition, str]:
-        """Query, condition and connection id, built from the rendered arguments on first use, once.
-
-        Lazy so that ``poke()`` works on its own (users' unit tests call it without ``execute()``).
+        Built on first use so that ``poke()`` works on its own (users' unit tests call it without
+        ``execute()``).
         """
-        if self._gate is None:
-            self._gate = (self.scores_query(), self.gate_condition(), self.connection_id())
-        return self._gate
+        if self._arguments is None:
+            self._arguments = self.gate_arguments()
+        return self._arguments
 
     def _check(self) -> GateResult:
-        from airflow_provider_scorecards.client.settings import scorecards_ui_url
         from airflow_provider_scorecards.gate import check_gate
         from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
 
-        query, condition, conn_id = self._gate_settings()
-        with DatadogScorecardsHook(conn_id) as hook:
-            self.scorecards_ui_url = scorecards_ui_url(hook.base_url)
-            result = check_gate(hook.get_conn(), query, condition)
+        args = self._gate()
+        with DatadogScorecardsHook(args.conn_id) as hook:
+            self.scorecards_ui_url = hook.scorecards_ui_url
+            result = check_gate(hook.get_conn(), args.query, args.condition)
         if not self._warned_absent:
             warning = result.absent_warning()
             if warning:
@@ -161,9 +114,9 @@ class DatadogScoreThresholdSensor(ScorecardsTaskMixin, BaseSensorOperator):
 
     def execute(self, context: Context) -> Any:
         with failing_fast():  # configuration errors end the task here, before any request
-            settings = self._gate_settings()
+            args = self._gate()
         if self.deferrable:
-            return self._execute_deferrable(*settings)
+            return self._execute_deferrable(args)
         try:
             return super().execute(context)
         except _GateEnded as exc:
@@ -202,7 +155,7 @@ class DatadogScoreThresholdSensor(ScorecardsTaskMixin, BaseSensorOperator):
         self.log.info("%s", self._last_report)
         return False
 
-    def _execute_deferrable(self, query: ScoresQuery, condition: GateCondition, conn_id: str) -> Any:
+    def _execute_deferrable(self, args: GateArguments) -> Any:
         from airflow_provider_scorecards.triggers.scores import DatadogScoreThresholdTrigger
 
         with failing_fast():
@@ -216,9 +169,9 @@ class DatadogScoreThresholdSensor(ScorecardsTaskMixin, BaseSensorOperator):
         self.log.info("%s; deferring", self._last_report)
         self.defer(
             trigger=DatadogScoreThresholdTrigger(
-                datadog_conn_id=conn_id,
-                query=query.describe(),
-                condition=condition.describe(),
+                datadog_conn_id=args.conn_id,
+                query=args.query.describe(),
+                condition=args.condition.describe(),
                 poke_interval=float(self.poke_interval),
                 deadline=time.time() + float(self.timeout),
                 max_consecutive_failures=self.max_consecutive_failures,
@@ -248,12 +201,10 @@ class DatadogScoreThresholdSensor(ScorecardsTaskMixin, BaseSensorOperator):
 
     def _remember_ui_url(self) -> None:
         """Where the extra link points after resuming from the triggerer (a new process: nothing kept)."""
-        from airflow_provider_scorecards.client.errors import ScorecardsError
-        from airflow_provider_scorecards.client.settings import scorecards_ui_url
         from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
 
         with suppress(ScorecardsError):  # else the link shows Datadog's main site; the event decides
-            self.scorecards_ui_url = scorecards_ui_url(DatadogScorecardsHook(self.connection_id()).base_url)
+            self.scorecards_ui_url = DatadogScorecardsHook(self.connection_id()).scorecards_ui_url
 
     # -- timeout ------------------------------------------------------------------------------------
 

@@ -41,14 +41,12 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
-from airflow_provider_scorecards.client.coercion import (
-    coerce_bool,
-    coerce_float,
-)
-from airflow_provider_scorecards.client.errors import InvalidParameterError
-from airflow_provider_scorecards.client.query import DEFAULT_PAGE_LIMIT, ScoresQuery
+from airflow_provider_scorecards.client.coercion import coerce_bool, coerce_choice, coerce_float
+from airflow_provider_scorecards.client.query import ScoresQuery
 from airflow_provider_scorecards.gate import GateCondition
 from airflow_provider_scorecards.hooks import DEFAULT_CONN_ID, coerce_conn_id
+from airflow_provider_scorecards.task_base import GATE_ARGS, QUERY_ARGS
+from airflow_provider_scorecards.triggers import trigger_event
 
 if TYPE_CHECKING:
     from airflow_provider_scorecards.client.pages import Record
@@ -79,8 +77,6 @@ _QUERY_DEFAULTS: dict[str, Any] = {
     field.name: field.default for field in dataclasses.fields(ScoresQuery) if field.name != "aggregation"
 }
 """The query's defaults (left out of ``serialize()``), read from ScoresQuery itself."""
-_UNORDERED_LISTS = ("rule_ids", "rule_levels", "scorecard_ids")
-"""Filters that are sets to the API: sorted and deduplicated, so ``["b", "a"]`` and ``"a,b"`` are one key."""
 _STATE_NEUTRAL = ("poll_interval", "fire_on_start")
 """Kwargs that do not change what a stored observation means: changing them keeps the stored state."""
 
@@ -110,52 +106,29 @@ class DatadogScoreEventTrigger(BaseEventTrigger):
     def __init__(
         self,
         *,
-        aggregation: Any,
-        rule_ids: Any = None,
-        rule_name: Any = None,
-        rule_levels: Any = None,
-        scorecard_ids: Any = None,
-        is_custom: Any = None,
-        is_enabled: Any = None,
-        sort: Any = None,
-        page_limit: Any = DEFAULT_PAGE_LIMIT,
-        score_ids: Any = None,
-        min_score: Any = None,
-        max_score: Any = None,
-        field: Any = None,
-        min_value: Any = None,
-        max_value: Any = None,
-        match: Any = "all",
-        on_missing: Any = "wait",
         fire_on: Any = "met",
         fire_on_start: Any = False,
         poll_interval: Any = DEFAULT_POLL_INTERVAL,
         datadog_conn_id: Any = DEFAULT_CONN_ID,
+        **query_and_gate: Any,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call,unused-ignore]
-        self.fire_on = _coerce_fire_on(fire_on)
-        unordered = {"rule_ids": rule_ids, "rule_levels": rule_levels, "scorecard_ids": scorecard_ids}
-        built = ScoresQuery.build(
-            aggregation,
-            rule_name=rule_name,
-            is_custom=is_custom,
-            is_enabled=is_enabled,
-            sort=sort,
-            page_limit=page_limit,
-            **unordered,
+        unknown = sorted(set(query_and_gate) - set(QUERY_ARGS) - set(GATE_ARGS))
+        if unknown:
+            raise TypeError(f"{type(self).__name__} got unexpected keyword arguments: {', '.join(unknown)}")
+        if "aggregation" not in query_and_gate:
+            raise TypeError(f"{type(self).__name__} missing keyword argument 'aggregation'")
+        self.fire_on = coerce_choice("fire_on", fire_on, FIRE_ON)
+        query = ScoresQuery.build(**{k: v for k, v in query_and_gate.items() if k in QUERY_ARGS})
+        self.query = replace(
+            query,
+            rule_ids=_as_set(query.rule_ids),
+            rule_levels=_as_set(query.rule_levels),
+            scorecard_ids=_as_set(query.scorecard_ids),
         )
-        self.query = ScoresQuery.build(**_sorted_sets(built.describe()))
-        gate = {
-            "min_score": min_score,
-            "max_score": max_score,
-            "field": field,
-            "min_value": min_value,
-            "max_value": max_value,
-            "match": match,
-            "on_missing": on_missing,
-            "score_ids": score_ids,
-        }
-        self.condition = _build_condition(gate, bound_required=self.fire_on == "met")
+        gate = {k: v for k, v in query_and_gate.items() if k in GATE_ARGS and v is not None}
+        condition = GateCondition.build(**gate, bound_required=self.fire_on == "met")
+        self.condition = replace(condition, score_ids=_as_set(condition.score_ids))
         self.bounded = self.condition.min_value is not None or self.condition.max_value is not None
         self.fire_on_start = bool(coerce_bool("fire_on_start", fire_on_start))
         self.poll_interval = coerce_float("poll_interval", poll_interval, minimum=MIN_POLL_INTERVAL)
@@ -251,7 +224,7 @@ class DatadogScoreEventTrigger(BaseEventTrigger):
                 continue
             payload = watch.observe(snapshot["records"])
             if payload is not None:
-                yield _event(payload)
+                yield trigger_event(payload)
             # After the yield: the event is queued before the state that suppresses a repeat is stored.
             await watch.save()
 
@@ -476,32 +449,9 @@ def _fetch(hook: DatadogScorecardsHook, query: ScoresQuery) -> list[Record]:
     return hook.get_conn().fetch(query).records
 
 
-def _coerce_fire_on(value: Any) -> str:
-    text = value.strip().lower() if isinstance(value, str) else value
-    if text not in FIRE_ON:
-        raise InvalidParameterError("fire_on", value, "expected 'met' or 'change'")
-    return str(text)
-
-
-def _build_condition(gate: dict[str, Any], *, bound_required: bool) -> GateCondition:
-    """The gate, validated as the sensor validates it; in change mode a bound is optional."""
-    given = {k: v for k, v in gate.items() if v is not None}
-    has_bound = any(given.get(k) is not None for k in ("min_score", "max_score", "min_value", "max_value"))
-    if bound_required or has_bound:
-        condition = GateCondition.build(**given)
-    else:
-        # Validate field, match, on_missing and score_ids with a bound every field accepts, then drop it.
-        condition = replace(GateCondition.build(**given, min_value=0), min_value=None)
-    if condition.score_ids is not None:
-        condition = replace(condition, score_ids=tuple(sorted(set(condition.score_ids))))
-    return condition
-
-
-def _sorted_sets(described: dict[str, Any]) -> dict[str, Any]:
-    for name in _UNORDERED_LISTS:
-        if described[name] is not None:
-            described[name] = sorted(set(described[name]))
-    return described
+def _as_set(values: tuple[Any, ...] | None) -> tuple[Any, ...] | None:
+    """A filter that is a set to the API, sorted and deduplicated: ``["b", "a"]`` and ``"a,b"`` are one."""
+    return None if values is None else tuple(sorted(set(values)))
 
 
 def _canonical(value: Any) -> str:
@@ -537,7 +487,3 @@ def _accessors(store: Any) -> list[Any]:
     """
     many = [*getattr(store, "_by_name", {}).values(), *getattr(store, "_by_uri", {}).values()]
     return many if len(many) > 1 else [store]
-
-
-def _event(payload: dict[str, Any]) -> TriggerEvent:
-    return TriggerEvent(payload)  # type: ignore[no-untyped-call,unused-ignore]

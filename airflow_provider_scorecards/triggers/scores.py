@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider_scorecards.triggers import trigger_event
+
 if TYPE_CHECKING:
     from airflow_provider_scorecards.client.query import ScoresQuery
     from airflow_provider_scorecards.client.settings import ClientSettings
@@ -88,7 +90,7 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         # The wait is a coroutine, not the generator: its subscription to the shared fetches is released
         # before the event is yielded, whether or not the triggerer ever resumes this generator.
-        yield _event(await self._wait_for_verdict())
+        yield trigger_event(await self._wait_for_verdict())
 
     async def _wait_for_verdict(self) -> dict[str, Any]:
         from airflow_provider_scorecards.client.errors import ScorecardsError
@@ -191,10 +193,6 @@ async def _judge(condition: GateCondition, snapshot: ScoresSnapshot) -> GateResu
     if watched is not None and all(score_id in snapshot.by_id for score_id in watched):
         return condition.evaluate([snapshot.by_id[score_id] for score_id in watched])
     return await asyncio.to_thread(condition.evaluate, snapshot.records)
-
-
-def _event(payload: dict[str, Any]) -> TriggerEvent:
-    return TriggerEvent(payload)  # type: ignore[no-untyped-call,unused-ignore]
 
 
 def __getattr__(name: str) -> Any:

@@ -1,0 +1,242 @@
+"""The base classes of the provider's task classes: one home for the arguments they share.
+
+The export operator, the check operator and the threshold sensor take the same nine query arguments and
+``datadog_conn_id``; the last two also take the same gate arguments. As common.sql's ``BaseSQLOperator``
+and the Slack provider's ``SlackAPIOperator`` do, :class:`DatadogScorecardsBaseOperator` assigns the
+shared arguments and declares their template fields, :class:`DatadogScorecardsGateBaseOperator` adds the
+gate arguments, and each task class declares only its own.
+
+Arguments that are already plain values are validated when the DAG is parsed, so
+``aggregation="by-service"`` fails when the DAG is loaded rather than at 3 a.m. when the task runs.
+Templated values and XComArgs are checked after rendering, before any request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from airflow.sdk import BaseOperator, BaseOperatorLink
+
+from airflow_provider_scorecards._compat import AirflowFailException
+from airflow_provider_scorecards.client.errors import ScorecardsError
+from airflow_provider_scorecards.client.query import DEFAULT_PAGE_LIMIT, ScoresQuery
+from airflow_provider_scorecards.gate import GateCondition
+from airflow_provider_scorecards.hooks import DEFAULT_CONN_ID, coerce_conn_id
+from airflow_provider_scorecards.links import ScorecardsLink
+
+QUERY_ARGS: tuple[str, ...] = (
+    "aggregation",
+    "rule_ids",
+    "rule_name",
+    "rule_levels",
+    "scorecard_ids",
+    "is_custom",
+    "is_enabled",
+    "sort",
+    "page_limit",
+)
+"""The query arguments, in the order they are documented; all are template fields."""
+
+GATE_ARGS: tuple[str, ...] = (
+    "score_ids",
+    "min_score",
+    "max_score",
+    "field",
+    "min_value",
+    "max_value",
+    "match",
+    "on_missing",
+)
+"""The gate arguments (sensor, check operator, event trigger); all are template fields."""
+
+BOUND_ARGS: tuple[str, ...] = ("min_score", "max_score", "min_value", "max_value")
+"""The gate arguments that bound a value: a gate needs at least one of them."""
+
+LIST_RENDERERS: dict[str, str] = {
+    "rule_ids": "py",
+    "rule_levels": "py",
+    "scorecard_ids": "py",
+    "score_ids": "py",
+}
+"""``template_fields_renderers`` of the list arguments, shared by every task class."""
+
+_PLACEHOLDERS: dict[str, Any] = {"aggregation": "by-entity", "page_limit": DEFAULT_PAGE_LIMIT}
+"""Valid stand-ins for required query arguments that are templated, so the others are still checked."""
+
+
+@dataclass(frozen=True)
+class GateArguments:
+    """A gate task's rendered arguments, coerced and validated: what it fetches, judges, and where."""
+
+    query: ScoresQuery
+    condition: GateCondition
+    conn_id: str
+
+
+class DatadogScorecardsBaseOperator(BaseOperator):
+    """The query arguments, the connection, the colours and the extra link of every task class.
+
+    :param aggregation: ``by-entity``, ``by-rule``, ``by-scorecard``, ``by-team`` or ``by-kind``
+        (templated).
+    :param rule_ids: only scores of these rules, a list or a comma-separated string (templated).
+    :param rule_name: only scores of the rule with this name (templated).
+    :param rule_levels: only rules of these levels, 1-3 (templated).
+    :param scorecard_ids: only rules of these scorecards (templated).
+    :param is_custom: only custom (True) or only built-in (False) rules (templated).
+    :param is_enabled: only enabled (True) or only disabled (False) rules (templated).
+    :param sort: ``score``, ``numerator``, ``denominator``, ``total_pass``, ``total_fail``,
+        ``total_skip`` or ``total_no_data``; prefix ``-`` for descending (templated).
+    :param page_limit: scores per request, 1-1000 (templated; default 1000: fewest requests).
+    :param datadog_conn_id: the Airflow connection to use (templated).
+    """
+
+    template_fields: Sequence[str] = (*QUERY_ARGS, "datadog_conn_id")
+    template_fields_renderers: ClassVar[dict[str, str]] = LIST_RENDERERS
+    ui_color = "#632ca6"  # Datadog purple
+    ui_fgcolor = "#ffffff"
+    operator_extra_links: Collection[BaseOperatorLink] = (ScorecardsLink(),)
+
+    def __init__(
+        self,
+        *,
+        aggregation: str,
+        rule_ids: list[str] | str | None = None,
+        rule_name: str | None = None,
+        rule_levels: list[int] | str | None = None,
+        scorecard_ids: list[str] | str | None = None,
+        is_custom: bool | str | None = None,
+        is_enabled: bool | str | None = None,
+        sort: str | None = None,
+        page_limit: int | str = DEFAULT_PAGE_LIMIT,
+        datadog_conn_id: str = DEFAULT_CONN_ID,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.aggregation = aggregation
+        self.rule_ids = rule_ids
+        self.rule_name = rule_name
+        self.rule_levels = rule_levels
+        self.scorecard_ids = scorecard_ids
+        self.is_custom = is_custom
+        self.is_enabled = is_enabled
+        self.sort = sort
+        self.page_limit = page_limit
+        self.datadog_conn_id = datadog_conn_id
+
+    def scores_query(self) -> ScoresQuery:
+        """Build the query of this task from its rendered arguments; raises before any request."""
+        return ScoresQuery.build(**{name: getattr(self, name) for name in QUERY_ARGS})
+
+    def connection_id(self) -> str:
+        """Return the rendered ``datadog_conn_id``, checked."""
+        return coerce_conn_id(self.datadog_conn_id)
+
+    def validate_plain_arguments(self, checks: Mapping[str, Callable[[Any], Any]] | None = None) -> None:
+        """Validate at DAG parse the arguments that are plain values; leave templated ones for run time.
+
+        A templated required query argument is replaced by a valid placeholder so the other fields are
+        still checked. ``checks`` validates further arguments (name → coercer) the same way.
+        """
+        plain = {
+            name: _PLACEHOLDERS.get(name) if is_run_time_value(value) else value
+            for name in QUERY_ARGS
+            if (value := getattr(self, name)) is not None or name in _PLACEHOLDERS
+        }
+        ScoresQuery.build(**plain)
+        for name, coerce in {"datadog_conn_id": lambda _: self.connection_id(), **(checks or {})}.items():
+            value = getattr(self, name)
+            if not is_run_time_value(value):
+                coerce(value)
+
+
+class DatadogScorecardsGateBaseOperator(DatadogScorecardsBaseOperator):
+    """The gate arguments of the task classes that gate on scores (threshold sensor, check operator).
+
+    :param score_ids: ids to watch (e.g. ``["service:checkout"]`` for by-entity); None means every score
+        returned (templated).
+    :param min_score: inclusive lower bound on ``score``, 0-1 (templated).
+    :param max_score: inclusive upper bound on ``score``, 0-1 (templated).
+    :param field: another numeric field to bound instead (``level``, ``total_fail``...) (templated).
+    :param min_value: inclusive lower bound on ``field`` (templated).
+    :param max_value: inclusive upper bound on ``field`` (templated).
+    :param match: ``"all"`` (default) or ``"any"`` watched score must pass (templated).
+    :param on_missing: what an absent id or a score with denominator 0 means; each task class says which
+        values it takes and its default (templated).
+    """
+
+    template_fields: Sequence[str] = (*DatadogScorecardsBaseOperator.template_fields, *GATE_ARGS)
+
+    def __init__(
+        self,
+        *,
+        score_ids: list[str] | str | None = None,
+        min_score: float | str | None = None,
+        max_score: float | str | None = None,
+        field: str | None = None,
+        min_value: float | str | None = None,
+        max_value: float | str | None = None,
+        match: str = "all",
+        on_missing: str = "wait",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.score_ids = score_ids
+        self.min_score = min_score
+        self.max_score = max_score
+        self.field = field
+        self.min_value = min_value
+        self.max_value = max_value
+        self.match = match
+        self.on_missing = on_missing
+
+    def gate_values(self) -> dict[str, Any]:
+        """Return the rendered gate arguments that are set, by name, for ``GateCondition.build``."""
+        return {name: value for name in GATE_ARGS if (value := getattr(self, name)) is not None}
+
+    def gate_condition(self) -> GateCondition:
+        """Build the gate condition of this task from its rendered arguments; raises before any request."""
+        return GateCondition.build(**self.gate_values())
+
+    def gate_arguments(self) -> GateArguments:
+        """Build the query, the condition and the connection id; raises before any request."""
+        return GateArguments(self.scores_query(), self.gate_condition(), self.connection_id())
+
+    def validate_plain_arguments(self, checks: Mapping[str, Callable[[Any], Any]] | None = None) -> None:
+        """Validate the plain query arguments, then the bounds once the field they bound is known."""
+        super().validate_plain_arguments(checks)
+        if is_run_time_value(self.field):  # bounds are checked against a known field
+            return
+        plain = {name: value for name, value in self.gate_values().items() if not is_run_time_value(value)}
+        if any(name in plain for name in BOUND_ARGS):  # else every bound is templated
+            GateCondition.build(**plain)
+
+
+def is_run_time_value(value: Any) -> bool:
+    """Tell whether ``value`` only has a value at run time: a Jinja template or an XComArg-like object."""
+    if isinstance(value, str):
+        return "{{" in value or "{%" in value
+    if isinstance(value, list | tuple | set):
+        return any(is_run_time_value(item) for item in value)
+    if isinstance(value, dict):
+        return any(is_run_time_value(item) for item in value.values())
+    return value is not None and not isinstance(value, int | float | bool)
+
+
+@contextmanager
+def failing_fast() -> Iterator[None]:
+    """Turn errors that no retry can fix, raised inside the block, into ``AirflowFailException``.
+
+    A bad parameter, missing credentials, 400/401/403/404 or a response that is not a scores page fail the
+    task at once, so Airflow does not spend the task's retries on them. Errors a later attempt may fix
+    (429, 5xx, dropped connections, timeouts that outlasted the client's own retries) propagate unchanged
+    and Airflow's ``retries`` apply.
+    """
+    try:
+        yield
+    except ScorecardsError as exc:
+        if exc.retryable:
+            raise
+        raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
