@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_scorecards import __version__
+from airflow_provider_scorecards.hooks import CONN_TYPE
 
 _INTEGRATION = "Datadog Scorecards"
 
@@ -75,7 +76,7 @@ def get_provider_info() -> dict[str, Any]:
             {
                 "hook-class-name": "airflow_provider_scorecards.hooks.scorecards.DatadogScorecardsHook",
                 "hook-name": "Datadog Scorecards",
-                "connection-type": "datadog_scorecards",
+                "connection-type": CONN_TYPE,
                 "ui-field-behaviour": CONNECTION_FIELD_BEHAVIOUR,
                 "conn-fields": {
                     # "secret" in the name: Airflow's own redaction hides the value everywhere.

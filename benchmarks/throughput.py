@@ -61,7 +61,7 @@ def worker(mode: str, url: str, concurrency: int, expected: int) -> dict[str, An
 def _ours(url: str, concurrency: int, expected: int, api_key: str, app_key: str) -> Callable[[], int]:
     os.environ["AIRFLOW_CONN_DATADOG_SCORECARDS_DEFAULT"] = json.dumps(
         {
-            "conn_type": "datadog_scorecards",
+            "conn_type": "datadogscorecards",
             "password": api_key,
             "extra": {"app_key_secret": app_key, "api_url": url},
         }

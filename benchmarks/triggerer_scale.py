@@ -462,7 +462,7 @@ def main() -> int:
     if args.scenario:
         os.environ["AIRFLOW_CONN_DATADOG_SCORECARDS_DEFAULT"] = json.dumps(
             {
-                "conn_type": "datadog_scorecards",
+                "conn_type": "datadogscorecards",
                 "password": "sim-api-key-00000000000000000000",
                 "extra": {"app_key_secret": "sim-app-key-0000000000000000000000000000", "api_url": args.url},
             }

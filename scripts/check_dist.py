@@ -12,7 +12,7 @@ two distributions into ``dist/`` (the wheel from the sdist, which proves the sdi
 - the sdist holds every repository file a rebuild or ``make test`` needs;
 - in a fresh virtualenv (``build/dist-check/venv``, Airflow from the pinned constraints plus the wheel, a
   throwaway AIRFLOW_HOME): ``airflow providers list`` shows the provider, ``airflow providers hooks`` the
-  ``datadog_scorecards`` connection type, the ``scorecards-simulator`` command serves scores to the
+  ``datadogscorecards`` connection type, the ``scorecards-simulator`` command serves scores to the
   default keys, every import the READMEs show works, and the shipped example DAGs parse;
 - in that virtualenv, the docs' first-DAG page step by step (start ``scorecards-simulator``, export the
   connection it prints, ``airflow db migrate``, drop the DAG file in, ``airflow dags test``), then the

@@ -111,7 +111,7 @@ def start_simulator(name: str, options: list[str]) -> tuple[subprocess.Popen[str
         time.sleep(0.05)
     url = f"http://127.0.0.1:{port_file.read_text()}"
     conn = {
-        "conn_type": "datadog_scorecards",
+        "conn_type": "datadogscorecards",
         "password": DEFAULT_API_KEY,
         "extra": {"app_key_secret": DEFAULT_APP_KEY, "api_url": url},
     }

@@ -157,7 +157,7 @@ class EventDrivenStory:
         if before is None or before.get("connection_id") != CONN_ID:
             body = {
                 "connection_id": CONN_ID,
-                "conn_type": "datadog_scorecards",
+                "conn_type": "datadogscorecards",
                 "password": DEFAULT_API_KEY,
                 "extra": json.dumps({"api_url": self.sim.url, "app_key_secret": DEFAULT_APP_KEY}),
             }

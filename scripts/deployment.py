@@ -370,7 +370,7 @@ def create_connection(running: Deployment) -> None:
 
     body = {
         "connection_id": CONN_ID,
-        "conn_type": "datadog_scorecards",
+        "conn_type": "datadogscorecards",
         "password": DEFAULT_API_KEY,
         "extra": json.dumps({"api_url": running.simulator_url, "app_key_secret": DEFAULT_APP_KEY}),
     }

@@ -118,7 +118,7 @@ def test_bearer_token(monkeypatch: pytest.MonkeyPatch) -> None:
             CONN_ENV,
             json.dumps(
                 {
-                    "conn_type": "datadog_scorecards",
+                    "conn_type": "datadogscorecards",
                     "extra": {"api_url": sim.url, "bearer_token": "oauth-token-abc"},
                 }
             ),
@@ -178,7 +178,7 @@ def test_environment_fallback_needs_both_keys(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_connection_without_app_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(CONN_ENV, json.dumps({"conn_type": "datadog_scorecards", "password": "k"}))
+    monkeypatch.setenv(CONN_ENV, json.dumps({"conn_type": "datadogscorecards", "password": "k"}))
     with pytest.raises(ScorecardsConfigError, match="app_key_secret"):
         _ = DatadogScorecardsHook().settings
 
@@ -214,7 +214,7 @@ def test_connection_extras_are_coerced(monkeypatch: pytest.MonkeyPatch) -> None:
         CONN_ENV,
         json.dumps(
             {
-                "conn_type": "datadog_scorecards",
+                "conn_type": "datadogscorecards",
                 "password": "k",
                 "extra": {
                     "app_key": "a",
@@ -238,7 +238,7 @@ def test_gov_site_in_connection_is_refused(monkeypatch: pytest.MonkeyPatch) -> N
         CONN_ENV,
         json.dumps(
             {
-                "conn_type": "datadog_scorecards",
+                "conn_type": "datadogscorecards",
                 "password": "k",
                 "extra": {"app_key": "a", "site": "ddog-gov.com"},
             }
@@ -263,7 +263,7 @@ def test_keys_are_registered_with_the_secrets_masker(monkeypatch: pytest.MonkeyP
         CONN_ENV,
         json.dumps(
             {
-                "conn_type": "datadog_scorecards",
+                "conn_type": "datadogscorecards",
                 "password": "mask-me-api-key-1",
                 "extra": {"app_key": "mask-me-app-key-2", "bearer_token": "mask-me-token-3"},
             }
@@ -336,7 +336,7 @@ def test_connection_refused_is_typed(monkeypatch: pytest.MonkeyPatch) -> None:
         CONN_ENV,
         json.dumps(
             {
-                "conn_type": "datadog_scorecards",
+                "conn_type": "datadogscorecards",
                 "password": "k",
                 "extra": {
                     "app_key": "a",

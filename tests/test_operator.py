@@ -301,7 +301,7 @@ def test_extra_link_points_at_the_site_used(
         CONN_ENV,
         json.dumps(
             {
-                "conn_type": "datadog_scorecards",
+                "conn_type": "datadogscorecards",
                 "password": "k",
                 "extra": {"app_key_secret": "a", "site": "datadoghq.eu"},
             }

@@ -24,10 +24,10 @@ def test_provider_info_is_consistent() -> None:
     info = get_provider_info()
     assert info["package-name"] == "airflow-provider-scorecards"
     (conn,) = info["connection-types"]
-    assert conn["connection-type"] == "datadog_scorecards"
+    assert conn["connection-type"] == "datadogscorecards"
     module, _, cls = conn["hook-class-name"].rpartition(".")
     hook = getattr(importlib.import_module(module), cls)
-    assert hook.conn_type == "datadog_scorecards"
+    assert hook.conn_type == "datadogscorecards"
     assert hook.default_conn_name == "datadog_scorecards_default"
     assert conn["conn-fields"]["app_key_secret"]["schema"]["format"] == "password"
     assert conn["conn-fields"]["bearer_token"]["schema"]["format"] == "password"
@@ -51,7 +51,7 @@ def _airflow(*args: str) -> str:
 
 def test_airflow_cli_lists_provider_and_hook() -> None:
     assert "airflow-provider-scorecards" in _airflow("providers", "list", "--output", "plain")
-    assert "datadog_scorecards" in _airflow("providers", "hooks", "--output", "plain")
+    assert "datadogscorecards" in _airflow("providers", "hooks", "--output", "plain")
 
 
 def test_every_secret_connection_field_is_hidden_by_airflows_own_rule() -> None:

@@ -78,7 +78,7 @@ def settings_from_connection(
     password: str | None,
     extra: Mapping[str, Any],
 ) -> ClientSettings:
-    """Settings from an Airflow connection of type ``datadog_scorecards`` or ``datadog``."""
+    """Settings from an Airflow connection of type ``datadogscorecards`` or ``datadog``."""
     if conn_type == "datadog":
         # The official Datadog provider keeps both keys and the host in extras.
         api_key = _text(extra.get("api_key")) or _text(password)
@@ -114,7 +114,7 @@ def settings_from_env(
         missing = f"connection {conn_id!r} does not exist and " if conn_id else ""
         raise ScorecardsConfigError(
             f"No Datadog credentials: {missing}DD_API_KEY / DD_APP_KEY "
-            "are not set. Create the connection (type 'datadog_scorecards', API key as password, "
+            "are not set. Create the connection (type 'datadogscorecards', API key as password, "
             f'extra {{"{APP_KEY_FIELD}": ..., "site": ...}}) or export DD_API_KEY, DD_APP_KEY and DD_SITE.'
         )
     return _finish(

@@ -1,8 +1,8 @@
 """Hooks of the provider.
 
-``DEFAULT_CONN_ID`` and the connection-id check live here, not in the hook's module, so that task classes
-and triggers can use them at DAG parse without importing the hook (and the client and HTTP machinery
-behind it).
+``DEFAULT_CONN_ID``, ``CONN_TYPE`` and the connection-id check live here, not in the hook's module, so
+that task classes, triggers and the provider metadata can use them without importing the hook (and the
+client and HTTP machinery behind it).
 """
 
 from __future__ import annotations
@@ -12,11 +12,17 @@ from typing import Any
 from airflow_provider_scorecards.client.coercion import coerce_optional_str
 from airflow_provider_scorecards.client.errors import InvalidParameterError
 
-CONN_TYPE = "datadog_scorecards"
-"""The provider's connection type (the hook's ``conn_type``), for code that must not import the hook."""
-
 DEFAULT_CONN_ID = "datadog_scorecards_default"
 """The connection every hook and task class uses unless told otherwise."""
+
+CONN_TYPE = "datadogscorecards"
+"""The connection type (``conn_type``) of the provider's connections.
+
+Without ``_`` or ``-``: Airflow warns on every read of a connection whose type holds ``_``, and turns
+``-`` into ``_`` when it parses a connection URI (the form it caches connections in), so either would
+not survive a round trip. A connection of type ``datadog_scorecards`` is read all the same: the hook
+finds a connection by its id, and reads every type other than the official ``datadog`` as this one.
+"""
 
 
 def coerce_conn_id(value: Any) -> str:

@@ -29,13 +29,13 @@ from airflow_provider_scorecards.client.settings import (
     settings_from_connection,
     settings_from_env,
 )
-from airflow_provider_scorecards.hooks import DEFAULT_CONN_ID
+from airflow_provider_scorecards.hooks import CONN_TYPE, DEFAULT_CONN_ID
 
 
 class DatadogScorecardsHook(BaseHook):
     """Talks to Datadog's "List all scores" endpoint (``GET /api/v2/scorecard/scores/{aggregation}``).
 
-    :param datadog_conn_id: Airflow connection id. Type ``datadog_scorecards`` (API key as password,
+    :param datadog_conn_id: Airflow connection id. Type ``datadogscorecards`` (API key as password,
         extra ``app_key_secret``, ``site`` or ``api_url``...) or the official provider's ``datadog`` type.
         If the default connection does not exist, ``DD_API_KEY``, ``DD_APP_KEY`` and ``DD_SITE`` are used;
         any other missing connection id is an error.
@@ -44,7 +44,7 @@ class DatadogScorecardsHook(BaseHook):
 
     conn_name_attr = "datadog_conn_id"
     default_conn_name = DEFAULT_CONN_ID
-    conn_type = "datadog_scorecards"
+    conn_type = CONN_TYPE
     hook_name = "Datadog Scorecards"
 
     def __init__(

@@ -48,7 +48,7 @@ def connection(api: AirflowAPI, deployment: Deployment) -> str:
 
     body = {
         "connection_id": CONN_ID,
-        "conn_type": "datadog_scorecards",
+        "conn_type": "datadogscorecards",
         "password": DEFAULT_API_KEY,
         "extra": json.dumps({"api_url": deployment.simulator_url, "app_key_secret": DEFAULT_APP_KEY}),
     }

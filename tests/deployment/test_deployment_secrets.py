@@ -27,7 +27,7 @@ def test_connection_shows_every_secret_masked(
     api: AirflowAPI, deployment: Deployment, connection: str
 ) -> None:
     shown = api.get(f"/connections/{q(connection)}")
-    assert shown["conn_type"] == "datadog_scorecards"
+    assert shown["conn_type"] == "datadogscorecards"
     assert shown["password"] == "***"
     assert json.loads(shown["extra"]) == {"api_url": deployment.simulator_url, "app_key_secret": "***"}
     listed = api.request("GET", "/connections").text

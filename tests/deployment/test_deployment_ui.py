@@ -139,7 +139,7 @@ def test_add_connection_form_shows_every_field_and_masks_the_secrets(
     dialog.wait_for(state="detached")
     saved = api.get(f"/connections/{q(UI_CONN_ID)}")
     extra = json.loads(saved["extra"])
-    assert saved["conn_type"] == "datadog_scorecards"
+    assert saved["conn_type"] == "datadogscorecards"
     assert saved["password"] == "***"
     assert extra["app_key_secret"] == "***"  # saved under the name the hook reads, and redacted
     assert extra["api_url"] == deployment.simulator_url

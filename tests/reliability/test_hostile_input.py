@@ -110,7 +110,7 @@ def test_hostile_connections_are_refused(
         CONN_ENV,
         json.dumps(
             {
-                "conn_type": "datadog_scorecards",
+                "conn_type": "datadogscorecards",
                 "password": "KEY-hostile-1",
                 "extra": {"app_key": "APP-hostile-2", **extra},
             }
