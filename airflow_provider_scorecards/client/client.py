@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from airflow_provider_scorecards import __version__
 from airflow_provider_scorecards.client.coercion import coerce_int
@@ -24,10 +24,30 @@ from airflow_provider_scorecards.client.pages import Page, Record, decode_page
 from airflow_provider_scorecards.client.pagination import MAX_CONCURRENCY, FetchStats, paginate
 from airflow_provider_scorecards.client.query import ScoresQuery
 from airflow_provider_scorecards.client.settings import ClientSettings
-from airflow_provider_scorecards.client.transport import Logger, Transport
+from airflow_provider_scorecards.client.transport import Logger, Transport, TransportStats
 
 PROGRESS_LOG_SECONDS = 5.0
 """On long fetches, progress is logged at most this often."""
+
+
+class ScoresTransport(Protocol):
+    """What the client needs of a transport: the seam where tests put their own (see ``MockTransport``).
+
+    :class:`~airflow_provider_scorecards.client.transport.Transport` is the real one (``requests``,
+    retries, rate-limit pacing); :class:`~airflow_provider_scorecards.client.mock.MockTransport` answers
+    from a function, so pagination and the client are tested without a server.
+    """
+
+    stats: TransportStats
+    """Requests sent and retries made so far; the client reports the differences per fetch."""
+
+    def get_json(self, path: str, params: Mapping[str, str], decode: Callable[[bytes], Any]) -> Any:
+        """Return ``decode(body)`` of ``GET base_url + path`` with ``params``, or raise a typed error."""
+        ...
+
+    def close(self) -> None:
+        """Release connections; the transport is not used afterwards."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -106,6 +126,9 @@ class ScorecardsClient:
     :param user_agent_suffix: appended to the User-Agent (the hook adds Airflow's version).
     :param log: a logger (stdlib by default; the hook passes its task logger).
     :param sleep: how to wait between retries (tests pass a fake).
+    :param transport: the transport to send requests through (default: a
+        :class:`~airflow_provider_scorecards.client.transport.Transport` for ``settings``, created on first
+        use); the client closes it.
     """
 
     def __init__(
@@ -116,6 +139,7 @@ class ScorecardsClient:
         user_agent_suffix: str = "",
         log: Logger | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        transport: ScoresTransport | None = None,
     ) -> None:
         self.settings = settings
         self.concurrency = coerce_int("concurrency", concurrency, minimum=1, maximum=MAX_CONCURRENCY)
@@ -129,10 +153,10 @@ class ScorecardsClient:
             "pool_size": max(self.concurrency, 4),
             "sleep": sleep,
         }
-        self._transport: Transport | None = None
+        self._transport: ScoresTransport | None = transport
 
     @property
-    def transport(self) -> Transport:
+    def transport(self) -> ScoresTransport:
         """The transport (session, retries), created on first use: building it imports ``requests``."""
         if self._transport is None:
             self._transport = Transport(self.settings, **self._transport_args)

@@ -1,0 +1,39 @@
+"""MockTransport: a transport that answers from a function, for tests of the client without a server.
+
+As httpx's ``MockTransport``: pass it as ``ScorecardsClient(settings, transport=MockTransport(handler))``
+and the client's pagination, deduplication and statistics run as they do against Datadog, while the
+handler decides each answer. No retries and no pacing: those are the real transport's, tested on their own.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from airflow_provider_scorecards.client.transport import TransportStats
+
+Handler = Callable[[str, dict[str, str]], bytes]
+"""``handler(path, params) -> body``: the body of a 200 answer; raise a ``ScorecardsError`` for others."""
+
+
+class MockTransport:
+    """Answer every request with ``handler(path, params)``; remember each request in ``requests``."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.stats = TransportStats()
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        self.closed = False
+
+    def get_json(
+        self, path: str, params: Mapping[str, str], decode: Callable[[bytes], Any] = json.loads
+    ) -> Any:
+        """Record the request, then decode the handler's body as the real transport does."""
+        self.stats.requests += 1
+        self.requests.append((path, dict(params)))
+        return decode(self.handler(path, dict(params)))
+
+    def close(self) -> None:
+        """Mark the transport closed (the client closes what it was given)."""
+        self.closed = True
