@@ -1,7 +1,7 @@
 """Provider metadata, read by Airflow through the ``apache_airflow_provider`` entry point.
 
 Written out by hand (Airflow reads it in every process, so it imports nothing of the provider's task
-classes); ``tests/test_provider_info_drift.py`` derives the same lists from the modules that define the
+classes); ``tests/unit/test_provider_info_drift.py`` derives the same lists from the modules that define the
 hooks, operators, sensors, triggers and links, and fails on any difference.
 """
 

@@ -89,7 +89,7 @@ class Check:
     seconds: float
 
 
-# -- helpers shared with tests/test_distribution.py ----------------------------------------------------------
+# -- helpers shared with tests/integration/test_distribution.py ------------------------------------------
 
 
 def read_version(root: Path = ROOT) -> str:

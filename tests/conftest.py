@@ -64,3 +64,11 @@ def fresh_conn(monkeypatch: pytest.MonkeyPatch, fresh_sim: ScorecardsSimulator) 
 
     monkeypatch.setenv(CONN_ENV, json.dumps(conn))
     return fresh_sim
+
+
+@pytest.fixture
+def history_sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScorecardsSimulator]:
+    """A simulator of the history tests' own: its drift step is that test's business only."""
+    with ScorecardsSimulator(seed=7, entities=200) as sim:
+        monkeypatch.setenv(CONN_ENV, sim.connection_uri())
+        yield sim

@@ -1,4 +1,4 @@
-"""DAGs for tests/test_history.py: snapshots with Asset outlets, and the regression check from params."""
+"""DAGs of the tests of scores over time: snapshots with Asset outlets, and the regression check from params."""
 
 from __future__ import annotations
 

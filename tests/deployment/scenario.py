@@ -39,7 +39,7 @@ from tests.deployment.rest import AirflowAPI, q
 
 CONN_ID = "datadog_scorecards_default"
 EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
-# Each example file is named after its DAG (tests/test_example_dags.py holds them to that).
+# Each example file is named after its DAG (tests/integration/test_example_dags.py holds them to that).
 DAG_IDS = tuple(sorted(path.stem for path in EXAMPLE_DAGS.glob("[!_]*.py")))
 SHORT_NAMES = {
     "scorecards_export": "export",

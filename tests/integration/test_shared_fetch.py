@@ -30,7 +30,7 @@ from airflow_provider_scorecards.triggers.shared_fetch import (
     ScoresSource,
 )
 from tests.conftest import CONN_ENV
-from tests.test_sensor import crossing_entity, first_event
+from tests.integration.test_sensor import crossing_entity, first_event
 
 QUERY = ScoresQuery.build("by-entity")
 

@@ -22,7 +22,7 @@ import pytest
 import airflow_provider_scorecards
 from airflow_provider_scorecards.get_provider_info import get_provider_info
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parent.parent.parent
 PACKAGE = "airflow_provider_scorecards"
 PYPROJECT: dict[str, Any] = tomllib.loads((ROOT / "pyproject.toml").read_text())
 
