@@ -14,7 +14,7 @@ import pytest
 
 from airflow_provider_scorecards.simulator import ScorecardsSimulator
 
-DOCS = Path(__file__).parent.parent / "docs"
+DOCS = Path(__file__).parents[2] / "docs"
 EXAMPLES = sorted(p for p in (DOCS / "examples").glob("*.py") if not p.name.startswith("test_"))
 INCLUDE = re.compile(r"^\.\. literalinclude:: (\S+)\n((?:[ \t]+:[\w-]+:.*\n)*)", re.M)
 

@@ -18,7 +18,7 @@ import pytest
 from airflow_provider_scorecards.simulator import ScorecardsSimulator
 from airflow_provider_scorecards.testing.simulator import SimulatorFixture
 
-EXAMPLES = Path(__file__).parent.parent / "docs" / "examples"
+EXAMPLES = Path(__file__).parents[2] / "docs" / "examples"
 
 
 def _pytest(folder: Path, home: Path) -> subprocess.CompletedProcess[str]:
