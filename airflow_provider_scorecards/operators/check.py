@@ -1,8 +1,8 @@
 """DatadogScoreCheckOperator: check a score gate once, optionally against a baseline snapshot.
 
 For gates where waiting makes no sense (a CI-style check inside a DAG). Imported at every DAG parse (it is
-re-exported by :mod:`.scores`, where DAGs import it): the hook, the gate's evaluation and object storage
-load inside ``execute``.
+re-exported by :mod:`airflow_provider_scorecards.operators.scores`, where DAGs import it): the hook, the
+gate's evaluation and object storage load inside ``execute``.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from airflow_provider_scorecards.client.query import ScoresQuery
     from airflow_provider_scorecards.snapshots import SnapshotFile
 
-__all__ = ["DatadogScoreCheckOperator", "DatadogScorecardScoresOperator", "ScorecardsLink"]
+__all__ = ["DatadogScoreCheckOperator", "DatadogScorecardScoresOperator", "ExportArguments", "ScorecardsLink"]
 
 XCOM_WARN_RECORDS = 10_000
 """Above this many records pushed to XCom, a warning suggests ``output_path``."""
