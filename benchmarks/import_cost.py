@@ -41,6 +41,8 @@ MUST_NOT_LOAD = (
     "airflow_provider_scorecards.simulator",
     "airflow_provider_scorecards.hooks.scorecards",
     "airflow_provider_scorecards.client.transport",
+    "airflow_provider_scorecards.client.wire",
+    "msgspec",
     "upath",
     "fsspec",
     "aiohttp",

@@ -4,14 +4,20 @@ A record is what DAG authors want in XCom: one flat dict per score with the numb
 no nesting to dig through. A field the API did not send is ``None``, never invented.
 
 Everything that is not a valid scores page raises :class:`ScorecardsResponseError`; nothing else escapes
-the parser, whatever JSON it is fed.
+the parser, whatever JSON it is fed. That includes impossible values, which would otherwise reach a gate
+as if they were scores: a score outside 0..1, a negative count or level, a numerator (``numerator``,
+``total_pass``, ``total_fail``) above its ``denominator``. The whole page is refused and the error names
+the page offset, the item position, the score's id, the field and the value (docs/decoding.rst).
+
+:func:`decode_page` decodes with msgspec (:mod:`.wire`, loaded on the first page) and falls back to the
+standard library's decoder and :func:`parse_page`, which name what is wrong, for any body msgspec refuses.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Set
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +34,12 @@ NUMERIC_FIELDS: tuple[str, ...] = (
     "total_skip",
     "total_no_data",
 )
+NON_NEGATIVE_FIELDS: tuple[str, ...] = NUMERIC_FIELDS[1:]
+"""Counts and the level: never below zero (``score`` has its own range, 0..1)."""
+BOUNDED_BY_DENOMINATOR: tuple[str, ...] = ("numerator", "total_pass", "total_fail")
+"""Fields that count part of what ``denominator`` counts (score = numerator / denominator, passes over
+passes + fails), so never above it."""
+MAX_FINITE = sys.float_info.max
 RELATIONSHIPS: tuple[str, ...] = ("entity", "rule", "scorecard", "service", "team")
 RECORD_FIELDS: tuple[str, ...] = (
     "id",
@@ -62,40 +74,35 @@ _NUMBER = (int, float)
 
 
 def decode_page(body: bytes, offset: int, *, raw: bool = False) -> Page:
-    """Decode a response body and return its page, flattening each score while the JSON is decoded.
+    """Decode a response body and return its page (flat records, or the raw objects with ``raw``).
 
-    ``json.loads`` alone builds a tree of several nested dicts per score, which lives until the whole page
-    is parsed: in a process that holds many objects (a triggerer running hundreds of triggers, a worker
-    keeping 100k records) those short-lived containers get promoted and set off full garbage collections
-    over everything. Flattening each score object in an ``object_hook`` as soon as it is decoded lets its
-    nested dicts die young, and the flat records (atomic values only) are never tracked by the collector.
-    The result is the same as ``parse_page(json.loads(body), offset)``; raises ``ValueError`` for a body
-    that is not JSON (a truncated answer) and :class:`ScorecardsResponseError` for a wrong shape.
+    Valid pages are decoded by msgspec into typed structs, checked and flattened in one pass
+    (:func:`.wire.decode_records`); anything it refuses is decoded again by ``json.loads`` and checked by
+    :func:`parse_page`, so the result and the errors are exactly ``parse_page(json.loads(body), offset)``'s.
+    Raises ``ValueError`` for a body that is not JSON (a truncated answer, which the transport retries)
+    and :class:`ScorecardsResponseError` for a wrong shape, an impossible value, or JSON nested too deeply
+    to decode.
     """
-    if raw:
-        return parse_page(json.loads(body), offset, raw=True)
-    flattened: set[int] = set()
+    if not raw:
+        from airflow_provider_scorecards.client.wire import decode_records
 
-    def flatten_scores(obj: dict[str, Any]) -> Any:
-        if obj.get("type") == "score" and "attributes" in obj:
-            try:
-                record = _flatten_checked(obj)
-            except _Malformed:
-                return obj  # parse_page names the problem and its position
-            flattened.add(id(record))
-            return record
-        return obj
-
-    payload = json.loads(body, object_hook=flatten_scores)
-    return parse_page(payload, offset, flattened=flattened)
+        page = decode_records(body, offset)
+        if page is not None:
+            return page
+    try:
+        payload = json.loads(body)
+    except RecursionError:
+        raise ScorecardsResponseError(
+            f"page at offset {offset}: JSON nested too deeply to decode; a scores page is four levels deep"
+        ) from None
+    return parse_page(payload, offset, raw=raw)
 
 
-def parse_page(payload: Any, offset: int, *, raw: bool = False, flattened: Set[int] = frozenset()) -> Page:
+def parse_page(payload: Any, offset: int, *, raw: bool = False) -> Page:
     """Check a decoded response body and return its scores as flat records (or raw objects with ``raw``).
 
-    Checking and flattening happen in one pass over each score: this is the client's hot path (every
-    score of every page goes through it), so it uses exact type checks, which is all that decoded JSON
-    needs. ``flattened`` holds the ``id()`` of items that :func:`decode_page` already flattened.
+    Checking and flattening happen in one pass over each score, with exact type checks, which is all that
+    decoded JSON needs; only once something is known to be wrong is the first problem found and named.
     """
     if type(payload) is not dict:
         raise ScorecardsResponseError(
@@ -113,10 +120,7 @@ def parse_page(payload: Any, offset: int, *, raw: bool = False, flattened: Set[i
     elif meta is not None:
         raise ScorecardsResponseError(f"page at offset {offset}: 'meta' is {_kind(meta)}, expected an object")
     try:
-        if flattened:
-            records = [item if id(item) in flattened else _flatten_checked(item) for item in data]
-        else:
-            records = [_flatten_checked(item) for item in data]
+        records = [_flatten_checked(item) for item in data]
     except _Malformed:
         position, problem = _first_problem(data)
         raise ScorecardsResponseError(f"page at offset {offset}, item {position}: {problem}") from None
@@ -149,6 +153,8 @@ def _flatten_checked(item: Any) -> Record:
     for value in numbers:
         if value is not None and (type(value) not in _NUMBER or value - value != 0):  # bool, str, nan, inf
             raise _Malformed
+    if _impossible(numbers):
+        raise _Malformed
     aggregation = get("aggregation")
     if aggregation is not None and type(aggregation) is not str:
         raise _Malformed
@@ -177,6 +183,18 @@ def _flatten_checked(item: Any) -> Record:
         "service_id": related[3],
         "team_id": related[4],
     }
+
+
+def _impossible(numbers: tuple[Any, ...]) -> bool:
+    """True when finite numbers, in NUMERIC_FIELDS order, cannot be a score's (see the module's rules)."""
+    score, numerator, denominator = numbers[0], numbers[1], numbers[2]
+    if score is not None and not 0 <= score <= 1:
+        return True
+    if any(value is not None and value < 0 for value in numbers[1:]):
+        return True
+    return denominator is not None and any(
+        value is not None and value > denominator for value in (numerator, numbers[5], numbers[6])
+    )
 
 
 def _related_id(relationship: Any) -> str | None:
@@ -230,6 +248,9 @@ def _item_problem(item: Any) -> str | None:
         aggregation = attributes.get("aggregation")
         if aggregation is not None and not isinstance(aggregation, str):
             return f"attribute 'aggregation' is {_kind(aggregation)}, expected a string"
+        impossible = _impossible_value(attributes)
+        if impossible:
+            return f"impossible value in score {item['id']!r:.80}: {impossible}"
     relationships = item.get("relationships")
     if relationships is not None:
         if not isinstance(relationships, dict):
@@ -245,6 +266,24 @@ def _item_problem(item: Any) -> str | None:
                 not isinstance(rel_data, dict) or not isinstance(rel_data.get("id", ""), str)
             ):
                 return f"relationship {name!r} has malformed 'data'"
+    return None
+
+
+def _impossible_value(attributes: dict[str, Any]) -> str | None:
+    """Which field of finite numbers is impossible, with its value and the rule it breaks, in words."""
+    score = attributes.get("score")
+    if score is not None and not 0 <= score <= 1:
+        return f"attribute 'score' is {score!r:.40}, outside 0..1"
+    for name in NON_NEGATIVE_FIELDS:
+        value = attributes.get(name)
+        if value is not None and value < 0:
+            return f"attribute {name!r} is {value!r:.40}, below 0"
+    denominator = attributes.get("denominator")
+    if denominator is not None:
+        for name in BOUNDED_BY_DENOMINATOR:
+            value = attributes.get(name)
+            if value is not None and value > denominator:
+                return f"attribute {name!r} is {value!r:.40}, above its 'denominator' {denominator!r:.40}"
     return None
 
 
