@@ -61,14 +61,19 @@ def paginate(
     cap = max_results
 
     def accept(page: Page, requested: int) -> Page:
-        items = []
-        for item in page.items:
-            item_id = item["id"]
-            if item_id in seen:
-                state.duplicates += 1
-                continue
-            seen.add(item_id)
-            items.append(item)
+        ids = {item["id"] for item in page.items}
+        if len(ids) == len(page.items) and seen.isdisjoint(ids):
+            seen.update(ids)  # the usual page, nothing seen before: set operations, no loop in Python
+            items = page.items
+        else:
+            items = []
+            for item in page.items:
+                item_id = item["id"]
+                if item_id in seen:
+                    state.duplicates += 1
+                    continue
+                seen.add(item_id)
+                items.append(item)
         if page.count >= requested and page.count > 0 and not items:
             raise ScorecardsResponseError(
                 f"page at offset {page.offset} only repeats records already received; "
