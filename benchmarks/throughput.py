@@ -10,6 +10,8 @@ client measurement runs in a fresh subprocess, so its peak memory (max RSS) is i
   the way its users do;
 - transport floor: a bare loop of ``requests.get`` + ``json.loads`` over the same pages at the same
   concurrency, with no validation or flattening;
+- wire floor: the same loop keeping only the bytes (no JSON decoding): what the simulator, the HTTP stack
+  and the 2 cores cost before any decoding;
 - latency floor: ``ceil(pages / concurrency) * latency``;
 - peak memory per kept record: our peak RSS minus the RSS before the fetch started (after the imports),
   divided by the records kept;
@@ -62,7 +64,7 @@ def worker(mode: str, url: str, concurrency: int, expected: int) -> dict[str, An
     """Run one client once; imports happen before the clock starts, so only fetching is timed."""
     from airflow_provider_scorecards.simulator import DEFAULT_API_KEY, DEFAULT_APP_KEY
 
-    fetch = {"ours": _ours, "official": _official, "transport": _transport}[mode](
+    fetch = {"ours": _ours, "official": _official, "transport": _transport, "wire": _wire}[mode](
         url, concurrency, expected, DEFAULT_API_KEY, DEFAULT_APP_KEY
     )
     before = _rss_mb()
@@ -136,7 +138,13 @@ def _official(url: str, concurrency: int, expected: int, api_key: str, app_key: 
     return fetch
 
 
-def _transport(url: str, concurrency: int, expected: int, api_key: str, app_key: str) -> Callable[[], int]:
+def _wire(url: str, concurrency: int, expected: int, api_key: str, app_key: str) -> Callable[[], int]:
+    return _transport(url, concurrency, expected, api_key, app_key, decode=False)
+
+
+def _transport(
+    url: str, concurrency: int, expected: int, api_key: str, app_key: str, *, decode: bool = True
+) -> Callable[[], int]:
     from concurrent.futures import ThreadPoolExecutor
 
     import requests
@@ -152,6 +160,8 @@ def _transport(url: str, concurrency: int, expected: int, api_key: str, app_key:
             response = session.get(
                 endpoint, headers=headers, params={"page[offset]": offset, "page[limit]": PAGE}
             )
+            if not decode:  # the bytes are read, not decoded: count what the page must hold
+                return min(PAGE, max(expected - offset, 0)) if response.content else 0
             return len(json.loads(response.content)["data"])
 
         offsets = range(0, expected + 1, PAGE)  # the last request is the short (empty) page
@@ -364,6 +374,7 @@ def main() -> int:
             cells += [
                 ("ours", f"ours, concurrency {concurrency}", concurrency),
                 ("transport", f"transport floor, concurrency {concurrency}", concurrency),
+                ("wire", f"wire floor, concurrency {concurrency}", concurrency),
             ]
         results: dict[str, dict[str, float]] = {}
         for mode, label, concurrency in cells:
