@@ -9,7 +9,7 @@ as if they were scores: a score outside 0..1, a negative count or level, a numer
 ``total_pass``, ``total_fail``) above its ``denominator``. The whole page is refused and the error names
 the page offset, the item position, the score's id, the field and the value (docs/decoding.rst).
 
-:func:`decode_page` decodes with msgspec (:mod:`.wire`, loaded on the first page) and falls back to the
+:func:`decode_page` decodes with msgspec (``client/wire.py``, loaded on the first page) and falls back to the
 standard library's decoder and :func:`parse_page`, which name what is wrong, for any body msgspec refuses.
 """
 
@@ -77,7 +77,7 @@ def decode_page(body: bytes, offset: int, *, raw: bool = False) -> Page:
     """Decode a response body and return its page (flat records, or the raw objects with ``raw``).
 
     Valid pages are decoded by msgspec into typed structs, checked and flattened in one pass
-    (:func:`.wire.decode_records`); anything it refuses is decoded again by ``json.loads`` and checked by
+    (``wire.decode_records``); anything it refuses is decoded again by ``json.loads`` and checked by
     :func:`parse_page`, so the result and the errors are exactly ``parse_page(json.loads(body), offset)``'s.
     Raises ``ValueError`` for a body that is not JSON (a truncated answer, which the transport retries)
     and :class:`ScorecardsResponseError` for a wrong shape, an impossible value, or JSON nested too deeply
