@@ -238,7 +238,7 @@ def profile_ours(url: str, concurrency: int, expected: int, top: int) -> str:
 
     from airflow_provider_scorecards.client.query import ScoresQuery
     from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
-    from airflow_provider_scorecards.operators.scores import _collect
+    from airflow_provider_scorecards.summary import ScoreSummary
 
     profiles: list[cProfile.Profile] = []
     lock = threading.Lock()
@@ -258,7 +258,9 @@ def profile_ours(url: str, concurrency: int, expected: int, top: int) -> str:
         stream = hook.get_conn().stream(
             ScoresQuery.build("by-entity", page_limit=PAGE), concurrency=concurrency
         )
-        records, _summary = _collect(stream, raw=False)
+        summary, records = ScoreSummary(), []
+        for batch in summary.counted(stream, raw=False):
+            records.extend(batch)
     phases["fetch + summary"] = time.perf_counter() - started
     started = time.perf_counter()
     json.dumps(BaseXCom.serialize_value(records))  # serde, then the JSON the API server receives
