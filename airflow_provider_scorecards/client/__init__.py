@@ -8,9 +8,10 @@ Usable from a plain script (``import airflow_provider_scorecards.client`` import
         result = client.fetch(ScoresQuery.build("by-team", sort="-score"))
     print(len(result.records), result.stats)
 
-Modules: :mod:`.settings` (credentials, sites), :mod:`.query` (what to ask), :mod:`.transport` (HTTP,
-retries, rate limits), :mod:`.pages` (parsing, flat records), :mod:`.pagination` (every page, in order),
-:mod:`.client` (the entry points), :mod:`.errors` (typed errors), :mod:`.coercion` (loose values).
+Modules: :mod:`.settings` (credentials, patience), :mod:`.sites` (Datadog sites, URLs), :mod:`.query`
+(what to ask), :mod:`.transport` (HTTP, retries, rate limits), :mod:`.pages` (parsing, flat records),
+:mod:`.pagination` (every page, in order), :mod:`.client` (the entry points), :mod:`.errors` (typed
+errors), :mod:`.coercion` (loose values).
 
 The names below load on first use: a DAG file that imports the operators (which use the query and
 coercion modules) at every parse does not pay for the transport and pagination modules.

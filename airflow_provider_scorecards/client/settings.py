@@ -1,24 +1,21 @@
-"""Client settings: which Datadog site to talk to, with which credentials, and how patiently.
+"""Client settings: which API to talk to, with which credentials, and how patiently.
 
 A :class:`ClientSettings` is built from the fields of a connection (ours, or the official Datadog
 provider's ``datadog`` type) or from the ``DD_*`` environment variables Datadog's own clients read. Turning
 those loose inputs into one validated object is this module's single job; the hook only hands it the
-connection's fields. Sites live here too: users paste whatever their browser shows (``app.datadoghq.eu``,
-``https://app.datadoghq.com/``, ``api.us5.datadoghq.com``), all of which mean one site, and Scorecards is
-not offered on the US government sites, which is said plainly instead of failing later with a 404.
+connection's fields. Which sites exist and how they are spelled is :mod:`.sites`' (its names are
+re-exported here for the callers that import them from this module).
 
 ``ClientSettings.__repr__`` never shows a credential, so settings can be logged or end up in a traceback.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from airflow_provider_scorecards.client.coercion import coerce_bool, coerce_float, coerce_int
 from airflow_provider_scorecards.client.errors import (
@@ -26,6 +23,33 @@ from airflow_provider_scorecards.client.errors import (
     ScorecardsConfigError,
     UnsupportedSiteError,
 )
+from airflow_provider_scorecards.client.sites import (
+    DEFAULT_SITE,
+    SITES,
+    UNSUPPORTED_SITES,
+    api_base_url,
+    is_loopback,
+    normalize_site,
+    scorecards_ui_url,
+    validate_api_url,
+)
+
+__all__ = [
+    "APP_KEY_FIELD",
+    "DEFAULT_SITE",
+    "SITES",
+    "UNSUPPORTED_SITES",
+    "ClientSettings",
+    "api_base_url",
+    "app_key_from_extra",
+    "is_loopback",
+    "legacy_app_key_field",
+    "normalize_site",
+    "scorecards_ui_url",
+    "settings_from_connection",
+    "settings_from_env",
+    "validate_api_url",
+]
 
 APP_KEY_FIELD = "app_key_secret"
 """Extra field of the application key. The name contains "secret" so that Airflow's own sensitive-name
@@ -247,93 +271,3 @@ def _text(value: Any) -> str | None:
         return None
     text = str(value).strip()
     return text or None
-
-
-# -- Datadog sites ------------------------------------------------------------------------------------
-
-SITES: tuple[str, ...] = (
-    "datadoghq.com",
-    "us3.datadoghq.com",
-    "us5.datadoghq.com",
-    "ap1.datadoghq.com",
-    "ap2.datadoghq.com",
-    "uk1.datadoghq.com",
-    "datadoghq.eu",
-)
-"""Sites that serve the Scorecards API."""
-
-UNSUPPORTED_SITES: tuple[str, ...] = ("ddog-gov.com", "us2.ddog-gov.com")
-"""Datadog sites where Scorecards is not offered (see Datadog's 'List all scores' page)."""
-
-DEFAULT_SITE = "datadoghq.com"
-
-
-def normalize_site(site: str) -> str:
-    """Return the canonical site name (``datadoghq.eu``) for any common spelling of it."""
-    raw = site
-    text = site.strip().lower()
-    if "://" in text:
-        text = urlsplit(text).hostname or ""
-    text = text.split("/", 1)[0].rstrip(".")
-    for prefix in ("api.", "app.", "www."):
-        if text.startswith(prefix):
-            text = text[len(prefix) :]
-            break
-    if text in SITES:
-        return text
-    if text in UNSUPPORTED_SITES:
-        raise UnsupportedSiteError(
-            "site",
-            raw,
-            "Datadog Scorecards is not offered on the US government sites (ddog-gov.com); "
-            f"supported sites are {', '.join(SITES)}",
-        )
-    raise InvalidParameterError("site", raw, f"expected one of {', '.join(SITES)} (or set api_url)")
-
-
-def api_base_url(site: str) -> str:
-    """``https://api.<site>`` for a (possibly unnormalised) site name."""
-    return f"https://api.{normalize_site(site)}"
-
-
-def validate_api_url(api_url: str) -> str:
-    """Check an explicit base URL (a proxy or the simulator) and return it without a trailing slash.
-
-    Keys travel in headers, so plain ``http`` is only accepted to a loopback address (the simulator, a
-    local proxy); credentials embedded in the URL are refused because they would end up in logs.
-    """
-    text = api_url.strip()
-    parts = urlsplit(text)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise InvalidParameterError("api_url", api_url, "expected an http(s) URL such as https://api.example")
-    if parts.username or parts.password:
-        raise InvalidParameterError(
-            "api_url", "<url with credentials>", "credentials must not be embedded in the URL; use the keys"
-        )
-    if parts.query or parts.fragment:
-        raise InvalidParameterError("api_url", api_url, "expected a base URL without query or fragment")
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
-        raise InvalidParameterError(
-            "api_url", api_url, "plain http is only allowed to a loopback address; use https"
-        )
-    return text.rstrip("/")
-
-
-def is_loopback(host: str) -> bool:
-    """True for ``localhost`` and any loopback IP (127.0.0.0/8, ::1)."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def scorecards_ui_url(api_url: str) -> str:
-    """The Scorecards page of the web app that belongs to an API base URL (for the operator link)."""
-    host = urlsplit(api_url).hostname or ""
-    if host.startswith("api."):
-        site = host[len("api.") :]
-        app_host = f"app.{site}" if site in ("datadoghq.com", "datadoghq.eu") else site
-        return f"https://{app_host}/software/scorecards"
-    return api_url.rstrip("/") + "/software/scorecards"
