@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from airflow_provider_scorecards.client.settings import ClientSettings
     from airflow_provider_scorecards.gate import GateCondition, GateResult
     from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
-    from airflow_provider_scorecards.triggers.shared_fetch import Fetched, ScoresSnapshot
+    from airflow_provider_scorecards.triggers.shared_fetch import Fetched
+    from airflow_provider_scorecards.triggers.shared_scores import ScoresSnapshot
 
 FAILED_CHECK_WAIT_MAX = 300.0
 """Longest wait between two checks after transient failures in a row (seconds). The client's own retries
@@ -109,12 +110,20 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
         async with AsyncExitStack() as subscriptions:
             feed: ScoresFeed | None = None
             while True:
+                # The wait for a check is bounded by the trigger's own deadline, even while a fetch it
+                # shares is stuck: the shared fetch goes on for the others (see shared_fetch).
+                wait_bound = asyncio.timeout(None if self.deadline is None else self.deadline - time.time())
                 try:
-                    if feed is None:
-                        settings = await asyncio.to_thread(_read_settings, hook)  # reads the connection
-                        feed = await subscriptions.enter_async_context(self._scores_feed(settings, query))
-                    fetched = await feed.fetch()
+                    async with wait_bound:
+                        if feed is None:
+                            settings = await asyncio.to_thread(_read_settings, hook)  # reads the connection
+                            feed = await subscriptions.enter_async_context(self._scores_feed(settings, query))
+                        fetched = await feed.fetch()
                     result = await _judge(condition, fetched.value)
+                except TimeoutError:
+                    if not wait_bound.expired():
+                        raise
+                    return {"status": "timeout", "report": last_report}
                 except ScorecardsError as exc:
                     if not exc.retryable:
                         return {"status": "error", "message": f"{type(exc).__name__}: {exc}"}
@@ -165,7 +174,7 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
         """
         import airflow
 
-        from airflow_provider_scorecards.triggers.shared_fetch import SHARED_SCORES, ScoresKey, ScoresSource
+        from airflow_provider_scorecards.triggers.shared_scores import SHARED_SCORES, ScoresKey, ScoresSource
 
         return SHARED_SCORES.subscribe(
             ScoresKey.of(self.datadog_conn_id, settings, query),

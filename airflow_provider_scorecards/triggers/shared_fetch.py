@@ -1,4 +1,4 @@
-"""One fetch per query per interval for all the triggers of one triggerer process that wait on it.
+"""One fetch per key per interval for all the triggers of one triggerer process that wait on it.
 
 Why this exists: hundreds of deployment DAGs gate on the same scorecard, each deferred sensor waiting in
 the triggerer for its own service's score. The API cannot filter by score id, so every check fetches the
@@ -16,10 +16,14 @@ entry (``async with SHARED_SCORES.subscribe(key, ...) as subscription``). A chec
    (the freshest data there can be, even when a slow fetch takes longer than the bound);
 3. else a new fetch, which the next checks will share.
 
-The blocking fetch runs in the loop's bounded default executor (``asyncio.to_thread``), parsing included,
-so the loop only ever waits; at most :data:`MAX_CONCURRENT_FETCHES` of them at once per loop, whatever the
-number of keys. A failed fetch is not kept: its exception reaches every waiter of that fetch,
-and each trigger treats it as its own check's error (transient or not, counted against its own limit).
+The blocking fetch runs in a worker thread, parsing included, so the loop only ever waits. Threads are
+bounded twice: a key's group (for the score gate: its connection and credentials) runs at most
+:data:`MAX_FETCHES_PER_GROUP` fetches at once, and all of a loop's fetches share one pool of
+:data:`MAX_FETCH_THREADS` threads of their own, not the loop's default executor. So a connection whose
+server stalls holds a few threads, never the slots of other connections, and never the default executor
+that the process's other triggers use. A failed fetch is not kept: its exception reaches every waiter of
+that fetch, and each trigger treats it as its own check's error (transient or not, counted against its own
+limit). A waiter may stop waiting (its own deadline) without stopping the fetch for the others.
 
 Lifetime: an entry lives exactly as long as it has subscribers. Leaving the ``async with`` (normally, by an
 exception or by cancellation) removes the subscription synchronously, and the last one out drops the entry
@@ -31,30 +35,26 @@ of every registry key), and nothing process-wide is changed.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import hashlib
-import json
 import logging
-import secrets
 from collections import Counter
 from collections.abc import Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, Protocol, TypeVar
 
-from airflow_provider_scorecards.client.client import ScorecardsClient
-from airflow_provider_scorecards.client.pages import Record
-from airflow_provider_scorecards.client.query import ScoresQuery
-from airflow_provider_scorecards.client.settings import ClientSettings
-
 logger = logging.getLogger(__name__)
 
-MAX_CONCURRENT_FETCHES = 2
-"""Shared fetches running at once per event loop (more wait for a slot, and count their age from then).
-
-Parsing a page holds the GIL: each extra thread parsing at the same time delays the event loop's next turn
-(measured in ``benchmarks/triggerer_scale.py``) and takes a worker of the loop's default executor from the
-other triggers of the process. Two keep one fetch's network wait overlapped with another's parsing."""
+MAX_FETCHES_PER_GROUP = 2
+"""Fetches of one group (for the score gate: one connection) running at once; more wait for a slot, and
+count their age from then. Parsing a page holds the GIL: each extra thread parsing at the same time delays
+the event loop's next turn (measured in ``benchmarks/triggerer_scale.py``); two keep one fetch's network
+wait overlapped with another's parsing."""
+MAX_FETCH_THREADS = 16
+"""Threads of one loop's fetch pool, all groups together: the bound on threads, whatever the number of
+connections (eight connections would have to stall at once to make a ninth wait)."""
+MAX_CONCURRENT_FETCHES = MAX_FETCHES_PER_GROUP
+"""The former name of :data:`MAX_FETCHES_PER_GROUP`."""
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -85,9 +85,12 @@ class Fetched(Generic[T]):
 class _Entry(Generic[T]):
     """The shared state of one key: its source, subscribers, last result and the fetch in flight."""
 
-    def __init__(self, source: BlockingSource[T], fetch_slots: asyncio.Semaphore) -> None:
+    def __init__(
+        self, source: BlockingSource[T], fetch_slots: asyncio.Semaphore, threads: ThreadPoolExecutor
+    ) -> None:
         self.source = source
         self.fetch_slots = fetch_slots
+        self.threads = threads
         self.subscriptions: set[Subscription[T]] = set()
         self.max_ages: Counter[float] = Counter()
         self.latest: Fetched[T] | None = None
@@ -106,7 +109,7 @@ class _Entry(Generic[T]):
             async with self.fetch_slots:
                 started = loop.time()  # the data's age counts from the request, not from the queue
                 self.requesting = True
-                value = await asyncio.to_thread(self.source.fetch)
+                value = await loop.run_in_executor(self.threads, self.source.fetch)
         finally:
             self.in_flight, self.requesting = None, False  # a failed fetch is not kept
         fetched = Fetched(value, started, loop.time())
@@ -206,17 +209,34 @@ class Subscription(Generic[T]):
         return fetched
 
 
+class _LoopFetches:
+    """What the fetches of one event loop share: their thread pool and the slots of each group."""
+
+    def __init__(self, max_threads: int) -> None:
+        self.threads = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="shared-fetch")
+        self.slots: dict[Hashable, asyncio.Semaphore] = {}
+
+
 class SharedFetches(Generic[T]):
     """The registry of one process: an entry per (event loop, key) while it has subscribers.
 
-    ``max_concurrent_fetches``: fetches of all keys running at once in one loop (see
-    :data:`MAX_CONCURRENT_FETCHES`); the limit, like the entries, exists only while a loop has subscribers.
+    ``group_of`` maps a key to its group (the key itself by default); ``max_fetches_per_group`` fetches of
+    one group run at once, in a pool of ``max_threads`` threads per loop (see :data:`MAX_FETCH_THREADS`).
+    The pool and the slots, like the entries, exist only while a loop has subscribers.
     """
 
-    def __init__(self, max_concurrent_fetches: int = MAX_CONCURRENT_FETCHES) -> None:
-        self._max_concurrent_fetches = max_concurrent_fetches
+    def __init__(
+        self,
+        max_fetches_per_group: int = MAX_FETCHES_PER_GROUP,
+        *,
+        max_threads: int = MAX_FETCH_THREADS,
+        group_of: Callable[[Hashable], Hashable] = lambda key: key,
+    ) -> None:
+        self._max_fetches_per_group = max_fetches_per_group
+        self._max_threads = max_threads
+        self._group_of = group_of
         self._entries: dict[tuple[asyncio.AbstractEventLoop, Hashable], _Entry[T]] = {}
-        self._fetch_slots: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+        self._loops: dict[asyncio.AbstractEventLoop, _LoopFetches] = {}
 
     def subscribe(
         self, key: Hashable, *, max_age: float, open_source: Callable[[], BlockingSource[T]]
@@ -235,8 +255,8 @@ class SharedFetches(Generic[T]):
 
     @property
     def idle(self) -> bool:
-        """Nothing kept at all: no entry, no per-loop limit (what remains after the last subscriber)."""
-        return not self._entries and not self._fetch_slots
+        """Nothing kept at all: no entry, no pool, no slot (what remains after the last subscriber)."""
+        return not self._entries and not self._loops
 
     def subscribers(self, key: Hashable) -> int:
         """Subscribers of ``key`` in the running loop's entry (0 when there is none)."""
@@ -250,10 +270,14 @@ class SharedFetches(Generic[T]):
         entry = self._entries.get((loop, key))
         if entry is None:
             source = open_source()  # if this raises, nothing has been registered
-            fetch_slots = self._fetch_slots.get(loop)
-            if fetch_slots is None:
-                fetch_slots = self._fetch_slots[loop] = asyncio.Semaphore(self._max_concurrent_fetches)
-            entry = self._entries[(loop, key)] = _Entry(source, fetch_slots)
+            shared = self._loops.get(loop)
+            if shared is None:
+                shared = self._loops[loop] = _LoopFetches(self._max_threads)
+            group = self._group_of(key)
+            slots = shared.slots.get(group)
+            if slots is None:
+                slots = shared.slots[group] = asyncio.Semaphore(self._max_fetches_per_group)
+            entry = self._entries[(loop, key)] = _Entry(source, slots, shared.threads)
         entry.subscriptions.add(subscription)
         entry.max_ages[subscription.max_age] += 1
         return entry
@@ -268,70 +292,25 @@ class SharedFetches(Generic[T]):
         loop = asyncio.get_running_loop()
         if self._entries.get((loop, key)) is entry:
             del self._entries[(loop, key)]
-        if not any(entry_loop is loop for entry_loop, _ in self._entries):
+        group = self._group_of(key)
+        remaining = [k for entry_loop, k in self._entries if entry_loop is loop]
+        shared = self._loops.get(loop)
+        if shared is not None and not any(self._group_of(k) == group for k in remaining):
             # A fetch still running for a dropped entry keeps its own reference to the semaphore.
-            self._fetch_slots.pop(loop, None)
+            shared.slots.pop(group, None)
         entry.retire()
+        if shared is not None and not remaining:
+            del self._loops[loop]
+            shared.threads.shutdown(wait=False)  # a fetch still running finishes, then its thread ends
 
 
-# -- what the score gate's trigger shares ------------------------------------------------------------
-
-_DIGEST_KEY = secrets.token_bytes(32)
-"""Keys the settings digest: equal settings give equal digests within this process, and a digest that
-ends up anywhere else says nothing about the credentials behind it."""
+_MOVED = ("SHARED_SCORES", "ScoresKey", "ScoresSnapshot", "ScoresSource", "settings_digest")
 
 
-def settings_digest(settings: ClientSettings) -> str:
-    """A keyed digest of every resolved setting, credentials included, never the credentials themselves.
+def __getattr__(name: str) -> Any:
+    """The Scorecards side of the sharing lives in :mod:`.shared_scores`; its names still load from here."""
+    if name in _MOVED:
+        from airflow_provider_scorecards.triggers import shared_scores
 
-    Two triggers share a fetch only if they would send the very same request to the very same place:
-    same site or URL, same keys, same TLS and proxy settings, same retry policy.
-    """
-    payload = json.dumps(dataclasses.asdict(settings), sort_keys=True, default=str).encode()
-    return hashlib.blake2b(payload, key=_DIGEST_KEY, digest_size=16).hexdigest()
-
-
-@dataclass(frozen=True)
-class ScoresKey:
-    """What must be equal for two checks to share a fetch: connection id, resolved settings and query."""
-
-    conn_id: str
-    settings_digest: str
-    query: ScoresQuery
-
-    @classmethod
-    def of(cls, conn_id: str, settings: ClientSettings, query: ScoresQuery) -> ScoresKey:
-        return cls(conn_id, settings_digest(settings), query)
-
-
-@dataclass(frozen=True)
-class ScoresSnapshot:
-    """Every record of one fetch, with an index by id built in the fetching thread.
-
-    Shared by every trigger of the key: nobody mutates it (events carry copies of the records they send).
-    """
-
-    records: list[Record]
-    by_id: dict[str, Record]
-
-
-class ScoresSource:
-    """The blocking side of a key: one client (one session, one page at a time) and its query."""
-
-    def __init__(self, settings: ClientSettings, query: ScoresQuery, *, user_agent_suffix: str = "") -> None:
-        # concurrency=1: one page at a time, so no page pool of our own inside the triggerer's process.
-        self._client = ScorecardsClient(
-            settings, concurrency=1, user_agent_suffix=user_agent_suffix, log=logger
-        )
-        self._query = query
-
-    def fetch(self) -> ScoresSnapshot:
-        records = self._client.fetch(self._query).records
-        return ScoresSnapshot(records, {record["id"]: record for record in records})
-
-    def close(self) -> None:
-        self._client.close()
-
-
-SHARED_SCORES: SharedFetches[ScoresSnapshot] = SharedFetches()
-"""The score fetches shared by the :class:`DatadogScoreThresholdTrigger` instances of this process."""
+        return getattr(shared_scores, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -24,7 +24,7 @@ from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
 from airflow_provider_scorecards.simulator import FaultPlan, ScorecardsSimulator
 from airflow_provider_scorecards.triggers.scores import DatadogScoreThresholdTrigger
 from airflow_provider_scorecards.triggers.shared_fetch import (
-    MAX_CONCURRENT_FETCHES,
+    MAX_FETCHES_PER_GROUP,
     SHARED_SCORES,
     ScoresKey,
     ScoresSource,
@@ -143,9 +143,9 @@ async def test_about_one_request_per_interval_with_bounded_threads(slow_sim: Sco
     assert peak <= threads_before + min(32, (os.cpu_count() or 1) + 4) + 2
 
 
-async def test_fetches_of_different_queries_run_at_most_two_at_once(slow_sim: ScorecardsSimulator) -> None:
-    """Six gates on six distinct queries: six fetches, two at a time (each answer takes 100 ms), so that
-    few threads parse at once and the loop's executor keeps workers for the process's other triggers."""
+async def test_fetches_of_one_connection_run_at_most_two_at_once(slow_sim: ScorecardsSimulator) -> None:
+    """Six gates on six distinct queries of one connection: six fetches, two at a time (each answer takes
+    100 ms), so that few threads parse at once and the pool keeps threads for the other connections."""
     filters: list[dict[str, Any]] = [{"rule_levels": [level]} for level in (1, 2, 3)]
     filters += [{"is_custom": True}, {"is_custom": False}, {}]
     triggers = [
@@ -154,7 +154,7 @@ async def test_fetches_of_different_queries_run_at_most_two_at_once(slow_sim: Sc
             query=ScoresQuery.build("by-entity", **query_filter).describe(),
             condition=GateCondition.build(min_score=0.99, score_ids=[below(slow_sim, 0.99)]).describe(),
             poke_interval=5.0,
-            deadline=time.time() + 0.05,  # one check each
+            deadline=time.time() + 1.0,  # one check each (poke_interval 5 s)
         )
         for query_filter in filters
     ]
@@ -163,7 +163,7 @@ async def test_fetches_of_different_queries_run_at_most_two_at_once(slow_sim: Sc
     assert len(answered) == 6
     # Each request is answered 100 ms after it arrives, and with two at once a third can only start once
     # one of them has been answered: any three answers span at least 100 ms (six at once would span ~0).
-    assert MAX_CONCURRENT_FETCHES == 2
+    assert MAX_FETCHES_PER_GROUP == 2
     assert all(b - a >= 0.09 for a, b in zip(answered, answered[2:], strict=False))
 
 
@@ -359,7 +359,7 @@ async def test_a_late_trigger_does_not_reuse_a_result_older_than_its_interval(
         await asyncio.sleep(0.01)
     await asyncio.sleep(0.4)
     assert len(slow_sim.score_requests()) == 1
-    late = await events_of([gate([watched], 0.99, interval=0.3, deadline=time.time() + 0.1)])
+    late = await events_of([gate([watched], 0.99, interval=0.3, deadline=time.time() + 0.25)])
     assert late[0]["status"] == "timeout"
     assert len(slow_sim.score_requests()) == 2
     assert (await slow)["status"] == "timeout"
