@@ -6,13 +6,74 @@ from Datadog that no retry can change is a :class:`ScorecardsAPIError` with ``re
 answer that a later attempt may change (429, 5xx, a dropped connection) is retryable.
 
 No message built here ever contains a credential: only the parameter names, values the user gave for
-non-secret parameters, HTTP statuses, Datadog's error detail and the request id.
+non-secret parameters, HTTP statuses, Datadog's error detail and the request id. Text that came from the
+server (error detail, reason phrase, request id, ``Location``) goes through :class:`ServerText` first: a
+server or proxy that echoes the request headers must not put the keys into an exception, a log line, a
+trigger event or XCom, and a 20 MB error string must not become a 20 MB exception.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
+
+MAX_SERVER_TEXT = 1000
+"""Longest piece of server text (one error detail, a reason phrase, a header) in a message (characters)."""
+MAX_SERVER_MESSAGE = 4000
+"""Longest server detail of one error, all its pieces together (characters)."""
+MAX_ERROR_ITEMS = 10
+"""Most entries of a body's ``errors`` list that are read."""
+REDACTED = "***"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+class ServerText:
+    """Makes text that came from the server fit for a message: the secrets replaced, one line, capped.
+
+    ``secrets`` are the connection's credentials (keys, token, proxy passwords), matched regardless of
+    case. The text is cut before it is scrubbed (a 20 MB string costs no 20 MB search), and what could be
+    the start of a secret cut in two is dropped with the rest.
+    """
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        unique = sorted({s for s in secrets if s}, key=len, reverse=True)
+        self._longest = len(unique[0]) if unique else 0
+        self._pattern = re.compile("|".join(map(re.escape, unique)), re.IGNORECASE) if unique else None
+
+    def clean(self, text: Any, limit: int = MAX_SERVER_TEXT) -> str:
+        raw = text if isinstance(text, str) else _safe_str(text, limit + self._longest)
+        window = limit + self._longest
+        cut = len(raw) > window
+        if cut:
+            raw = raw[:window]
+        if self._pattern is not None:
+            raw = self._pattern.sub(REDACTED, raw)
+            if cut and self._longest:
+                raw = raw[: max(len(raw) - self._longest, 0)]
+        raw = _CONTROL.sub(" ", raw)
+        if cut or len(raw) > limit:
+            return raw[:limit] + "... (cut)"
+        return raw
+
+    def clean_all(self, pieces: Iterable[str], limit: int = MAX_SERVER_MESSAGE) -> list[str]:
+        """Pieces already cleaned, kept while they fit in ``limit`` characters together."""
+        kept: list[str] = []
+        total = 0
+        for piece in pieces:
+            if total + len(piece) > limit:
+                kept.append("... (more detail cut)")
+                break
+            kept.append(piece)
+            total += len(piece)
+        return kept
+
+
+def _safe_str(value: Any, limit: int) -> str:
+    try:
+        return str(value)[: limit + 1]
+    except (RecursionError, ValueError):
+        return f"<{type(value).__name__}>"
 
 
 class ScorecardsError(Exception):
@@ -154,7 +215,7 @@ def error_messages(body: Any) -> list[str]:
     raw = body.get("errors")
     if not isinstance(raw, list):
         return []
-    return [_one_error(item) for item in raw if item not in (None, "", {})]
+    return [_one_error(item) for item in raw[:MAX_ERROR_ITEMS] if item not in (None, "", {})]
 
 
 def _one_error(item: Any) -> str:
@@ -164,9 +225,9 @@ def _one_error(item: Any) -> str:
         title = item.get("title")
         detail = item.get("detail")
         parts: Iterable[Any] = (p for p in (title, detail) if p)
-        text = ": ".join(str(p) for p in parts)
-        return text or str(item)
-    return str(item)
+        text = ": ".join(_safe_str(p, MAX_SERVER_MESSAGE) for p in parts)
+        return text or _safe_str(item, MAX_SERVER_MESSAGE)
+    return _safe_str(item, MAX_SERVER_MESSAGE)
 
 
 def _short_repr(value: Any, limit: int = 120) -> str:

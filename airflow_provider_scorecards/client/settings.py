@@ -11,13 +11,16 @@ re-exported here for the callers that import them from this module).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
-from airflow_provider_scorecards.client.coercion import coerce_bool, coerce_float, coerce_int
+from airflow_provider_scorecards.client.coercion import coerce_float, coerce_int
 from airflow_provider_scorecards.client.errors import (
     InvalidParameterError,
     ScorecardsConfigError,
@@ -59,15 +62,26 @@ LEGACY_APP_KEY_FIELDS: tuple[str, ...] = ("app_key", "application_key")
 """Older names of the application key, still read (and the official ``datadog`` type's name)."""
 
 DEFAULT_TIMEOUT = 30.0
+"""``timeout``: the longest wait for the socket (to connect, or between two reads), in seconds."""
+DEFAULT_REQUEST_DEADLINE = 120.0
+"""``request_deadline``: the longest one request may take in all (connect, headers and the whole body),
+in seconds, however steadily the server drips; each retry gets a deadline of its own."""
+DEFAULT_MAX_PAGE_BYTES = 16 * 1024 * 1024
+"""``max_page_bytes``: the largest body of one page (bytes), read in chunks; a page of 1000 scores is well
+under 1 MB, and a larger (or endless) body is refused before it exhausts the memory."""
 DEFAULT_MAX_RETRIES = 5
 DEFAULT_BACKOFF_BASE = 0.5
 MAX_TIMEOUT = 600.0
+MAX_REQUEST_DEADLINE = 3600.0
+MIN_PAGE_BYTES = 64 * 1024
+MAX_PAGE_BYTES = 1024 * 1024 * 1024
 MAX_RETRIES = 20
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h", "socks4", "socks4a")
 
 
 @dataclass(frozen=True)
 class ClientSettings:
-    """Validated settings for one client. Credentials are kept out of ``repr``."""
+    """Validated settings for one client. Credentials (proxy passwords included) are kept out of ``repr``."""
 
     base_url: str
     api_key: str | None = field(default=None, repr=False)
@@ -77,13 +91,24 @@ class ClientSettings:
     max_retries: int = DEFAULT_MAX_RETRIES
     backoff_base: float = DEFAULT_BACKOFF_BASE
     verify: bool | str = True
-    proxies: dict[str, str] | None = None
+    proxies: dict[str, str] | None = field(default=None, repr=False)
     source: str = "connection"
+    request_deadline: float = DEFAULT_REQUEST_DEADLINE
+    max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self) if f.repr)
+        proxies = None if self.proxies is None else {k: _redacted_url(v) for k, v in self.proxies.items()}
+        return f"ClientSettings({shown}, proxies={proxies!r})"
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        """Every credential in use, for registration with the secrets masker."""
-        return tuple(s for s in (self.api_key, self.app_key, self.bearer_token) if s)
+        """Every credential in use (proxy passwords too), for the secrets masker and message scrubbing."""
+        proxy_passwords = [
+            unquote(password) for url in (self.proxies or {}).values() if (password := _url_password(url))
+        ]
+        found = (self.api_key, self.app_key, self.bearer_token, *proxy_passwords)
+        return tuple(dict.fromkeys(s for s in found if s))
 
     def auth_headers(self) -> dict[str, str]:
         headers: dict[str, str] = {}
@@ -106,21 +131,27 @@ def settings_from_connection(
     if conn_type == "datadog":
         # The official Datadog provider keeps both keys and the host in extras.
         api_key = _text(extra.get("api_key")) or _text(password)
-        base_url = _base_url(site=None, api_url=None, api_host=_text(extra.get("api_host")))
     else:
         api_key = _text(password) or _text(extra.get("api_key"))
-        base_url = _base_url(
-            site=_text(extra.get("site")), api_url=_text(extra.get("api_url")), api_host=None
+    app_key = app_key_from_extra(extra)
+    bearer_token = _text(extra.get("bearer_token"))
+    with _no_secret_echoed(api_key, app_key, bearer_token, _text(password)):
+        if conn_type == "datadog":
+            base_url = _base_url(site=None, api_url=None, api_host=_text(extra.get("api_host")))
+        else:
+            base_url = _base_url(
+                site=_text(extra.get("site")), api_url=_text(extra.get("api_url")), api_host=None
+            )
+        return _finish(
+            source=f"connection {conn_id!r}",
+            base_url=base_url,
+            api_key=api_key,
+            app_key=app_key,
+            bearer_token=bearer_token,
+            extra=extra,
+            hint=f"set the API key as the password and {APP_KEY_FIELD!r} in the extra of connection "
+            f"{conn_id!r}",
         )
-    return _finish(
-        source=f"connection {conn_id!r}",
-        base_url=base_url,
-        api_key=api_key,
-        app_key=app_key_from_extra(extra),
-        bearer_token=_text(extra.get("bearer_token")),
-        extra=extra,
-        hint=f"set the API key as the password and {APP_KEY_FIELD!r} in the extra of connection {conn_id!r}",
-    )
 
 
 def settings_from_env(
@@ -141,15 +172,16 @@ def settings_from_env(
             "are not set. Create the connection (type 'datadogscorecards', API key as password, "
             f'extra {{"{APP_KEY_FIELD}": ..., "site": ...}}) or export DD_API_KEY, DD_APP_KEY and DD_SITE.'
         )
-    return _finish(
-        source="environment (DD_API_KEY/DD_APP_KEY)",
-        base_url=_base_url(site=_text(env.get("DD_SITE")), api_url=None, api_host=None),
-        api_key=api_key,
-        app_key=app_key,
-        bearer_token=bearer,
-        extra={},
-        hint="export both DD_API_KEY and DD_APP_KEY",
-    )
+    with _no_secret_echoed(api_key, app_key, bearer):
+        return _finish(
+            source="environment (DD_API_KEY/DD_APP_KEY)",
+            base_url=_base_url(site=_text(env.get("DD_SITE")), api_url=None, api_host=None),
+            api_key=api_key,
+            app_key=app_key,
+            bearer_token=bearer,
+            extra={},
+            hint="export both DD_API_KEY and DD_APP_KEY",
+        )
 
 
 def app_key_from_extra(extra: Mapping[str, Any]) -> str | None:
@@ -210,9 +242,34 @@ def _finish(
             lambda v: coerce_float("backoff_base", v, minimum=0.0, maximum=60.0),
         ),
         verify=_verify(extra.get("verify")),
-        proxies=_proxies(extra.get("proxies")),
+        proxies=_proxies(extra.get("proxies"), base_url),
         source=source,
+        request_deadline=_optional(
+            extra,
+            "request_deadline",
+            DEFAULT_REQUEST_DEADLINE,
+            lambda v: coerce_float("request_deadline", v, minimum=0.01, maximum=MAX_REQUEST_DEADLINE),
+        ),
+        max_page_bytes=_optional(
+            extra,
+            "max_page_bytes",
+            DEFAULT_MAX_PAGE_BYTES,
+            lambda v: coerce_int("max_page_bytes", v, minimum=MIN_PAGE_BYTES, maximum=MAX_PAGE_BYTES),
+        ),
     )
+
+
+@contextmanager
+def _no_secret_echoed(*secrets: str | None) -> Iterator[None]:
+    """An input check that would echo a credential (a key pasted into ``site`` or ``timeout``) does not."""
+    try:
+        yield
+    except InvalidParameterError as error:
+        if any(secret and secret.lower() in str(error).lower() for secret in secrets):
+            raise type(error)(
+                error.parameter, "<redacted: it holds a credential of the connection>", error.allowed
+            ) from None
+        raise
 
 
 def _base_url(*, site: str | None, api_url: str | None, api_host: str | None) -> str:
@@ -237,15 +294,24 @@ def _optional(extra: Mapping[str, Any], key: str, default: Any, coerce: Any) -> 
 
 
 def _verify(value: Any) -> bool | str:
+    """``true`` / ``false`` (or a boolean), or the path of a CA bundle file or folder that exists."""
     if value is None or value == "":
         return True
-    if isinstance(value, str) and value.strip().lower() not in ("true", "false", "1", "0", "yes", "no"):
-        return value.strip()  # a CA bundle path
-    result = coerce_bool("verify", value)
-    return True if result is None else result
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        words = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+        if text.lower() in words:
+            return words[text.lower()]
+        if os.path.exists(text):
+            return text  # a CA bundle path
+    raise InvalidParameterError(
+        "verify", value, "expected true, false or the path of a CA bundle (file or folder) that exists"
+    )
 
 
-def _proxies(value: Any) -> dict[str, str] | None:
+def _proxies(value: Any, base_url: str) -> dict[str, str] | None:
     if value is None or value == "":
         return None
     if isinstance(value, str):
@@ -256,14 +322,50 @@ def _proxies(value: Any) -> dict[str, str] | None:
             except ValueError:
                 raise InvalidParameterError("proxies", "<unparseable>", "expected a JSON object") from None
         else:
-            return {"http": text, "https": text}
-    if isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        return dict(value)
-    raise InvalidParameterError(
-        "proxies",
-        type(value).__name__,
-        'expected a proxy URL or an object like {"https": "http://proxy:3128"}',
-    )
+            value = {"http": text, "https": text}
+    if not (
+        isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+    ):
+        raise InvalidParameterError(
+            "proxies",
+            type(value).__name__,
+            'expected a proxy URL or an object like {"https": "http://proxy:3128"}',
+        )
+    proxies = {key: url.strip() for key, url in value.items()}
+    target = urlsplit(base_url).scheme
+    for key, url in proxies.items():
+        parts = urlsplit(url)
+        if parts.scheme not in PROXY_SCHEMES or not parts.hostname:
+            raise InvalidParameterError(
+                "proxies", _redacted_url(url), f"expected a proxy URL ({', '.join(PROXY_SCHEMES)})"
+            )
+        carries_plain_http = target == "http" and (key in ("http", "all") or key.startswith("http://"))
+        if carries_plain_http and parts.scheme == "http" and not is_loopback(parts.hostname):
+            raise InvalidParameterError(
+                "proxies",
+                _redacted_url(url),
+                f"api_url {base_url} is plain http, and a plain-http proxy on another host would receive "
+                "the keys in clear; use an https api_url, an https proxy, or a loopback proxy",
+            )
+    return proxies
+
+
+def _url_password(url: str) -> str | None:
+    try:
+        return urlsplit(url.strip()).password
+    except ValueError:
+        return None
+
+
+def _redacted_url(url: str) -> str:
+    """A URL without its userinfo (a proxy's password), for messages and ``repr``."""
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.netloc.rsplit("@", 1)[-1]
+    except ValueError:
+        return "<unparseable URL>"
+    userinfo = "***@" if "@" in parts.netloc else ""
+    return parts._replace(netloc=userinfo + host).geturl()
 
 
 def _text(value: Any) -> str | None:

@@ -12,8 +12,10 @@ imported: DAG files import the operators at every parse and should not pay for a
 
 from __future__ import annotations
 
+import email.utils
 import json
 import logging
+import math
 import random
 import threading
 import time
@@ -27,10 +29,12 @@ from airflow_provider_scorecards.client.errors import (
     ScorecardsRateLimitError,
     ScorecardsResponseError,
     ScorecardsTransportError,
+    ServerText,
     api_error_for_status,
     error_messages,
 )
 from airflow_provider_scorecards.client.settings import ClientSettings
+from airflow_provider_scorecards.client.watchdog import RequestWatchdog, deadline_adapter
 
 if TYPE_CHECKING:
     import requests
@@ -40,6 +44,15 @@ RATE_LIMIT_WAIT_MAX = 60.0
 """Longest single wait for a rate-limit window (seconds); Datadog's windows are 10 to 60 s."""
 BACKOFF_MAX = 30.0
 """Longest single backoff between two attempts (seconds)."""
+PACING_WAIT_TOTAL_MAX = 300.0
+"""Longest total time one transport spends pacing on ``X-RateLimit-Remaining: 0`` (seconds); past it a
+server that never grants a request is a :class:`ScorecardsRateLimitError`, not an endless wait."""
+MAX_ERROR_BODY_BYTES = 64 * 1024
+"""Most of an error answer's body that is read: Datadog's JSON:API errors are a few hundred bytes."""
+CHUNK_BYTES = 16 * 1024
+"""Bodies are read in chunks of this size, so the page cap holds before the memory is spent."""
+MAX_HEADER_NUMBER_CHARS = 40
+"""A rate-limit header longer than this is not a number anyone sends: it is ignored."""
 REQUEST_ID_HEADERS = ("X-Request-Id", "DD-Request-Id", "X-Datadog-Request-Id")
 
 
@@ -68,15 +81,23 @@ class RateLimitPacer:
     Shared by the threads of one transport, hence the lock.
     """
 
-    def __init__(self, sleep: Callable[[float], None], clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        sleep: Callable[[float], None],
+        clock: Callable[[], float],
+        total_wait_max: float = PACING_WAIT_TOTAL_MAX,
+    ) -> None:
         self._sleep = sleep
         self._clock = clock
         self._lock = threading.Lock()
         self._remaining: int | None = None
         self._reset_at = 0.0
+        self._total_wait_max = total_wait_max
+        self.waited = 0.0
+        """Seconds spent pacing so far; bounded by ``total_wait_max`` over the transport's life."""
 
     def before_request(self) -> None:
-        """Wait if the window is spent."""
+        """Wait if the window is spent; raise once the overall pacing bound would be passed."""
         with self._lock:
             wait = 0.0
             now = self._clock()
@@ -86,6 +107,15 @@ class RateLimitPacer:
                 self._remaining = None  # unknown until the next answer tells us
             elif self._remaining is not None:
                 self._remaining -= 1
+            if wait > 0 and self.waited + wait > self._total_wait_max:
+                raise ScorecardsRateLimitError(
+                    429,
+                    [
+                        f"X-RateLimit-Remaining stayed at 0 through {self.waited:.0f} s of pacing "
+                        f"(the bound is {self._total_wait_max:g} s)"
+                    ],
+                )
+            self.waited += wait
         if wait > 0:
             self._sleep(wait)
 
@@ -100,8 +130,8 @@ class RateLimitPacer:
         if remaining is None:
             return
         with self._lock:
-            self._remaining = int(remaining)
-            self._reset_at = self._clock() + (reset if reset is not None else 1.0)
+            self._remaining = int(min(remaining, 1e9))
+            self._reset_at = self._clock() + min(reset if reset is not None else 1.0, RATE_LIMIT_WAIT_MAX)
 
 
 class _RetryableAnswer(Exception):
@@ -148,8 +178,10 @@ class Transport:
             requests.exceptions.MissingSchema,
             requests.exceptions.InvalidHeader,
         )
+        self._watchdog = RequestWatchdog()
+        self._text = ServerText(settings.secrets)
         session = requests.Session()
-        adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=max(pool_size, 1))
+        adapter = deadline_adapter(pool_size)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         session.headers.update(
@@ -181,30 +213,83 @@ class Transport:
         """One request: the body, a typed error raised at once, or a retryable answer for the policy."""
         self.pacer.before_request()
         self._count(requests=1)
-        try:
-            response = self.session.get(
-                self.settings.base_url + path,
-                params=params,
-                timeout=self.settings.timeout,
-                allow_redirects=False,
-            )
-        except self._request_errors as exc:
-            error = _transport_error(exc, path, unsendable=isinstance(exc, self._unsendable))
-            if not error.retryable:
-                raise error from None
-            raise _RetryableAnswer(error) from None
-        self.pacer.observe(response.headers)
+        settings = self.settings
+        with self._watchdog.request(settings.request_deadline) as clock:
+            try:
+                # ``verify`` per request: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override the
+                # session's, and the connection's setting must win.
+                response = self.session.get(
+                    settings.base_url + path,
+                    params=params,
+                    timeout=(min(settings.timeout, settings.request_deadline), settings.timeout),
+                    allow_redirects=False,
+                    stream=True,
+                    verify=settings.verify,
+                )
+                try:
+                    self.pacer.observe(response.headers)
+                    limit = settings.max_page_bytes if response.status_code == 200 else MAX_ERROR_BODY_BYTES
+                    body = self._read_body(response, path, limit, truncate=response.status_code != 200)
+                finally:
+                    response.close()
+            except (self._request_errors, OSError) as exc:
+                raise self._failure(exc, path, clock.expired) from None
         if response.status_code == 200:
             try:
-                return decode(response.content)
+                return decode(body)
+            except ScorecardsResponseError as exc:
+                raise ScorecardsResponseError(self._text.clean(str(exc))) from None
+            except RecursionError:
+                raise ScorecardsResponseError(
+                    f"GET {path}: the response body is nested too deeply to be a scores page"
+                ) from None
             except ValueError:
                 raise _RetryableAnswer(
                     ScorecardsTransportError(f"GET {path}: the response body is not valid JSON (truncated?)")
                 ) from None
-        status_error = _status_error(response, path)
+        status_error = _status_error(
+            response.status_code, response.reason, response.headers, body, path, self._text
+        )
         if not status_error.retryable:
             raise status_error
-        raise _RetryableAnswer(status_error, _rate_limit_wait(response))
+        raise _RetryableAnswer(status_error, _rate_limit_wait(response.status_code, response.headers))
+
+    def _read_body(self, response: requests.Response, path: str, limit: int, *, truncate: bool) -> bytes:
+        """The body, read in chunks and never beyond ``limit`` bytes (an error body is cut there)."""
+        declared = response.headers.get("Content-Length", "")
+        if not truncate and declared.isdigit() and len(declared) < 20 and int(declared) > limit:
+            raise self._too_large(path, limit)
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_content(CHUNK_BYTES):
+            size += len(chunk)
+            if size > limit:
+                if truncate:
+                    chunks.append(chunk[: limit - (size - len(chunk))])
+                    break
+                raise self._too_large(path, limit)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _too_large(self, path: str, limit: int) -> ScorecardsResponseError:
+        return ScorecardsResponseError(
+            f"GET {path}: the response body is larger than max_page_bytes={limit} (a page of 1000 scores "
+            "is well under 1 MB); refused"
+        )
+
+    def _failure(self, exc: Exception, path: str, expired: bool) -> Exception:
+        """The typed error (or retryable answer) for a request that got no complete answer."""
+        if expired:
+            error: ScorecardsError = ScorecardsTransportError(
+                f"GET {path}: no complete answer within request_deadline={self.settings.request_deadline:g} s"
+            )
+        elif isinstance(exc, self._request_errors):
+            error = _transport_error(exc, path, self._text, unsendable=isinstance(exc, self._unsendable))
+        else:
+            error = ScorecardsTransportError(
+                f"GET {path}: no HTTP answer ({type(exc).__name__}: {self._text.clean(_first_line(exc))})"
+            )
+        return _RetryableAnswer(error) if error.retryable else error
 
     def _retry_policy(self) -> tenacity.Retrying:
         """The retry loop of one request (built per request: its state is that request's own)."""
@@ -255,37 +340,56 @@ class Transport:
             self.stats.retries += retries
 
 
-def _rate_limit_wait(response: requests.Response) -> float | None:
-    """What a 429 asks us to wait (``X-RateLimit-Reset``, else ``Retry-After``), capped; else None."""
-    if response.status_code != 429:
+def _rate_limit_wait(status: int, headers: Mapping[str, str]) -> float | None:
+    """What a 429 asks us to wait (``X-RateLimit-Reset``, else ``Retry-After``), capped; else None.
+
+    ``Retry-After`` may be a number of seconds or an HTTP date (RFC 9110); both are honoured.
+    """
+    if status != 429:
         return None
-    for name in ("X-RateLimit-Reset", "Retry-After"):
-        seconds = _header_number(response.headers, name)
-        if seconds is not None:
-            return min(RATE_LIMIT_WAIT_MAX, max(seconds, 0.0))
-    return None
+    seconds = _header_number(headers, "X-RateLimit-Reset")
+    if seconds is None:
+        seconds = _header_number(headers, "Retry-After")
+    if seconds is None:
+        seconds = _header_date_delay(headers, "Retry-After")
+    if seconds is None:
+        return None
+    return min(RATE_LIMIT_WAIT_MAX, max(seconds, 0.0))
 
 
-def _status_error(response: requests.Response, path: str) -> ScorecardsAPIError:
+def _status_error(
+    status: int,
+    reason: str | None,
+    headers: Mapping[str, str],
+    body: bytes,
+    path: str,
+    text: ServerText,
+) -> ScorecardsAPIError:
+    """The typed error of a non-200 answer; every text taken from it is scrubbed and capped."""
     try:
-        body = json.loads(response.content) if response.content else None
-    except ValueError:
-        body = None
-    messages = error_messages(body)
-    if 300 <= response.status_code < 400:
-        messages = [f"unexpected redirect to {response.headers.get('Location', '?')} (not followed)"]
-    request_id = next((response.headers[h] for h in REQUEST_ID_HEADERS if h in response.headers), None)
+        decoded = json.loads(body) if body else None
+    except (ValueError, RecursionError):
+        decoded = None
+    messages = [text.clean(message) for message in error_messages(decoded)]
+    if 300 <= status < 400:
+        location = text.clean(headers.get("Location", "?"))
+        messages = [f"unexpected redirect to {location} (not followed)"]
+    request_id = next((headers[h] for h in REQUEST_ID_HEADERS if h in headers), None)
     return api_error_for_status(
-        response.status_code, messages, request_id=request_id, url=path, reason=response.reason
+        status,
+        text.clean_all(messages),
+        request_id=None if request_id is None else text.clean(request_id, limit=200),
+        url=path,
+        reason=None if reason is None else text.clean(reason, limit=200),
     )
 
 
-def _transport_error(exc: Exception, path: str, *, unsendable: bool) -> ScorecardsError:
+def _transport_error(exc: Exception, path: str, text: ServerText, *, unsendable: bool) -> ScorecardsError:
     # The exception text of requests can include the full URL with query but never headers.
     kind = type(exc).__name__
     if unsendable:
         return ScorecardsResponseError(f"GET {path}: request could not be sent ({kind})")
-    return ScorecardsTransportError(f"GET {path}: no HTTP answer ({kind}: {_first_line(exc)})")
+    return ScorecardsTransportError(f"GET {path}: no HTTP answer ({kind}: {text.clean(_first_line(exc))})")
 
 
 def _first_line(exc: Exception) -> str:
@@ -298,11 +402,26 @@ def _brief(error: BaseException | None) -> str:
 
 
 def _header_number(headers: Mapping[str, str], name: str) -> float | None:
+    """A finite, non-negative number from a header, or None (absent, garbled, ``inf``, absurdly long)."""
     value = headers.get(name)
-    if value is None:
+    if value is None or len(value) > MAX_HEADER_NUMBER_CHARS:
         return None
     try:
         number = float(value)
     except ValueError:
         return None
-    return number if number == number and number >= 0 else None
+    return number if math.isfinite(number) and number >= 0 else None
+
+
+def _header_date_delay(headers: Mapping[str, str], name: str) -> float | None:
+    """Seconds from now until the HTTP date in a header, or None when it is not one."""
+    value = headers.get(name)
+    if value is None or len(value) > 100:
+        return None
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    return moment.timestamp() - time.time()
