@@ -34,6 +34,9 @@ from airflow_provider_scorecards.client.pages import Record
 
 PARTIAL_SUFFIX = ".partial"
 """How a file being written ends: never read as a snapshot, removed if its writer fails."""
+MAX_SNAPSHOT_CHARS = 64 * 1024 * 1024
+"""Largest snapshot (or baseline) read back, in characters, refused before it is parsed: 100,000 flat
+records take about 30 MB, and a path such as ``/dev/zero`` must not be read until the memory runs out."""
 
 SNAPSHOT_HINT = (
     "a baseline is a snapshot written by output_path (JSON Lines of flat records, each with 'id' and the "
@@ -80,6 +83,8 @@ def load_baseline(value: Any, *, field: str = "score", aggregation: str | None =
             f"<{type(value).__name__}>", "expected a path, a list of records or the JSON text of a list"
         )
     text = value.strip()
+    if len(text) > MAX_SNAPSHOT_CHARS:
+        raise InvalidSnapshotError("<JSON text>", f"larger than {MAX_SNAPSHOT_CHARS} characters, refused")
     if text.startswith("["):
         items = _parse_list_text(text, "<JSON text>")
         records = _checked(
@@ -106,9 +111,13 @@ def read_snapshot(path: str, *, field: str = "score", aggregation: str | None = 
         raise InvalidSnapshotError(path, "is a folder, not a snapshot file")
     try:
         with target.open("r", encoding="utf-8") as handle:  # type: ignore[no-untyped-call,unused-ignore]
-            text = handle.read()
+            text = handle.read(MAX_SNAPSHOT_CHARS + 1)  # a bounded read: /dev/zero is a path too
     except UnicodeDecodeError as exc:
         raise InvalidSnapshotError(path, f"not UTF-8 text (byte {exc.start})") from None
+    if len(text) > MAX_SNAPSHOT_CHARS:
+        raise InvalidSnapshotError(
+            path, f"larger than {MAX_SNAPSHOT_CHARS} characters, refused before parsing"
+        )
     if text.lstrip().startswith("["):
         items = _parse_list_text(text, path)
         return _checked(((f"record {n}", item) for n, item in enumerate(items, 1)), path, field, aggregation)
@@ -213,6 +222,8 @@ def _json_lines(text: str, source: str) -> Iterator[tuple[str, Any]]:
             continue
         try:
             yield f"line {number}", json.loads(line)
+        except RecursionError:
+            raise InvalidSnapshotError(source, f"line {number} is nested too deeply") from None
         except ValueError as exc:
             detail = f"{exc.msg} at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else str(exc)
             raise InvalidSnapshotError(source, f"line {number} is not valid JSON ({detail})") from None

@@ -16,6 +16,11 @@ from airflow_provider_scorecards.client.errors import InvalidParameterError
 
 MAX_LIST_ITEMS = 500
 """Longest list filter accepted: beyond this the URL outgrows what proxies and servers take."""
+MAX_LIST_TEXT_CHARS = 64 * 1024
+"""Longest text of a list argument (a rendered template, a manual run's ``conf``), checked before it is
+parsed: 500 ids fit many times over, and parsing a Python literal costs hundreds of times its size."""
+MAX_LITERAL_CHARS = MAX_LIST_TEXT_CHARS
+"""Longest text :func:`parse_list_text` reads as a Python literal; longer texts must be JSON."""
 
 _TRUE = frozenset({"true", "1", "yes", "y", "on"})
 _FALSE = frozenset({"false", "0", "no", "n", "off"})
@@ -137,6 +142,12 @@ def coerce_str_list(name: str, value: Any) -> tuple[str, ...] | None:
         text = value.strip()
         if text == "[]":
             return None
+        if len(text) > MAX_LIST_TEXT_CHARS:
+            raise InvalidParameterError(
+                name,
+                f"<text of {len(text)} characters>",
+                f"expected at most {MAX_LIST_TEXT_CHARS} characters",
+            )
         # A rendered literal (or garbage that looks like one), else a comma-separated string.
         items = _parse_list_literal(name, value, text) if text[0] in "[({" else text.split(",")
     elif isinstance(value, list | tuple | set | frozenset):
@@ -177,11 +188,17 @@ def parse_list_text(text: str) -> list[Any]:
     """A list from its JSON text or from the Python literal Jinja renders of one (``"['a', 'b']"``).
 
     Raises the ``json.JSONDecodeError`` of the JSON attempt when neither reading works (callers name the
-    position), and ``TypeError`` when the text holds something other than a list.
+    position; nesting too deep for either reading is one too), and ``TypeError`` when the text holds
+    something other than a list. Only texts of at most :data:`MAX_LITERAL_CHARS` are tried as a Python
+    literal, whose parsing costs hundreds of times the text's size in memory.
     """
     try:
         parsed = json.loads(text)
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", text[:100], 0) from None
     except json.JSONDecodeError as json_error:
+        if len(text) > MAX_LITERAL_CHARS:
+            raise
         try:
             parsed = ast.literal_eval(text.strip())
         except (ValueError, SyntaxError, MemoryError, RecursionError):
