@@ -104,16 +104,20 @@ def read_snapshot(path: str, *, field: str = "score", aggregation: str | None = 
     """
     from airflow.sdk import ObjectStoragePath
 
-    target = ObjectStoragePath(path)
-    if not target.exists():
-        return None
-    if target.is_dir():
-        raise InvalidSnapshotError(path, "is a folder, not a snapshot file")
     try:
+        target = ObjectStoragePath(path)
+        if not target.exists():
+            return None
+        if target.is_dir():
+            raise InvalidSnapshotError(path, "is a folder, not a snapshot file")
         with target.open("r", encoding="utf-8") as handle:  # type: ignore[no-untyped-call,unused-ignore]
             text = handle.read(MAX_SNAPSHOT_CHARS + 1)  # a bounded read: /dev/zero is a path too
+    except InvalidSnapshotError:
+        raise
     except UnicodeDecodeError as exc:
         raise InvalidSnapshotError(path, f"not UTF-8 text (byte {exc.start})") from None
+    except (OSError, ValueError) as exc:  # a name too long, no permission, not a path at all
+        raise InvalidSnapshotError(path, f"cannot be read ({type(exc).__name__})") from None
     if len(text) > MAX_SNAPSHOT_CHARS:
         raise InvalidSnapshotError(
             path, f"larger than {MAX_SNAPSHOT_CHARS} characters, refused before parsing"

@@ -10,7 +10,7 @@ extra link). Nothing here knows about credentials: that is :mod:`.settings`.
 from __future__ import annotations
 
 import ipaddress
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from airflow_provider_scorecards.client.errors import InvalidParameterError, UnsupportedSiteError
 
@@ -66,20 +66,33 @@ def validate_api_url(api_url: str) -> str:
     local proxy); credentials embedded in the URL are refused because they would end up in logs.
     """
     text = api_url.strip()
-    parts = urlsplit(text)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise InvalidParameterError("api_url", api_url, "expected an http(s) URL such as https://api.example")
+    try:
+        parts = urlsplit(text)
+        hostname = parts.hostname
+    except ValueError:
+        raise InvalidParameterError("api_url", "<unparseable URL>", "expected an http(s) URL") from None
     if parts.username or parts.password:
         raise InvalidParameterError(
             "api_url", "<url with credentials>", "credentials must not be embedded in the URL; use the keys"
         )
     if parts.query or parts.fragment:
-        raise InvalidParameterError("api_url", api_url, "expected a base URL without query or fragment")
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise InvalidParameterError(
-            "api_url", api_url, "plain http is only allowed to a loopback address; use https"
+            "api_url", _shown(parts), "expected a base URL without query or fragment (not shown here)"
+        )
+    if parts.scheme not in ("https", "http") or not hostname:
+        raise InvalidParameterError(
+            "api_url", _shown(parts), "expected an http(s) URL such as https://api.example"
+        )
+    if parts.scheme == "http" and not is_loopback(hostname):
+        raise InvalidParameterError(
+            "api_url", _shown(parts), "plain http is only allowed to a loopback address; use https"
         )
     return text.rstrip("/")
+
+
+def _shown(parts: SplitResult) -> str:
+    """A URL as an error message may show it: no userinfo, no query, no fragment (any may hold a key)."""
+    return parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1], query="", fragment="").geturl()
 
 
 def is_loopback(host: str) -> bool:

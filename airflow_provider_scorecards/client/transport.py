@@ -234,6 +234,8 @@ class Transport:
                     response.close()
             except (self._request_errors, OSError) as exc:
                 raise self._failure(exc, path, clock.expired) from None
+            if clock.expired:  # a cut answer can look complete (headers ended by the shutdown)
+                raise self._failure(None, path, expired=True)
         if response.status_code == 200:
             try:
                 return decode(body)
@@ -277,9 +279,9 @@ class Transport:
             "is well under 1 MB); refused"
         )
 
-    def _failure(self, exc: Exception, path: str, expired: bool) -> Exception:
+    def _failure(self, exc: Exception | None, path: str, expired: bool) -> Exception:
         """The typed error (or retryable answer) for a request that got no complete answer."""
-        if expired:
+        if expired or exc is None:
             error: ScorecardsError = ScorecardsTransportError(
                 f"GET {path}: no complete answer within request_deadline={self.settings.request_deadline:g} s"
             )

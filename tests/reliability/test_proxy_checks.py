@@ -1,0 +1,89 @@
+"""Proxies as configured, and no key in clear to a proxy on another host; a proxy's password stays hidden."""
+
+from __future__ import annotations
+
+import json
+from http.server import BaseHTTPRequestHandler
+
+import pytest
+
+from airflow_provider_scorecards.client.errors import InvalidParameterError
+from airflow_provider_scorecards.client.query import ScoresQuery
+from airflow_provider_scorecards.client.settings import settings_from_connection
+from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
+from tests.conftest import CONN_ENV
+from tests.reliability.hostile_servers import API_KEY, APP_KEY, answer, serving
+
+PROXY_PASSWORD = "proxy-pass-3e9d1f"
+
+
+def _extra(**extra: object) -> dict[str, object]:
+    return {"app_key_secret": APP_KEY, **extra}
+
+
+@pytest.mark.parametrize(
+    "proxies",
+    [
+        "http://10.20.30.40:3128",
+        {"http": "http://proxy.corp.example:8080"},
+        {"all": "http://u:p@10.0.0.1:80"},
+    ],
+)
+def test_a_plain_http_proxy_on_another_host_is_refused_for_a_plain_http_api(proxies: object) -> None:
+    with pytest.raises(InvalidParameterError) as info:
+        settings_from_connection(
+            "c", "datadog_scorecards", API_KEY, _extra(api_url="http://127.0.0.1:9", proxies=proxies)
+        )
+    assert info.value.parameter == "proxies"
+    assert "in clear" in str(info.value)
+    assert ":p@" not in str(info.value)
+
+
+def test_an_https_api_may_go_through_a_plain_http_proxy() -> None:
+    settings = settings_from_connection(
+        "c", "datadog_scorecards", API_KEY, _extra(site="datadoghq.eu", proxies="http://10.20.30.40:3128")
+    )
+    assert settings.proxies == {"http": "http://10.20.30.40:3128", "https": "http://10.20.30.40:3128"}
+
+
+def test_repr_and_the_masker_never_show_a_proxy_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    proxy = f"http://user:{PROXY_PASSWORD}@127.0.0.1:3128"
+    monkeypatch.setenv(
+        CONN_ENV,
+        json.dumps(
+            {
+                "conn_type": "datadog_scorecards",
+                "password": API_KEY,
+                "extra": _extra(api_url="http://127.0.0.1:9", proxies={"http": proxy}),
+            }
+        ),
+    )
+    from airflow.sdk.log import redact
+
+    assert PROXY_PASSWORD in str(redact(f"proxy said {PROXY_PASSWORD}"))  # not registered yet
+    settings = DatadogScorecardsHook().settings
+    assert PROXY_PASSWORD not in repr(settings)
+    assert "127.0.0.1:3128" in repr(settings)
+    assert PROXY_PASSWORD not in str(redact(f"proxy said {PROXY_PASSWORD}"))  # Airflow's masker hides it
+
+
+def _acts_as_proxy(handler: BaseHTTPRequestHandler) -> None:
+    assert handler.path.startswith("http://127.0.0.1:9/")  # a proxy sees the absolute URL
+    answer(handler)
+
+
+def test_a_loopback_proxy_carries_the_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    with serving(_acts_as_proxy) as proxy:
+        monkeypatch.setenv(
+            CONN_ENV,
+            json.dumps(
+                {
+                    "conn_type": "datadog_scorecards",
+                    "password": API_KEY,
+                    "extra": _extra(api_url="http://127.0.0.1:9", proxies=f"http://127.0.0.1:{proxy.port}"),
+                }
+            ),
+        )
+        with DatadogScorecardsHook() as hook:
+            assert hook.get_conn().get_page(ScoresQuery.build("by-kind")).count == 0
+    assert len(proxy.seen) == 1
