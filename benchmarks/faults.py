@@ -1,8 +1,10 @@
-"""The fault matrix: every fault the simulator can inject, against the fetch path and the gate's trigger.
+"""The fault matrix: every simulator fault and hostile server, against the fetch path and the gate's trigger.
 
 Each cell runs against a fresh simulator (120 entities, pages of 10: 12 pages) and records the outcome
 (``complete``: the exact, duplicate-free result, or the name of the typed error), the requests the
-simulator saw and the wall time. ``tests/reliability`` asserts the bounds of every cell; this script
+simulator saw and the wall time; the hostile cells (``HOSTILE_CELLS``) are servers the simulator cannot
+be (dripping, endless, echoing the keys, deeply nested), each also checked for a key in the message.
+``tests/reliability`` asserts the bounds of every cell; this script
 prints the table that the README's reliability section shows.
 
     python benchmarks/faults.py
@@ -120,6 +122,145 @@ TRIGGER_CELLS: tuple[Cell, ...] = (
 )
 
 
+def _drip_body(handler: Any) -> None:
+    body = b" " * 400 + b'{"data": [], "meta": {"count": 0, "total": 0}, "links": {}}'
+    handler.send_response(200)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    for byte in body:
+        handler.wfile.write(bytes([byte]))
+        handler.wfile.flush()
+        time.sleep(0.05)
+
+
+def _drip_headers(handler: Any) -> None:
+    handler.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+    while True:
+        handler.wfile.write(b"a")
+        handler.wfile.flush()
+        time.sleep(0.05)
+
+
+def _endless_chunked(handler: Any) -> None:
+    handler.send_response(200)
+    handler.send_header("Transfer-Encoding", "chunked")
+    handler.end_headers()
+    chunk = b" " * (1024 * 1024)
+    while True:
+        handler.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+
+
+def _answer(status: int, body: bytes, headers: dict[str, str] | None = None) -> Callable[[Any], None]:
+    def behave(handler: Any) -> None:
+        handler.send_response(status)
+        for name, value in (headers or {}).items():
+            handler.send_header(name, value)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    return behave
+
+
+def _echo_keys(handler: Any) -> None:
+    echoed = "; ".join(f"{k}: {v}" for k, v in handler.headers.items()) + "x" * 5_000_000
+    body = json.dumps({"errors": [{"title": "Forbidden", "detail": echoed}]}).encode()
+    _answer(403, body, {"X-Request-Id": echoed[:2000]})(handler)
+
+
+EMPTY_PAGE = b'{"data": [], "meta": {"count": 0, "total": 0}, "links": {}}'
+HOSTILE_CELLS: tuple[tuple[str, Callable[[Any], None], frozenset[str], int, float], ...] = (
+    ("body dripping 1 byte / 50 ms", _drip_body, frozenset({"ScorecardsTransportError"}), 3, 5),
+    ("headers dripping forever", _drip_headers, frozenset({"ScorecardsTransportError"}), 3, 5),
+    ("endless chunked body", _endless_chunked, frozenset({"ScorecardsResponseError"}), 1, 10),
+    (
+        "claimed 1 TB Content-Length",
+        _answer(200, b"[", {"Content-Length": str(10**12)}),
+        frozenset({"ScorecardsResponseError"}),
+        1,
+        5,
+    ),
+    ("403 echoing the keys, 5 MB", _echo_keys, frozenset({"ScorecardsAuthError"}), 1, 5),
+    (
+        "200 with JSON nested 200k deep",
+        _answer(200, b"[" * 200_000),
+        frozenset({"ScorecardsResponseError"}),
+        1,
+        5,
+    ),
+    (
+        "403 with a body nested 200k deep",
+        _answer(403, b"[" * 200_000),
+        frozenset({"ScorecardsAuthError"}),
+        1,
+        5,
+    ),
+    (
+        "X-RateLimit-Remaining: inf",
+        _answer(200, EMPTY_PAGE, {"X-RateLimit-Remaining": "inf"}),
+        COMPLETE,
+        1,
+        5,
+    ),
+)
+"""Hostile servers (not the simulator): connection with ``timeout=2``, ``request_deadline=0.5``,
+``max_page_bytes=1 MiB``, two retries. Each: name, behaviour, allowed outcomes, requests, seconds."""
+HOSTILE_KEYS = ("FAULTS-API-KEY-1f2e3d", "FAULTS-APP-KEY-4c5b6a")
+
+
+def run_hostile_cell(name: str, behave: Callable[[Any], None]) -> tuple[str, int, float, bool]:
+    """Fetch one page from a hostile server: (outcome, requests it saw, seconds, a key in the message)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from airflow_provider_scorecards.client.client import ScorecardsClient
+    from airflow_provider_scorecards.client.errors import ScorecardsError
+    from airflow_provider_scorecards.client.query import ScoresQuery
+    from airflow_provider_scorecards.client.settings import settings_from_connection
+
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            try:
+                behave(self)
+            except OSError:
+                return
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    extra = {
+        "app_key_secret": HOSTILE_KEYS[1],
+        "api_url": f"http://127.0.0.1:{server.server_address[1]}",
+        "timeout": 2,
+        "request_deadline": 0.5,
+        "max_page_bytes": 1024 * 1024,
+        "max_retries": 2,
+        "backoff_base": 0.01,
+    }
+    settings = settings_from_connection("hostile", "datadog_scorecards", HOSTILE_KEYS[0], extra)
+    started = time.monotonic()
+    message = ""
+    try:
+        with ScorecardsClient(settings, concurrency=1) as client:
+            client.get_page(ScoresQuery.build("by-kind"))
+        outcome = "complete"
+    except ScorecardsError as exc:
+        outcome, message = type(exc).__name__, str(exc)
+    seconds = time.monotonic() - started
+    server.shutdown()
+    server.server_close()
+    leaked = any(key.lower() in message.lower() for key in HOSTILE_KEYS) or len(message) > 10_000
+    return outcome, len(seen), seconds, leaked
+
+
 @dataclass
 class CellResult:
     cell: str
@@ -227,6 +368,14 @@ def main() -> int:
         print(
             f"| {row.cell} | {concurrency} | {row.outcome} | {row.requests} ({cell.max_requests}) | "
             f"{row.seconds:.2f} ({cell.max_seconds:g}) | {'yes' if holds else 'NO'} |"
+        )
+    for name, behave, outcomes, max_requests, max_seconds in HOSTILE_CELLS:
+        outcome, requests, seconds, leaked = run_hostile_cell(name, behave)
+        holds = outcome in outcomes and requests <= max_requests and seconds <= max_seconds and not leaked
+        failures += not holds
+        print(
+            f"| hostile: {name} | 1 | {outcome}{' (KEY LEAKED)' if leaked else ''} | {requests} "
+            f"({max_requests}) | {seconds:.2f} ({max_seconds:g}) | {'yes' if holds else 'NO'} |"
         )
     return 1 if failures else 0
 

@@ -20,6 +20,13 @@ peak RSS, the time from the crossing to the last trigger's "met", the cyclic GC'
 whether the GC was ever found disabled. A first row runs the ticker alone: the machine's own floor.
 
     python benchmarks/triggerer_scale.py [--seconds 12] [--sizes 10,100,500] [--queries 1,10]
+
+``--stalled`` runs one other scenario instead: two connections whose servers send headers one byte every
+200 ms and never finish (each gate on them with a 5 s timeout), beside a healthy connection to the
+simulator; reported: when the healthy gates get their verdict, and when the stalled gates report their
+timeout, against the 5 s they were given.
+
+    python benchmarks/triggerer_scale.py --stalled [--triggers 50]
 """
 
 from __future__ import annotations
@@ -444,8 +451,121 @@ def _ms(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds * 1000:.0f}"
 
 
+STALLED_TIMEOUT = 5.0
+
+
+async def stalled_connections(per_connection: int) -> dict[str, float]:
+    """Gates on two stalled connections and one healthy one, in one loop (see the module docstring)."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from airflow_provider_scorecards.client.query import ScoresQuery
+    from airflow_provider_scorecards.gate import GateCondition
+    from airflow_provider_scorecards.simulator import ScorecardsSimulator
+    from airflow_provider_scorecards.triggers.scores import DatadogScoreThresholdTrigger
+
+    class Drip(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            try:
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                for _ in range(3000):
+                    self.wfile.write(b"a")
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            except OSError:
+                return
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+    servers = [ThreadingHTTPServer(("127.0.0.1", 0), Drip) for _ in range(2)]
+    for server in servers:
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    sim = ScorecardsSimulator(seed=SEED, entities=200).start()
+    os.environ["AIRFLOW_CONN_HEALTHY"] = sim.connection_uri()
+    for n, server in enumerate(servers):
+        conn = sim.connection_dict()
+        conn["extra"]["api_url"] = f"http://127.0.0.1:{server.server_address[1]}"
+        os.environ[f"AIRFLOW_CONN_STALLED_{n}"] = json.dumps(conn)
+
+    def gate(conn_id: str, timeout: float) -> Any:
+        return DatadogScoreThresholdTrigger(
+            datadog_conn_id=conn_id,
+            query=ScoresQuery.build("by-entity").describe(),
+            condition=GateCondition.build(min_score=0.0).describe(),
+            poke_interval=1.0,
+            deadline=time.time() + timeout,
+        )
+
+    async def verdict(trigger: Any, started: float) -> tuple[str, float]:
+        async for event in trigger.run():
+            return str(event.payload["status"]), time.monotonic() - started
+        return "none", time.monotonic() - started
+
+    started = time.monotonic()
+    peak = threading.active_count()
+    stalled = [
+        asyncio.ensure_future(verdict(gate(f"stalled_{n}", STALLED_TIMEOUT), started))
+        for n in range(2)
+        for _ in range(per_connection)
+    ]
+    await asyncio.sleep(0.5)  # both stalled connections are fetching
+    healthy_started = time.monotonic()
+    healthy = [
+        asyncio.ensure_future(verdict(gate("healthy", 60.0), healthy_started)) for _ in range(per_connection)
+    ]
+    while not all(task.done() for task in stalled + healthy):
+        peak = max(peak, threading.active_count())
+        await asyncio.sleep(0.05)
+    healthy_results = [task.result() for task in healthy]
+    stalled_results = [task.result() for task in stalled]
+    sim.stop()
+    for server in servers:
+        server.shutdown()
+    return {
+        "healthy_met": sum(status == "met" for status, _ in healthy_results),
+        "healthy_last": max(at for _, at in healthy_results),
+        "stalled_timeouts": sum(status == "timeout" for status, _ in stalled_results),
+        "stalled_first": min(at for _, at in stalled_results),
+        "stalled_last": max(at for _, at in stalled_results),
+        "peak_threads": peak,
+    }
+
+
+def report_stalled(per_connection: int) -> int:
+    row = asyncio.run(stalled_connections(per_connection))
+    print(
+        f"two stalled connections x {per_connection} gates (timeout {STALLED_TIMEOUT:g} s) beside one "
+        f"healthy connection x {per_connection} gates; {os.cpu_count()} cores"
+    )
+    print()
+    print(
+        "| healthy gates met | healthy: last verdict (s) | stalled gates timed out | stalled: timeout "
+        "reported (s, first / last) | peak threads |"
+    )
+    print("| --- | --- | --- | --- | --- |")
+    print(
+        f"| {row['healthy_met']:.0f} of {per_connection} | {row['healthy_last']:.2f} | "
+        f"{row['stalled_timeouts']:.0f} of {2 * per_connection} | {row['stalled_first']:.2f} / "
+        f"{row['stalled_last']:.2f} | {row['peak_threads']:.0f} |"
+    )
+    held = (
+        row["healthy_met"] == per_connection
+        and row["healthy_last"] < 2.0
+        and row["stalled_timeouts"] == 2 * per_connection
+        and row["stalled_last"] < STALLED_TIMEOUT + 1.0
+    )
+    verdict = "met" if held else "MISSED"
+    print(f"targets: healthy verdicts within 2 s, stalled timeouts within 1 s of theirs: {verdict}")
+    return 0 if held else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stalled", action="store_true", help="the stalled-connections scenario instead")
+    parser.add_argument("--triggers", type=int, default=50, help="gates per connection (with --stalled)")
     parser.add_argument(
         "--seconds", type=float, default=12.0, help="length of each scenario (crossing half-way)"
     )
@@ -459,6 +579,9 @@ def main() -> int:
     parser.add_argument("--log", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.stalled:
+        os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="stalled-airflow-"))
+        return report_stalled(args.triggers)
     if args.scenario:
         os.environ["AIRFLOW_CONN_DATADOG_SCORECARDS_DEFAULT"] = json.dumps(
             {
