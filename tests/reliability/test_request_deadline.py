@@ -69,7 +69,9 @@ async def test_two_stalled_connections_never_delay_a_gate_on_another(monkeypatch
     ):
         monkeypatch.setenv("AIRFLOW_CONN_HEALTHY", sim.connection_uri())
         for name, server in (("stalled_a", first), ("stalled_b", second)):
-            monkeypatch.setenv(f"AIRFLOW_CONN_{name.upper()}", server.connection(request_deadline=60))
+            monkeypatch.setenv(
+                f"AIRFLOW_CONN_{name.upper()}", server.connection(request_deadline=60, max_retries=0)
+            )
         deadline = time.time() + 3.0
         stalled = [
             asyncio.ensure_future(_first(_gate(conn, deadline)))
