@@ -28,7 +28,7 @@ CONNECTION_FIELD_BEHAVIOUR: dict[str, Any] = {
 
 
 def get_provider_info() -> dict[str, Any]:
-    """What ``airflow providers list`` shows and how the UI renders our connection type."""
+    """Describe the provider: what ``airflow providers list`` shows, how the UI renders its connection."""
     return {
         "package-name": "airflow-provider-scorecards",
         "name": "Datadog Scorecards",

@@ -19,4 +19,5 @@ class ScorecardsLink(BaseOperatorLink):
     name = "Datadog Scorecards"
 
     def get_link(self, operator: BaseOperator, *, ti_key: Any) -> str:
+        """Return the Scorecards page the task remembered, or Datadog's default site when it has none."""
         return str(getattr(operator, "scorecards_ui_url", "") or DEFAULT_SCORECARDS_URL)

@@ -63,6 +63,12 @@ class PageStream:
 
     Pages come in offset order with duplicates (by id) removed; with ``concurrency`` > 1 and a
     ``meta.total`` on the first page, later pages are fetched in parallel by a bounded pool.
+
+    :param client: the client whose transport sends the requests.
+    :param query: the query to page through.
+    :param max_results: stop after this many scores (None: all of them).
+    :param concurrency: pages fetched at once after the first (1: one after the other).
+    :param raw: yield the JSON:API objects unchanged instead of flat records.
     """
 
     def __init__(
@@ -164,9 +170,11 @@ class ScorecardsClient:
 
     @property
     def base_url(self) -> str:
+        """The API's root on the configured Datadog site (``https://api.<site>``)."""
         return self.settings.base_url
 
     def close(self) -> None:
+        """Close the transport's connections; the client opens a new transport if it is used again."""
         if self._transport is not None:
             self._transport.close()
             self._transport = None

@@ -18,7 +18,11 @@ Handler = Callable[[str, dict[str, str]], bytes]
 
 
 class MockTransport:
-    """Answer every request with ``handler(path, params)``; remember each request in ``requests``."""
+    """Answer every request with ``handler(path, params)``; remember each request in ``requests``.
+
+    :param handler: returns the response body (bytes) for a path and its query parameters; raising a
+        :class:`~airflow_provider_scorecards.client.errors.ScorecardsError` plays a failed request.
+    """
 
     def __init__(self, handler: Handler) -> None:
         self.handler = handler

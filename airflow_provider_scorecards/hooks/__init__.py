@@ -26,7 +26,7 @@ finds a connection by its id, and reads every type other than the official ``dat
 
 
 def coerce_conn_id(value: Any) -> str:
-    """A connection id from a (rendered) ``datadog_conn_id``; an empty or non-string one is refused."""
+    """Return the connection id of a (rendered) ``datadog_conn_id``; refuse an empty or non-string one."""
     text = coerce_optional_str("datadog_conn_id", value)
     if not text:
         raise InvalidParameterError("datadog_conn_id", value, "expected a connection id")

@@ -195,6 +195,6 @@ class DatadogScorecardScoresOperator(DatadogScorecardsBaseOperator):
 
 
 def _filters(args: ExportArguments) -> str:
-    """The query's filters for the log line (the aggregation is named beside them)."""
+    """Format the query's filters for the log line (the aggregation is named beside them)."""
     described = args.query.describe().items()
     return ", ".join(f"{k}={v}" for k, v in described if v is not None and k != "aggregation")

@@ -113,6 +113,11 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
     # -- execution ----------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> Any:
+        """Wait for the gate: poke in the worker, or defer to the triggerer when ``deferrable``.
+
+        Bad arguments fail the task before any request; a gate that cannot be met any more fails it
+        without retries; a timeout names the last verdict (a skip instead under ``soft_fail``).
+        """
         with failing_fast():  # configuration errors end the task here, before any request
             args = self._gate()
         if self.deferrable:
@@ -127,6 +132,10 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
             raise AirflowSkipException(self._timeout_message(str(exc))) from exc
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
+        """Check the gate once; a transient API failure is one more poke, up to ``max_consecutive_failures``.
+
+        When met, the passing records are the sensor's XCom value.
+        """
         try:
             result = self._check()
         except ScorecardsError as exc:
@@ -181,6 +190,7 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
         )
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
+        """Resume after the deferral; only the deferral's own timeout becomes the sensor's timeout."""
         # BaseSensorOperator.resume_execution would turn any AirflowException (a failed gate, a 403) into a
         # skip under soft_fail; soft_fail must only ever cover the timeout, which execute_complete handles.
         try:
@@ -189,6 +199,7 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
             self._raise_timeout(f"Deferral timed out ({exc}) before the trigger reported")
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        """Finish a deferred wait from the trigger's event: the passing records, a timeout or a failure."""
         self._remember_ui_url()
         status = event.get("status")
         if status == "met":

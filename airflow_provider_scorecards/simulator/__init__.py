@@ -51,14 +51,21 @@ class ScorecardsSimulator:
 
     :param seed: seed of the generated organisation (same seed, same organisation).
     :param entities: number of entities (services, datastores, queues, websites).
+    :param teams: number of teams of the generated organisation (default: about one per ten entities, 3 or
+        more).
     :param organisation: use this organisation instead of generating one.
+    :param api_key: the API key requests must carry (default: :data:`DEFAULT_API_KEY`, fake and public).
+    :param app_key: the application key requests must carry (default: :data:`DEFAULT_APP_KEY`).
+    :param bearer_token: also accept ``Authorization: Bearer <token>`` instead of the two keys.
     :param host: the address to bind, loopback by default. A wildcard (``0.0.0.0``, ``::``) listens on
         every interface; :attr:`url` and the connection then name the loopback address, the only one the
         provider talks plain http to.
+    :param port: the port to bind; 0 (default) picks a free one, read back from :attr:`port`.
     :param improve_every: drift: every this many seconds, outcomes improve by one step (None = no drift).
     :param improve_every_requests: drift by traffic instead of time: one step per this many answered
         score requests (deterministic, for tests of sensors that must see a score cross a bound).
     :param rate_limit: requests allowed per ``rate_limit_period`` seconds before 429.
+    :param rate_limit_period: the window of ``rate_limit``, in seconds.
     :param faults: random fault rates and added latency (see :mod:`.faults`); ``sim.faults.inject`` adds
         deterministic ones.
     """
@@ -109,6 +116,7 @@ class ScorecardsSimulator:
     # -- lifecycle ----------------------------------------------------------------------------------
 
     def start(self) -> ScorecardsSimulator:
+        """Serve in a daemon thread; with ``port=0`` the chosen free port is in ``port`` afterwards."""
         if self._server is not None:
             return self
         self._server = SimulatorHTTPServer((self.host, self.port), self)
@@ -124,6 +132,7 @@ class ScorecardsSimulator:
         return self
 
     def stop(self) -> None:
+        """Stop serving and release the port; stopping twice is harmless."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -150,7 +159,7 @@ class ScorecardsSimulator:
         return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
 
     def connection_uri(self, conn_type: str = CONN_TYPE) -> str:
-        """An Airflow connection URI pointing at this simulator, for ``AIRFLOW_CONN_<ID>``.
+        """Return an Airflow connection URI pointing at this simulator, for ``AIRFLOW_CONN_<ID>``.
 
         ``<type>://:<api key>@/?app_key_secret=...&api_url=...``: Airflow's URI form, where the scheme
         is the connection type with ``_`` written ``-`` and the query holds the extra fields.
@@ -160,11 +169,11 @@ class ScorecardsSimulator:
         return f"{scheme}://:{quote(spec['password'], safe='')}@/?{urlencode(spec['extra'])}"
 
     def connection_json(self, conn_type: str = CONN_TYPE) -> str:
-        """The same connection in Airflow's JSON form (also accepted by ``AIRFLOW_CONN_<ID>``)."""
+        """Return the same connection in Airflow's JSON form (also accepted by ``AIRFLOW_CONN_<ID>``)."""
         return json.dumps(self.connection_dict(conn_type))
 
     def connection_dict(self, conn_type: str = CONN_TYPE) -> dict[str, Any]:
-        """The connection as a dict: ``conn_type``, ``password`` (the API key) and ``extra``."""
+        """Return the connection as a dict: ``conn_type``, ``password`` (the API key) and ``extra``."""
         extra: dict[str, Any] = {"app_key_secret": self.app_key, "api_url": self.url}
         if self.bearer_token:
             extra["bearer_token"] = self.bearer_token
@@ -218,7 +227,7 @@ class ScorecardsSimulator:
     def expected_scores(
         self, aggregation: str, params: dict[str, str] | None = None, sort: str | None = None
     ) -> list[dict[str, Any]]:
-        """What the endpoint returns for a query (all pages joined), from the organisation directly.
+        """Return what the endpoint answers to a query (all pages joined), from the organisation directly.
 
         ``params`` are wire-format filters (``{"filter[rule][level]": "1,2"}``).
         """
@@ -234,9 +243,11 @@ class ScorecardsSimulator:
                 self._answered += 1
 
     def score_requests(self) -> list[RequestRecord]:
+        """Return the logged requests to the scores endpoint (what tests count to prove sharing or paging)."""
         return [r for r in self.requests if r.path.startswith("/api/v2/scorecard/scores/")]
 
     def reset_log(self) -> None:
+        """Forget the logged requests, so a test counts only its own."""
         with self._lock:
             self.requests.clear()
 

@@ -60,11 +60,12 @@ _WILDCARDS = ("0.0.0.0", "::", "")
 
 
 def _reached_through_loopback(host: str) -> bool:
-    """True when the provider on this machine can use the simulator (it talks plain http to loopback)."""
+    """Tell whether the provider on this machine can use the simulator (it talks plain http to loopback)."""
     return host in _WILDCARDS or is_loopback(host)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Build the ``scorecards-simulator`` command line: organisation, keys, faults and rate limits."""
     parser = argparse.ArgumentParser(
         prog="scorecards-simulator", description="Serve a simulated Datadog Scorecards API on loopback."
     )
@@ -109,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Serve until SIGTERM or SIGINT; return the exit status (2, with why, for a port it cannot bind)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
@@ -149,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _bind_problem(host: str, port: int, exc: OSError) -> str:
-    """What went wrong binding ``host:port``, and what to change."""
+    """Explain what went wrong binding ``host:port``, and what to change."""
     if exc.errno == errno.EADDRINUSE:
         return (
             f"port {port} on {host} is already in use (another simulator, the Datadog Agent, ...): "
@@ -163,7 +165,7 @@ def _bind_problem(host: str, port: int, exc: OSError) -> str:
 
 
 def _exposure_warning(host: str, api_key: str, app_key: str) -> str | None:
-    """A warning when other machines can reach the simulator (and, with the default keys, read it)."""
+    """Warn when other machines can reach the simulator (and, with the default keys, read it)."""
     if is_loopback(host):
         return None
     default_keys = (api_key, app_key) == (DEFAULT_API_KEY, DEFAULT_APP_KEY)
@@ -184,7 +186,7 @@ def _exposure_warning(host: str, api_key: str, app_key: str) -> str | None:
 
 
 def _banner(sim: ScorecardsSimulator, host: str) -> str:
-    """What the simulator serves and the connection that reaches it (always a loopback one)."""
+    """Describe what the simulator serves and the connection that reaches it (always a loopback one)."""
     reachable = _reached_through_loopback(host)
     where = sim.url
     lines = [

@@ -19,7 +19,7 @@ SECTIONS = (("by-scorecard", "Scorecards"), ("by-team", "Teams"), ("by-entity", 
 
 
 def render_scores_page(sim: ScorecardsSimulator) -> bytes:
-    """An HTML page with one table per aggregation: id, score and rules passing/failing."""
+    """Render an HTML page with one table per aggregation: id, score and rules passing/failing."""
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>Scorecards (simulator)</title>",
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:2em}"

@@ -47,6 +47,8 @@ class AirflowTestEnv:
     """A throwaway ``AIRFLOW_HOME`` with a migrated SQLite database and a DAG folder.
 
     Use it through the ``airflow_test_env`` fixture, or as a context manager.
+
+    :param home: the directory to use as ``AIRFLOW_HOME`` (default: a new temporary directory).
     """
 
     def __init__(self, home: Path | None = None) -> None:

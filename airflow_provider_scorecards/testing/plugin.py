@@ -29,7 +29,7 @@ def scorecards_simulator_options() -> dict[str, Any]:
 def scorecards_simulator(
     scorecards_simulator_options: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[SimulatorFixture]:
-    """A simulator on a free loopback port, with the default connection pointed at it for this test.
+    """Yield a simulator on a free loopback port, with the default connection pointed at it for this test.
 
     ``AIRFLOW_CONN_DATADOG_SCORECARDS_DEFAULT`` is set for the test and restored after it; the simulator
     stops at teardown.
@@ -45,7 +45,7 @@ def scorecards_simulator(
 
 @pytest.fixture(scope="session")
 def airflow_test_env() -> Iterator[AirflowTestEnv]:
-    """A throwaway ``AIRFLOW_HOME`` with a migrated SQLite database and a DAG folder, for the session.
+    """Yield a throwaway ``AIRFLOW_HOME`` with a migrated SQLite database and a DAG folder, for the session.
 
     ``airflow_test_env.run_dag(path)`` runs a DAG file with ``dag.test()`` and returns each task's state
     and XComs. The environment is restored and the home removed when the session ends.

@@ -137,7 +137,7 @@ class DatadogScoreEventTrigger(BaseEventTrigger):
     # -- identity -------------------------------------------------------------------------------------
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        """The classpath and normalised JSON kwargs: equivalent arguments give equal kwargs.
+        """Return the classpath and normalised JSON kwargs: equivalent arguments give equal kwargs.
 
         Airflow identifies a watcher's trigger by ``BaseEventTrigger.hash(classpath, kwargs)`` at every DAG
         parse; unstable kwargs would drop and recreate the watcher each time. So values are coerced
@@ -450,7 +450,7 @@ def _fetch(hook: DatadogScorecardsHook, query: ScoresQuery) -> list[Record]:
 
 
 def _as_set(values: tuple[Any, ...] | None) -> tuple[Any, ...] | None:
-    """A filter that is a set to the API, sorted and deduplicated: ``["b", "a"]`` and ``"a,b"`` are one."""
+    """Sort and deduplicate a filter the API reads as a set: ``["b", "a"]`` and ``"a,b"`` are one."""
     return None if values is None else tuple(sorted(set(values)))
 
 
@@ -479,7 +479,7 @@ def _valid_state(stored: Any, fire_on: str) -> bool:
 
 
 def _accessors(store: Any) -> list[Any]:
-    """The per-asset accessors to use: one trigger may watch several assets (equal kwargs, one trigger).
+    """Return the per-asset accessors: one trigger may watch several assets (equal kwargs, one trigger).
 
     Airflow's ``AssetStateStoreAccessors`` answers ``aget``/``aset`` directly only for a single asset; with
     several, every asset gets the state (and the first that has it is read), through its per-asset

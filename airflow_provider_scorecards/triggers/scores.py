@@ -40,7 +40,9 @@ microseconds, and the log pipeline more)."""
 class ScoresFeed(Protocol):
     """Where a trigger's checks get their scores: ``fetch()`` once per check (see ``_scores_feed``)."""
 
-    async def fetch(self) -> Fetched[ScoresSnapshot]: ...
+    async def fetch(self) -> Fetched[ScoresSnapshot]:
+        """Return a snapshot young enough for this trigger, fetched for it or shared with others."""
+        ...
 
 
 class DatadogScoreThresholdTrigger(BaseTrigger):
@@ -55,6 +57,15 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
     fetch in flight, instead of fetching again. A verdict is never based on data older than the trigger's
     own ``poke_interval``, and the next check is due ``poke_interval`` after the last fetch returned, as
     with a fetch of its own.
+
+    The sensor builds it from its validated arguments; the kwargs are what the triggerer stores.
+
+    :param datadog_conn_id: the Airflow connection, read again in the triggerer.
+    :param query: the query, as ``ScoresQuery.describe()`` writes it.
+    :param condition: the gate, as ``GateCondition.describe()`` writes it.
+    :param poke_interval: seconds between two checks.
+    :param deadline: when to give up and report a timeout, in seconds since the epoch (None: never).
+    :param max_consecutive_failures: transient failures in a row before the trigger reports an error.
     """
 
     def __init__(
@@ -76,6 +87,7 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
         self.max_consecutive_failures = max_consecutive_failures
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
+        """Return the classpath and the kwargs the triggerer rebuilds this trigger from."""
         return (
             f"{type(self).__module__}.{type(self).__qualname__}",
             {
@@ -89,6 +101,7 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Check the gate every ``poke_interval`` and yield the one event that ends the wait."""
         # The wait is a coroutine, not the generator: its subscription to the shared fetches is released
         # before the event is yielded, whether or not the triggerer ever resumes this generator.
         yield trigger_event(await self._wait_for_verdict())
@@ -165,7 +178,7 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
     def _scores_feed(
         self, settings: ClientSettings, query: ScoresQuery
     ) -> AbstractAsyncContextManager[ScoresFeed]:
-        """This trigger's subscription to the process's shared fetches of ``query``.
+        """Subscribe this trigger to the process's shared fetches of ``query``.
 
         Keyed by connection id, a digest of the resolved settings (credentials included) and the query,
         so that different connections or credentials never share; reused results are younger than this
@@ -186,12 +199,12 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
 
 
 def _read_settings(hook: DatadogScorecardsHook) -> ClientSettings:
-    """The connection's settings (blocking: a metadata-database or secrets-backend read)."""
+    """Read the connection's settings (blocking: a metadata-database or secrets-backend read)."""
     return hook.settings
 
 
 async def _judge(condition: GateCondition, snapshot: ScoresSnapshot) -> GateResult:
-    """The gate's verdict on a shared snapshot, on the loop when that is cheap, else in a worker thread.
+    """Judge the gate on a shared snapshot, on the loop when that is cheap, else in a worker thread.
 
     A gate on a few ids (the usual deployment gate) is judged on just those records, found through the
     snapshot's index: the same verdict and report as on the whole result, in microseconds, so hundreds of

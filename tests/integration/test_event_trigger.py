@@ -1,4 +1,4 @@
-"""DatadogScoreEventTrigger (issue #12): edges, stored state, shared polling and back-off, over real HTTP.
+"""DatadogScoreEventTrigger: edges, stored state, shared polling and back-off, over real HTTP.
 
 The simulator's scores only improve as it drifts; to see a score fall below a bound again the tests run
 its drift backwards (``sim.advance(-n)``: the organisation's outcomes as they were ``n`` steps earlier).
