@@ -12,7 +12,8 @@ Edges need a previous observation, and that must outlive the triggerer process: 
 inject an asset state store into event triggers (3.3+), the last verdict and values are kept there under a
 key derived from the trigger's own normalised kwargs, so a restart neither repeats an event nor misses a
 crossing that happened while no triggerer ran. Older versions (3.0) keep the state in memory: after a
-triggerer restart the first observation is a baseline again.
+triggerer restart the first observation is a baseline again. That memory and the edge detection live in
+``triggers/event_state.py``; this module validates, identifies and polls.
 
 Polling is one fetch per (connection, query, interval), however many watchers look at it: on versions with
 shared streams (3.3+) the triggerer runs :meth:`DatadogScoreEventTrigger.open_shared_stream` once per key
@@ -36,7 +37,6 @@ import json
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Hashable
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
@@ -50,7 +50,6 @@ from airflow_provider_scorecards.triggers import trigger_event
 
 if TYPE_CHECKING:
     from airflow_provider_scorecards.client.pages import Record
-    from airflow_provider_scorecards.gate import GateResult
     from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
 
 FIRE_ON = ("met", "change")
@@ -58,16 +57,8 @@ DEFAULT_POLL_INTERVAL = 300.0
 MIN_POLL_INTERVAL = 0.01
 BACKOFF_CAP = 3600.0
 """Longest wait between two attempts after errors (unless ``poll_interval`` itself is longer)."""
-MAX_EVENT_ITEMS = 1000
-"""Most records (and changes) one event carries; the rest are counted in ``truncated``.
-
-An event's payload is stored in the metadata database with the asset event: a watcher on every score of
-a large organisation must not write megabytes per event.
-"""
-STATE_VERSION = 1
 STATE_KEY_PREFIX = "datadog_scorecards_event:"
-STATE_LOAD_ATTEMPTS = 3
-"""Observations skipped while the asset state store does not answer, before going on with memory only."""
+"""Prefix of the key under which a watcher keeps its last observation in the asset state store."""
 
 PUBLIC_CLASSPATH = "airflow_provider_scorecards.triggers.scores.DatadogScoreEventTrigger"
 """The classpath stored with every watcher: the public one, so moving this module never orphans a watcher
@@ -218,7 +209,9 @@ class DatadogScoreEventTrigger(BaseEventTrigger):
         self, shared_stream: AsyncIterator[Any]
     ) -> AsyncGenerator[TriggerEvent, None]:
         """Apply this watcher's condition to each snapshot and yield an event on each edge."""
-        watch = _Watch(self)
+        from airflow_provider_scorecards.triggers.event_state import Watch
+
+        watch = Watch(self)
         async for snapshot in shared_stream:
             if not await watch.load():
                 continue
@@ -296,151 +289,6 @@ def backoff(poll_interval: float, failures: int) -> float:
     return float(min(cap, poll_interval * 2 ** min(failures - 1, 32)))
 
 
-class _Watch:
-    """One watcher's memory: the previous observation, where it is stored, and the edge detection."""
-
-    def __init__(self, trigger: DatadogScoreEventTrigger) -> None:
-        self.trigger = trigger
-        self.log = trigger.log
-        self.store = getattr(trigger, "asset_state_store", None)
-        self.loaded = self.store is None  # nothing to load: memory only (Airflow 3.0)
-        self.load_failures = 0
-        self.state: dict[str, Any] | None = None
-        self.dirty = False
-        self.warned_absent = False
-        self.was_fatal = False
-        if self.store is None:
-            self.log.info(
-                "No asset state store was injected (Airflow < 3.3, or not run by an asset watcher): state "
-                "is kept in memory and the first observation after each start is a baseline"
-            )
-
-    # -- state ----------------------------------------------------------------------------------------
-
-    async def load(self) -> bool:
-        """Read the stored observation once; False while the store fails (the snapshot is skipped)."""
-        if self.loaded:
-            return True
-        key = self.trigger.state_key
-        try:
-            stored = None
-            for accessor in _accessors(self.store):
-                stored = await accessor.aget(key)
-                if stored is not None:
-                    break
-        except Exception as exc:  # the store is Airflow's API: any failure means "not now"
-            self.load_failures += 1
-            if self.load_failures < STATE_LOAD_ATTEMPTS:
-                self.log.warning("Asset state store unavailable (%s); skipping this observation", exc)
-                return False
-            self.log.error(
-                "Asset state store unavailable %d times (%s); going on with state in memory only",
-                self.load_failures,
-                exc,
-            )
-            self.store = None
-            self.loaded = True
-            return True
-        self.loaded = True
-        if _valid_state(stored, self.trigger.fire_on):
-            assert isinstance(stored, dict)
-            self.state = stored
-            self.log.info("Resuming from the stored observation of %s", stored.get("observed_at"))
-        elif stored is not None:
-            self.log.warning("Ignoring an unreadable stored observation under %s", key)
-        return True
-
-    async def save(self) -> None:
-        """Store the observation if it changed; a failure keeps it in memory and retries next time."""
-        if not self.dirty or self.store is None:
-            self.dirty = False
-            return
-        try:
-            for accessor in _accessors(self.store):
-                await accessor.aset(self.trigger.state_key, self.state)
-        except Exception as exc:  # kept in memory; a later save retries
-            self.log.warning("Could not store the observation (%s); will retry", exc)
-            return
-        self.dirty = False
-
-    def _remember(self, **state: Any) -> None:
-        self.state = {
-            "version": STATE_VERSION,
-            "fire_on": self.trigger.fire_on,
-            **state,
-            "observed_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-        self.dirty = True
-
-    # -- edges ----------------------------------------------------------------------------------------
-
-    def observe(self, records: list[Record]) -> dict[str, Any] | None:
-        """Judge one snapshot; the event payload when this observation is an edge, else None."""
-        condition = self.trigger.condition
-        result = condition.evaluate(records)
-        if not self.warned_absent and (warning := result.absent_warning()):
-            self.warned_absent = True
-            self.log.warning("%s", warning)
-        if result.fatal and not self.was_fatal:
-            self.log.error("%s (a watcher keeps watching: counted as not met)", result.report())
-        self.was_fatal = result.fatal
-        by_id = {record["id"]: record for record in records}
-        # Each watched id's value as reported, also where the gate calls it missing (denominator 0).
-        values = {check.id: _field(by_id.get(check.id), condition.field) for check in result.checks}
-        if self.trigger.fire_on == "change":
-            return self._observe_change(result, values, by_id)
-        return self._observe_met(result, values)
-
-    def _observe_met(self, result: GateResult, values: dict[str, Any]) -> dict[str, Any] | None:
-        met = bool(result.met)
-        previous = None if self.state is None else bool(self.state["met"])
-        if previous == met:
-            self.log.debug("%s", result.report())
-            return None
-        self._remember(met=met, values=values)
-        if previous is None and not (met and self.trigger.fire_on_start):
-            self.log.info("Baseline (fires nothing): %s", result.report())
-            return None
-        self.log.info("%s", result.report())
-        if not met:
-            return None
-        records, truncated = _capped(result.passed_records)
-        return {"status": "met", "records": records, "report": result.report(), **truncated}
-
-    def _observe_change(
-        self, result: GateResult, current: dict[str, Any], by_id: dict[str, Record]
-    ) -> dict[str, Any] | None:
-        if self.state is None:
-            self._remember(values=current)
-            if not (self.trigger.fire_on_start and current):
-                self.log.info("Baseline of %d watched value(s) (fires nothing)", len(current))
-                return None
-            previous: dict[str, Any] = {}
-        else:
-            previous = dict(self.state["values"])
-        changes = [
-            {"id": score_id, "previous": previous.get(score_id), "current": current.get(score_id)}
-            for score_id in sorted(set(previous) | set(current))
-            if previous.get(score_id) != current.get(score_id)
-        ]
-        if not changes:
-            return None
-        self._remember(values=current)
-        self.log.info("%d watched value(s) of %s changed", len(changes), self.trigger.condition.field)
-        capped_changes, truncated_changes = _capped(changes, "truncated_changes")
-        changed = [by_id[c["id"]] for c in capped_changes if c["id"] in by_id]
-        payload: dict[str, Any] = {
-            "status": "changed",
-            "changes": capped_changes,
-            "records": changed,
-            **truncated_changes,
-        }
-        if self.trigger.bounded:
-            payload["met"] = bool(result.met)
-            payload["report"] = result.report()
-        return payload
-
-
 # -- helpers ------------------------------------------------------------------------------------------
 
 
@@ -456,34 +304,3 @@ def _as_set(values: tuple[Any, ...] | None) -> tuple[Any, ...] | None:
 
 def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
-
-
-def _field(record: Record | None, field: str) -> Any:
-    return None if record is None else record.get(field)
-
-
-def _capped(items: list[Any], counter: str = "truncated") -> tuple[list[Any], dict[str, int]]:
-    if len(items) <= MAX_EVENT_ITEMS:
-        return items, {}
-    return items[:MAX_EVENT_ITEMS], {counter: len(items) - MAX_EVENT_ITEMS}
-
-
-def _valid_state(stored: Any, fire_on: str) -> bool:
-    if not isinstance(stored, dict) or stored.get("version") != STATE_VERSION:
-        return False
-    if stored.get("fire_on") != fire_on:
-        return False
-    if fire_on == "met":
-        return isinstance(stored.get("met"), bool)
-    return isinstance(stored.get("values"), dict)
-
-
-def _accessors(store: Any) -> list[Any]:
-    """Return the per-asset accessors: one trigger may watch several assets (equal kwargs, one trigger).
-
-    Airflow's ``AssetStateStoreAccessors`` answers ``aget``/``aset`` directly only for a single asset; with
-    several, every asset gets the state (and the first that has it is read), through its per-asset
-    accessors. A store without them (a test's fake) is used as it is.
-    """
-    many = [*getattr(store, "_by_name", {}).values(), *getattr(store, "_by_uri", {}).values()]
-    return many if len(many) > 1 else [store]
