@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 import requests
 
-from airflow_provider_scorecards.client.errors import InvalidParameterError
 from airflow_provider_scorecards.client.pages import flatten
 from airflow_provider_scorecards.operators.scores import DatadogScorecardScoresOperator, ScorecardsLink
 from airflow_provider_scorecards.simulator import ScorecardsSimulator
@@ -185,31 +184,6 @@ def test_raw_pushes_jsonapi_objects(sim_conn: ScorecardsSimulator) -> None:
 
 
 # -- invalid input: a clear error, before any request --------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "parameter"),
-    [
-        ({"aggregation": "by-service"}, "aggregation"),
-        ({"aggregation": "by-team", "sort": "-name"}, "sort"),
-        ({"aggregation": "by-team", "page_limit": 1001}, "page_limit"),
-        ({"aggregation": "by-team", "rule_levels": [0]}, "rule_levels"),
-        ({"aggregation": "by-team", "is_custom": "sometimes"}, "is_custom"),
-        ({"aggregation": "by-team", "max_results": 0}, "max_results"),
-        ({"aggregation": "by-team", "concurrency": 64}, "concurrency"),
-        ({"aggregation": "by-team", "datadog_conn_id": ""}, "datadog_conn_id"),
-    ],
-)
-def test_static_invalid_arguments_fail_at_dag_parse(kwargs: dict[str, Any], parameter: str) -> None:
-    with pytest.raises(InvalidParameterError) as info:
-        DatadogScorecardScoresOperator(task_id="t", **kwargs)
-    assert info.value.parameter == parameter
-
-
-def test_templated_arguments_are_not_validated_at_parse() -> None:
-    DatadogScorecardScoresOperator(
-        task_id="t", aggregation="{{ params.agg }}", sort="{{ params.sort }}", page_limit="{{ params.n }}"
-    )
 
 
 @pytest.mark.parametrize(

@@ -11,10 +11,8 @@ from typing import Any
 import pytest
 
 from airflow_provider_scorecards._compat import TaskDeferred
-from airflow_provider_scorecards.client.errors import InvalidParameterError
 from airflow_provider_scorecards.client.query import ScoresQuery
 from airflow_provider_scorecards.gate import GateCondition
-from airflow_provider_scorecards.operators.scores import DatadogScoreCheckOperator
 from airflow_provider_scorecards.sensors.scores import DatadogScoreThresholdSensor
 from airflow_provider_scorecards.simulator import ScorecardsSimulator
 from airflow_provider_scorecards.triggers.scores import DatadogScoreThresholdTrigger
@@ -168,22 +166,6 @@ def test_field_bounds(sim_conn: ScorecardsSimulator) -> None:
         assert result.state == "success"
 
 
-@pytest.mark.parametrize(
-    ("kwargs", "parameter"),
-    [
-        ({"min_score": 1.5}, "min_score"),
-        ({"field": "popularity", "min_value": 2}, "field"),
-        ({"min_score": 0.5, "aggregation": "by-service"}, "aggregation"),
-        ({"min_score": 0.5, "match": "most"}, "match"),
-    ],
-)
-def test_invalid_sensor_arguments_fail_at_parse(kwargs: dict[str, Any], parameter: str) -> None:
-    args = {"aggregation": "by-entity", **kwargs}
-    with pytest.raises(InvalidParameterError) as info:
-        DatadogScoreThresholdSensor(task_id="s", **args)
-    assert info.value.parameter == parameter
-
-
 def test_rendered_threshold_out_of_range_fails_before_any_request(
     sim_conn: ScorecardsSimulator, capfd: pytest.CaptureFixture[str]
 ) -> None:
@@ -327,14 +309,3 @@ def test_check_operator_fails_without_retry(
     out = capfd.readouterr().out
     assert "AirflowFailException" in out
     assert "needs score >= 0.99" in out
-
-
-def test_check_operator_refuses_to_wait() -> None:
-    with pytest.raises(InvalidParameterError, match="on_missing"):
-        DatadogScoreCheckOperator(task_id="c", aggregation="by-team", min_score=0.5, on_missing="wait")
-
-
-def test_sensor_has_the_extra_link_and_follows_default_deferrable() -> None:
-    sensor = DatadogScoreThresholdSensor(task_id="linked", aggregation="by-team", min_score=0.5)
-    assert [link.name for link in sensor.operator_extra_links] == ["Datadog Scorecards"]
-    assert sensor.deferrable is False  # Airflow's [operators] default_deferrable, default False
