@@ -186,7 +186,7 @@ def _flatten_checked(item: Any) -> Record:
 
 
 def _impossible(numbers: tuple[Any, ...]) -> bool:
-    """True when finite numbers, in NUMERIC_FIELDS order, cannot be a score's (see the module's rules)."""
+    """Tell whether finite numbers, in NUMERIC_FIELDS order, cannot be a score's (see the module's rules)."""
     score, numerator, denominator = numbers[0], numbers[1], numbers[2]
     if score is not None and not 0 <= score <= 1:
         return True

@@ -83,7 +83,7 @@ _NO_RELATIONSHIPS = _Relationships()
 
 
 def decode_records(body: bytes, offset: int) -> Page | None:
-    """The page of ``body`` as flat records, or ``None`` when anything in it needs the careful parser."""
+    """Decode ``body`` into flat records, or ``None`` when anything in it needs the careful parser."""
     try:
         page = _DECODER.decode(body)
     except (msgspec.DecodeError, RecursionError):  # ValidationError is a DecodeError
