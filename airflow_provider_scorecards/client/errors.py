@@ -42,6 +42,11 @@ class ServerText:
         self._pattern = re.compile("|".join(map(re.escape, unique)), re.IGNORECASE) if unique else None
 
     def clean(self, text: Any, limit: int = MAX_SERVER_TEXT) -> str:
+        """Return ``text`` scrubbed of the secrets, on one line and at most ``limit`` characters.
+
+        Anything that is not a string (a number, a list from a JSON body) is turned into one first, cut
+        to the window that is searched, so it is scrubbed and capped like any other text.
+        """
         raw = text if isinstance(text, str) else _safe_str(text, limit + self._longest)
         window = limit + self._longest
         cut = len(raw) > window

@@ -111,6 +111,7 @@ class ClientSettings:
         return tuple(dict.fromkeys(s for s in found if s))
 
     def auth_headers(self) -> dict[str, str]:
+        """Return the authentication headers of the credentials that are set (none for a blank one)."""
         headers: dict[str, str] = {}
         if self.api_key:
             headers["DD-API-KEY"] = self.api_key
@@ -127,7 +128,7 @@ def settings_from_connection(
     password: str | None,
     extra: Mapping[str, Any],
 ) -> ClientSettings:
-    """Settings from an Airflow connection of type ``datadogscorecards`` or ``datadog``."""
+    """Build the settings of an Airflow connection of type ``datadogscorecards`` or ``datadog``."""
     if conn_type == "datadog":
         # The official Datadog provider keeps both keys and the host in extras.
         api_key = _text(extra.get("api_key")) or _text(password)
@@ -157,7 +158,7 @@ def settings_from_connection(
 def settings_from_env(
     environ: Mapping[str, str] | None = None, *, conn_id: str | None = None
 ) -> ClientSettings:
-    """Settings from ``DD_API_KEY``, ``DD_APP_KEY``, ``DD_SITE`` (and ``DD_BEARER_TOKEN``).
+    """Build settings from ``DD_API_KEY``, ``DD_APP_KEY``, ``DD_SITE`` (and ``DD_BEARER_TOKEN``).
 
     ``conn_id`` is the missing connection this stands in for (the hook's default), named in errors.
     """
@@ -185,7 +186,7 @@ def settings_from_env(
 
 
 def app_key_from_extra(extra: Mapping[str, Any]) -> str | None:
-    """The application key of a connection's extra, under its current name or a legacy one."""
+    """Return the application key of a connection's extra, under its current name or a legacy one."""
     for name in (APP_KEY_FIELD, *LEGACY_APP_KEY_FIELDS):
         value = _text(extra.get(name))
         if value:
@@ -194,7 +195,7 @@ def app_key_from_extra(extra: Mapping[str, Any]) -> str | None:
 
 
 def legacy_app_key_field(extra: Mapping[str, Any]) -> str | None:
-    """The legacy field name holding the application key, when the current one is not used."""
+    """Return the legacy field name holding the application key, when the current one is not used."""
     if _text(extra.get(APP_KEY_FIELD)):
         return None
     return next((name for name in LEGACY_APP_KEY_FIELDS if _text(extra.get(name))), None)
@@ -261,7 +262,7 @@ def _finish(
 
 @contextmanager
 def _no_secret_echoed(*secrets: str | None) -> Iterator[None]:
-    """An input check that would echo a credential (a key pasted into ``site`` or ``timeout``) does not."""
+    """Redact a credential that an input check would echo (a key pasted into ``site`` or ``timeout``)."""
     try:
         yield
     except InvalidParameterError as error:
@@ -294,7 +295,7 @@ def _optional(extra: Mapping[str, Any], key: str, default: Any, coerce: Any) -> 
 
 
 def _verify(value: Any) -> bool | str:
-    """``true`` / ``false`` (or a boolean), or the path of a CA bundle file or folder that exists."""
+    """Accept ``true`` / ``false`` (or a boolean), or the path of a CA bundle file or folder that exists."""
     if value is None or value == "":
         return True
     if isinstance(value, bool):
@@ -358,7 +359,7 @@ def _url_password(url: str) -> str | None:
 
 
 def _redacted_url(url: str) -> str:
-    """A URL without its userinfo (a proxy's password), for messages and ``repr``."""
+    """Return a URL without its userinfo (a proxy's password), for messages and ``repr``."""
     try:
         parts = urlsplit(url.strip())
         host = parts.netloc.rsplit("@", 1)[-1]

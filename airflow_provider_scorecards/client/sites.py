@@ -91,12 +91,12 @@ def validate_api_url(api_url: str) -> str:
 
 
 def _shown(parts: SplitResult) -> str:
-    """A URL as an error message may show it: no userinfo, no query, no fragment (any may hold a key)."""
+    """Return a URL as an error message may show it: no userinfo, query or fragment (any may hold a key)."""
     return parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1], query="", fragment="").geturl()
 
 
 def is_loopback(host: str) -> bool:
-    """True for ``localhost`` and any loopback IP (127.0.0.0/8, ::1)."""
+    """Tell whether ``host`` is ``localhost`` or any loopback IP (127.0.0.0/8, ::1)."""
     if host.lower() == "localhost":
         return True
     try:
@@ -106,7 +106,7 @@ def is_loopback(host: str) -> bool:
 
 
 def scorecards_ui_url(api_url: str) -> str:
-    """The Scorecards page of the web app that belongs to an API base URL (for the operator link)."""
+    """Return the Scorecards page of the web app that belongs to an API base URL (for the operator link)."""
     host = urlsplit(api_url).hostname or ""
     if host.startswith("api."):
         site = host[len("api.") :]

@@ -59,9 +59,11 @@ REQUEST_ID_HEADERS = ("X-Request-Id", "DD-Request-Id", "X-Datadog-Request-Id")
 class Logger(Protocol):
     """What the client needs of a logger: the stdlib's, or an Airflow task's structlog logger."""
 
-    def info(self, msg: Any, /, *args: Any, **kwargs: Any) -> Any: ...
+    def info(self, msg: Any, /, *args: Any, **kwargs: Any) -> Any:
+        """Log routine progress (pages and scores fetched so far)."""
 
-    def warning(self, msg: Any, /, *args: Any, **kwargs: Any) -> Any: ...
+    def warning(self, msg: Any, /, *args: Any, **kwargs: Any) -> Any:
+        """Log what the user should see: a retry and its cause, duplicates dropped while paging."""
 
 
 @dataclass
@@ -120,11 +122,12 @@ class RateLimitPacer:
             self._sleep(wait)
 
     def window_waited(self) -> None:
-        """The caller has just waited out the window (a 429's reset): nothing is known to be spent."""
+        """Forget the estimate: the caller has just waited out the window (a 429's reset)."""
         with self._lock:
             self._remaining = None
 
     def observe(self, headers: Mapping[str, str]) -> None:
+        """Take the window's state from an answer's rate-limit headers (none: the estimate stays)."""
         remaining = _header_number(headers, "X-RateLimit-Remaining")
         reset = _header_number(headers, "X-RateLimit-Reset")
         if remaining is None:
@@ -194,12 +197,13 @@ class Transport:
         self.session: requests.Session = session
 
     def close(self) -> None:
+        """Close the session's pooled connections."""
         self.session.close()
 
     def get_json(
         self, path: str, params: Mapping[str, str], decode: Callable[[bytes], Any] = json.loads
     ) -> Any:
-        """The decoded JSON body of ``GET base_url + path``, after retries; raises a typed error.
+        """Return the decoded JSON body of ``GET base_url + path``, after retries; raise a typed error.
 
         ``decode`` turns the body into the result (``json.loads`` by default); a ``ValueError`` from it
         means a truncated or garbled body, which is retried like a dropped connection.
@@ -257,7 +261,7 @@ class Transport:
         raise _RetryableAnswer(status_error, _rate_limit_wait(response.status_code, response.headers))
 
     def _read_body(self, response: requests.Response, path: str, limit: int, *, truncate: bool) -> bytes:
-        """The body, read in chunks and never beyond ``limit`` bytes (an error body is cut there)."""
+        """Read the body in chunks, never beyond ``limit`` bytes (an error body is cut there)."""
         declared = response.headers.get("Content-Length", "")
         if not truncate and declared.isdigit() and len(declared) < 20 and int(declared) > limit:
             raise self._too_large(path, limit)
@@ -280,7 +284,7 @@ class Transport:
         )
 
     def _failure(self, exc: Exception | None, path: str, expired: bool) -> Exception:
-        """The typed error (or retryable answer) for a request that got no complete answer."""
+        """Return the typed error (or retryable answer) for a request that got no complete answer."""
         if expired or exc is None:
             error: ScorecardsError = ScorecardsTransportError(
                 f"GET {path}: no complete answer within request_deadline={self.settings.request_deadline:g} s"
@@ -294,7 +298,7 @@ class Transport:
         return _RetryableAnswer(error) if error.retryable else error
 
     def _retry_policy(self) -> tenacity.Retrying:
-        """The retry loop of one request (built per request: its state is that request's own)."""
+        """Build the retry loop of one request (per request: its state is that request's own)."""
         import tenacity
 
         waited_for_window = [False]
@@ -343,7 +347,7 @@ class Transport:
 
 
 def _rate_limit_wait(status: int, headers: Mapping[str, str]) -> float | None:
-    """What a 429 asks us to wait (``X-RateLimit-Reset``, else ``Retry-After``), capped; else None.
+    """Return what a 429 asks us to wait (``X-RateLimit-Reset``, else ``Retry-After``), capped; else None.
 
     ``Retry-After`` may be a number of seconds or an HTTP date (RFC 9110); both are honoured.
     """
@@ -367,7 +371,7 @@ def _status_error(
     path: str,
     text: ServerText,
 ) -> ScorecardsAPIError:
-    """The typed error of a non-200 answer; every text taken from it is scrubbed and capped."""
+    """Return the typed error of a non-200 answer; every text taken from it is scrubbed and capped."""
     try:
         decoded = json.loads(body) if body else None
     except (ValueError, RecursionError):
@@ -404,7 +408,7 @@ def _brief(error: BaseException | None) -> str:
 
 
 def _header_number(headers: Mapping[str, str], name: str) -> float | None:
-    """A finite, non-negative number from a header, or None (absent, garbled, ``inf``, absurdly long)."""
+    """Read a finite, non-negative number from a header, or None (absent, garbled, ``inf``, too long)."""
     value = headers.get(name)
     if value is None or len(value) > MAX_HEADER_NUMBER_CHARS:
         return None

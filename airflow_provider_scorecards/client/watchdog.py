@@ -42,10 +42,14 @@ class RequestClock:
         self._lock = threading.Lock()
 
     def remaining(self) -> float:
+        """Return the seconds left before the deadline (negative once it has passed)."""
         return self.deadline - time.monotonic()
 
     def attach(self, connection: Any) -> None:
-        """A connection now carries this request (a new one, or one reused from the pool)."""
+        """Record that a connection now carries this request (a new one, or one reused from the pool).
+
+        A request already expired has the connection shut at once: a late attach is never missed.
+        """
         with self._lock:
             self._connections.append(connection)
             expired = self.expired
@@ -53,6 +57,7 @@ class RequestClock:
             _shut(connection)
 
     def expire(self) -> None:
+        """Mark the request expired and shut its connections, so that its blocked read returns now."""
         with self._lock:
             self.expired = True
             connections = list(self._connections)
@@ -78,7 +83,7 @@ class RequestWatchdog:
 
     @contextmanager
     def request(self, seconds: float) -> Iterator[RequestClock]:
-        """The block sends one request that must be over within ``seconds``."""
+        """Watch the block, which sends one request that must be over within ``seconds``."""
         clock = RequestClock(time.monotonic() + seconds)
         with self._condition:
             self._active.add(clock)
@@ -152,7 +157,7 @@ def _pool_classes() -> dict[str, type[Any]]:
 
 
 def deadline_adapter(pool_size: int) -> requests.adapters.HTTPAdapter:
-    """A ``requests`` adapter whose connections (direct or through an HTTP proxy) obey the watchdog."""
+    """Build a ``requests`` adapter whose connections (direct or through an HTTP proxy) obey the watchdog."""
     import requests.adapters
     import urllib3
 

@@ -63,7 +63,7 @@ class DatadogScorecardsHook(BaseHook):
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """The connection form (kept equal to ``get_provider_info``'s, which must not import the hook)."""
+        """Return the connection form (equal to ``get_provider_info``'s, which must not import the hook)."""
         from airflow_provider_scorecards.get_provider_info import CONNECTION_FIELD_BEHAVIOUR
 
         return {
@@ -121,7 +121,7 @@ class DatadogScorecardsHook(BaseHook):
         return settings_from_connection(self.datadog_conn_id, conn.conn_type, conn.password, extra)
 
     def get_conn(self) -> ScorecardsClient:
-        """The client of this hook, created once (its session is opened on the first request)."""
+        """Return the client of this hook, created once (its session is opened on the first request)."""
         if self._client is None:
             import airflow
 
@@ -135,6 +135,7 @@ class DatadogScorecardsHook(BaseHook):
         return self._client
 
     def close(self) -> None:
+        """Close the client's connections; the next :meth:`get_conn` creates a new client."""
         if self._client is not None:
             self._client.close()
             self._client = None

@@ -63,9 +63,11 @@ T_co = TypeVar("T_co", covariant=True)
 class BlockingSource(Protocol[T_co]):
     """What an entry fetches with: a blocking ``fetch`` (run in a worker thread) and ``close``."""
 
-    def fetch(self) -> T_co: ...
+    def fetch(self) -> T_co:
+        """Fetch the value; it blocks, so the registry runs it in a worker thread, never on the loop."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release what the source holds; called once no fetch uses it (the last subscriber has left)."""
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,7 @@ class Subscription(Generic[T]):
             self._registry._leave(self._key, self, entry)
 
     async def fetch(self) -> Fetched[T]:
-        """A result no older than the entry's bound that this subscriber has not judged yet; shared.
+        """Return a result no older than the entry's bound that this subscriber has not judged yet; shared.
 
         Raises the shared fetch's exception, if it fails, in every waiter of that fetch.
         """
@@ -259,7 +261,7 @@ class SharedFetches(Generic[T]):
         return not self._entries and not self._loops
 
     def subscribers(self, key: Hashable) -> int:
-        """Subscribers of ``key`` in the running loop's entry (0 when there is none)."""
+        """Count the subscribers of ``key`` in the running loop's entry (0 when there is none)."""
         entry = self._entries.get((asyncio.get_running_loop(), key))
         return 0 if entry is None else len(entry.subscriptions)
 
@@ -308,7 +310,7 @@ _MOVED = ("SHARED_SCORES", "ScoresKey", "ScoresSnapshot", "ScoresSource", "setti
 
 
 def __getattr__(name: str) -> Any:
-    """The Scorecards side of the sharing lives in :mod:`.shared_scores`; its names still load from here."""
+    """Load the names that moved to :mod:`.shared_scores`, the Scorecards side of the sharing."""
     if name in _MOVED:
         from airflow_provider_scorecards.triggers import shared_scores
 

@@ -30,7 +30,7 @@ ends up anywhere else says nothing about the credentials behind it."""
 
 
 def settings_digest(settings: ClientSettings) -> str:
-    """A keyed digest of every resolved setting, credentials included, never the credentials themselves.
+    """Return a keyed digest of every resolved setting, credentials included, never the credentials.
 
     Two triggers share a fetch only if they would send the very same request to the very same place:
     same site or URL, same keys, same TLS and proxy settings, same retry policy.
@@ -49,6 +49,7 @@ class ScoresKey:
 
     @classmethod
     def of(cls, conn_id: str, settings: ClientSettings, query: ScoresQuery) -> ScoresKey:
+        """Build the key of a check, with its settings reduced to their digest (no credential kept)."""
         return cls(conn_id, settings_digest(settings), query)
 
     @property
@@ -83,10 +84,12 @@ class ScoresSource:
         self._query = query
 
     def fetch(self) -> ScoresSnapshot:
+        """Fetch every page of the query (blocking) and index the records by id."""
         records = self._client.fetch(self._query).records
         return ScoresSnapshot(records, {record["id"]: record for record in records})
 
     def close(self) -> None:
+        """Close the client's session once no trigger shares this key any more."""
         self._client.close()
 
 
