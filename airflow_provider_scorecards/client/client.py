@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from airflow_provider_scorecards import __version__
 from airflow_provider_scorecards.client.coercion import coerce_int
 from airflow_provider_scorecards.client.errors import ScorecardsResponseError
+from airflow_provider_scorecards.client.outcomes import OutcomesPage, OutcomesQuery, decode_outcomes_page
 from airflow_provider_scorecards.client.pages import Page, Record, decode_page
 from airflow_provider_scorecards.client.pagination import MAX_CONCURRENCY, FetchStats, paginate
 from airflow_provider_scorecards.client.query import ScoresQuery
@@ -193,6 +194,15 @@ class ScorecardsClient:
             query.path,
             query.to_params(offset=offset, limit=limit),
             decode=lambda body: decode_page(body, offset, raw=raw),
+        )
+        return page
+
+    def get_outcomes(self, query: OutcomesQuery, offset: int = 0) -> OutcomesPage:
+        """One page of rule outcomes (one request, retried as the transport says); see :mod:`.outcomes`."""
+        page: OutcomesPage = self.transport.get_json(
+            query.path,
+            query.to_params(offset),
+            decode=lambda body: decode_outcomes_page(body, offset, query.page_size),
         )
         return page
 

@@ -23,6 +23,11 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 from airflow_provider_scorecards.simulator.faults import Fault
 from airflow_provider_scorecards.simulator.org import AGGREGATIONS, SORT_FIELDS, RuleFilter
+from airflow_provider_scorecards.simulator.outcomes import (
+    OUTCOMES_PATH,
+    InvalidOutcomesRequest,
+    outcomes_body,
+)
 from airflow_provider_scorecards.simulator.web_page import PAGE_PATH, render_scores_page
 
 if TYPE_CHECKING:
@@ -154,6 +159,13 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
                 try:
                     body = self._scores_body(aggregation, params, fault)
                 except BadRequest as exc:
+                    self._send_error(400, "Bad Request", str(exc), rate_headers)
+                    return
+                self._send_body(200, body, JSONAPI, rate_headers)
+            elif parts.path == OUTCOMES_PATH:
+                try:
+                    body = outcomes_body(sim, params, fault)
+                except InvalidOutcomesRequest as exc:
                     self._send_error(400, "Bad Request", str(exc), rate_headers)
                     return
                 self._send_body(200, body, JSONAPI, rate_headers)

@@ -1,0 +1,236 @@
+"""The simulator's "List all rule outcomes" endpoint (``GET /api/v2/scorecard/outcomes``).
+
+Served from the same outcomes the scores are computed from, at the same drift step, so the two endpoints
+agree: a rule that fails for an entity in the scores is an outcome with state ``fail`` and remarks here,
+and a fixed rule turns to ``pass``. Like the scores, this is an independent reading of the API (the
+recorded answers and the official clients' ``OutcomesResponse``), with no import of the provider's client.
+
+Wire details, as recorded from Datadog: outcome ids are ``<rule id>\\<service name>``; ``links.next`` is on
+every page, even the last, empty one (and ``links.previous`` after the first); there is no ``meta``;
+``include=rule`` adds the rules (``name``, ``scorecard_name``) in ``included``; ``fields[outcome]`` and
+``fields[rule]`` keep only the attributes they name.
+
+Choices where Datadog's documentation is silent (as unkind as the spec allows, deterministically):
+
+- ``filter[outcome][service_name]`` matches an entity's name exactly; every entity kind has outcomes.
+- An outcome with state ``no_data`` in the organisation is not listed (the API's states are pass, fail
+  and skip). Failing outcomes always carry remarks (some with an HTML link); passing ones rarely do.
+- One outcome in five comes without ``created_at``/``modified_at``; one passing outcome in six has no
+  ``relationships``; one included rule in four has no ``scorecard_name``.
+- ``page[size]`` defaults to 10 and takes 1 to 100; the order is by entity, then by rule.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from airflow_provider_scorecards.simulator.org import Organisation, Rule
+
+if TYPE_CHECKING:
+    from airflow_provider_scorecards.simulator import ScorecardsSimulator
+    from airflow_provider_scorecards.simulator.faults import Fault
+
+OUTCOMES_PATH = "/api/v2/scorecard/outcomes"
+STATES = ("pass", "fail", "skip")
+DEFAULT_PAGE_SIZE = 10
+MAX_PAGE_SIZE = 100
+_PAGE_PARAMS = ("page[size]", "page[offset]", "page[limit]")
+_EPOCH = 1_780_000_000  # 2026-05-28: a fixed instant, so answers are the same on every run
+
+_FAILURE_REMARKS: dict[str, str] = {
+    "Has on-call": (
+        'No on-call schedule is linked to {name}. See <a href="https://app.datadoghq.com/on-call">On-Call</a>.'
+    ),
+    "Has runbook": "No runbook link in the service definition of {name}.",
+    "Has SLOs defined": "{name} has no SLO defined.",
+    "Has deployment tracking": "No deployments of {name} were tracked in the last 30 days.",
+    "Has multi-zone failover": "{name} runs in a single availability zone.",
+    "Has monitors": "No monitor is scoped to service:{name}.",
+    "Has logs": "No logs with service:{name} in the last 7 days.",
+    "Has APM traces": "No APM traces from {name} in the last 7 days.",
+    "Has profiling enabled": "Continuous Profiler is not enabled for {name}.",
+    "Has owner team": "The service definition of {name} names no team.",
+    "Has docs link": "The service definition of {name} has no docs link.",
+    "Has repository link": (
+        'No repository link for {name}. See <a href="https://docs.datadoghq.com/">the docs</a>.'
+    ),
+    "Dependencies scanned": "The dependencies of {name} have not been scanned in 14 days.",
+    "No critical vulnerabilities": "{name} has critical vulnerabilities open.",
+    "Secrets in vault": "Secrets of {name} were found outside the vault.",
+}
+
+
+class InvalidOutcomesRequest(ValueError):
+    """A malformed outcomes request: the server answers 400 with this text."""
+
+
+def outcomes_body(sim: ScorecardsSimulator, params: dict[str, str], fault: Fault | None) -> bytes:
+    """The JSON body of one outcomes page for the request's parameters, at the current drift step."""
+    query = _Query.parse(params)
+    outcomes = list_outcomes(sim.org, sim.step, query)
+    page = outcomes[query.offset : query.offset + query.size]
+    if fault is not None and fault.kind == "bad_shape":
+        return json.dumps({"data": {"unexpected": page[:1]}, "links": []}).encode()
+    payload: dict[str, Any] = {"data": [_fields(o, query.outcome_fields) for o in page]}
+    if query.include_rules:
+        by_id = {rule.id: index for index, rule in enumerate(sim.org.rules)}
+        names = {scorecard.id: scorecard.name for scorecard in sim.org.scorecards}
+        seen = dict.fromkeys(o["relationships"]["rule"]["data"]["id"] for o in page if "relationships" in o)
+        payload["included"] = [
+            _fields(_rule_item(by_id[rule_id], sim.org.rules[by_id[rule_id]], names), query.rule_fields)
+            for rule_id in seen
+        ]
+    payload["links"] = _links(params, query)
+    body = json.dumps(payload).replace("&", "\\u0026").encode()
+    if fault is not None and fault.kind == "truncate":
+        body = body[: max(1, len(body) // 2)]
+    return body
+
+
+def list_outcomes(org: Organisation, step: int, query: _Query | None = None) -> list[dict[str, Any]]:
+    """Every outcome object a query selects (all pages joined), in the endpoint's order."""
+    query = query or _Query()
+    items = []
+    for entity_index, entity in enumerate(org.entities):
+        if query.service_name is not None and entity.name != query.service_name:
+            continue
+        for rule_index, rule in enumerate(org.rules):
+            if not query.selects_rule(rule):
+                continue
+            state = org.outcome(entity_index, rule_index, step)
+            if state not in STATES or (query.state is not None and state != query.state):
+                continue
+            items.append(_outcome_item(entity.name, entity.kind, rule, state, step))
+    return items
+
+
+def failing_rules(org: Organisation, entity_id: str, step: int) -> list[Rule]:
+    """The rules an entity fails at a drift step: what its outcomes with state ``fail`` name."""
+    index = next(i for i, entity in enumerate(org.entities) if entity.id == entity_id)
+    return [rule for r, rule in enumerate(org.rules) if org.outcome(index, r, step) == "fail"]
+
+
+class _Query:
+    """The parameters of an outcomes request, validated as the API does (400 on a malformed value)."""
+
+    def __init__(self) -> None:
+        self.service_name: str | None = None
+        self.state: str | None = None
+        self.rule_ids: frozenset[str] | None = None
+        self.rule_name: str | None = None
+        self.rule_enabled: bool | None = None
+        self.include_rules = False
+        self.outcome_fields: frozenset[str] | None = None
+        self.rule_fields: frozenset[str] | None = None
+        self.size = DEFAULT_PAGE_SIZE
+        self.offset = 0
+
+    @classmethod
+    def parse(cls, params: dict[str, str]) -> _Query:
+        query = cls()
+        query.service_name = params.get("filter[outcome][service_name]") or None
+        state = params.get("filter[outcome][state]") or None
+        if state is not None and state not in STATES:
+            raise InvalidOutcomesRequest(
+                f"invalid filter[outcome][state] {state!r}: expected one of {', '.join(STATES)}"
+            )
+        query.state = state
+        query.rule_ids = _set(params.get("filter[rule][id]"))
+        query.rule_name = params.get("filter[rule][name]") or None
+        enabled = params.get("filter[rule][enabled]") or None
+        if enabled is not None and enabled.lower() not in ("true", "false"):
+            raise InvalidOutcomesRequest(f"invalid filter[rule][enabled] {enabled!r}: expected true or false")
+        query.rule_enabled = None if enabled is None else enabled.lower() == "true"
+        include = params.get("include") or None
+        if include is not None and include != "rule":
+            raise InvalidOutcomesRequest(f"invalid include {include!r}: expected 'rule'")
+        query.include_rules = include == "rule"
+        query.outcome_fields = _set(params.get("fields[outcome]"))
+        query.rule_fields = _set(params.get("fields[rule]"))
+        query.size = _int(params, "page[size]", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+        query.offset = _int(params, "page[offset]", 0, 0, None)
+        return query
+
+    def selects_rule(self, rule: Rule) -> bool:
+        return (
+            (self.rule_ids is None or rule.id in self.rule_ids)
+            and (self.rule_name is None or rule.name.lower() == self.rule_name.lower())
+            and (self.rule_enabled is None or rule.is_enabled == self.rule_enabled)
+        )
+
+
+def _outcome_item(service: str, kind: str, rule: Rule, state: str, step: int) -> dict[str, Any]:
+    outcome_id = f"{rule.id}\\{service}"
+    draw = zlib.crc32(outcome_id.encode())
+    attributes: dict[str, Any] = {"service_name": service, "state": state}
+    if state == "fail":
+        template = _FAILURE_REMARKS.get(rule.name, f"{rule.name}: not met by {{name}}.")
+        attributes["remarks"] = template.format(name=service)
+    elif state == "skip":
+        attributes["remarks"] = f"Not evaluated: the rule does not apply to this {kind}."
+    elif draw % 7 == 0:
+        attributes["remarks"] = ""
+    if draw % 5 != 0:
+        attributes["created_at"] = _timestamp(draw % 86_400)
+        attributes["modified_at"] = _timestamp(86_400 + step * 3_600 + draw % 3_600)
+    item: dict[str, Any] = {"id": outcome_id, "type": "outcome", "attributes": attributes}
+    if state != "pass" or draw % 6 != 0:
+        item["relationships"] = {"rule": {"data": {"id": rule.id, "type": "rule"}}}
+    return item
+
+
+def _rule_item(index: int, rule: Rule, scorecard_names: dict[str, str]) -> dict[str, Any]:
+    attributes: dict[str, Any] = {"name": rule.name}
+    if index % 4 != 3:
+        attributes["scorecard_name"] = scorecard_names.get(rule.scorecard_id, rule.scorecard_id)
+    return {"id": rule.id, "type": "rule", "attributes": attributes}
+
+
+def _fields(item: dict[str, Any], keep: frozenset[str] | None) -> dict[str, Any]:
+    if keep is None:
+        return item
+    return {**item, "attributes": {k: v for k, v in item["attributes"].items() if k in keep}}
+
+
+def _links(params: dict[str, str], query: _Query) -> dict[str, str]:
+    kept = {k: v for k, v in params.items() if k not in _PAGE_PARAMS}
+    links = {"next": _link(kept, query.size, query.offset + query.size)}
+    if query.offset > 0:
+        links["previous"] = _link(kept, query.size, max(0, query.offset - query.size))
+    return links
+
+
+def _link(params: dict[str, str], size: int, offset: int) -> str:
+    # As recorded: the page is given both as page[limit] and page[size], parameters in sorted order.
+    every = {**params, "page[limit]": str(size), "page[offset]": str(offset), "page[size]": str(size)}
+    query = "&".join(f"{quote(k, safe='')}={quote(v, safe=',')}" for k, v in sorted(every.items()))
+    return f"{OUTCOMES_PATH}?{query}"
+
+
+def _timestamp(seconds: int) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime(_EPOCH + seconds))
+
+
+def _set(raw: str | None) -> frozenset[str] | None:
+    if not raw:
+        return None
+    return frozenset(part.strip() for part in raw.split(",") if part.strip())
+
+
+def _int(params: dict[str, str], name: str, default: int, low: int, high: int | None) -> int:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidOutcomesRequest(f"invalid {name} {raw!r}: expected an integer") from None
+    if value < low or (high is not None and value > high):
+        bound = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        raise InvalidOutcomesRequest(f"invalid {name} {value}: expected an integer {bound}")
+    return value
