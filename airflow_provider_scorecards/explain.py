@@ -1,0 +1,260 @@
+"""Why a gate failed: the failing rules of the first failing entities, with Datadog's remarks.
+
+"checkout-api: score 0.46, needs 0.8" tells an owner that something is wrong; "Has runbook: no runbook
+link in the service definition" tells them what to fix. When a by-entity gate fails, this module asks the
+rule outcomes endpoint (``filter[outcome][service_name]``, ``filter[outcome][state]=fail``,
+``include=rule``, narrowed by the gate query's ``rule_ids``, ``rule_name`` and ``is_enabled``) about up
+to ``limit`` failing entities, in the report's order.
+
+Explanations never change or hold up a verdict: the verdict is decided before they are asked for, each
+entity costs one request with no retries and a short timeout (:func:`explanation_settings`), all of them
+share a time budget, and any failure (403, 5xx, a timeout, a page that makes no sense) is reported as
+"explanations unavailable" with the reason instead of being raised. Remarks are Datadog's text: links in
+their HTML are written out as ``text (url)``, other markup is dropped, and the text is capped and scrubbed
+of the connection's credentials before it reaches a log, a report or XCom.
+
+Plain Python with no Airflow import.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_scorecards.client.coercion import coerce_int
+from airflow_provider_scorecards.client.errors import ScorecardsAuthError
+from airflow_provider_scorecards.client.outcomes import MAX_PAGE_SIZE, OutcomesQuery
+
+if TYPE_CHECKING:
+    from airflow_provider_scorecards.client.client import ScorecardsClient
+    from airflow_provider_scorecards.client.query import ScoresQuery
+    from airflow_provider_scorecards.client.settings import ClientSettings
+
+DEFAULT_EXPLAIN_LIMIT = 5
+MAX_EXPLAIN_LIMIT = 20
+"""Most entities explained for one verdict (one request each)."""
+MAX_RULES_SHOWN = 20
+"""Most failing rules listed per entity."""
+MAX_REMARKS = 300
+"""Longest remarks text kept per rule."""
+MAX_REASON = 300
+"""Longest "unavailable" reason kept."""
+EXPLAIN_TIMEOUT = 5.0
+"""Timeout of one explanation request (seconds); it is never retried."""
+EXPLAIN_BUDGET = 15.0
+"""No explanation request starts later than this many seconds after the first."""
+UNAVAILABLE = "explanations unavailable"
+UNSCOPED_FILTERS = ("scorecard_ids", "rule_levels", "is_custom")
+"""Query filters the outcomes endpoint cannot apply: explanations may name rules outside them."""
+
+
+@dataclass(frozen=True, slots=True)
+class RuleExplanation:
+    """One failing rule of an entity: its id, its name and Datadog's remarks (each may be unknown)."""
+
+    rule_id: str | None
+    rule_name: str | None
+    remarks: str | None
+
+    def as_dict(self) -> dict[str, str | None]:
+        """The form of the ``verdict`` XCom: ``{"rule_id", "rule_name", "remarks"}``."""
+        return {"rule_id": self.rule_id, "rule_name": self.rule_name, "remarks": self.remarks}
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """The failing rules of one entity, or why they could not be had (``unavailable``)."""
+
+    id: str
+    rules: tuple[RuleExplanation, ...] = ()
+    unavailable: str | None = None
+    more: int = 0
+    """Failing rules left out of ``rules`` (beyond :data:`MAX_RULES_SHOWN`)."""
+    complete: bool = True
+    """False when the answer's page was full: more failing rules may be on pages not asked for."""
+
+
+@dataclass(frozen=True)
+class Explanations:
+    """The explanations of one verdict, in the report's order."""
+
+    items: tuple[Explanation, ...]
+    not_explained: int = 0
+    """Failing ids beyond the limit, not asked about."""
+    limit: int = DEFAULT_EXPLAIN_LIMIT
+    unscoped: tuple[str, ...] = ()
+    """Filters of the gate query that the outcomes endpoint could not apply."""
+    requests: int = 0
+    """Requests made (at most one per explained id)."""
+
+    def as_dict(self) -> dict[str, list[dict[str, str | None]]]:
+        """``{id: [{"rule_id", "rule_name", "remarks"}, ...]}`` for every id that could be explained."""
+        return {
+            item.id: [rule.as_dict() for rule in item.rules]
+            for item in self.items
+            if item.unavailable is None
+        }
+
+    def report_lines(self) -> list[str]:
+        """The explanations as report lines (nothing when there was nothing to explain)."""
+        if not self.items:
+            return []
+        lines = [f"Failing rules with Datadog's remarks, for {len(self.items)} failing id(s):"]
+        if self.unscoped:
+            lines.append(
+                f"  (not narrowed by {', '.join(self.unscoped)}: the outcomes endpoint has no such filter)"
+            )
+        for item in self.items:
+            if item.unavailable is not None:
+                lines.append(f"  {item.id}: {UNAVAILABLE}: {item.unavailable}")
+                continue
+            if not item.rules:
+                lines.append(f"  {item.id}: no failing rule outcome reported")
+                continue
+            lines.append(f"  {item.id}:")
+            for rule in item.rules:
+                name = rule.rule_name or rule.rule_id or "rule not named"
+                lines.append(f"    - {name}: {rule.remarks or 'no remarks'}")
+            if item.more:
+                lines.append(f"    ... and {item.more} more failing rule(s)")
+            if not item.complete:
+                lines.append("    ... and possibly more on further pages (not asked for: one request per id)")
+        if self.not_explained:
+            lines.append(
+                f"  ... {self.not_explained} more failing id(s) not explained (explain_limit={self.limit})"
+            )
+        return lines
+
+
+def coerce_explain_limit(value: Any) -> int:
+    """``explain_limit`` as an int from 1 to :data:`MAX_EXPLAIN_LIMIT` (raises InvalidParameterError)."""
+    return coerce_int("explain_limit", value, minimum=1, maximum=MAX_EXPLAIN_LIMIT)
+
+
+def explanation_settings(settings: ClientSettings, timeout: float = EXPLAIN_TIMEOUT) -> ClientSettings:
+    """The settings of an explanation client: the same site and keys, no retries, a short timeout."""
+    return dataclasses.replace(settings, max_retries=0, timeout=min(settings.timeout, timeout))
+
+
+def service_name(entity_id: str) -> str:
+    """The service name of a by-entity score id: ``service:checkout-api`` -> ``checkout-api``."""
+    kind, sep, name = entity_id.partition(":")
+    return name if sep and kind and name else entity_id
+
+
+def explain_failures(
+    client: ScorecardsClient,
+    failing_ids: Sequence[str],
+    *,
+    query: ScoresQuery | None = None,
+    limit: int = DEFAULT_EXPLAIN_LIMIT,
+    budget: float = EXPLAIN_BUDGET,
+    clock: Callable[[], float] = time.monotonic,
+) -> Explanations:
+    """Explain up to ``limit`` failing ids with one request each; never raises for what a server does.
+
+    ``client`` should be built with :func:`explanation_settings` so that no request is retried or waits
+    long. ``query`` is the gate's query, whose rule filters narrow the outcomes asked for.
+    """
+    chosen = list(dict.fromkeys(failing_ids))[:limit]
+    secrets = client.settings.secrets
+    started = clock()
+    stop_reason: str | None = None
+    requests = 0
+    items: list[Explanation] = []
+    for entity_id in chosen:
+        if stop_reason is None and requests and clock() - started >= budget:
+            stop_reason = f"the {budget:g} s explanation budget was spent"
+        if stop_reason is not None:
+            items.append(Explanation(entity_id, unavailable=stop_reason))
+            continue
+        requests += 1
+        try:
+            items.append(_explain_one(client, entity_id, query, secrets))
+        except Exception as exc:  # an explanation must never fail the gate, whatever went wrong
+            reason = scrub(f"{type(exc).__name__}: {exc}", secrets, MAX_REASON)
+            items.append(Explanation(entity_id, unavailable=reason))
+            if isinstance(exc, ScorecardsAuthError):
+                stop_reason = reason  # the next requests would be refused the same way
+    unscoped = tuple(
+        name for name in UNSCOPED_FILTERS if query is not None and getattr(query, name) is not None
+    )
+    return Explanations(
+        tuple(items),
+        not_explained=max(0, len(dict.fromkeys(failing_ids)) - len(chosen)),
+        limit=limit,
+        unscoped=unscoped,
+        requests=requests,
+    )
+
+
+def _explain_one(
+    client: ScorecardsClient, entity_id: str, query: ScoresQuery | None, secrets: Sequence[str]
+) -> Explanation:
+    outcomes_query = OutcomesQuery.build(
+        service_name=service_name(entity_id),
+        state="fail",
+        rule_ids=None if query is None else query.rule_ids,
+        rule_name=None if query is None else query.rule_name,
+        rule_enabled=None if query is None else query.is_enabled,
+        page_size=MAX_PAGE_SIZE,
+    )
+    page = client.get_outcomes(outcomes_query)
+    failing = [o for o in page.outcomes if o.state in ("fail", None)]  # None: answered to state=fail
+    rules = tuple(
+        RuleExplanation(
+            rule_id=scrub(o.rule_id, secrets, 200) if o.rule_id else None,
+            rule_name=scrub(o.rule_name, secrets, 200) if o.rule_name else None,
+            remarks=scrub(remarks_text(o.remarks), secrets, MAX_REMARKS) if o.remarks else None,
+        )
+        for o in failing[:MAX_RULES_SHOWN]
+    )
+    return Explanation(entity_id, rules, more=max(0, len(failing) - MAX_RULES_SHOWN), complete=page.last)
+
+
+class _TextOfHTML(HTMLParser):
+    """Text of an HTML fragment, with each link written ``text (url)``."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._links: list[str | None] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self._links.append(dict(attrs).get("href"))
+        elif tag in ("br", "p", "li", "div"):
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._links:
+            href = self._links.pop()
+            if href:
+                self.parts.append(f" ({href})")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def remarks_text(remarks: str) -> str:
+    """Plain text of Datadog's remarks (which may hold HTML links): links as ``text (url)``."""
+    if "<" not in remarks and "&" not in remarks:
+        return remarks
+    parser = _TextOfHTML()
+    parser.feed(remarks[: MAX_REMARKS * 20])
+    parser.close()
+    return "".join(parser.parts)
+
+
+def scrub(text: str, secrets: Sequence[str], limit: int) -> str:
+    """``text`` on one line, without control characters or credentials, at most ``limit`` characters."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    cleaned = "".join(ch if ch.isprintable() else " " for ch in text)
+    single = " ".join(cleaned.split())
+    return single if len(single) <= limit else single[: limit - 3] + "..."

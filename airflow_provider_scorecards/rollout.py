@@ -1,0 +1,136 @@
+"""Rolling a gate out: the options (dry run, waivers, explanations) and one verdict from a gate result.
+
+What a platform team does before it switches a gate on across hundreds of services: shadow it
+(``dry_run``: evaluated and reported as usual, never blocking), exempt the known stragglers
+(``waivers``), tell each owner what to fix (``explain``: the failing rules with Datadog's remarks), then
+enforce. The task classes and the event trigger take the same four options; this module validates them
+and turns a :class:`~airflow_provider_scorecards.gate.GateResult` into the ``verdict`` document, in the
+same order everywhere: decide (waivers applied), then explain (only a failed by-entity gate, bounded,
+never changing the decision).
+
+Plain Python with no Airflow import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_scorecards.client.coercion import coerce_bool
+from airflow_provider_scorecards.explain import (
+    DEFAULT_EXPLAIN_LIMIT,
+    Explanation,
+    Explanations,
+    coerce_explain_limit,
+    explain_failures,
+    scrub,
+)
+from airflow_provider_scorecards.verdict import build_verdict
+from airflow_provider_scorecards.waivers import (
+    WaivedResult,
+    Waiver,
+    apply_waivers,
+    describe_waivers,
+    parse_waivers,
+)
+
+if TYPE_CHECKING:
+    from airflow_provider_scorecards.client.client import ScorecardsClient
+    from airflow_provider_scorecards.client.query import ScoresQuery
+    from airflow_provider_scorecards.gate import GateResult
+
+ROLLOUT_ARGS: tuple[str, ...] = ("dry_run", "waivers", "explain", "explain_limit")
+"""The rollout arguments of the gate task classes; all are template fields."""
+
+
+@dataclass(frozen=True)
+class RolloutOptions:
+    """Validated rollout options. Build them with :meth:`build`."""
+
+    dry_run: bool = False
+    waivers: tuple[Waiver, ...] = ()
+    explain: bool = True
+    explain_limit: int = DEFAULT_EXPLAIN_LIMIT
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        dry_run: Any = False,
+        waivers: Any = None,
+        explain: Any = True,
+        explain_limit: Any = DEFAULT_EXPLAIN_LIMIT,
+    ) -> RolloutOptions:
+        """Coerce and validate the options (rendered values); raise ``InvalidParameterError``."""
+        return cls(
+            dry_run=_flag("dry_run", dry_run, default=False),
+            waivers=parse_waivers(waivers),
+            explain=_flag("explain", explain, default=True),
+            explain_limit=coerce_explain_limit(explain_limit),
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """A deterministic JSON form (trigger kwargs); :meth:`build` reads it back."""
+        return {
+            "dry_run": self.dry_run,
+            "waivers": describe_waivers(self.waivers),
+            "explain": self.explain,
+            "explain_limit": self.explain_limit,
+        }
+
+
+def _flag(name: str, value: Any, *, default: bool) -> bool:
+    coerced = coerce_bool(name, value)
+    return default if coerced is None else coerced
+
+
+def decide(result: GateResult, options: RolloutOptions, now: datetime | None = None) -> WaivedResult:
+    """The verdict on one gate result with the waivers applied (at ``now``, UTC by default)."""
+    return apply_waivers(result, options.waivers, now or datetime.now(UTC))
+
+
+def wants_explanations(decision: WaivedResult, options: RolloutOptions, query: ScoresQuery) -> bool:
+    """Whether to explain this decision: a failed by-entity gate with failing ids and ``explain`` on."""
+    return (
+        options.explain
+        and not decision.met
+        and query.aggregation == "by-entity"
+        and bool(decision.failing_ids)
+    )
+
+
+def explain_decision(
+    decision: WaivedResult,
+    options: RolloutOptions,
+    query: ScoresQuery,
+    client: Callable[[], ScorecardsClient],
+) -> Explanations | None:
+    """Explanations of a decision, or None when :func:`wants_explanations` says no.
+
+    ``client`` builds the explanation client (see
+    :func:`~airflow_provider_scorecards.explain.explanation_settings`) only when it is needed; it is closed
+    afterwards. A failure to build it is reported as explanations unavailable, like any other.
+    """
+    if not wants_explanations(decision, options, query):
+        return None
+    try:
+        explainer = client()
+    except Exception as exc:  # an explanation must never fail the gate
+        reason = scrub(f"{type(exc).__name__}: {exc}", (), 300)
+        ids = decision.failing_ids[: options.explain_limit]
+        return Explanations(
+            tuple(Explanation(i, unavailable=reason) for i in ids),
+            not_explained=len(decision.failing_ids) - len(ids),
+            limit=options.explain_limit,
+        )
+    with explainer:
+        return explain_failures(explainer, decision.failing_ids, query=query, limit=options.explain_limit)
+
+
+def verdict(
+    decision: WaivedResult, options: RolloutOptions, explanations: Explanations | None = None
+) -> dict[str, Any]:
+    """The ``verdict`` document (see :mod:`airflow_provider_scorecards.verdict`)."""
+    return build_verdict(decision, dry_run=options.dry_run, explanations=explanations)

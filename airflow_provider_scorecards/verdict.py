@@ -1,0 +1,65 @@
+"""The ``verdict``: one JSON document per gate evaluation, for downstream tasks and dashboards.
+
+Log lines are for people; a task that branches on a gate, or a dashboard that counts shadowed gates,
+reads the ``verdict`` XCom instead::
+
+    {"met": false, "dry_run": true,
+     "failing": ["service:checkout-api"], "missing": [], "waived": ["service:legacy-billing"],
+     "waivers": {"service:legacy-billing": {"until": "2026-12-31", "reason": "replatforming"}},
+     "report": "Score gate not met (score >= 0.8, ...", "explanations": {"service:checkout-api": [
+         {"rule_id": "...", "rule_name": "Has runbook", "remarks": "No runbook link ..."}]}}
+
+``met`` is the gate's verdict after waivers, whatever ``dry_run`` says (a dry run reports what would have
+happened and lets the task go on); ``failing``/``missing``/``waived`` are ids; ``waivers`` gives the
+until-date and reason of each waived id; ``report`` is the full text the log shows. Plain Python with no
+Airflow import.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_scorecards.explain import Explanations
+from airflow_provider_scorecards.waivers import WaivedResult
+
+VERDICT_KEYS: tuple[str, ...] = (
+    "met",
+    "dry_run",
+    "failing",
+    "missing",
+    "waived",
+    "waivers",
+    "report",
+    "explanations",
+)
+"""Keys of every verdict, in order."""
+
+
+def full_report(waived: WaivedResult, explanations: Explanations | None = None) -> str:
+    """The gate's report with waivers applied, then the explanations (when there are any)."""
+    lines = [waived.report()]
+    if explanations is not None:
+        lines += explanations.report_lines()
+    return "\n".join(lines)
+
+
+def build_verdict(
+    waived: WaivedResult, *, dry_run: bool, explanations: Explanations | None = None
+) -> dict[str, Any]:
+    """The ``verdict`` document of one evaluation (JSON-serialisable, keys :data:`VERDICT_KEYS`)."""
+    return {
+        "met": waived.met,
+        "dry_run": dry_run,
+        "failing": waived.failing_ids,
+        "missing": waived.missing_ids,
+        "waived": waived.waived_ids,
+        "waivers": {item.check.id: item.waiver.describe() for item in waived.waived},
+        "report": full_report(waived, explanations),
+        "explanations": {} if explanations is None else explanations.as_dict(),
+    }
+
+
+def dry_run_message(verdict: dict[str, Any]) -> str:
+    """The log line of a dry run: what would have happened, with the report."""
+    outcome = "would have passed" if verdict["met"] else "would have failed"
+    return f"DRY RUN: the gate {outcome}: {verdict['report']}"

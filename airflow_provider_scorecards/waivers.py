@@ -1,0 +1,296 @@
+"""Waivers: named, dated exemptions from a gate, so a known straggler does not block everyone else.
+
+A platform team switching a gate on across hundreds of services exempts the few it already knows about,
+each until a date and with a reason, instead of lowering the bar for all. The rules:
+
+- ``waivers`` is ``{id: "YYYY-MM-DD"}`` or ``{id: {"until": "YYYY-MM-DD", "reason": "..."}}`` (a dict, or
+  its JSON / Python-literal text as a template renders it). A malformed date, an unknown key or a blank id
+  is an :class:`~airflow_provider_scorecards.client.errors.InvalidParameterError` naming the waiver.
+- A waiver holds until the end of its day in UTC: ``"2026-12-31"`` covers 2026-12-31T23:59:59.999 UTC.
+- A waived id that fails its bound (or drops too far) does not fail the gate: it counts as acceptable and
+  is listed as waived, with its date and reason. A waiver does not cover missing data (an id absent from
+  the result, a score with nothing evaluated): that is still judged by ``on_missing``, so a waiver can
+  never open a gate on data nobody has.
+- An expired waiver is ignored, with a warning; a waiver naming an id the gate does not watch, or one
+  absent from the result, is a warning with the closest watched ids (usually a typo).
+
+Plain Python with no Airflow import, like :mod:`airflow_provider_scorecards.gate`.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from airflow_provider_scorecards.client.coercion import MAX_LIST_ITEMS
+from airflow_provider_scorecards.client.errors import InvalidParameterError
+from airflow_provider_scorecards.gate import ABSENT, CLOSEST_IDS, GateCheck, GateResult
+
+PARAMETER = "waivers"
+MAX_REASON = 300
+"""Longest reason kept (the report and the XCom carry it)."""
+MAX_TEXT = 64 * 1024
+"""Longest waivers text read (a rendered template)."""
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_FORMS = 'expected {id: "YYYY-MM-DD"} or {id: {"until": "YYYY-MM-DD", "reason": "..."}}'
+
+
+@dataclass(frozen=True, slots=True)
+class Waiver:
+    """One id exempted from the gate until the end of ``until`` (UTC), for ``reason``."""
+
+    id: str
+    until: date
+    reason: str | None = None
+
+    @property
+    def ends_at(self) -> datetime:
+        """The first instant the waiver no longer holds: midnight UTC after ``until``."""
+        return datetime(self.until.year, self.until.month, self.until.day, tzinfo=UTC) + timedelta(days=1)
+
+    def holds_at(self, now: datetime) -> bool:
+        """Whether the waiver still holds at ``now`` (an aware datetime)."""
+        return now < self.ends_at
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-serialisable form (``{"until", "reason"}``) that :func:`parse_waivers` reads back."""
+        return {"until": self.until.isoformat(), "reason": self.reason}
+
+    def text(self) -> str:
+        """``until 2026-12-31 (migrating to the new stack)``."""
+        return f"until {self.until.isoformat()}" + (f" ({self.reason})" if self.reason else "")
+
+
+def parse_waivers(value: Any) -> tuple[Waiver, ...]:
+    """Validated waivers, in id order, from a dict or its rendered text; ``None`` or empty means none.
+
+    Raises :class:`InvalidParameterError` naming the waiver and what is allowed.
+    """
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = _from_text(value)
+    if not isinstance(value, Mapping):
+        raise InvalidParameterError(PARAMETER, value, _FORMS)
+    if len(value) > MAX_LIST_ITEMS:
+        raise InvalidParameterError(
+            PARAMETER, f"<{len(value)} waivers>", f"expected at most {MAX_LIST_ITEMS} waivers"
+        )
+    waivers: dict[str, Waiver] = {}
+    for key, spec in value.items():
+        if not isinstance(key, str) or not key.strip():
+            raise InvalidParameterError(PARAMETER, {key: spec}, "every waiver needs a non-blank id")
+        waiver_id = key.strip()
+        if waiver_id in waivers:
+            raise InvalidParameterError(PARAMETER, {key: spec}, f"{waiver_id!r} is waived twice")
+        waivers[waiver_id] = _waiver(waiver_id, spec, {key: spec})
+    return tuple(waivers[key] for key in sorted(waivers))
+
+
+def describe_waivers(waivers: tuple[Waiver, ...]) -> dict[str, dict[str, Any]]:
+    """Waivers as deterministic JSON (trigger kwargs, XCom); :func:`parse_waivers` reads it back."""
+    return {waiver.id: waiver.describe() for waiver in waivers}
+
+
+def _from_text(text: str) -> Any:
+    stripped = text.strip()
+    if not stripped or stripped.lower() in ("none", "null", "{}"):
+        return {}
+    if len(stripped) > MAX_TEXT:
+        raise InvalidParameterError(
+            PARAMETER, f"<{len(stripped)} characters>", f"expected at most {MAX_TEXT}"
+        )
+    try:
+        return json.loads(stripped, object_pairs_hook=_no_duplicates)
+    except _DuplicateId as duplicate:
+        raise InvalidParameterError(PARAMETER, text, f"{duplicate.args[0]!r} is waived twice") from None
+    except json.JSONDecodeError:
+        pass
+    try:
+        return ast.literal_eval(stripped)  # a dict rendered by Jinja: {'service:a': '2026-12-31'}
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        raise InvalidParameterError(PARAMETER, text, f"{_FORMS}, as JSON or a dict") from None
+
+
+class _DuplicateId(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateId(key)
+        result[key] = value
+    return result
+
+
+def _waiver(waiver_id: str, spec: Any, shown: Any) -> Waiver:
+    reason: Any = None
+    if isinstance(spec, Mapping):
+        unknown = sorted(str(k) for k in spec if k not in ("until", "reason"))
+        if unknown:
+            raise InvalidParameterError(
+                PARAMETER, shown, f"unknown key {unknown[0]!r} in the waiver of {waiver_id!r}; {_FORMS}"
+            )
+        if "until" not in spec:
+            raise InvalidParameterError(PARAMETER, shown, f"the waiver of {waiver_id!r} needs 'until'")
+        until, reason = spec["until"], spec.get("reason")
+    else:
+        until = spec
+    if reason is not None and not isinstance(reason, str):
+        raise InvalidParameterError(PARAMETER, shown, f"the reason of {waiver_id!r} must be a string")
+    text = reason.strip()[:MAX_REASON] if isinstance(reason, str) else None
+    return Waiver(waiver_id, _date(waiver_id, until, shown), text or None)
+
+
+def _date(waiver_id: str, value: Any, shown: Any) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _DATE.fullmatch(value.strip()):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise InvalidParameterError(
+        PARAMETER, shown, f"the waiver of {waiver_id!r} needs a date YYYY-MM-DD (the last day it holds, UTC)"
+    )
+
+
+@dataclass(frozen=True)
+class WaivedCheck:
+    """A watched score that failed and was let through by a waiver."""
+
+    check: GateCheck
+    waiver: Waiver
+
+
+class WaivedResult:
+    """A gate result with waivers applied: the verdict, what was waived, and the warnings.
+
+    ``result`` is the verdict after waivers (waived checks count as acceptable); ``original`` is the
+    verdict without them.
+    """
+
+    def __init__(
+        self,
+        original: GateResult,
+        result: GateResult,
+        waived: list[WaivedCheck],
+        expired: list[Waiver],
+        unmatched: list[tuple[Waiver, str, tuple[str, ...]]],
+    ) -> None:
+        self.original = original
+        self.result = result
+        self.waived = waived
+        self.expired = expired
+        self.unmatched = unmatched
+        """Waivers that name an id the gate does not watch, or one absent from the result: (waiver, why,
+        closest watched ids)."""
+
+    @property
+    def met(self) -> bool:
+        """Whether the gate is met once waivers are applied."""
+        return self.result.met
+
+    @property
+    def fatal(self) -> bool:
+        """Whether the gate failed for good (missing data with ``on_missing="fail"``)."""
+        return self.result.fatal
+
+    @property
+    def failing_ids(self) -> list[str]:
+        """The ids that fail and are not waived."""
+        return [check.id for check in self.result.failing]
+
+    @property
+    def missing_ids(self) -> list[str]:
+        """The ids with missing data (never waived)."""
+        return [check.id for check in self.result.missing]
+
+    @property
+    def waived_ids(self) -> list[str]:
+        """The ids that failed and were let through by a waiver."""
+        return [item.check.id for item in self.waived]
+
+    def warnings(self) -> list[str]:
+        """One line per expired or unmatched waiver, for the log."""
+        lines = [
+            f"Waiver of {w.id!r} expired at the end of {w.until.isoformat()} (UTC) and is ignored"
+            for w in self.expired
+        ]
+        for waiver, why, closest in self.unmatched:
+            hint = f" (closest watched ids: {', '.join(closest)})" if closest else ""
+            lines.append(f"Waiver of {waiver.id!r} names an id {why}{hint}")
+        return lines
+
+    def report(self) -> str:
+        """The gate's report, then the waived ids with their reasons, then the waivers' warnings."""
+        lines = [self.result.report()]
+        condition = self.result.condition
+        for item in self.waived:
+            lines.append(
+                f"  {item.check.id}: WAIVED {item.waiver.text()}: {_why(item.check, condition.field)}"
+                " (counted as acceptable)"
+            )
+        lines += [f"  warning: {line}" for line in self.warnings()]
+        return "\n".join(lines)
+
+
+def apply_waivers(result: GateResult, waivers: tuple[Waiver, ...], now: datetime) -> WaivedResult:
+    """Apply waivers to a gate result at ``now`` (an aware datetime: the caller's clock).
+
+    A failing check with a waiver that holds counts as acceptable; nothing else changes: missing data,
+    passing checks and the gate's other rules are as the result says.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be an aware datetime")
+    holding = {w.id: w for w in waivers if w.holds_at(now)}
+    expired = [w for w in waivers if not w.holds_at(now)]
+    by_id = {check.id: check for check in result.checks}
+    waived: list[WaivedCheck] = []
+    checks: list[GateCheck] = []
+    for check in result.checks:
+        waiver = holding.get(check.id)
+        if waiver is not None and check.passed is False:
+            waived.append(WaivedCheck(check, waiver))
+            checks.append(replace(check, passed=True))
+        else:
+            checks.append(check)
+    unmatched: list[tuple[Waiver, str, tuple[str, ...]]] = []
+    for waiver in holding.values():
+        watched = by_id.get(waiver.id)
+        if watched is None:
+            unmatched.append((waiver, "the gate does not watch", _closest(waiver.id, by_id)))
+        elif watched.missing == ABSENT:
+            unmatched.append((waiver, "absent from the result", watched.closest))
+        elif watched.passed is None:
+            unmatched.append((waiver, f"with missing data ({watched.missing}), which no waiver covers", ()))
+    after = GateResult(
+        result.condition,
+        checks,
+        result._by_id,  # the same records: only the verdict on the waived ones changes
+        baseline_size=result.baseline_size,
+        baseline_missing=result.baseline_missing,
+    )
+    return WaivedResult(result, after, waived, expired, unmatched)
+
+
+def _closest(waiver_id: str, ids: Mapping[str, Any]) -> tuple[str, ...]:
+    import difflib  # only when a waiver names an unknown id
+
+    return tuple(difflib.get_close_matches(waiver_id, list(ids), n=CLOSEST_IDS, cutoff=0.6))
+
+
+def _why(check: GateCheck, field: str) -> str:
+    reasons = []
+    if check.out_of_bounds and check.value is not None:
+        reasons.append(f"{field}={check.value:g}, needs {check.bound}")
+    if check.regressed and check.baseline is not None and check.value is not None:
+        reasons.append(f"{field} {check.baseline:g} -> {check.value:g}, more than the allowed drop")
+    return "; ".join(reasons) or "failed"

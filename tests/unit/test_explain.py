@@ -1,0 +1,292 @@
+"""Explanations: the failing rules with Datadog's remarks, one bounded request per entity, never raising.
+
+Against the simulator over real HTTP on loopback, and a hostile server where the simulator is too kind.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from airflow_provider_scorecards.client import ScorecardsClient, ScoresQuery, settings_from_connection
+from airflow_provider_scorecards.client.settings import ClientSettings
+from airflow_provider_scorecards.explain import (
+    EXPLAIN_TIMEOUT,
+    explain_failures,
+    explanation_settings,
+    remarks_text,
+    scrub,
+    service_name,
+)
+from airflow_provider_scorecards.gate import GateCondition, check_gate
+from airflow_provider_scorecards.simulator import FaultPlan, ScorecardsSimulator
+from airflow_provider_scorecards.simulator.outcomes import OUTCOMES_PATH, failing_rules
+from airflow_provider_scorecards.verdict import VERDICT_KEYS, build_verdict, dry_run_message
+from airflow_provider_scorecards.waivers import apply_waivers, parse_waivers
+
+CHECKOUT = "service:checkout-api"
+
+
+def _settings(sim: ScorecardsSimulator, **extra: Any) -> ClientSettings:
+    spec = sim.connection_dict()
+    spec["extra"].update(extra)
+    return settings_from_connection("t", spec["conn_type"], spec["password"], spec["extra"])
+
+
+def _explainer(sim: ScorecardsSimulator, **extra: Any) -> ScorecardsClient:
+    return ScorecardsClient(explanation_settings(_settings(sim, **extra)))
+
+
+def _failing(sim: ScorecardsSimulator) -> list[str]:
+    with ScorecardsClient(_settings(sim)) as client:
+        result = check_gate(client, ScoresQuery.build("by-entity"), GateCondition.build(min_score=0.8))
+    return [check.id for check in result.failing]
+
+
+def _outcome_requests(sim: ScorecardsSimulator) -> list[Any]:
+    return [r for r in sim.requests if r.path == OUTCOMES_PATH]
+
+
+def test_explanations_name_the_failing_rules_with_their_remarks(sim: ScorecardsSimulator) -> None:
+    with _explainer(sim) as client:
+        explanations = explain_failures(client, [CHECKOUT])
+    (item,) = explanations.items
+    assert item.unavailable is None
+    assert [r.rule_name for r in item.rules] == [r.name for r in failing_rules(sim.org, CHECKOUT, sim.step)]
+    assert all(r.remarks for r in item.rules)
+    by_name = {r.rule_name: r.remarks for r in item.rules}
+    assert by_name["Has runbook"] == "No runbook link in the service definition of checkout-api."
+    assert list(explanations.as_dict()) == [CHECKOUT]
+    assert set(explanations.as_dict()[CHECKOUT][0]) == {"rule_id", "rule_name", "remarks"}
+    lines = explanations.report_lines()
+    assert lines[1] == f"  {CHECKOUT}:"
+    assert "    - Has runbook: No runbook link in the service definition of checkout-api." in lines
+
+
+def test_at_most_explain_limit_requests_one_per_entity(fresh_sim: ScorecardsSimulator) -> None:
+    failing = _failing(fresh_sim)
+    assert len(failing) > 5
+    fresh_sim.reset_log()
+    with _explainer(fresh_sim) as client:
+        explanations = explain_failures(client, failing, limit=5)
+    assert len(_outcome_requests(fresh_sim)) == 5
+    assert len(fresh_sim.requests) == 5
+    assert [item.id for item in explanations.items] == failing[:5]
+    assert explanations.requests == 5
+    assert explanations.not_explained == len(failing) - 5
+    assert explanations.report_lines()[-1] == (
+        f"  ... {len(failing) - 5} more failing id(s) not explained (explain_limit=5)"
+    )
+
+
+def test_a_403_makes_explanations_unavailable_and_stops_asking(fresh_sim: ScorecardsSimulator) -> None:
+    failing = _failing(fresh_sim)
+    fresh_sim.reset_log()
+    fresh_sim.faults.inject("status", status=403)
+    with _explainer(fresh_sim) as client:
+        explanations = explain_failures(client, failing, limit=3)
+    assert len(_outcome_requests(fresh_sim)) == 1
+    assert all(item.unavailable and "403" in item.unavailable for item in explanations.items)
+    assert explanations.as_dict() == {}
+    assert f"  {failing[0]}: explanations unavailable: ScorecardsAuthError: " in "\n".join(
+        explanations.report_lines()
+    )
+
+
+def test_a_5xx_is_not_retried_and_the_next_entity_is_still_explained(fresh_sim: ScorecardsSimulator) -> None:
+    failing = _failing(fresh_sim)
+    fresh_sim.reset_log()
+    fresh_sim.faults.inject("status", status=503)
+    with _explainer(fresh_sim, backoff_base=5) as client:
+        started = time.monotonic()
+        explanations = explain_failures(client, failing, limit=2)
+        elapsed = time.monotonic() - started
+    assert len(_outcome_requests(fresh_sim)) == 2
+    first, second = explanations.items
+    assert first.unavailable is not None
+    assert "503" in first.unavailable
+    assert second.unavailable is None
+    assert second.rules
+    assert elapsed < 2.5  # no backoff of 5 s was waited
+
+
+def test_a_slow_answer_times_out_quickly() -> None:
+    with ScorecardsSimulator(seed=7, entities=20, faults=FaultPlan(slow_seconds=3.0)) as sim:
+        sim.faults.inject("slow")
+        with ScorecardsClient(explanation_settings(_settings(sim), timeout=0.3)) as client:
+            started = time.monotonic()
+            explanations = explain_failures(client, [CHECKOUT])
+            elapsed = time.monotonic() - started
+    (item,) = explanations.items
+    assert item.unavailable is not None
+    assert item.unavailable.startswith("ScorecardsTransportError")
+    assert elapsed < 2.0
+
+
+def test_no_request_starts_once_the_budget_is_spent(sim: ScorecardsSimulator) -> None:
+    ticks = iter([0.0, 1.0, 20.0, 30.0])
+    with _explainer(sim) as client:
+        explanations = explain_failures(
+            client,
+            [CHECKOUT, "service:search-indexer", "service:web-frontend"],
+            budget=10,
+            clock=lambda: next(ticks),
+        )
+    assert [item.unavailable for item in explanations.items] == [
+        None,
+        None,
+        "the 10 s explanation budget was spent",
+    ]
+    assert explanations.requests == 2
+
+
+def test_explanations_follow_the_gate_querys_rule_filters(sim: ScorecardsSimulator) -> None:
+    rules = failing_rules(sim.org, CHECKOUT, sim.step)[:2]
+    query = ScoresQuery.build("by-entity", rule_ids=[r.id for r in rules], scorecard_ids=["security-posture"])
+    with _explainer(sim) as client:
+        explanations = explain_failures(client, [CHECKOUT], query=query)
+    assert [r.rule_id for r in explanations.items[0].rules] == [r.id for r in rules]
+    assert explanations.unscoped == ("scorecard_ids",)
+    assert "not narrowed by scorecard_ids" in explanations.report_lines()[1]
+
+
+def test_explanation_settings_never_retry_nor_wait_long(sim: ScorecardsSimulator) -> None:
+    settings = explanation_settings(_settings(sim, timeout=60, max_retries=7))
+    assert (settings.max_retries, settings.timeout) == (0, EXPLAIN_TIMEOUT)
+    assert explanation_settings(_settings(sim, timeout=1)).timeout == 1
+
+
+def test_remarks_links_become_text_and_url() -> None:
+    html = (
+        'No on-call for x. See <a href="https://app.datadoghq.com/on-call">On-Call</a>.<br>Thanks &amp; bye'
+    )
+    assert (
+        remarks_text(html)
+        == "No on-call for x. See On-Call (https://app.datadoghq.com/on-call). Thanks & bye"
+    )
+    assert remarks_text("plain") == "plain"
+
+
+def test_service_names_of_entity_ids() -> None:
+    assert service_name("service:checkout-api") == "checkout-api"
+    assert service_name("datastore:orders-db") == "orders-db"
+    assert service_name("checkout-api") == "checkout-api"
+    assert service_name("service:") == "service:"
+
+
+class _HostileOutcomes(BaseHTTPRequestHandler):
+    """Answers every outcomes request with remarks that echo the key, control characters and a flood."""
+
+    api_key = ""
+
+    def do_GET(self) -> None:
+        remarks = f"key {self.headers.get('DD-API-KEY')}\x1b[31m\nred\x00" + "x" * 50_000
+        body = json.dumps(
+            {
+                "data": [
+                    {"id": "r\\svc", "attributes": {"state": "fail", "remarks": remarks}},
+                    {"id": "p\\svc", "attributes": {"state": "pass", "remarks": "fine"}},
+                    {"id": "q\\svc", "attributes": {"remarks": "state not sent"}},
+                ]
+            }
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/vnd.api+json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def hostile_url() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _HostileOutcomes)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_remarks_are_capped_and_scrubbed_of_keys_and_control_characters(hostile_url: str) -> None:
+    key = "hostile-test-api-key-1234567890"
+    settings = settings_from_connection(
+        "t", "datadog_scorecards", key, {"app_key_secret": "app-secret-0987654321", "api_url": hostile_url}
+    )
+    with ScorecardsClient(explanation_settings(settings)) as client:
+        explanations = explain_failures(client, ["service:svc"])
+    rules = explanations.items[0].rules
+    assert [r.remarks[:20] if r.remarks else None for r in rules] == [
+        "key *** [31m red xxx",
+        "state not sent",
+    ]
+    text = json.dumps(explanations.as_dict()) + "\n".join(explanations.report_lines())
+    assert key not in text
+    assert "\x1b" not in text
+    assert "\x00" not in text
+    assert max(len(r.remarks or "") for r in rules) == 300
+
+
+def test_scrub_caps_on_one_line() -> None:
+    assert scrub("a\nb\tc  d", (), 100) == "a b c d"
+    assert scrub("s3cr3t!" * 3, ("s3cr3t!",), 100) == "*********"
+    assert scrub("y" * 50, (), 10) == "yyyyyyy..."
+
+
+def test_the_verdict_document(sim: ScorecardsSimulator) -> None:
+    with ScorecardsClient(_settings(sim)) as client:
+        result = check_gate(
+            client,
+            ScoresQuery.build("by-entity"),
+            GateCondition.build(
+                min_score=0.8,
+                score_ids=[CHECKOUT, "service:search-indexer", "service:payments-gateway", "service:gone"],
+            ),
+        )
+    from datetime import UTC, datetime
+
+    waived = apply_waivers(
+        result,
+        parse_waivers({"service:search-indexer": {"until": "2999-01-01", "reason": "legacy"}}),
+        datetime.now(UTC),
+    )
+    with _explainer(sim) as client:
+        explanations = explain_failures(client, waived.failing_ids)
+    verdict = build_verdict(waived, dry_run=True, explanations=explanations)
+    assert tuple(verdict) == VERDICT_KEYS
+    assert json.loads(json.dumps(verdict)) == verdict
+    assert verdict["met"] is False
+    assert verdict["dry_run"] is True
+    assert verdict["failing"] == [CHECKOUT]
+    assert verdict["missing"] == ["service:gone"]
+    assert verdict["waived"] == ["service:search-indexer"]
+    assert verdict["waivers"] == {"service:search-indexer": {"until": "2999-01-01", "reason": "legacy"}}
+    assert list(verdict["explanations"]) == [CHECKOUT]
+    assert "WAIVED until 2999-01-01 (legacy)" in verdict["report"]
+    assert "Has runbook" in verdict["report"]
+    assert dry_run_message(verdict).startswith("DRY RUN: the gate would have failed: Score gate not met")
+
+
+def test_the_rollout_modules_import_no_airflow() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import airflow_provider_scorecards.waivers, airflow_provider_scorecards.explain\n"
+        "import airflow_provider_scorecards.verdict, airflow_provider_scorecards.client.outcomes\n"
+        "print(sorted(m for m in sys.modules if m == 'airflow' or m.startswith('airflow.')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
