@@ -22,7 +22,6 @@ import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_scorecards.client.coercion import coerce_int
@@ -216,38 +215,35 @@ def _explain_one(
     return Explanation(entity_id, rules, more=max(0, len(failing) - MAX_RULES_SHOWN), complete=page.last)
 
 
-class _TextOfHTML(HTMLParser):
-    """Text of an HTML fragment, with each link written ``text (url)``."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._links: list[str | None] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a":
-            self._links.append(dict(attrs).get("href"))
-        elif tag in ("br", "p", "li", "div"):
-            self.parts.append(" ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a" and self._links:
-            href = self._links.pop()
-            if href:
-                self.parts.append(f" ({href})")
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
 def remarks_text(remarks: str) -> str:
     """Plain text of Datadog's remarks (which may hold HTML links): links as ``text (url)``."""
     if "<" not in remarks and "&" not in remarks:
         return remarks
-    parser = _TextOfHTML()
+    from html.parser import HTMLParser  # only for remarks with markup: not at every DAG parse
+
+    parts: list[str] = []
+    links: list[str | None] = []
+
+    class TextOfHTML(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "a":
+                links.append(dict(attrs).get("href"))
+            elif tag in ("br", "p", "li", "div"):
+                parts.append(" ")
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag == "a" and links:
+                href = links.pop()
+                if href:
+                    parts.append(f" ({href})")
+
+        def handle_data(self, data: str) -> None:
+            parts.append(data)
+
+    parser = TextOfHTML(convert_charrefs=True)
     parser.feed(remarks[: MAX_REMARKS * 20])
     parser.close()
-    return "".join(parser.parts)
+    return "".join(parts)
 
 
 def scrub(text: str, secrets: Sequence[str], limit: int) -> str:
