@@ -115,18 +115,33 @@ def explain_decision(
     """
     if not wants_explanations(decision, options, query):
         return None
+    return explain_ids(decision.failing_ids, options, query, client)
+
+
+def explain_ids(
+    failing_ids: list[str],
+    options: RolloutOptions,
+    query: ScoresQuery,
+    client: Callable[[], ScorecardsClient],
+) -> Explanations | None:
+    """Explanations of failing ids (a decision made elsewhere, such as in the triggerer), or None.
+
+    None unless ``explain`` is on, the query is by-entity and there are failing ids.
+    """
+    if not (options.explain and query.aggregation == "by-entity" and failing_ids):
+        return None
     try:
         explainer = client()
     except Exception as exc:  # an explanation must never fail the gate
         reason = scrub(f"{type(exc).__name__}: {exc}", (), 300)
-        ids = decision.failing_ids[: options.explain_limit]
+        ids = failing_ids[: options.explain_limit]
         return Explanations(
             tuple(Explanation(i, unavailable=reason) for i in ids),
-            not_explained=len(decision.failing_ids) - len(ids),
+            not_explained=len(failing_ids) - len(ids),
             limit=options.explain_limit,
         )
     with explainer:
-        return explain_failures(explainer, decision.failing_ids, query=query, limit=options.explain_limit)
+        return explain_failures(explainer, failing_ids, query=query, limit=options.explain_limit)
 
 
 def verdict(
@@ -134,3 +149,31 @@ def verdict(
 ) -> dict[str, Any]:
     """The ``verdict`` document (see :mod:`airflow_provider_scorecards.verdict`)."""
     return build_verdict(decision, dry_run=options.dry_run, explanations=explanations)
+
+
+def decision_parts(decision: WaivedResult) -> dict[str, Any]:
+    """What a trigger's event carries of a decision so the task can write its verdict (JSON)."""
+    return {
+        "met": decision.met,
+        "failing": decision.failing_ids,
+        "missing": decision.missing_ids,
+        "waived": decision.waived_ids,
+        "waivers": {item.check.id: item.waiver.describe() for item in decision.waived},
+    }
+
+
+def verdict_from_parts(
+    parts: dict[str, Any], report: str, options: RolloutOptions, explanations: Explanations | None = None
+) -> dict[str, Any]:
+    """The ``verdict`` document from :func:`decision_parts` and the decision's report."""
+    lines = [report, *(explanations.report_lines() if explanations is not None else [])]
+    return {
+        "met": bool(parts.get("met")),
+        "dry_run": options.dry_run,
+        "failing": list(parts.get("failing", [])),
+        "missing": list(parts.get("missing", [])),
+        "waived": list(parts.get("waived", [])),
+        "waivers": dict(parts.get("waivers", {})),
+        "report": "\n".join(lines),
+        "explanations": {} if explanations is None else explanations.as_dict(),
+    }

@@ -16,16 +16,26 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator, BaseOperatorLink
 
 from airflow_provider_scorecards._compat import AirflowFailException
 from airflow_provider_scorecards.client.errors import ScorecardsError
 from airflow_provider_scorecards.client.query import DEFAULT_PAGE_LIMIT, ScoresQuery
+from airflow_provider_scorecards.explain import DEFAULT_EXPLAIN_LIMIT, explanation_settings
 from airflow_provider_scorecards.gate import GateCondition
 from airflow_provider_scorecards.hooks import DEFAULT_CONN_ID, coerce_conn_id
 from airflow_provider_scorecards.links import ScorecardsLink
+from airflow_provider_scorecards.rollout import ROLLOUT_ARGS, RolloutOptions, explain_decision
+from airflow_provider_scorecards.rollout import verdict as rollout_verdict
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_scorecards.client.client import ScorecardsClient
+    from airflow_provider_scorecards.client.settings import ClientSettings
+    from airflow_provider_scorecards.waivers import WaivedResult
 
 QUERY_ARGS: tuple[str, ...] = (
     "aggregation",
@@ -153,7 +163,7 @@ class DatadogScorecardsBaseOperator(BaseOperator):
 
 
 class DatadogScorecardsGateBaseOperator(DatadogScorecardsBaseOperator):
-    """The gate arguments of the task classes that gate on scores (threshold sensor, check operator).
+    """The gate and rollout arguments of the task classes that gate on scores (sensor, check, approval).
 
     :param score_ids: ids to watch (e.g. ``["service:checkout"]`` for by-entity); None means every score
         returned (templated).
@@ -165,9 +175,24 @@ class DatadogScorecardsGateBaseOperator(DatadogScorecardsBaseOperator):
     :param match: ``"all"`` (default) or ``"any"`` watched score must pass (templated).
     :param on_missing: what an absent id or a score with denominator 0 means; each task class says which
         values it takes and its default (templated).
+    :param dry_run: evaluate and report the gate as usual, but never block on its verdict; the log says
+        what would have happened (templated; errors such as a 403 still fail).
+    :param waivers: ``{id: "YYYY-MM-DD"}`` or ``{id: {"until": "YYYY-MM-DD", "reason": "..."}}``: a waived
+        id that fails its bound does not fail the gate until the end of that day, UTC (templated; see
+        :mod:`airflow_provider_scorecards.waivers`).
+    :param explain: when a by-entity gate fails, list the failing rules of the first failing entities
+        with Datadog's remarks (templated; default True).
+    :param explain_limit: how many failing entities to explain, 1-20, one request each (templated;
+        default 5).
+
+    Every verdict is pushed as the ``verdict`` XCom (see :mod:`airflow_provider_scorecards.verdict`).
     """
 
-    template_fields: Sequence[str] = (*DatadogScorecardsBaseOperator.template_fields, *GATE_ARGS)
+    template_fields: Sequence[str] = (
+        *DatadogScorecardsBaseOperator.template_fields,
+        *GATE_ARGS,
+        *ROLLOUT_ARGS,
+    )
 
     def __init__(
         self,
@@ -180,9 +205,19 @@ class DatadogScorecardsGateBaseOperator(DatadogScorecardsBaseOperator):
         max_value: float | str | None = None,
         match: str = "all",
         on_missing: str = "wait",
+        dry_run: bool | str = False,
+        waivers: Mapping[str, Any] | str | None = None,
+        explain: bool | str = True,
+        explain_limit: int | str = DEFAULT_EXPLAIN_LIMIT,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        # The issue's public name: it shadows BaseOperator.dry_run(), a template preview no Airflow 3.3
+        # code path calls (3.0's `airflow tasks test --dry-run` does, and fails on these task classes).
+        self.dry_run = dry_run  # type: ignore[assignment,method-assign]
+        self.waivers = waivers
+        self.explain = explain
+        self.explain_limit = explain_limit
         self.score_ids = score_ids
         self.min_score = min_score
         self.max_score = max_score
@@ -204,14 +239,53 @@ class DatadogScorecardsGateBaseOperator(DatadogScorecardsBaseOperator):
         """Build the query, the condition and the connection id; raises before any request."""
         return GateArguments(self.scores_query(), self.gate_condition(), self.connection_id())
 
+    def rollout_options(self) -> RolloutOptions:
+        """Build the rollout options from the rendered arguments; raises before any request."""
+        return RolloutOptions.build(**{name: getattr(self, name) for name in ROLLOUT_ARGS})
+
+    def publish_verdict(
+        self,
+        context: Context,
+        decision: WaivedResult,
+        options: RolloutOptions,
+        query: ScoresQuery,
+        settings: ClientSettings | None,
+    ) -> dict[str, Any]:
+        """Explain a failed decision (bounded, never raising), push the ``verdict`` XCom, and return it.
+
+        ``settings`` are the connection's: explanations use them without retries and with a short timeout;
+        None means they cannot be had, and the report says explanations are unavailable.
+        """
+        explanations = explain_decision(decision, options, query, lambda: self._explainer(settings))
+        verdict = rollout_verdict(decision, options, explanations)
+        push_verdict(context, verdict)
+        return verdict
+
+    def _explainer(self, settings: ClientSettings | None) -> ScorecardsClient:
+        from airflow_provider_scorecards.client.client import ScorecardsClient
+        from airflow_provider_scorecards.client.errors import ScorecardsConfigError
+
+        if settings is None:
+            raise ScorecardsConfigError("no connection settings to ask with")
+        return ScorecardsClient(explanation_settings(settings), concurrency=1, log=self.log)
+
     def validate_plain_arguments(self, checks: Mapping[str, Callable[[Any], Any]] | None = None) -> None:
-        """Validate the plain query arguments, then the bounds once the field they bound is known."""
+        """Validate the plain query and rollout arguments, then the bounds once their field is known."""
         super().validate_plain_arguments(checks)
+        plain_rollout = {n: getattr(self, n) for n in ROLLOUT_ARGS if not is_run_time_value(getattr(self, n))}
+        RolloutOptions.build(**plain_rollout)  # a malformed waiver date fails at DAG parse
         if is_run_time_value(self.field):  # bounds are checked against a known field
             return
         plain = {name: value for name, value in self.gate_values().items() if not is_run_time_value(value)}
         if any(name in plain for name in BOUND_ARGS):  # else every bound is templated
             GateCondition.build(**plain)
+
+
+def push_verdict(context: Context, verdict: dict[str, Any]) -> None:
+    """Push the ``verdict`` XCom (a task called without a task instance, as in a bare poke(), skips it)."""
+    ti = context.get("ti")
+    if ti is not None:
+        ti.xcom_push(key="verdict", value=verdict)
 
 
 def is_run_time_value(value: Any) -> bool:

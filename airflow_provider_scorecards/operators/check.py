@@ -42,6 +42,10 @@ class DatadogScoreCheckOperator(DatadogScorecardsGateBaseOperator):
     Not met raises ``AirflowFailException`` whose message lists every failing id with its value and the
     bound, like common.sql's threshold checks: a tripped gate is an answer, not a transient error.
 
+    Rolling it out: ``dry_run``, ``waivers``, ``explain`` and ``explain_limit`` (see
+    :class:`~airflow_provider_scorecards.task_base.DatadogScorecardsGateBaseOperator`); the ``verdict``
+    XCom says what was decided, dry run or not.
+
     Regression gate: ``max_drop`` (with or without bounds) compares each watched id with ``baseline``, the
     records of an earlier snapshot of the same query, and fails any id whose ``field`` dropped by more
     than ``max_drop`` (``team-payments: score 0.62 -> 0.50 (-0.12), allowed drop 0.05``).
@@ -108,23 +112,36 @@ class DatadogScoreCheckOperator(DatadogScorecardsGateBaseOperator):
         )
 
     def execute(self, context: Context) -> Any:
-        """Check the gate once; return the records that met it, or fail without retries."""
+        """Check the gate once; return the records that met it, or fail without retries.
+
+        The ``verdict`` XCom is pushed either way; with ``dry_run`` the task never fails on the verdict.
+        """
         from airflow_provider_scorecards.gate import check_gate
         from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
+        from airflow_provider_scorecards.rollout import decide
+        from airflow_provider_scorecards.verdict import dry_run_message
 
         with failing_fast():
             args = self.gate_arguments()
+            options = self.rollout_options()
             _coerce_once_on_missing(args.condition.on_missing)
             # A corrupt baseline fails here, before any request.
             baseline = self._baseline(args.condition, args.query)
             with DatadogScorecardsHook(args.conn_id) as hook:
                 self.scorecards_ui_url = hook.scorecards_ui_url
                 result = check_gate(hook.get_conn(), args.query, args.condition, baseline)
-        report = result.report()
-        if not result.met:
-            raise AirflowFailException(report)
-        self.log.info("%s", report)
-        return result.passed_records
+                settings = hook.settings
+        decision = decide(result, options)
+        for warning in decision.warnings():
+            self.log.warning("%s", warning)
+        verdict = self.publish_verdict(context, decision, options, args.query, settings)
+        if options.dry_run:
+            self.log.warning("%s", dry_run_message(verdict))
+        elif not decision.met:
+            raise AirflowFailException(verdict["report"])
+        else:
+            self.log.info("%s", verdict["report"])
+        return decision.result.passed_records
 
     def _baseline(self, condition: GateCondition, query: ScoresQuery) -> list[Record] | None:
         """Read the baseline's records (validated), or None when there is none yet; log which it is."""

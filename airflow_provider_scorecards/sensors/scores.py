@@ -26,12 +26,17 @@ from airflow_provider_scorecards.task_base import (
     DatadogScorecardsGateBaseOperator,
     GateArguments,
     failing_fast,
+    push_verdict,
 )
+from airflow_provider_scorecards.verdict import dry_run_message
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_provider_scorecards.client.settings import ClientSettings
     from airflow_provider_scorecards.gate import GateResult
+    from airflow_provider_scorecards.rollout import RolloutOptions
+    from airflow_provider_scorecards.waivers import WaivedResult
 
 DEFERRAL_TIMEOUT_MARGIN = 300
 """Seconds the deferral may outlive ``timeout``: the trigger reports the timeout itself, with the report."""
@@ -58,6 +63,12 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
     :param deferrable: hand the waiting to the triggerer (no worker slot held). Defaults to Airflow's
         ``[operators] default_deferrable``.
 
+    Rolling it out: ``dry_run`` (the sensor returns after its first evaluation, whatever it says),
+    ``waivers``, ``explain`` and ``explain_limit`` (see
+    :class:`~airflow_provider_scorecards.task_base.DatadogScorecardsGateBaseOperator`); the failing rules
+    are explained in the timeout report, deferred or not. The ``verdict`` XCom is pushed when the wait
+    ends: met, dry run, failed or timed out.
+
     Outcomes: met → the records that met the condition are the return value. ``timeout`` →
     ``AirflowSensorTimeout`` whose message lists every failing id with its value and the bound (a skip with
     ``soft_fail=True``). A gate that cannot be met (``on_missing="fail"``), a configuration error and a
@@ -83,7 +94,10 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
         self._consecutive_failures = 0
         self._last_report: str | None = None
         self._warned_absent = False
+        self._warned_waivers = False
         self._arguments: GateArguments | None = None
+        self._options: RolloutOptions | None = None
+        self._decision: WaivedResult | None = None
 
     def _gate(self) -> GateArguments:
         """Return the query, condition and connection id, built from the rendered arguments once.
@@ -93,7 +107,39 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
         """
         if self._arguments is None:
             self._arguments = self.gate_arguments()
+            self._options = self.rollout_options()
         return self._arguments
+
+    def _rollout(self) -> RolloutOptions:
+        self._gate()
+        assert self._options is not None
+        return self._options
+
+    def _decide(self, result: GateResult) -> WaivedResult:
+        """The verdict with waivers applied; their warnings are logged once per task run."""
+        from airflow_provider_scorecards.rollout import decide
+
+        decision = decide(result, self._rollout())
+        if not self._warned_waivers and decision.warnings():
+            self._warned_waivers = True
+            for warning in decision.warnings():
+                self.log.warning("%s", warning)
+        self._decision = decision
+        self._last_report = decision.report()
+        return decision
+
+    def _publish(self, context: Context, decision: WaivedResult) -> dict[str, Any]:
+        """Explain (when the gate failed) and push the ``verdict``; never raises for the explanations."""
+        args = self._gate()
+        return self.publish_verdict(context, decision, self._rollout(), args.query, self._settings(args))
+
+    def _settings(self, args: GateArguments) -> ClientSettings | None:
+        from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
+
+        try:
+            return DatadogScorecardsHook(args.conn_id).settings
+        except ScorecardsError:
+            return None
 
     def _check(self) -> GateResult:
         from airflow_provider_scorecards.gate import check_gate
@@ -121,15 +167,15 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
         with failing_fast():  # configuration errors end the task here, before any request
             args = self._gate()
         if self.deferrable:
-            return self._execute_deferrable(args)
+            return self._execute_deferrable(args, context)
         try:
             return super().execute(context)
         except _GateEnded as exc:
             raise AirflowFailException(str(exc)) from None
         except AirflowSensorTimeout as exc:
-            raise AirflowSensorTimeout(self._timeout_message(str(exc))) from exc
+            raise AirflowSensorTimeout(self._timeout_message(str(exc), context)) from exc
         except AirflowSkipException as exc:  # soft_fail: the timeout, as a skip that still says why
-            raise AirflowSkipException(self._timeout_message(str(exc))) from exc
+            raise AirflowSkipException(self._timeout_message(str(exc), context)) from exc
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
         """Check the gate once; a transient API failure is one more poke, up to ``max_consecutive_failures``.
@@ -155,26 +201,32 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
             )
             return False
         self._consecutive_failures = 0
-        self._last_report = result.report()
-        if result.met:
-            self.log.info("%s", self._last_report)
-            return PokeReturnValue(is_done=True, xcom_value=result.passed_records)
-        if result.fatal:
-            raise _GateEnded(self._last_report)
+        decision = self._decide(result)
+        if self._rollout().dry_run:
+            self.log.warning("%s", dry_run_message(self._publish(context, decision)))
+            return PokeReturnValue(is_done=True, xcom_value=decision.result.passed_records)
+        if decision.met:
+            self.log.info("%s", self._publish(context, decision)["report"])
+            return PokeReturnValue(is_done=True, xcom_value=decision.result.passed_records)
+        if decision.fatal:
+            raise _GateEnded(self._publish(context, decision)["report"])
         self.log.info("%s", self._last_report)
         return False
 
-    def _execute_deferrable(self, args: GateArguments) -> Any:
+    def _execute_deferrable(self, args: GateArguments, context: Context) -> Any:
         from airflow_provider_scorecards.triggers.scores import DatadogScoreThresholdTrigger
+        from airflow_provider_scorecards.waivers import describe_waivers
 
         with failing_fast():
-            result = self._check()  # a gate already met costs no deferral
-        self._last_report = result.report()
-        if result.met:
-            self.log.info("%s", self._last_report)
-            return result.passed_records
-        if result.fatal:
-            raise AirflowFailException(self._last_report)
+            decision = self._decide(self._check())  # a gate already met costs no deferral
+        if self._rollout().dry_run:
+            self.log.warning("%s", dry_run_message(self._publish(context, decision)))
+            return decision.result.passed_records
+        if decision.met:
+            self.log.info("%s", self._publish(context, decision)["report"])
+            return decision.result.passed_records
+        if decision.fatal:
+            raise AirflowFailException(self._publish(context, decision)["report"])
         self.log.info("%s; deferring", self._last_report)
         self.defer(
             trigger=DatadogScoreThresholdTrigger(
@@ -184,6 +236,7 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
                 poke_interval=float(self.poke_interval),
                 deadline=time.time() + float(self.timeout),
                 max_consecutive_failures=self.max_consecutive_failures,
+                waivers=describe_waivers(self._rollout().waivers),
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=float(self.timeout) + DEFERRAL_TIMEOUT_MARGIN),
@@ -203,12 +256,30 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
         self._remember_ui_url()
         status = event.get("status")
         if status == "met":
-            self.log.info("%s", event.get("report"))
+            self.log.info("%s", self._publish_event(context, event)["report"])
             return event.get("records", [])
         if status == "timeout":
-            self._last_report = event.get("report")
+            self._last_report = self._publish_event(context, event)["report"]
             self._raise_timeout(f"Sensor timed out after {self.timeout}s")
+        if status == "failed":
+            raise AirflowFailException(self._publish_event(context, event)["report"])
         raise AirflowFailException(str(event.get("message") or event.get("report") or event))
+
+    def _publish_event(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        """The verdict of a decision the trigger made: explained here (when it failed) and pushed."""
+        from airflow_provider_scorecards.rollout import explain_ids, verdict_from_parts
+
+        args, options = self._gate(), self._rollout()
+        parts = event.get("verdict") or {}
+        explanations = None
+        if not parts.get("met"):
+            settings = self._settings(args)
+            explanations = explain_ids(
+                list(parts.get("failing", [])), options, args.query, lambda: self._explainer(settings)
+            )
+        verdict = verdict_from_parts(parts, str(event.get("report") or ""), options, explanations)
+        push_verdict(context, verdict)
+        return verdict
 
     def _remember_ui_url(self) -> None:
         """Where the extra link points after resuming from the triggerer (a new process: nothing kept)."""
@@ -219,7 +290,9 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
 
     # -- timeout ------------------------------------------------------------------------------------
 
-    def _timeout_message(self, head: str) -> str:
+    def _timeout_message(self, head: str, context: Context | None = None) -> str:
+        if context is not None and self._decision is not None:  # the last verdict, explained
+            self._last_report = self._publish(context, self._decision)["report"]
         return f"{head}\n{self._last_report}" if self._last_report else head
 
     def _raise_timeout(self, head: str) -> None:

@@ -14,6 +14,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
@@ -51,6 +52,9 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
     Yields one event: ``{"status": "met", "records", "report"}``, ``{"status": "failed", "report"}``
     (missing data with ``on_missing="fail"``), ``{"status": "error", "message"}`` (400/401/403, or
     ``max_consecutive_failures`` transient failures in a row) or ``{"status": "timeout", "report"}``.
+    ``waivers`` (the form :func:`~airflow_provider_scorecards.waivers.describe_waivers` writes) apply at
+    every check; the met, failed and timeout events also carry ``verdict``, the decision's ids for the
+    task's ``verdict`` XCom (:func:`~airflow_provider_scorecards.rollout.decision_parts`).
 
     Checks share fetches with the other triggers of this process on the same connection, credentials and
     query: a check uses a result younger than the shortest ``poke_interval`` among them, or waits for the
@@ -77,8 +81,10 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
         poke_interval: float = 60.0,
         deadline: float | None = None,
         max_consecutive_failures: int = 3,
+        waivers: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call,unused-ignore]
+        self.waivers = waivers or {}
         self.datadog_conn_id = datadog_conn_id
         self.query = query
         self.condition = condition
@@ -97,6 +103,7 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
                 "poke_interval": self.poke_interval,
                 "deadline": self.deadline,
                 "max_consecutive_failures": self.max_consecutive_failures,
+                **({"waivers": self.waivers} if self.waivers else {}),
             },
         )
 
@@ -111,9 +118,13 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
         from airflow_provider_scorecards.client.query import ScoresQuery
         from airflow_provider_scorecards.gate import GateCondition
         from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
+        from airflow_provider_scorecards.rollout import decision_parts
+        from airflow_provider_scorecards.waivers import apply_waivers, parse_waivers
 
         query = ScoresQuery.from_description(self.query)
         condition = GateCondition.from_description(self.condition)
+        waivers = parse_waivers(self.waivers)
+        parts: dict[str, Any] = {}
         hook = DatadogScorecardsHook(self.datadog_conn_id, concurrency=1)
         loop = asyncio.get_running_loop()
         failures = 0
@@ -132,11 +143,15 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
                             settings = await asyncio.to_thread(_read_settings, hook)  # reads the connection
                             feed = await subscriptions.enter_async_context(self._scores_feed(settings, query))
                         fetched = await feed.fetch()
-                    result = await _judge(condition, fetched.value)
+                    # Waivers apply at each check: one that ends while the gate waits stops applying.
+                    decision = apply_waivers(
+                        await _judge(condition, fetched.value), waivers, datetime.now(UTC)
+                    )
+                    result = decision.result
                 except TimeoutError:
                     if not wait_bound.expired():
                         raise
-                    return {"status": "timeout", "report": last_report}
+                    return {"status": "timeout", "report": last_report, "verdict": parts}
                 except ScorecardsError as exc:
                     if not exc.retryable:
                         return {"status": "error", "message": f"{type(exc).__name__}: {exc}"}
@@ -152,16 +167,16 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
                     wait = min(FAILED_CHECK_WAIT_MAX, self.poke_interval * 2**failures)
                 else:
                     failures = 0
-                    last_report = result.report()
+                    last_report, parts = decision.report(), decision_parts(decision)
                     if not warned_absent and (warning := result.absent_warning()):
                         warned_absent = True
                         self.log.warning("%s", warning)
                     if result.met:
                         # Copies: the fetched records are shared with the other triggers of the query.
                         records = [dict(record) for record in result.passed_records]
-                        return {"status": "met", "records": records, "report": last_report}
+                        return {"status": "met", "records": records, "report": last_report, "verdict": parts}
                     if result.fatal:
-                        return {"status": "failed", "report": last_report}
+                        return {"status": "failed", "report": last_report, "verdict": parts}
                     if last_report != logged_report or loop.time() - logged_at >= REPORT_REPEAT_SECONDS:
                         self.log.info("%s", last_report)
                         logged_report, logged_at = last_report, loop.time()
@@ -171,7 +186,7 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
                 if self.deadline is not None:
                     remaining = self.deadline - time.time()
                     if remaining <= 0:
-                        return {"status": "timeout", "report": last_report}
+                        return {"status": "timeout", "report": last_report, "verdict": parts}
                     wait = min(wait, remaining)
                 await asyncio.sleep(max(wait, 0.0))
 
