@@ -51,6 +51,7 @@ def get_provider_info() -> dict[str, Any]:
             {
                 "integration-name": _INTEGRATION,
                 "python-modules": [
+                    "airflow_provider_scorecards.operators.approval",
                     "airflow_provider_scorecards.operators.check",
                     "airflow_provider_scorecards.operators.scores",
                 ],
