@@ -161,6 +161,8 @@ def plan_runs(real: bool) -> list[tuple[str, str | None, dict[str, Any], str]]:
         ("scorecards_deploy_gate", None, gate_conf, "gate"),
         ("scorecards_team_fanout", None, {}, "main"),
     ]
+    if not real:  # its services are the simulator's; against Datadog, gate your own with that example
+        runs.append(("scorecards_gate_rollout", None, {}, "main"))
     return runs
 
 
@@ -294,6 +296,20 @@ def show_results() -> None:
             print(f"\n== scorecards_team_fanout: {fanout.state}")
             for team, rules in (xcom(fanout, "summary") or {}).items():
                 print(f"  {team:<16} {len(rules)} failing rules")
+        rollout = latest("scorecards_gate_rollout")
+        if rollout is not None:
+            print(f"\n== scorecards_gate_rollout: {rollout.state}")
+            for task_id in ("shadow_stricter_bar", "gate_with_waiver", "approve_deploy"):
+                verdict = xcom(rollout, task_id, "verdict") or {}
+                mode = "dry run" if verdict.get("dry_run") else "enforced"
+                outcome = "met" if verdict.get("met") else "NOT met"
+                print(
+                    f"  {task_id:<20} {mode}, {outcome}; failing {verdict.get('failing')}, "
+                    f"waived {verdict.get('waived')}"
+                )
+                for entity, rules in (verdict.get("explanations") or {}).items():
+                    names = ", ".join(str(rule.get("rule_name")) for rule in rules)
+                    print(f"    {entity} fails: {names}")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ EXAMPLE_IDS = [
     "scorecards_team_fanout",
     "scorecards_snapshot_consumer",
     "scorecards_event_driven",
+    "scorecards_gate_rollout",
 ]
 
 

@@ -155,3 +155,25 @@ def test_the_approval_gate_met_needs_no_one(sim_conn: ScorecardsSimulator) -> No
     verdict = result.xcom("approve", "verdict")
     assert verdict["met"] is True
     assert result.xcom("approve")["met"] is True
+
+
+def test_the_rollout_example_shows_each_verdict(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from tests.conftest import CONN_ENV
+
+    with ScorecardsSimulator(seed=7, entities=300) as sim:
+        monkeypatch.setenv(CONN_ENV, sim.connection_uri())
+        result = run_dag("scorecards_gate_rollout")
+    assert result.state == "success", result.task_states
+    verdicts = result.xcom("deploy")
+    shadow, waived, approval = (
+        verdicts[t] for t in ("shadow_stricter_bar", "gate_with_waiver", "approve_deploy")
+    )
+    assert (shadow["met"], shadow["dry_run"]) == (False, True)
+    assert set(shadow["failing"]) == {CHECKOUT, "service:identity-service"}
+    assert set(shadow["explanations"]) == set(shadow["failing"])
+    assert (waived["met"], waived["waived"]) == (True, ["service:web-frontend"])
+    assert waived["waivers"]["service:web-frontend"]["reason"] == "legacy frontend, replaced next quarter"
+    assert (approval["met"], approval["failing"]) == (True, [])
+    assert "DRY RUN: the gate would have failed" in capfd.readouterr().out
