@@ -198,7 +198,10 @@ class ScorecardsClient:
         return page
 
     def get_outcomes(self, query: OutcomesQuery, offset: int = 0) -> OutcomesPage:
-        """One page of rule outcomes (one request, retried as the transport says); see :mod:`.outcomes`."""
+        """One page of rule outcomes (one request, retried as the transport says).
+
+        See :mod:`airflow_provider_scorecards.client.outcomes`.
+        """
         page: OutcomesPage = self.transport.get_json(
             query.path,
             query.to_params(offset),

@@ -70,7 +70,7 @@ class InvalidOutcomesRequest(ValueError):
 def outcomes_body(sim: ScorecardsSimulator, params: dict[str, str], fault: Fault | None) -> bytes:
     """The JSON body of one outcomes page for the request's parameters, at the current drift step."""
     query = _Query.parse(params)
-    outcomes = list_outcomes(sim.org, sim.step, query)
+    outcomes = _select(sim.org, sim.step, query)
     page = outcomes[query.offset : query.offset + query.size]
     if fault is not None and fault.kind == "bad_shape":
         return json.dumps({"data": {"unexpected": page[:1]}, "links": []}).encode()
@@ -90,9 +90,12 @@ def outcomes_body(sim: ScorecardsSimulator, params: dict[str, str], fault: Fault
     return body
 
 
-def list_outcomes(org: Organisation, step: int, query: _Query | None = None) -> list[dict[str, Any]]:
-    """Every outcome object a query selects (all pages joined), in the endpoint's order."""
-    query = query or _Query()
+def list_outcomes(org: Organisation, step: int, params: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Every outcome object a request's parameters select (all pages joined), in the endpoint's order."""
+    return _select(org, step, _Query.parse(params or {}))
+
+
+def _select(org: Organisation, step: int, query: _Query) -> list[dict[str, Any]]:
     items = []
     for entity_index, entity in enumerate(org.entities):
         if query.service_name is not None and entity.name != query.service_name:
