@@ -12,6 +12,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_scorecards.waivers import apply_waivers
+
 if TYPE_CHECKING:
     from airflow_provider_scorecards.client.pages import Record
     from airflow_provider_scorecards.gate import GateResult
@@ -41,6 +43,7 @@ class Watch:
         self.state: dict[str, Any] | None = None
         self.dirty = False
         self.warned_absent = False
+        self.warned_waivers = False
         self.was_fatal = False
         if self.store is None:
             self.log.info(
@@ -111,6 +114,13 @@ class Watch:
         """Judge one snapshot; the event payload when this observation is an edge, else None."""
         condition = self.trigger.condition
         result = condition.evaluate(records)
+        if self.trigger.waivers:  # applied at each observation: a waiver that ends stops counting
+            decision = apply_waivers(result, self.trigger.waivers, datetime.now(UTC))
+            if not self.warned_waivers and decision.warnings():
+                self.warned_waivers = True
+                for line in decision.warnings():
+                    self.log.warning("%s", line)
+            result = decision.result
         if not self.warned_absent and (warning := result.absent_warning()):
             self.warned_absent = True
             self.log.warning("%s", warning)

@@ -47,6 +47,7 @@ from airflow_provider_scorecards.gate import GateCondition
 from airflow_provider_scorecards.hooks import DEFAULT_CONN_ID, coerce_conn_id
 from airflow_provider_scorecards.task_base import GATE_ARGS, QUERY_ARGS
 from airflow_provider_scorecards.triggers import trigger_event
+from airflow_provider_scorecards.waivers import describe_waivers, parse_waivers
 
 if TYPE_CHECKING:
     from airflow_provider_scorecards.client.pages import Record
@@ -90,6 +91,9 @@ class DatadogScoreEventTrigger(BaseEventTrigger):
         True makes a gate already met (in change mode: any watched value) fire once at that observation.
     :param poll_interval: seconds between two fetches (default 300).
     :param datadog_conn_id: the Airflow connection (default ``datadog_scorecards_default``).
+    :param waivers: ``{id: "YYYY-MM-DD"}`` or ``{id: {"until", "reason"}}``, as for the gate task classes:
+        a waived id that fails its bound counts as passing until the end of that day (UTC), at each
+        observation (see :mod:`airflow_provider_scorecards.waivers`).
 
     ``on_missing="fail"`` cannot end a watcher: the gate counts as not met and an error is logged.
     """
@@ -101,6 +105,7 @@ class DatadogScoreEventTrigger(BaseEventTrigger):
         fire_on_start: Any = False,
         poll_interval: Any = DEFAULT_POLL_INTERVAL,
         datadog_conn_id: Any = DEFAULT_CONN_ID,
+        waivers: Any = None,
         **query_and_gate: Any,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call,unused-ignore]
@@ -124,6 +129,7 @@ class DatadogScoreEventTrigger(BaseEventTrigger):
         self.fire_on_start = bool(coerce_bool("fire_on_start", fire_on_start))
         self.poll_interval = coerce_float("poll_interval", poll_interval, minimum=MIN_POLL_INTERVAL)
         self.datadog_conn_id = coerce_conn_id(datadog_conn_id)
+        self.waivers = parse_waivers(waivers)
 
     # -- identity -------------------------------------------------------------------------------------
 
@@ -162,6 +168,8 @@ class DatadogScoreEventTrigger(BaseEventTrigger):
             kwargs["poll_interval"] = self.poll_interval
         if self.datadog_conn_id != DEFAULT_CONN_ID:
             kwargs["datadog_conn_id"] = self.datadog_conn_id
+        if self.waivers:
+            kwargs["waivers"] = describe_waivers(self.waivers)
         cls = type(self)
         classpath = (
             PUBLIC_CLASSPATH if cls is DatadogScoreEventTrigger else f"{cls.__module__}.{cls.__qualname__}"
