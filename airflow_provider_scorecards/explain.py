@@ -135,8 +135,12 @@ def coerce_explain_limit(value: Any) -> int:
 
 
 def explanation_settings(settings: ClientSettings, timeout: float = EXPLAIN_TIMEOUT) -> ClientSettings:
-    """The settings of an explanation client: the same site and keys, no retries, a short timeout."""
-    return dataclasses.replace(settings, max_retries=0, timeout=min(settings.timeout, timeout))
+    """The settings of an explanation client: the same site and keys, no retries, a short deadline."""
+    bound = min(settings.timeout, timeout)
+    # request_deadline bounds the whole request (connect, headers, body), which a read timeout does not
+    return dataclasses.replace(
+        settings, max_retries=0, timeout=bound, request_deadline=min(settings.request_deadline, bound)
+    )
 
 
 def service_name(entity_id: str) -> str:

@@ -158,7 +158,11 @@ def test_explanations_follow_the_gate_querys_rule_filters(sim: ScorecardsSimulat
 
 def test_explanation_settings_never_retry_nor_wait_long(sim: ScorecardsSimulator) -> None:
     settings = explanation_settings(_settings(sim, timeout=60, max_retries=7))
-    assert (settings.max_retries, settings.timeout) == (0, EXPLAIN_TIMEOUT)
+    assert (settings.max_retries, settings.timeout, settings.request_deadline) == (
+        0,
+        EXPLAIN_TIMEOUT,
+        EXPLAIN_TIMEOUT,
+    )
     assert explanation_settings(_settings(sim, timeout=1)).timeout == 1
 
 
