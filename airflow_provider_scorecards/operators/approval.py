@@ -92,7 +92,11 @@ class DatadogScoreApprovalOperator(DatadogScorecardsGateBaseOperator, HITLOperat
             multiple=False,
             params=params,
             assigned_users=assigned_users,
-            response_timeout=response_timeout,
+            # A plain timedelta: Airflow sends it to the supervisor as msgpack, which refuses subclasses
+            # such as pendulum's Duration.
+            response_timeout=None
+            if response_timeout is None
+            else timedelta(seconds=response_timeout.total_seconds()),
             notifiers=notifiers,
             on_missing=on_missing,
             **kwargs,

@@ -7,7 +7,7 @@ and the REST API is the deployment tier's.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -98,3 +98,14 @@ def test_the_request_has_a_comment_field_and_approve_reject() -> None:
     operator = DatadogScoreApprovalOperator(task_id="approve", aggregation="by-entity", min_score=0.8)
     assert operator.options == ["Approve", "Reject"]
     assert list(operator.serialized_params) == ["comment"]
+
+
+@needs_hitl
+def test_a_pendulum_duration_becomes_a_plain_timedelta() -> None:
+    import pendulum
+
+    operator = DatadogScoreApprovalOperator(
+        task_id="approve", aggregation="by-entity", min_score=0.8, response_timeout=pendulum.duration(hours=4)
+    )
+    assert type(operator.response_timeout) is timedelta
+    assert operator.response_timeout == timedelta(hours=4)
