@@ -66,8 +66,9 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
     Rolling it out: ``dry_run`` (the sensor returns after its first evaluation, whatever it says),
     ``waivers``, ``explain`` and ``explain_limit`` (see
     :class:`~airflow_provider_scorecards.task_base.DatadogScorecardsGateBaseOperator`); the failing rules
-    are explained in the timeout report, deferred or not. The ``verdict`` XCom is pushed when the wait
-    ends: met, dry run, failed or timed out.
+    are explained in the timeout report, deferred or in poke mode (not in reschedule mode, where each poke
+    is a new process). The ``verdict`` XCom is pushed when the wait ends: met, dry run, failed or timed
+    out.
 
     Outcomes: met → the records that met the condition are the return value. ``timeout`` →
     ``AirflowSensorTimeout`` whose message lists every failing id with its value and the bound (a skip with
