@@ -60,7 +60,7 @@ class RuleExplanation:
     remarks: str | None
 
     def as_dict(self) -> dict[str, str | None]:
-        """The form of the ``verdict`` XCom: ``{"rule_id", "rule_name", "remarks"}``."""
+        """Return the form of the ``verdict`` XCom: ``{"rule_id", "rule_name", "remarks"}``."""
         return {"rule_id": self.rule_id, "rule_name": self.rule_name, "remarks": self.remarks}
 
 
@@ -99,7 +99,7 @@ class Explanations:
         }
 
     def report_lines(self) -> list[str]:
-        """The explanations as report lines (nothing when there was nothing to explain)."""
+        """Write the explanations as report lines (none when there was nothing to explain)."""
         if not self.items:
             return []
         lines = [f"Failing rules with Datadog's remarks, for {len(self.items)} failing id(s):"]
@@ -135,7 +135,7 @@ def coerce_explain_limit(value: Any) -> int:
 
 
 def explanation_settings(settings: ClientSettings, timeout: float = EXPLAIN_TIMEOUT) -> ClientSettings:
-    """The settings of an explanation client: the same site and keys, no retries, a short deadline."""
+    """Derive an explanation client's settings: the same site and keys, no retries, a short deadline."""
     bound = min(settings.timeout, timeout)
     # request_deadline bounds the whole request (connect, headers, body), which a read timeout does not
     return dataclasses.replace(
@@ -144,7 +144,7 @@ def explanation_settings(settings: ClientSettings, timeout: float = EXPLAIN_TIME
 
 
 def service_name(entity_id: str) -> str:
-    """The service name of a by-entity score id: ``service:checkout-api`` -> ``checkout-api``."""
+    """Return the service name of a by-entity id: ``service:checkout-api`` -> ``checkout-api``."""
     kind, sep, name = entity_id.partition(":")
     return name if sep and kind and name else entity_id
 
@@ -220,7 +220,7 @@ def _explain_one(
 
 
 def remarks_text(remarks: str) -> str:
-    """Plain text of Datadog's remarks (which may hold HTML links): links as ``text (url)``."""
+    """Return the plain text of Datadog's remarks (which may hold HTML links): links as ``text (url)``."""
     if "<" not in remarks and "&" not in remarks:
         return remarks
     from html.parser import HTMLParser  # only for remarks with markup: not at every DAG parse

@@ -72,7 +72,7 @@ class RolloutOptions:
         )
 
     def describe(self) -> dict[str, Any]:
-        """A deterministic JSON form (trigger kwargs); :meth:`build` reads it back."""
+        """Return a deterministic JSON form (trigger kwargs); :meth:`build` reads it back."""
         return {
             "dry_run": self.dry_run,
             "waivers": describe_waivers(self.waivers),
@@ -87,7 +87,7 @@ def _flag(name: str, value: Any, *, default: bool) -> bool:
 
 
 def decide(result: GateResult, options: RolloutOptions, now: datetime | None = None) -> WaivedResult:
-    """The verdict on one gate result with the waivers applied (at ``now``, UTC by default)."""
+    """Decide on one gate result with the waivers applied (at ``now``, UTC by default)."""
     return apply_waivers(result, options.waivers, now or datetime.now(UTC))
 
 
@@ -147,12 +147,12 @@ def explain_ids(
 def verdict(
     decision: WaivedResult, options: RolloutOptions, explanations: Explanations | None = None
 ) -> dict[str, Any]:
-    """The ``verdict`` document (see :mod:`airflow_provider_scorecards.verdict`)."""
+    """Build the ``verdict`` document (see :mod:`airflow_provider_scorecards.verdict`)."""
     return build_verdict(decision, dry_run=options.dry_run, explanations=explanations)
 
 
 def decision_parts(decision: WaivedResult) -> dict[str, Any]:
-    """What a trigger's event carries of a decision so the task can write its verdict (JSON)."""
+    """Return what a trigger's event carries of a decision, so the task can write its verdict (JSON)."""
     return {
         "met": decision.met,
         "failing": decision.failing_ids,
@@ -165,7 +165,7 @@ def decision_parts(decision: WaivedResult) -> dict[str, Any]:
 def verdict_from_parts(
     parts: dict[str, Any], report: str, options: RolloutOptions, explanations: Explanations | None = None
 ) -> dict[str, Any]:
-    """The ``verdict`` document from :func:`decision_parts` and the decision's report."""
+    """Build the ``verdict`` document from :func:`decision_parts` and the decision's report."""
     lines = [report, *(explanations.report_lines() if explanations is not None else [])]
     return {
         "met": bool(parts.get("met")),

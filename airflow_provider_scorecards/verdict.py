@@ -36,7 +36,7 @@ VERDICT_KEYS: tuple[str, ...] = (
 
 
 def full_report(waived: WaivedResult, explanations: Explanations | None = None) -> str:
-    """The gate's report with waivers applied, then the explanations (when there are any)."""
+    """Write the gate's report with waivers applied, then the explanations (when there are any)."""
     lines = [waived.report()]
     if explanations is not None:
         lines += explanations.report_lines()
@@ -46,7 +46,7 @@ def full_report(waived: WaivedResult, explanations: Explanations | None = None) 
 def build_verdict(
     waived: WaivedResult, *, dry_run: bool, explanations: Explanations | None = None
 ) -> dict[str, Any]:
-    """The ``verdict`` document of one evaluation (JSON-serialisable, keys :data:`VERDICT_KEYS`)."""
+    """Build the ``verdict`` document of one evaluation (JSON-serialisable, keys :data:`VERDICT_KEYS`)."""
     return {
         "met": waived.met,
         "dry_run": dry_run,
@@ -60,6 +60,6 @@ def build_verdict(
 
 
 def dry_run_message(verdict: dict[str, Any]) -> str:
-    """The log line of a dry run: what would have happened, with the report."""
+    """Write the log line of a dry run: what would have happened, with the report."""
     outcome = "would have passed" if verdict["met"] else "would have failed"
     return f"DRY RUN: the gate {outcome}: {verdict['report']}"

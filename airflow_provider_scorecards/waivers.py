@@ -58,7 +58,7 @@ class Waiver:
         return now < self.ends_at
 
     def describe(self) -> dict[str, Any]:
-        """A JSON-serialisable form (``{"until", "reason"}``) that :func:`parse_waivers` reads back."""
+        """Return a JSON-serialisable form (``{"until", "reason"}``) that :func:`parse_waivers` reads."""
         return {"until": self.until.isoformat(), "reason": self.reason}
 
     def text(self) -> str:
@@ -67,7 +67,7 @@ class Waiver:
 
 
 def parse_waivers(value: Any) -> tuple[Waiver, ...]:
-    """Validated waivers, in id order, from a dict or its rendered text; ``None`` or empty means none.
+    """Read validated waivers, in id order, from a dict or its rendered text; None or empty: none.
 
     Raises :class:`InvalidParameterError` naming the waiver and what is allowed.
     """
@@ -230,7 +230,7 @@ class WaivedResult:
         return lines
 
     def report(self) -> str:
-        """The gate's report, then the waived ids with their reasons, then the waivers' warnings."""
+        """Write the gate's report, then the waived ids with their reasons, then the warnings."""
         lines = [self.result.report()]
         condition = self.result.condition
         for item in self.waived:

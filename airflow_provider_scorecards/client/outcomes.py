@@ -217,7 +217,7 @@ def _outcome(item: Any, rules: Mapping[str, IncludedRule], where: str) -> RuleOu
 
 
 def _included_rule(item: Any, where: str) -> IncludedRule | None:
-    """A rule from ``included`` (None for an item of another type, or without an id to match it by)."""
+    """Read a rule from ``included`` (None for an item of another type, or one without an id)."""
     if not isinstance(item, dict):
         raise ScorecardsResponseError(f"{where}: expected an object, got {_kind(item)}")
     kind = _optional(item, "type", str, where)

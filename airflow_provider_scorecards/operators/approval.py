@@ -137,7 +137,7 @@ class DatadogScoreApprovalOperator(DatadogScorecardsGateBaseOperator, HITLOperat
         return HITLOperator.execute(self, context)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
-        """The answer: Approve -> the verdict with the override; Reject or no answer -> fail, no retries."""
+        """Take the answer: Approve -> the verdict with the override; Reject or none -> fail, no retries."""
         try:
             answer = HITLOperator.execute_complete(self, context, event)
         except Exception as exc:  # a timeout, or an answer that is not one of the options
@@ -164,5 +164,5 @@ class DatadogScoreApprovalOperator(DatadogScorecardsGateBaseOperator, HITLOperat
 
 
 def _markdown(report: str) -> str:
-    """The report as a Markdown body: a fenced block keeps its alignment (fences inside are broken)."""
+    """Write the report as a Markdown body: a fenced block keeps its alignment (inner fences broken)."""
     return "```text\n" + report.replace("```", "'''") + "\n```"

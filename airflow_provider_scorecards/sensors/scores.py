@@ -117,7 +117,7 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
         return self._options
 
     def _decide(self, result: GateResult) -> WaivedResult:
-        """The verdict with waivers applied; their warnings are logged once per task run."""
+        """Apply the waivers to a result; their warnings are logged once per task run."""
         from airflow_provider_scorecards.rollout import decide
 
         decision = decide(result, self._rollout())
@@ -267,7 +267,7 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
         raise AirflowFailException(str(event.get("message") or event.get("report") or event))
 
     def _publish_event(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        """The verdict of a decision the trigger made: explained here (when it failed) and pushed."""
+        """Push the verdict of a decision the trigger made, explained here when it failed."""
         from airflow_provider_scorecards.rollout import explain_ids, verdict_from_parts
 
         args, options = self._gate(), self._rollout()

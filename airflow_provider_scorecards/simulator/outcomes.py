@@ -1,11 +1,11 @@
-"""The simulator's "List all rule outcomes" endpoint (``GET /api/v2/scorecard/outcomes``).
+r"""The simulator's "List all rule outcomes" endpoint (``GET /api/v2/scorecard/outcomes``).
 
 Served from the same outcomes the scores are computed from, at the same drift step, so the two endpoints
 agree: a rule that fails for an entity in the scores is an outcome with state ``fail`` and remarks here,
 and a fixed rule turns to ``pass``. Like the scores, this is an independent reading of the API (the
 recorded answers and the official clients' ``OutcomesResponse``), with no import of the provider's client.
 
-Wire details, as recorded from Datadog: outcome ids are ``<rule id>\\<service name>``; ``links.next`` is on
+Wire details, as recorded from Datadog: outcome ids are ``<rule id>\<service name>``; ``links.next`` is on
 every page, even the last, empty one (and ``links.previous`` after the first); there is no ``meta``;
 ``include=rule`` adds the rules (``name``, ``scorecard_name``) in ``included``; ``fields[outcome]`` and
 ``fields[rule]`` keep only the attributes they name.
@@ -68,7 +68,7 @@ class InvalidOutcomesRequest(ValueError):
 
 
 def outcomes_body(sim: ScorecardsSimulator, params: dict[str, str], fault: Fault | None) -> bytes:
-    """The JSON body of one outcomes page for the request's parameters, at the current drift step."""
+    """Build the JSON body of one outcomes page for a request's parameters, at the current drift step."""
     query = _Query.parse(params)
     outcomes = _select(sim.org, sim.step, query)
     page = outcomes[query.offset : query.offset + query.size]
@@ -111,7 +111,7 @@ def _select(org: Organisation, step: int, query: _Query) -> list[dict[str, Any]]
 
 
 def failing_rules(org: Organisation, entity_id: str, step: int) -> list[Rule]:
-    """The rules an entity fails at a drift step: what its outcomes with state ``fail`` name."""
+    """Return the rules an entity fails at a drift step: what its outcomes with state ``fail`` name."""
     index = next(i for i, entity in enumerate(org.entities) if entity.id == entity_id)
     return [rule for r, rule in enumerate(org.rules) if org.outcome(index, r, step) == "fail"]
 
