@@ -19,6 +19,7 @@ from airflow_provider_scorecards.gate import GateCondition
 from airflow_provider_scorecards.hooks import DEFAULT_CONN_ID
 from airflow_provider_scorecards.operators.check import DatadogScoreCheckOperator
 from airflow_provider_scorecards.operators.scores import DatadogScorecardScoresOperator, ExportArguments
+from airflow_provider_scorecards.rollout import ROLLOUT_ARGS
 from airflow_provider_scorecards.sensors.scores import DatadogScoreThresholdSensor
 from airflow_provider_scorecards.task_base import GATE_ARGS, QUERY_ARGS, GateArguments
 
@@ -138,10 +139,11 @@ def test_template_fields_of_each_task_class() -> None:
         "concurrency",
         "output_path",
     )
-    assert tuple(DatadogScoreThresholdSensor.template_fields) == (*shared, *GATE_ARGS)
+    assert tuple(DatadogScoreThresholdSensor.template_fields) == (*shared, *GATE_ARGS, *ROLLOUT_ARGS)
     assert tuple(DatadogScoreCheckOperator.template_fields) == (
         *shared,
         *GATE_ARGS,
+        *ROLLOUT_ARGS,
         "max_drop",
         "baseline",
         "on_missing_baseline",
