@@ -112,8 +112,11 @@ class GateCondition:
                 "or max_drop with a baseline",
             )
         if low is not None and high is not None and low > high:
+            given = {"max_value": max_value} if high_score is None else {"max_score": max_score}
+            ((high_name, high_given),) = given.items()
+            low_name = "min_value" if low_score is None else "min_score"
             raise InvalidParameterError(
-                "max_value", high, f"the upper bound must be >= the lower bound {low}"
+                high_name, high_given, f"the upper bound must be >= the lower bound {low_name}={_fmt(low)}"
             )
         match_mode = str(match).strip().lower() if isinstance(match, str) else match
         if match_mode not in MATCH_MODES:

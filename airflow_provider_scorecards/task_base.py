@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.sdk import BaseOperator, BaseOperatorLink
 
 from airflow_provider_scorecards._compat import AirflowFailException
+from airflow_provider_scorecards.client.coercion import coerce_str_list
 from airflow_provider_scorecards.client.errors import ScorecardsError
 from airflow_provider_scorecards.client.query import DEFAULT_PAGE_LIMIT, ScoresQuery
 from airflow_provider_scorecards.explain import DEFAULT_EXPLAIN_LIMIT, explanation_settings
@@ -274,6 +275,8 @@ class DatadogScorecardsGateBaseOperator(DatadogScorecardsBaseOperator):
         super().validate_plain_arguments(checks)
         plain_rollout = {n: getattr(self, n) for n in ROLLOUT_ARGS if not is_run_time_value(getattr(self, n))}
         RolloutOptions.build(**plain_rollout)  # a malformed waiver date fails at DAG parse
+        if not is_run_time_value(self.score_ids):  # a blank score_ids is refused even if bounds are templated
+            coerce_str_list("score_ids", self.score_ids)
         if is_run_time_value(self.field):  # bounds are checked against a known field
             return
         plain = {name: value for name, value in self.gate_values().items() if not is_run_time_value(value)}

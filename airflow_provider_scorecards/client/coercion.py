@@ -129,19 +129,38 @@ def coerce_choice(name: str, value: Any, choices: tuple[str, ...], *, hint: str 
     raise InvalidParameterError(name, value, hint or f"expected {allowed}")
 
 
-def coerce_str_list(name: str, value: Any) -> tuple[str, ...] | None:
-    """A tuple of non-empty strings from a list, a comma-separated string or a rendered list literal.
+def is_none(value: Any) -> bool:
+    """``None``, or what Jinja renders of it in a string template (``"None"``, or ``"null"`` from JSON)."""
+    return value is None or (isinstance(value, str) and value.strip().lower() in ("none", "null"))
 
-    ``None``, ``""`` and an empty list mean "no filter". Jinja renders a Python list as ``"['a', 'b']"``
-    and a JSON dump as ``'["a", "b"]'``; both are read back as lists.
+
+def blank_filter_error(name: str, value: Any) -> InvalidParameterError:
+    """The error for a filter that was given but holds nothing: it would silently mean "every score"."""
+    return InvalidParameterError(
+        name,
+        value,
+        f"a blank filter would select every score; give at least one value, or omit {name} "
+        "(or pass None) to mean all",
+    )
+
+
+def coerce_str_list(name: str, value: Any) -> tuple[str, ...] | None:
+    """A filter: a tuple of non-empty strings from a list, a comma-separated string or a rendered list.
+
+    Omitted (``None``, or ``"None"`` as Jinja renders it) means "no filter". A value that is given but
+    holds nothing (``""``, ``" "``, ``[]``, ``"[]"``, ``[""]``, a template that rendered to ``""``) is an
+    :class:`InvalidParameterError`: a filter that widens to everything must be asked for by omitting it,
+    never happen because a field was left blank. Blank items next to real ones (``"a,,b"``) are dropped.
+    Jinja renders a Python list as ``"['a', 'b']"`` and a JSON dump as ``'["a", "b"]'``; both are read
+    back as lists.
     """
-    if is_unset(value):
+    if is_none(value):
         return None
     items: list[Any]
     if isinstance(value, str):
         text = value.strip()
-        if text == "[]":
-            return None
+        if not text:
+            raise blank_filter_error(name, value)
         if len(text) > MAX_LIST_TEXT_CHARS:
             raise InvalidParameterError(
                 name,
@@ -170,7 +189,21 @@ def coerce_str_list(name: str, value: Any) -> tuple[str, ...] | None:
         if "," in text_item:
             raise InvalidParameterError(name, value, "an item must not contain a comma")
         result.append(text_item)
-    return tuple(result) or None
+    if not result:
+        raise blank_filter_error(name, value)
+    return tuple(result)
+
+
+def coerce_filter_str(name: str, value: Any) -> str | None:
+    """A one-string filter (``rule_name``): omitted or ``None`` → no filter; given but blank → an error."""
+    if is_none(value):
+        return None
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise InvalidParameterError(name, value, "expected a string")
+    text = str(value).strip()
+    if not text:
+        raise blank_filter_error(name, value)
+    return text
 
 
 def _parse_list_literal(name: str, original: Any, text: str) -> list[Any]:

@@ -17,8 +17,8 @@ from typing import Any
 
 from airflow_provider_scorecards.client.coercion import (
     coerce_bool,
+    coerce_filter_str,
     coerce_int,
-    coerce_optional_str,
     coerce_str_list,
     is_unset,
 )
@@ -77,7 +77,7 @@ class ScoresQuery:
         return cls(
             aggregation=coerce_aggregation(aggregation),
             rule_ids=coerce_str_list("rule_ids", rule_ids),
-            rule_name=coerce_optional_str("rule_name", rule_name),
+            rule_name=coerce_filter_str("rule_name", rule_name),
             rule_levels=None if levels is None else tuple(_level(v) for v in levels),
             scorecard_ids=coerce_str_list("scorecard_ids", scorecard_ids),
             is_custom=coerce_bool("is_custom", is_custom),

@@ -92,7 +92,7 @@ def test_report_lists_every_failing_id_with_value_and_bound() -> None:
         ({"field": "popularity", "min_value": 1}, "field", "total_no_data"),
         ({"field": "level", "min_score": 0.5}, "min_score", "use min_value/max_value"),
         ({"min_score": 0.5, "min_value": 0.6}, "min_value", "not both"),
-        ({"min_score": 0.9, "max_score": 0.5}, "max_value", "upper bound"),
+        ({"min_score": 0.9, "max_score": 0.5}, "max_score", "upper bound"),
         ({"field": "total_fail", "max_value": -1}, "max_value", "at least 0"),
         ({"min_score": 0.5, "match": "most"}, "match", "'all' or 'any'"),
         ({"min_score": 0.5, "on_missing": "retry"}, "on_missing", "'wait', 'fail' or 'ignore'"),
