@@ -22,7 +22,7 @@ from airflow_provider_scorecards.client.coercion import coerce_int
 from airflow_provider_scorecards.client.errors import ScorecardsResponseError
 from airflow_provider_scorecards.client.outcomes import OutcomesPage, OutcomesQuery, decode_outcomes_page
 from airflow_provider_scorecards.client.pages import Page, Record, decode_page
-from airflow_provider_scorecards.client.pagination import MAX_CONCURRENCY, FetchStats, paginate
+from airflow_provider_scorecards.client.pagination import MAX_CONCURRENCY, FetchStats, paginate, read_whole
 from airflow_provider_scorecards.client.query import ScoresQuery
 from airflow_provider_scorecards.client.settings import ClientSettings
 from airflow_provider_scorecards.client.transport import Logger, Transport, TransportStats
@@ -226,12 +226,36 @@ class ScorecardsClient:
         )
         return PageStream(self, query, max_results=max_results, concurrency=workers, raw=raw)
 
+    def read(
+        self,
+        query: ScoresQuery,
+        consume: Callable[[PageStream], Any],
+        *,
+        max_results: int | None = None,
+        concurrency: int | None = None,
+        raw: bool = False,
+    ) -> tuple[Any, PageStream]:
+        """``consume`` a whole, steady read of the query: what it returned, and the stream it read.
+
+        When the result changes while it is paged (see :class:`~.pagination.ResultMovedError`), what
+        ``consume`` made of that read is dropped (its exception propagated out of it) and a fresh stream
+        is read from the start, a bounded number of times.
+        """
+
+        def one_read() -> tuple[Any, PageStream]:
+            stream = self.stream(query, max_results=max_results, concurrency=concurrency, raw=raw)
+            return consume(stream), stream
+
+        return read_whole(one_read, log=self.log)
+
     def fetch(
         self, query: ScoresQuery, *, max_results: int | None = None, concurrency: int | None = None
     ) -> FetchResult:
         """Every score of the query as flat records (see :mod:`.pages`), with the fetch's statistics."""
-        stream = self.stream(query, max_results=max_results, concurrency=concurrency)
-        records: list[Record] = []
-        for page in stream:
-            records.extend(page.items)
+
+        def collect(stream: PageStream) -> list[Record]:
+            return [record for page in stream for record in page.items]
+
+        records: list[Record]
+        records, stream = self.read(query, collect, max_results=max_results, concurrency=concurrency)
         return FetchResult(records, stream.stats)

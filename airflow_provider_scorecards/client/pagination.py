@@ -7,16 +7,21 @@ still handed on in offset order, and at most ``concurrency`` pages are held at o
 proportional to what the caller keeps.
 
 A misbehaving server cannot make this loop forever or pass off a partial result as complete: a full page
-made only of records already seen, or a result that keeps growing far past its announced total, raises
-:class:`ScorecardsResponseError`.
+made only of records already seen raises :class:`ScorecardsResponseError`. A result whose ``meta.total``
+moves between pages (records created or deleted while paging), or that ends short of its announced total,
+raises :class:`ResultMovedError` for that read; :func:`read_whole` reads the result again from the start
+(at most :data:`MAX_READS` times) and, if it never holds still, raises it naming every total seen.
+
+Nothing is allocated in proportion to a number the server claims: the offsets still to fetch are a
+``range``, never a list, so a page announcing ``meta.total = 10**10`` costs what its records cost.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from airflow_provider_scorecards.client.errors import ScorecardsResponseError
 from airflow_provider_scorecards.client.pages import Page
@@ -24,12 +29,63 @@ from airflow_provider_scorecards.client.pages import Page
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
+    from airflow_provider_scorecards.client.transport import Logger
+
 FetchPage = Callable[[int, int], Page]
 """``fetch(offset, limit) -> Page``: one request (the transport retries inside it)."""
 
 MAX_PAGES_WITHOUT_TOTAL = 100_000
 MAX_CONCURRENCY = 16
 """Most pages fetched at once for one query (more only adds pressure on Datadog's rate limit)."""
+MAX_READS = 3
+"""Reads of a whole result, from the start, before a ``meta.total`` that keeps moving is an error."""
+
+T = TypeVar("T")
+
+
+class ResultMovedError(ScorecardsResponseError):
+    """The result changed while it was paged: its ``meta.total`` moved, or it ended short of it.
+
+    A read that saw this is not complete (records may have been skipped, or counted twice), so it is
+    never handed on. Retryable: the data was changing, and a later attempt may read it whole.
+    """
+
+    retryable = True
+
+    def __init__(self, totals: Sequence[int | None], detail: str, *, reads: int = 1) -> None:
+        self.totals = list(totals)
+        self.reads = reads
+        seen = " -> ".join("none" if total is None else str(total) for total in self.totals)
+        super().__init__(
+            f"the result changed while paging ({detail}; meta.total seen: {seen}"
+            f"{f', over {reads} reads from the start' if reads > 1 else ''}); "
+            "no partial result is returned"
+        )
+
+
+def read_whole(read: Callable[[], T], *, reads: int = MAX_READS, log: Logger | None = None) -> T:
+    """``read()`` (one whole read of a result, from the start) until a read completes unmoved.
+
+    Each read that raises :class:`ResultMovedError` is discarded whole and the result read again; after
+    ``reads`` such reads, a :class:`ResultMovedError` names every total seen across them.
+    """
+    totals: list[int | None] = []
+    details: list[str] = []
+    for attempt in range(1, reads + 1):
+        try:
+            return read()
+        except ResultMovedError as exc:
+            totals.extend(exc.totals)
+            details.append(str(exc.args[0]) if exc.args else "")
+            if log is not None and attempt < reads:
+                log.warning(
+                    "The result changed while paging (meta.total seen: %s); reading it again from the "
+                    "start (read %d of %d)",
+                    " -> ".join(str(total) for total in exc.totals),
+                    attempt + 1,
+                    reads,
+                )
+    raise ResultMovedError(totals, "it never held still", reads=reads)
 
 
 @dataclass
@@ -60,6 +116,19 @@ def paginate(
     seen: set[str] = set()
     cap = max_results
 
+    def check_steady(page: Page, requested: int) -> None:
+        """A read is whole only if every page announces the first page's total and it ends there."""
+        if page.total is not None and page.total != first_total:
+            raise ResultMovedError(
+                [first_total, page.total], f"the page at offset {page.offset} announced another total"
+            )
+        ends = _is_last(page, requested) and not reached_cap()
+        if ends and first_total is not None and page.offset + page.count < first_total:
+            raise ResultMovedError(
+                [first_total],
+                f"it ended at {page.offset + page.count} records of an announced {first_total}",
+            )
+
     def accept(page: Page, requested: int) -> Page:
         ids = {item["id"] for item in page.items}
         if len(ids) == len(page.items) and seen.isdisjoint(ids):
@@ -83,6 +152,7 @@ def paginate(
             items = items[: cap - state.records]
         state.pages += 1
         state.records += len(items)
+        check_steady(page, requested)
         return Page(offset=page.offset, items=items, total=page.total, count=page.count)
 
     def reached_cap() -> bool:
@@ -90,7 +160,7 @@ def paginate(
 
     first_limit = page_limit if cap is None else max(1, min(page_limit, cap))
     first = fetch(0, first_limit)
-    total = first.total
+    total = first_total = first.total
     if total is not None:
         wanted = total if cap is None else min(total, cap)
         state.pages_expected = max(1, -(-wanted // page_limit))
@@ -102,7 +172,7 @@ def paginate(
     page_budget = MAX_PAGES_WITHOUT_TOTAL if total is None else 2 * (total // page_limit) + 10
     if total is not None and concurrency > 1:
         end = total if cap is None else min(total, cap)
-        offsets = list(range(offset, end, page_limit))
+        offsets = range(offset, end, page_limit)  # a range: the server's claimed total costs nothing
         last_full = True
         for page in _fetch_concurrently(fetch, offsets, page_limit, concurrency):
             yield accept(page, page_limit)
@@ -131,7 +201,9 @@ def _is_last(page: Page, requested: int) -> bool:
     return page.total is not None and page.offset + page.count >= page.total
 
 
-def _fetch_concurrently(fetch: FetchPage, offsets: list[int], limit: int, concurrency: int) -> Iterator[Page]:
+def _fetch_concurrently(
+    fetch: FetchPage, offsets: Iterable[int], limit: int, concurrency: int
+) -> Iterator[Page]:
     """Pages for ``offsets`` in order, at most ``concurrency`` requests in flight or waiting to be read."""
     from concurrent.futures import ThreadPoolExecutor
 

@@ -7,7 +7,7 @@ inside ``execute``. ``DatadogScoreCheckOperator`` is importable from here too, w
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +25,7 @@ from airflow_provider_scorecards.task_base import DatadogScorecardsBaseOperator,
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_scorecards.client.pages import Record
+    from airflow_provider_scorecards.client.pages import Page, Record
     from airflow_provider_scorecards.client.query import ScoresQuery
     from airflow_provider_scorecards.snapshots import SnapshotFile
 
@@ -122,18 +122,21 @@ class DatadogScorecardScoresOperator(DatadogScorecardsBaseOperator):
         self.scorecards_ui_url = hook.scorecards_ui_url
         fetched_at = pendulum.now("UTC")
         self.log.info("Fetching %s scores from %s: %s", args.query.aggregation, hook.base_url, _filters(args))
-        summary = ScoreSummary()
-        snapshot: SnapshotFile | None = None
-        records: list[Record] = []
-        try:
-            pages = hook.get_conn().stream(args.query, max_results=args.max_results, raw=args.raw)
+
+        def consume(pages: Iterable[Page]) -> tuple[ScoreSummary, SnapshotFile | None, list[Record]]:
+            """One whole read: a moved result raises out of it and the client reads again, afresh."""
+            summary = ScoreSummary()
             batches = summary.counted(pages, raw=args.raw)
             if args.output_path:
                 from airflow_provider_scorecards.snapshots import write_snapshot
 
-                snapshot = write_snapshot(args.output_path, batches)
-            else:
-                records = [record for batch in batches for record in batch]
+                return summary, write_snapshot(args.output_path, batches), []
+            return summary, None, [record for batch in batches for record in batch]
+
+        try:
+            (summary, snapshot, records), pages = hook.get_conn().read(
+                args.query, consume, max_results=args.max_results, raw=args.raw
+            )
         finally:
             hook.close()
         stats = pages.stats
