@@ -6,8 +6,9 @@ how they moved (:mod:`airflow_provider_scorecards.trend`) both start by reading 
 format is written and read, and above all validated, here once.
 
 A baseline that is not a valid snapshot must never let a regression gate pass silently: bad JSON, a record
-without ``id`` or without the compared field, a value that is not a number, or records of another
-aggregation raise :class:`InvalidSnapshotError` naming the source and the line, before any request is sent.
+without ``id`` or without the compared field, an id on two lines, a value that is not a number, or
+records of another aggregation raise :class:`InvalidSnapshotError` naming the source and the line, before
+any request is sent.
 It is an :class:`~airflow_provider_scorecards.client.errors.InvalidParameterError`, so the task fails at
 once instead of spending its retries on a file that no retry will fix. A baseline that does not exist at
 all is not an error: it is the first run, and the gate's ``on_missing_baseline`` decides.
@@ -248,14 +249,26 @@ def _parse_list_text(text: str, source: str) -> list[Any]:
 def _checked(
     items: Iterable[tuple[str, Any]], source: str, field: str, aggregation: str | None
 ) -> list[Record]:
-    """Every item a record with an id and a numeric (or null) ``field``; the first problem raises."""
+    """Every item a record with an id and a numeric (or null) ``field``; the first problem raises.
+
+    An id may appear once: keeping either copy of a duplicate could hide a drop (0.9 on one line, 0.5 on
+    another), so the error names the id and both places.
+    """
     records: list[Record] = []
+    first_seen: dict[str, str] = {}
     for where, item in items:
         if not isinstance(item, dict):
             raise InvalidSnapshotError(source, f"{where} is {_kind(item)}, expected a record object")
         score_id = item.get("id")
         if not isinstance(score_id, str) or not score_id:
             raise InvalidSnapshotError(source, f"{where} has no 'id' (a non-empty string)")
+        if score_id in first_seen:
+            raise InvalidSnapshotError(
+                source,
+                f"{score_id!r:.80} appears twice, at {first_seen[score_id]} and at {where}: "
+                "one record per id",
+            )
+        first_seen[score_id] = where
         if field not in item:
             raise InvalidSnapshotError(source, f"{where} ({score_id}) has no {field!r}")
         value = item[field]
