@@ -11,7 +11,8 @@ Kinds: ``status`` (an HTTP error with a JSON:API body), ``rate_limit`` (429 with
 answer), ``slow`` (answer after ``slow_seconds``), ``truncate`` (cut the JSON body in half), ``bad_shape``
 (valid JSON, wrong shape), and the pagination misbehaviours ``repeat_page`` (serve the previous page again)
 ``grow_total`` (announce a larger ``meta.total`` on every page) and ``loop_next`` (a ``links.next`` that
-points back to the first page); ``redirect`` answers 302 to ``redirect_to`` (another host).
+points back to the first page); ``redirect`` answers 302 to ``redirect_to`` (the base URL of another
+server, required: its ``Location`` is that server's URL with the request's path and query).
 """
 
 from __future__ import annotations
@@ -85,9 +86,15 @@ class FaultInjector:
         """Apply ``kind`` to ``count`` API requests, after ``after`` more requests (in arrival order)."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {', '.join(FAULT_KINDS)}")
+        if kind == "redirect" and not redirect_to.startswith(("http://", "https://")):
+            # A same-host path would prove nothing about keys leaving for another host.
+            raise ValueError("a redirect fault needs redirect_to, the base URL of another server")
         with self._lock:
             self._script.extend([None] * after)
-            self._script.extend(Fault(kind, status, rate_limit_headers, reset_seconds) for _ in range(count))
+            self._script.extend(
+                Fault(kind, status, rate_limit_headers, reset_seconds, redirect_to.rstrip("/"))
+                for _ in range(count)
+            )
 
     def set_always(self, kind: str, enabled: bool = True) -> None:
         """Keep a pagination misbehaviour (``repeat_page``, ``grow_total``) on for every request."""

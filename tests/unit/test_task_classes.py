@@ -70,9 +70,17 @@ def test_static_invalid_arguments_fail_at_dag_parse(kwargs: dict[str, Any], para
 
 
 def test_templated_arguments_are_not_validated_at_parse() -> None:
-    DatadogScorecardScoresOperator(
-        task_id="t", aggregation="{{ params.agg }}", sort="{{ params.sort }}", page_limit="{{ params.n }}"
-    )
+    templated = {
+        "aggregation": "{{ params.agg }}",
+        "sort": "{{ params.sort }}",
+        "page_limit": "{{ params.n }}",
+    }
+    operator = DatadogScorecardScoresOperator(task_id="t", **templated)
+    assert {name: getattr(operator, name) for name in templated} == templated  # kept for rendering
+    for name, value in templated.items():  # the same text without the braces is checked, and refused
+        with pytest.raises(InvalidParameterError) as info:
+            DatadogScorecardScoresOperator(task_id="t", **{**templated, name: value.strip("{} ")})
+        assert info.value.parameter == name
 
 
 def test_a_templated_required_argument_does_not_hide_a_bad_plain_one() -> None:
