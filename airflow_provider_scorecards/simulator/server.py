@@ -199,8 +199,7 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
         except BadRequest as exc:
             self._send_error(400, "Bad Request", str(exc))
             return
-        self.server.sim.advance(steps)
-        self._send_json(200, {"step": self.server.sim.step}, "application/json")
+        self._send_json(200, drift_answer(self.server.sim, steps), "application/json")
 
     def do_PUT(self) -> None:
         self._log_entry = {"path": urlsplit(self.path).path, "params": {}, "fault": None, "authorised": False}
@@ -319,6 +318,31 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
         return status
+
+
+def drift_answer(sim: ScorecardsSimulator, steps: int) -> dict[str, Any]:
+    """Drift up to ``steps`` steps, never past the last one, and say what happened.
+
+    Drift ends once every failing outcome passes (``max_step``): a caller asking for more is told how far
+    it went (``advanced``) and that nothing is left to improve, instead of the same step in silence.
+    """
+    last = sim.org.fix_steps
+    before = sim.step
+    if before < last:
+        sim.advance(min(steps, last - before))
+    after = sim.step
+    answer: dict[str, Any] = {
+        "step": after,
+        "max_step": last,
+        "advanced": after - before,
+        "at_last_step": after >= last,
+    }
+    if after - before < steps:
+        answer["detail"] = (
+            f"drift stops at step {last}: every failing outcome passes from there on, so "
+            f"{steps - (after - before)} of the {steps} steps asked for had nothing left to improve"
+        )
+    return answer
 
 
 def parse_filter(params: dict[str, str]) -> RuleFilter:

@@ -221,6 +221,6 @@ def test_advance_endpoint_drifts_from_another_process() -> None:
         url = sim.url + "/_simulator/advance"
         assert requests.post(url, params={"steps": 2}, timeout=5).status_code == 403
         response = requests.post(url, params={"steps": 2}, headers={"DD-API-KEY": sim.api_key}, timeout=5)
-        assert response.json() == {"step": 2}
+        assert response.json()["step"] == 2
         assert sim.step == 2
         assert requests.post(sim.url + SCORES + "by-kind", timeout=5).status_code == 405
