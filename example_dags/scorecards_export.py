@@ -96,28 +96,37 @@ and goes on). The records themselves stay out of the metadata database: the oper
         previous = read_snapshot(f"{root}/{week_ago}/by-team.jsonl") or []
         before = {r["id"]: r["score"] for r in previous}
         lowest = int(params["lowest"])
+        # Every attribute and relationship is optional in the API: a score may be null, a by-rule record
+        # may come without its scorecard, a level may be null. Unknown sorts last and prints as "n/a".
         team_rows = [
             {
                 "team": r["id"],
                 "score": r["score"],
-                "change": None if r["id"] not in before else round(r["score"] - before[r["id"]], 4),
+                "change": None
+                if r["score"] is None or before.get(r["id"]) is None
+                else round(r["score"] - before[r["id"]], 4),
             }
-            for r in sorted(teams, key=lambda r: r["score"])[:lowest]
+            for r in sorted(teams, key=_lowest_first)[:lowest]
         ]
         rule_rows = [
-            {"rule": r["rule_id"], "scorecard": r["scorecard_id"], "level": r["level"], "score": r["score"]}
-            for r in sorted(rules, key=lambda r: r["score"])[:lowest]
+            {
+                "rule": r.get("rule_id") or r["id"],  # a by-rule score's id is its rule's id
+                "scorecard": r.get("scorecard_id") or "n/a",
+                "level": "?" if r.get("level") is None else r["level"],
+                "score": r["score"],
+            }
+            for r in sorted(rules, key=_lowest_first)[:lowest]
         ]
         trend, trend_note = _trend_picture(root, ds, lowest, int(params["trend_snapshots"]))
         lines = [f"Scorecards report for {ds} ({by_entity['count']} entities)", "Lowest teams:"]
         lines += [
-            f"  {row['team']:<16} {row['score']:.2f}"
+            f"  {row['team']:<16} {_score_text(row['score'])}"
             + ("" if row["change"] is None else f"  ({row['change']:+.2f} vs {week_ago})")
             for row in team_rows
         ]
         lines += ["Lowest rules:"]
         lines += [
-            f"  {row['rule']}  {row['scorecard']:<30} L{row['level']}  {row['score']:.2f}"
+            f"  {row['rule']}  {row['scorecard']:<30} L{row['level']}  {_score_text(row['score'])}"
             for row in rule_rows
         ]
         lines += [trend_note]
@@ -134,6 +143,13 @@ and goes on). The records themselves stay out of the metadata database: the oper
             "trend": trend,
             "text": text,
         }
+
+    def _lowest_first(record: dict[str, Any]) -> tuple[bool, float]:
+        """Sort key: lowest score first, records without a score last."""
+        return (record["score"] is None, record["score"] or 0.0)
+
+    def _score_text(score: float | None) -> str:
+        return "n/a" if score is None else f"{score:.2f}"
 
     def _trend_picture(root: str, ds: str, lowest: int, last: int) -> tuple[str | None, str]:
         """Draw the lowest teams over the last snapshots into <root>/<ds>/trend.png; (path, a line)."""

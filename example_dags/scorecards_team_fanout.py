@@ -53,11 +53,16 @@ A final task pulls every team's result via XCom into one summary.
         failing = []
         for rule, by_team in zip(rule_scores, per_rule_scores, strict=True):
             mine = next((r for r in by_team if r["id"] == team_id), None)
-            if mine and mine["total_fail"]:
+            if mine and mine.get("total_fail"):  # absent or null (the API may omit it): nothing to list
                 failing.append(
-                    {"rule_id": rule["id"], "level": rule["level"], "failing_entities": mine["total_fail"]}
+                    {
+                        "rule_id": rule["id"],
+                        "level": rule.get("level"),
+                        "failing_entities": mine["total_fail"],
+                    }
                 )
-        failing.sort(key=lambda f: (-f["failing_entities"], f["level"]))
+        # A rule whose level is unknown (null in a sparse record) sorts after the levelled ones.
+        failing.sort(key=lambda f: (-f["failing_entities"], f["level"] is None, f["level"] or 0))
         return {"team": team_id, "failing_rules": failing}
 
     @task

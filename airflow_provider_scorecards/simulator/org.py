@@ -23,12 +23,17 @@ Choices where Datadog's documentation is silent (documented in the README too):
 - Default order is by id; ``sort`` orders by the field with the id as tie-breaker.
 - Drift: each failing outcome is assigned a step in 1..``fix_steps``; at drift step ``s`` the outcomes whose
   step is <= s pass. Scores therefore only improve, and after ``fix_steps`` steps every fail is fixed.
+- Sparse records, by default: the spec makes every attribute and relationship optional and real answers
+  use it, so one record in ``sparse_every`` (:data:`SPARSE_EVERY`, 8: 12.5 %) comes without any
+  relationship and with ``level`` and ``total_entities`` null. Which records is fixed by the id (a CRC-32),
+  the same for every query, drift step and run; ``sparse_every=0`` sends every field.
 """
 
 from __future__ import annotations
 
 import json
 import random
+import zlib
 from dataclasses import asdict, dataclass
 from operator import itemgetter
 from typing import Any
@@ -124,6 +129,11 @@ _SCORECARDS: tuple[tuple[str, str, bool, tuple[tuple[str, int], ...]], ...] = (
 )
 
 
+SPARSE_EVERY = 8
+"""By default one score in this many is sent sparse (12.5 %): no relationships, null level and
+total_entities."""
+
+
 @dataclass(frozen=True)
 class Rule:
     id: str
@@ -183,7 +193,11 @@ class Organisation:
         outcomes: list[bytes],
         fix_steps_by_entity: list[bytes],
         fix_steps: int = 4,
+        sparse_every: int = SPARSE_EVERY,
     ) -> None:
+        if sparse_every < 0:
+            raise ValueError(f"sparse_every must be 0 (no sparse records) or more, got {sparse_every}")
+        self.sparse_every = sparse_every
         self.teams = teams
         self.scorecards = scorecards
         self.rules = rules
@@ -197,7 +211,12 @@ class Organisation:
 
     @classmethod
     def generate(
-        cls, seed: int = 7, entities: int = 200, teams: int | None = None, fix_steps: int = 4
+        cls,
+        seed: int = 7,
+        entities: int = 200,
+        teams: int | None = None,
+        fix_steps: int = 4,
+        sparse_every: int = SPARSE_EVERY,
     ) -> Organisation:
         rng = random.Random(seed)
         n_teams = teams if teams is not None else max(3, min(len(_TEAM_NAMES), entities // 10 or 3))
@@ -240,7 +259,7 @@ class Organisation:
                 row, fix = _outcome_row(rng, rng.uniform(0.25, 0.95), levels, fix_steps)
             outcomes.append(row)
             fixes.append(fix)
-        return cls(team_names, scorecards, rules, entity_list, outcomes, fixes, fix_steps)
+        return cls(team_names, scorecards, rules, entity_list, outcomes, fixes, fix_steps, sparse_every)
 
     # -- (de)serialisation --------------------------------------------------------------------------
 
@@ -253,6 +272,7 @@ class Organisation:
             "outcomes": [[OUTCOME_NAMES[o] for o in row] for row in self._outcomes],
             "fix_steps_by_entity": [list(row) for row in self._fix],
             "fix_steps": self.fix_steps,
+            "sparse_every": self.sparse_every,
         }
 
     @classmethod
@@ -271,6 +291,7 @@ class Organisation:
             outcomes,
             fixes,
             int(data.get("fix_steps", 4)),
+            int(data.get("sparse_every", SPARSE_EVERY)),
         )
 
     @classmethod
@@ -336,8 +357,14 @@ class Organisation:
                 items = self._group_scores(aggregation, entity_counts)
             else:
                 raise ValueError(f"unknown aggregation {aggregation!r}")
+        if self.sparse_every:
+            items = [_sparse(item) if self.is_sparse(item["id"]) else item for item in items]
         items.sort(key=itemgetter("id"))
         return items
+
+    def is_sparse(self, score_id: str) -> bool:
+        """Whether the score ``score_id`` is sent sparse (no relationships, null level and total_entities)."""
+        return bool(self.sparse_every) and zlib.crc32(score_id.encode()) % self.sparse_every == 0
 
     def _entity_counts(
         self, selected: list[int], rows: list[bytes]
@@ -472,6 +499,12 @@ def _score_item(
         item["relationships"] = relationships
     item["type"] = "score"
     return item
+
+
+def _sparse(item: dict[str, Any]) -> dict[str, Any]:
+    """The record as the spec allows it to come: no relationships, the optional details null."""
+    attributes = {**item["attributes"], "level": None, "total_entities": None}
+    return {"attributes": attributes, "id": item["id"], "type": item["type"]}
 
 
 def _entity_relationships(entity: Entity) -> dict[str, Any]:

@@ -119,7 +119,7 @@ def test_export_writes_snapshots_and_reports_week_over_week(
         assert row["change"] > 0  # drift only improves
     assert report["compared_with"] == week_ago
     rules_now = sorted((flatten(i) for i in demo_sim.expected_scores("by-rule")), key=lambda r: r["score"])
-    assert [row["rule"] for row in report["lowest_rules"]] == [r["rule_id"] for r in rules_now[:3]]
+    assert [row["rule"] for row in report["lowest_rules"]] == [r["id"] for r in rules_now[:3]]
     assert "Lowest teams:" in report["text"]
     assert f"vs {week_ago}" in report["text"]
 

@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from airflow_provider_scorecards.client.pagination import MAX_READS, ResultMovedError
+from airflow_provider_scorecards.client.pagination import MAX_CONCURRENCY, MAX_READS, ResultMovedError
 from airflow_provider_scorecards.client.query import ScoresQuery
 from airflow_provider_scorecards.gate import GateCondition, check_gate
 from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
@@ -187,4 +187,5 @@ def test_the_operator_and_the_sensor_with_default_arguments_refuse_the_claim(
     result = run_dag(dag_id)
     assert result.task_states["task"] == "failed"
     assert "ResultMovedError" in "".join(capfd.readouterr())
-    assert server.requests <= 3 * MAX_READS * 5
+    # At most 3 pokes (the sensor's max_consecutive_failures), each of MAX_READS bounded reads.
+    assert server.requests <= 3 * MAX_READS * (2 + MAX_CONCURRENCY)
