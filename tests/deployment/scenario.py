@@ -66,6 +66,8 @@ POLL = 1.0
 AIRFLOW_URL_ENV = "SCORECARDS_DEPLOYMENT_AIRFLOW_URL"
 SIMULATOR_URL_ENV = "SCORECARDS_DEPLOYMENT_SIMULATOR_URL"
 DIR_ENV = "SCORECARDS_DEPLOYMENT_DIR"
+LEG_ENV = "SCORECARDS_DEPLOYMENT_LEG"
+LEG_FILE = "leg.json"
 
 
 def short_name(dag_id: str) -> str:
@@ -81,18 +83,38 @@ def run_keys(dag_id: str) -> tuple[str, str]:
 
 @dataclass(frozen=True)
 class Deployment:
-    """Where the running deployment is; its files live under ``directory`` (``.deployment/``)."""
+    """Where the running deployment is; its files live under ``directory`` (``.deployment/<leg>/``).
+
+    ``leg`` is ``standalone`` (LocalExecutor, SQLite, one triggerer) or ``production`` (CeleryExecutor,
+    PostgreSQL, Redis, two triggerers); the same scenario runs on both.
+    """
 
     airflow_url: str
     simulator_url: str
     directory: Path
+    leg: str = "standalone"
 
     @classmethod
     def from_env(cls) -> Deployment | None:
         values = [os.environ.get(name, "") for name in (AIRFLOW_URL_ENV, SIMULATOR_URL_ENV, DIR_ENV)]
         if not all(values):
             return None
-        return cls(values[0], values[1], Path(values[2]))
+        return cls(values[0], values[1], Path(values[2]), os.environ.get(LEG_ENV) or "standalone")
+
+    @property
+    def production(self) -> bool:
+        return self.leg == "production"
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """What scripts/deployment.py wrote about the leg: database and broker URLs, component pids."""
+        return dict(json.loads((self.directory / LEG_FILE).read_text()))
+
+    def component_log(self, prefix: str) -> str:
+        """Every component log whose name starts with ``prefix`` (``triggerer`` covers both of them)."""
+        paths = sorted(self.component_logs.glob(f"{prefix}*.log"))
+        assert paths, f"no {prefix}*.log in {self.component_logs}"
+        return "".join(path.read_text(errors="replace") for path in paths)
 
     @property
     def airflow_home(self) -> Path:
