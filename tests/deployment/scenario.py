@@ -53,6 +53,7 @@ AUTOMATIC = ("scorecards_event_driven", "scorecards_snapshot_consumer")
 # Manual runs triggered only after the first phase (they read what the first phase produced).
 SECOND_PHASE = ("scorecards_snapshot_consumer",)
 GATE_SERVICE = "service:checkout-api"
+WATCHED_ASSET = "scorecards_checkout_api_production_ready"  # the event-driven example's
 GATE_SCORECARD = "production-readiness"
 GATE_MIN_SCORE = 0.8  # the gate DAG's default params, and the event-driven DAG's bar
 FAIL_FAST_SERVICE = "service:search-indexer"
@@ -206,8 +207,10 @@ def run_scenario(api: AirflowAPI, deployment: Deployment) -> Scenario:
 
     def phase_one_done() -> bool:
         others = [run for run in runs.values() if run.phase == 1 and run is not waiting and not run.automatic]
-        return all(run.finished for run in others) and (
-            waiting.finished or "deferred" in waiting.seen.get("wait_for_readiness", set())
+        return (
+            all(run.finished for run in others)
+            and (waiting.finished or "deferred" in waiting.seen.get("wait_for_readiness", set()))
+            and watcher_observed(api)
         )
 
     wait(api, scenario, phase_one_done, PHASE_ONE_TIMEOUT, started)
@@ -245,6 +248,23 @@ def run_scenario(api: AirflowAPI, deployment: Deployment) -> Scenario:
             )
             fail_run(api, run)
     return scenario
+
+
+def watcher_observed(api: AirflowAPI) -> bool:
+    """Whether the event-driven example's watcher has stored its first observation (its baseline).
+
+    The drift must come after it: a watcher that first looks once the score is already above the bar
+    takes that as its baseline and rightly fires nothing. On a busy machine the watcher can start well
+    after the other first-phase runs have finished.
+    """
+    if "scorecards_event_driven" not in DAG_IDS:
+        return True
+    found = api.get("/assets", name_pattern=WATCHED_ASSET, limit=10)["assets"]
+    asset = next((a for a in found if a["name"] == WATCHED_ASSET), None)
+    if asset is None or not asset.get("watchers"):
+        return False
+    response = api.request("GET", f"/assets/{asset['id']}/state-store", expect=(200, 404))
+    return response.status_code == 200 and bool(response.json().get("asset_state_store"))
 
 
 def wait_for_dags(api: AirflowAPI, timeout: float = 120.0) -> None:
