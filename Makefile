@@ -37,18 +37,24 @@ test: lint typecheck pytest
 test-oldest:
 	$(MAKE) pytest AIRFLOW_VERSION=$(OLDEST_AIRFLOW) VENV=.venv-airflow-$(OLDEST_AIRFLOW)
 
-# A real Airflow deployment (scheduler, triggerer, dag-processor, api-server) driven through its REST API
+# Real Airflow deployments (api-server, scheduler, dag-processor, triggerers) driven through the REST API
 # and a headless browser; see tests/deployment/.
 # The browser driver is its own extra (a 50 MB wheel `make test` does not need); the browser is Debian's
 # chromium (`apt-get install chromium`; .ci/run installs it when missing).
+# Two legs, one after the other: standalone (LocalExecutor, SQLite, one triggerer) and production
+# (CeleryExecutor with one worker, two triggerers, throwaway PostgreSQL and Redis from Debian's packages:
+# `apt-get install postgresql redis-server`, which .ci/run does when they are missing). LEGS=production
+# runs one leg only.
+DEPLOYMENT_CONSTRAINTS := constraints/deployment-production-$(AIRFLOW_VERSION).txt
 DEPLOYMENT_STAMP := $(VENV)/.installed-deployment-$(AIRFLOW_VERSION)
+LEGS ?= standalone production
 
-$(DEPLOYMENT_STAMP): $(STAMP) pyproject.toml
-	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[deployment]"
+$(DEPLOYMENT_STAMP): $(STAMP) pyproject.toml $(DEPLOYMENT_CONSTRAINTS)
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -c $(DEPLOYMENT_CONSTRAINTS) -e ".[deployment]"
 	@touch $@
 
 test-deployment: $(DEPLOYMENT_STAMP)
-	$(BIN)/python scripts/deployment.py test $(if $(PYTEST_ARGS),-- $(PYTEST_ARGS))
+	$(BIN)/python scripts/deployment.py test --legs $(LEGS) $(if $(PYTEST_ARGS),-- $(PYTEST_ARGS))
 
 # Build the sdist and the wheel, check them, and prove the wheel in a fresh virtualenv.
 dist: $(STAMP)

@@ -30,6 +30,36 @@ SNAPSHOT_ASSETS = {
 # with "logical_date": null), the time it was queued for. `{{ ds }}` does not exist in such a run.
 SNAPSHOT_DATE = "{{ (dag_run.logical_date or dag_run.run_after) | ds }}"
 WEEK_BEFORE = "{{ macros.ds_add((dag_run.logical_date or dag_run.run_after) | ds, -7) }}"
+# Executors that run every task on this machine; under any other (Celery, Kubernetes, ...) tasks run on
+# several machines, each with its own file:// tree.
+SINGLE_MACHINE_EXECUTORS = {"LocalExecutor", "SequentialExecutor", "DebugExecutor"}
+
+
+def local_root_warning(root: str) -> str | None:
+    """A warning when ``root`` is a local path but the configured executor spreads tasks over machines.
+
+    The report and next week's no-regression check read back snapshots that other tasks wrote: on
+    workers spread over machines that only works on shared storage (``s3://``, ``gs://``, ...).
+    """
+    if not root.startswith(("file://", "/")):
+        return None
+    try:
+        from airflow.sdk.configuration import conf
+    except ImportError:  # Airflow 3.0 and 3.1
+        from airflow.configuration import conf
+    configured = str(conf.get("core", "executor", fallback="LocalExecutor"))
+    # "CeleryExecutor", a class path, several executors ("LocalExecutor,CeleryExecutor"), or aliased
+    # ("my_alias:path.to.Executor").
+    names = {part.split(":")[-1].rsplit(".", 1)[-1].strip() for part in configured.split(",")}
+    distributed = sorted(names - SINGLE_MACHINE_EXECUTORS - {""})
+    if not distributed:
+        return None
+    return (
+        f"output_root {root!r} is a local path, but {', '.join(distributed)} may run this DAG's tasks "
+        "on different machines: each task then sees its own files and the report and the no-regression "
+        "check miss the snapshots. Use shared storage (s3://, gs://, ...) for output_root."
+    )
+
 
 with DAG(
     dag_id="scorecards_export",
@@ -37,6 +67,8 @@ with DAG(
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     default_args={"datadog_conn_id": CONN_ID, "retries": 2, "retry_delay": timedelta(minutes=5)},
+    # file:// suits one machine (LocalExecutor). Workers spread over machines (Celery, Kubernetes) need
+    # shared storage here, s3://... or gs://...: the report reads what the fetch tasks wrote (it warns).
     params={"output_root": "file:///tmp/airflow-scorecards", "lowest": 5, "trend_snapshots": 60},
     tags=["datadog", "scorecards"],
     doc_md="""
@@ -89,6 +121,10 @@ and goes on). The records themselves stay out of the metadata database: the oper
 
         params, run = context["params"], context["dag_run"]
         root = params["output_root"]
+        if warning := local_root_warning(root):
+            import logging
+
+            logging.getLogger(__name__).warning(warning)
         ds = (run.logical_date or run.run_after).strftime("%Y-%m-%d")
         teams = read_snapshot(by_team["path"]) or []
         rules = read_snapshot(by_rule["path"]) or []

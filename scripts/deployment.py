@@ -1,33 +1,46 @@
-"""`make test-deployment` and `python scripts/deployment.py up`: the provider in a real Airflow deployment.
+"""`make test-deployment` and `python scripts/deployment.py up`: the provider in real Airflow deployments.
 
 `dag.test()` and pytest run a DAG in one process, so they never show what a user meets: the scheduler
-handing tasks to LocalExecutor workers through the Execution API, the triggerer running the deferred gate,
-a connection created through the REST API and shown by the UI, and Airflow's redaction of secrets in task
-logs, in the API and in the audit log. This script starts the components a user runs (api-server,
-scheduler, dag-processor, triggerer; LocalExecutor; SQLite; loopback addresses only) with a throwaway
-AIRFLOW_HOME under `.deployment/` and the example DAGs, plus the bundled Scorecards simulator, then:
+handing tasks to workers through the Execution API, the triggerer running the deferred gate, a connection
+created through the REST API and shown by the UI, and Airflow's redaction of secrets in task logs, in the
+API and in the audit log. This script starts the components a user runs, on loopback addresses only, with
+a throwaway AIRFLOW_HOME under `.deployment/<leg>/` and the example DAGs, plus the bundled Scorecards
+simulator. Two legs (``--legs``):
+
+- ``standalone``: api-server, scheduler, dag-processor, one triggerer; LocalExecutor; SQLite;
+- ``production``: the same plus a second triggerer and one Celery worker; CeleryExecutor; a throwaway
+  PostgreSQL cluster (``initdb`` into a temporary directory) and a throwaway Redis broker, both from
+  Debian's packages (``apt-get install postgresql redis-server``) and started here on free loopback
+  ports, never as a system service.
+
+Then:
 
 - ``up``: prints the URLs and keeps running until Ctrl-C, with the connection ``datadog_scorecards_default``
   already pointing at the simulator, for trying the examples in the UI;
-- ``test``: runs ``tests/deployment/`` against it (pytest arguments go after ``--``) and exits with pytest's
-  status. ``--update-docs-images`` copies the browser's screenshots to ``docs/images/`` after a passing
-  run (by default they stay in ``.deployment/screenshots/``, so a test run leaves the checkout unchanged).
+- ``test``: runs ``tests/deployment/`` against each leg in turn (pytest arguments go after ``--``) and
+  exits with the first failing status. ``--update-docs-images`` copies the browser's screenshots to
+  ``docs/images/`` after a passing standalone run (by default they stay in
+  ``.deployment/standalone/screenshots/``, so a test run leaves the checkout unchanged).
 
-Either way it stops everything it started on exit (also on failure, Ctrl-C or SIGTERM): every component is
-its own process group, and a final sweep checks that no process carrying this deployment's marker is left.
+Either way it stops everything it started on exit (also on failure, Ctrl-C, SIGTERM or SIGHUP): every
+component is its own process group, a final sweep checks that no process carrying this deployment's marker
+is left, and the temporary directory of the database and the broker is removed.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import pwd
 import secrets
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -38,30 +51,79 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOYMENT = ROOT / ".deployment"
-HOME = DEPLOYMENT / "airflow-home"
-LOGS = DEPLOYMENT / "logs"
-SNAPSHOTS = DEPLOYMENT / "snapshots"
-SCREENSHOTS = DEPLOYMENT / "screenshots"
 DOCS_IMAGES = ROOT / "docs" / "images"
 OWNER = DEPLOYMENT / "owner.pid"
+LEGS = ("standalone", "production")
 
-# What the tests read (tests/deployment/conftest.py names the same variables): without them they skip.
+# What the tests read (tests/deployment/scenario.py names the same variables): without them they skip.
 AIRFLOW_URL_ENV = "SCORECARDS_DEPLOYMENT_AIRFLOW_URL"
 SIMULATOR_URL_ENV = "SCORECARDS_DEPLOYMENT_SIMULATOR_URL"
 DIR_ENV = "SCORECARDS_DEPLOYMENT_DIR"
+LEG_ENV = "SCORECARDS_DEPLOYMENT_LEG"
+# Beside the logs: what the production leg's tests need besides URLs (database, broker, component pids).
+LEG_FILE = "leg.json"
 # Every process of the deployment inherits this variable; the final sweep looks for it in /proc.
 MARKER_ENV = "SCORECARDS_DEPLOYMENT_MARKER"
 
 CONN_ID = "datadog_scorecards_default"
+# --skip-serve-logs: the log servers bind every interface (0.0.0.0/::); everything here is on one
+# machine, so the API server reads the task and trigger logs from AIRFLOW_HOME/logs directly.
 COMPONENTS = {
-    # --skip-serve-logs: the log servers bind every interface (0.0.0.0/::); everything here is on one
-    # machine, so the API server reads the task and trigger logs from AIRFLOW_HOME/logs directly.
-    "scheduler": ["scheduler", "--skip-serve-logs"],
-    "dag-processor": ["dag-processor"],
-    "triggerer": ["triggerer", "--skip-serve-logs"],
+    "standalone": {
+        "scheduler": ["scheduler", "--skip-serve-logs"],
+        "dag-processor": ["dag-processor"],
+        "triggerer": ["triggerer", "--skip-serve-logs"],
+    },
+    "production": {
+        "scheduler": ["scheduler", "--skip-serve-logs"],
+        "dag-processor": ["dag-processor"],
+        "triggerer-1": ["triggerer", "--skip-serve-logs"],
+        "triggerer-2": ["triggerer", "--skip-serve-logs"],
+        "worker": ["celery", "worker", "--skip-serve-logs", "--concurrency", "6", "--without-mingle"],
+    },
 }
-START_TIMEOUT = 180.0
+# Stopped after everything else (Airflow's components disconnect first), each with its fast shutdown.
+SERVICES = {"postgres": signal.SIGINT, "redis": signal.SIGTERM, "redis-monitor": signal.SIGTERM}
+START_TIMEOUT = 240.0
 STOP_GRACE = 30.0
+SERVICE_START_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One shape of deployment and where its files go (``.deployment/<name>/``)."""
+
+    name: str
+
+    @property
+    def production(self) -> bool:
+        return self.name == "production"
+
+    @property
+    def directory(self) -> Path:
+        return DEPLOYMENT / self.name
+
+    @property
+    def home(self) -> Path:
+        return self.directory / "airflow-home"
+
+    @property
+    def logs(self) -> Path:
+        return self.directory / "logs"
+
+    @property
+    def snapshots(self) -> Path:
+        return self.directory / "snapshots"
+
+    @property
+    def screenshots(self) -> Path:
+        return self.directory / "screenshots"
+
+
+STANDALONE = Leg("standalone")
+# The standalone leg's paths under their historical names (scripts/demo_event_driven.py uses that leg).
+HOME = STANDALONE.home
+LOGS = STANDALONE.logs
 
 
 class Interrupted(Exception):
@@ -72,44 +134,74 @@ class Interrupted(Exception):
 class Deployment:
     """The running processes and where to reach them."""
 
+    leg: Leg = STANDALONE
     marker: str = field(default_factory=lambda: secrets.token_hex(8))
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     airflow_url: str = ""
     simulator_url: str = ""
+    database_url: str = ""
+    broker_url: str = ""
+    services_dir: Path | None = None
+    """The production leg's temporary directory (the PostgreSQL cluster, Redis), removed on exit."""
+    pg_bin: Path | None = None
 
     def test_env(self) -> dict[str, str]:
         return {
             AIRFLOW_URL_ENV: self.airflow_url,
             SIMULATOR_URL_ENV: self.simulator_url,
-            DIR_ENV: str(DEPLOYMENT),
+            DIR_ENV: str(self.leg.directory),
+            LEG_ENV: self.leg.name,
         }
+
+    def write_leg_file(self) -> None:
+        """What the tests need besides the URLs: the database and broker, and each component's pid."""
+        described = {
+            "leg": self.leg.name,
+            "database_url": self.database_url,
+            "broker_url": self.broker_url,
+            "pg_dump": str(self.pg_bin / "pg_dump") if self.pg_bin else "",
+            "pids": {name: process.pid for name, process in self.processes.items()},
+        }
+        (self.leg.directory / LEG_FILE).write_text(json.dumps(described, indent=2) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("up", help="start the deployment, print its URLs, run until Ctrl-C")
+    up = sub.add_parser("up", help="start the deployment, print its URLs, run until Ctrl-C")
     test = sub.add_parser("test", help="start the deployment, run tests/deployment/ against it, stop it")
+    up.add_argument("--leg", choices=LEGS, default="standalone", help="which deployment (default standalone)")
     test.add_argument(
         "--update-docs-images", action="store_true", help="copy a passing run's screenshots to docs/images/"
     )
+    test.add_argument("--legs", nargs="+", choices=LEGS, default=list(LEGS), help="legs to run, in order")
     test.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     args = parser.parse_args(argv)
-    # Ctrl-C and SIGTERM both unwind through the `finally` that stops the deployment, even when this
+    # Ctrl-C, SIGTERM and SIGHUP all unwind through the `finally` that stops the deployment, even when this
     # process was started with SIGINT ignored (a background job of a non-interactive shell).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _raise_interrupted)
-    started = time.monotonic()
-    with deployment() as running:
-        print(f"Deployment healthy in {time.monotonic() - started:.0f} s")
-        if args.command == "up":
+    signal.signal(signal.SIGHUP, _raise_interrupted)
+    if args.command == "up":
+        with deployment(Leg(args.leg)) as running:
             return serve(running)
-        status = run_tests(running, args.pytest_args)
-        if args.update_docs_images and status == 0:  # only pictures of a passing run
-            copy_screenshots()
+    started = time.monotonic()
+    if not _owned_by_another():  # no leg of an earlier run left behind
+        shutil.rmtree(DEPLOYMENT, ignore_errors=True)
+    status, timings = 0, []
+    for name in args.legs:
+        leg_started = time.monotonic()
+        with deployment(Leg(name)) as running:
+            healthy = time.monotonic() - leg_started
+            print(f"[{name}] deployment healthy in {healthy:.0f} s", flush=True)
+            leg_status = run_tests(running, args.pytest_args)
+            if args.update_docs_images and leg_status == 0 and name == "standalone":
+                copy_screenshots(running.leg)  # only pictures of a passing run
+        timings.append(f"{name} {time.monotonic() - leg_started:.0f} s (healthy after {healthy:.0f} s)")
+        status = status or leg_status
     print(
-        f"Deployment tier finished in {time.monotonic() - started:.0f} s; logs, screenshots and the "
-        f"scenario's timeline are in {DEPLOYMENT.relative_to(ROOT)}/"
+        f"Deployment tier finished in {time.monotonic() - started:.0f} s ({'; '.join(timings)}); logs, "
+        f"screenshots and the scenarios' timelines are in {DEPLOYMENT.relative_to(ROOT)}/<leg>/"
     )
     return status
 
@@ -119,20 +211,26 @@ def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
 
 
 @contextmanager
-def deployment() -> Iterator[Deployment]:
-    """Start the simulator and Airflow, wait until healthy, and stop everything on the way out."""
-    claim_directory()
-    running = Deployment()
+def deployment(leg: Leg = STANDALONE) -> Iterator[Deployment]:
+    """Start the simulator, the leg's services and Airflow, wait until healthy, stop everything on exit."""
+    claim_directory(leg)
+    running = Deployment(leg)
+    atexit.register(_last_resort, running)  # an exit that skips the `finally` below (it is idempotent)
     failed = False
     try:
         running.simulator_url = start_simulator(running)
+        if leg.production:
+            start_services(running)
         start_airflow(running)
+        running.write_leg_file()
         yield running
     except BaseException:
         failed = True
         raise
     finally:
         leftovers = stop(running)
+        remove_services_dir(running)
+        atexit.unregister(_last_resort)
         OWNER.unlink(missing_ok=True)
         if leftovers:
             message = f"processes of the deployment were still running and were killed: {leftovers}"
@@ -142,21 +240,24 @@ def deployment() -> Iterator[Deployment]:
                 raise SystemExit(f"ERROR: {message}")
 
 
-def claim_directory() -> None:
-    """Start from an empty `.deployment/`, unless another deployment of this checkout is running there."""
-    if OWNER.exists():
-        try:
-            pid = int(OWNER.read_text())
-            os.kill(pid, 0)
-        except (ValueError, ProcessLookupError):
-            pass
-        except PermissionError:
-            raise SystemExit(f"Another deployment (pid {OWNER.read_text()}) uses {DEPLOYMENT}") from None
-        else:
-            if pid != os.getpid():
-                raise SystemExit(f"Another deployment (pid {pid}) uses {DEPLOYMENT}; stop it first (Ctrl-C)")
-    shutil.rmtree(DEPLOYMENT, ignore_errors=True)
-    for folder in (HOME, LOGS, SNAPSHOTS, SCREENSHOTS):
+def _owned_by_another() -> bool:
+    """Whether another live process of this checkout runs a deployment in `.deployment/`."""
+    try:
+        pid = int(OWNER.read_text())
+        os.kill(pid, 0)
+    except PermissionError:  # alive, another user's
+        return True
+    except (OSError, ValueError):  # no owner file, or its process is gone
+        return False
+    return pid != os.getpid()
+
+
+def claim_directory(leg: Leg) -> None:
+    """Start from an empty `.deployment/<leg>/`, unless another deployment of this checkout is running."""
+    if _owned_by_another():
+        raise SystemExit(f"Another deployment (pid {OWNER.read_text()}) uses {DEPLOYMENT}; stop it first")
+    shutil.rmtree(leg.directory, ignore_errors=True)
+    for folder in (leg.home, leg.logs, leg.snapshots, leg.screenshots):
         folder.mkdir(parents=True)
     OWNER.write_text(str(os.getpid()))
 
@@ -180,23 +281,26 @@ def base_env(marker: str) -> dict[str, str]:
     return env
 
 
-def spawn(running: Deployment, name: str, command: list[str], env: dict[str, str]) -> None:
+def spawn(
+    running: Deployment, name: str, command: list[str], env: dict[str, str], user: str | None = None
+) -> None:
     """Start one component in its own process group (so stopping it reaches its workers too)."""
-    with (LOGS / f"{name}.log").open("wb") as log:
+    with (running.leg.logs / f"{name}.log").open("wb") as log:
         running.processes[name] = subprocess.Popen(
             command,
             env=env,
-            cwd=DEPLOYMENT,
+            cwd=running.services_dir or running.leg.directory,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            user=user,
         )
 
 
 def start_simulator(running: Deployment) -> str:
     """The simulator on a free loopback port, without drift: the tests advance it when they need to."""
-    port_file = DEPLOYMENT / "simulator.port"
+    port_file = running.leg.directory / "simulator.port"
     command = [sys.executable, "-m", "airflow_provider_scorecards.simulator.cli", "--seed", "7"]
     command += ["--entities", "300", "--port-file", str(port_file), "--verbose"]
     spawn(running, "simulator", command, base_env(running.marker))
@@ -204,24 +308,24 @@ def start_simulator(running: Deployment) -> str:
     while not (port_file.exists() and port_file.read_text()):
         check_alive(running)
         if time.monotonic() > deadline:
-            raise SystemExit(f"The simulator did not start in 30 s; see {LOGS / 'simulator.log'}")
+            raise SystemExit(f"The simulator did not start in 30 s; see {running.leg.logs / 'simulator.log'}")
         time.sleep(0.05)
     return f"http://127.0.0.1:{port_file.read_text().strip()}"
 
 
-def airflow_env(marker: str, port: int) -> dict[str, str]:
+def airflow_env(marker: str, port: int, home: Path = HOME) -> dict[str, str]:
     """Configuration of every Airflow component: what a small single-machine deployment would set."""
     from cryptography.fernet import Fernet
 
     url = f"http://127.0.0.1:{port}"
     return {
         **base_env(marker),
-        "AIRFLOW_HOME": str(HOME),
+        "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "example_dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__PARALLELISM": "8",  # two cores: more concurrent task processes only thrash
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{HOME / 'airflow.db'}",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(port),
@@ -238,11 +342,27 @@ def airflow_env(marker: str, port: int) -> dict[str, str]:
     }
 
 
+def production_env(running: Deployment) -> dict[str, str]:
+    """What the production leg changes: PostgreSQL, Celery over Redis, results in the database."""
+    return {
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": running.database_url,
+        "AIRFLOW__CELERY__BROKER_URL": running.broker_url,
+        "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + running.database_url,
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": "6",
+        # Say it once, explicitly (the provider warns when it is left unset).
+        "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "21600",
+    }
+
+
 def start_airflow(running: Deployment) -> None:
     port = free_port()
-    env = airflow_env(running.marker, port)
+    env = airflow_env(running.marker, port, running.leg.home)
+    if running.leg.production:
+        env.update(production_env(running))
     airflow = [sys.executable, "-m", "airflow"]
-    with (LOGS / "db-migrate.log").open("wb") as log:
+    logs = running.leg.logs
+    with (logs / "db-migrate.log").open("wb") as log:
         migrate = subprocess.run(
             [*airflow, "db", "migrate"],
             env=env,
@@ -252,65 +372,185 @@ def start_airflow(running: Deployment) -> None:
             check=False,
         )
     if migrate.returncode != 0:
-        raise SystemExit(f"airflow db migrate failed; see {LOGS / 'db-migrate.log'}")
+        raise SystemExit(f"airflow db migrate failed; see {logs / 'db-migrate.log'}")
     api = ["api-server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
     spawn(running, "api-server", [*airflow, *api], env)
-    for name, arguments in COMPONENTS.items():
+    for name, arguments in COMPONENTS[running.leg.name].items():
         spawn(running, name, [*airflow, *arguments], env)
     running.airflow_url = f"http://127.0.0.1:{port}"
     wait_healthy(running)
 
 
 def wait_healthy(running: Deployment) -> None:
-    """Until `/api/v2/monitor/health` reports the database, scheduler, triggerer and dag-processor healthy."""
+    """Until `/api/v2/monitor/health` reports the database, scheduler, triggerer and dag-processor healthy,
+    and as many triggerers as the leg starts are alive (the health check is happy with one)."""
     import requests
 
+    triggerers = sum(1 for name in COMPONENTS[running.leg.name] if name.startswith("triggerer"))
     deadline = time.monotonic() + START_TIMEOUT
     last: Any = None
     while time.monotonic() < deadline:
         check_alive(running)
         try:
             last = requests.get(f"{running.airflow_url}/api/v2/monitor/health", timeout=5).json()
-        except (requests.RequestException, ValueError) as error:
-            last = repr(error)
-        else:
             parts = ("metadatabase", "scheduler", "triggerer", "dag_processor")
             if all((last.get(part) or {}).get("status") == "healthy" for part in parts):
-                return
+                jobs = requests.get(
+                    f"{running.airflow_url}/api/v2/jobs",
+                    params={"job_type": "TriggererJob", "is_alive": "true"},
+                    timeout=5,
+                ).json()
+                if int(jobs["total_entries"]) >= triggerers:
+                    return
+                last = f"{jobs['total_entries']} of {triggerers} triggerers alive"
+        except (requests.RequestException, ValueError, KeyError) as error:
+            last = repr(error)
         time.sleep(0.5)
-    raise SystemExit(f"Airflow was not healthy after {START_TIMEOUT:.0f} s: {last}; logs in {LOGS}")
+    raise SystemExit(
+        f"Airflow was not healthy after {START_TIMEOUT:.0f} s: {last}; logs in {running.leg.logs}"
+    )
 
 
 def check_alive(running: Deployment) -> None:
     """Fail at once, with the end of its log, when a component exits during the start."""
     for name, process in running.processes.items():
         if process.poll() is not None:
-            tail = (LOGS / f"{name}.log").read_text(errors="replace")[-3000:]
+            tail = (running.leg.logs / f"{name}.log").read_text(errors="replace")[-3000:]
             raise SystemExit(f"{name} exited with status {process.returncode} during the start:\n{tail}")
+
+
+def postgres_bin() -> Path:
+    """The newest PostgreSQL server's binaries from Debian's packages (``/usr/lib/postgresql/<N>/bin``)."""
+    found = sorted(
+        (path for path in Path("/usr/lib/postgresql").glob("*/bin") if (path / "initdb").exists()),
+        key=lambda path: int(path.parent.name) if path.parent.name.isdigit() else 0,
+    )
+    if not found:
+        raise SystemExit(
+            "The production leg needs PostgreSQL's server: `apt-get install postgresql` (no initdb in "
+            "/usr/lib/postgresql/*/bin)"
+        )
+    return found[-1]
+
+
+def service_user() -> str | None:
+    """PostgreSQL refuses to run as root: as root, run the services as the packages' ``postgres`` user."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        raise SystemExit(
+            "Running as root needs a `postgres` user (Debian's postgresql package creates it)"
+        ) from None
+    return "postgres"
+
+
+def start_services(running: Deployment) -> None:
+    """A throwaway PostgreSQL cluster and Redis on free loopback ports, in one temporary directory."""
+    redis_server = shutil.which("redis-server")
+    if redis_server is None:
+        raise SystemExit("The production leg needs Redis: `apt-get install redis-server`")
+    pg_bin = running.pg_bin = postgres_bin()
+    user = service_user()
+    running.services_dir = Path(tempfile.mkdtemp(prefix="scorecards-deployment-"))
+    if user is not None:
+        os.chown(running.services_dir, pwd.getpwnam(user).pw_uid, -1)
+    env = base_env(running.marker)
+    data = running.services_dir / "postgres"
+    with (running.leg.logs / "initdb.log").open("wb") as log:
+        initdb = [str(pg_bin / "initdb"), "-D", str(data), "-U", "airflow", "--auth=trust", "--no-sync"]
+        done = subprocess.run(
+            [*initdb, "-E", "UTF8", "--locale=C"],
+            env=env,
+            cwd=running.services_dir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            timeout=SERVICE_START_TIMEOUT,
+            check=False,
+            user=user,
+        )
+    if done.returncode != 0:
+        raise SystemExit(f"initdb failed; see {running.leg.logs / 'initdb.log'}")
+    pg_port = free_port()
+    settings = {
+        "listen_addresses": "127.0.0.1",
+        "port": str(pg_port),
+        "unix_socket_directories": str(running.services_dir),
+        "max_connections": "200",
+        # A throwaway cluster: durability costs time and buys nothing.
+        "fsync": "off",
+        "synchronous_commit": "off",
+        "full_page_writes": "off",
+    }
+    options = [arg for key, value in settings.items() for arg in ("-c", f"{key}={value}")]
+    spawn(running, "postgres", [str(pg_bin / "postgres"), "-D", str(data), *options], env, user=user)
+    redis_port = free_port()
+    redis = [redis_server, "--bind", "127.0.0.1", "--port", str(redis_port), "--save", "", "--appendonly"]
+    redis += ["no", "--dir", str(running.services_dir), "--daemonize", "no"]
+    spawn(running, "redis", redis, env, user=user)
+    wait_for_port(running, "postgres", pg_port)
+    wait_for_port(running, "redis", redis_port)
+    # Every command the broker receives, for the key sweep of what went through it (tests/deployment/).
+    monitor = [shutil.which("redis-cli") or "redis-cli", "-h", "127.0.0.1", "-p", str(redis_port), "monitor"]
+    spawn(running, "redis-monitor", monitor, env)
+    deadline = time.monotonic() + SERVICE_START_TIMEOUT
+    while True:  # the port answers before the cluster accepts sessions
+        ready = subprocess.run(
+            [str(pg_bin / "pg_isready"), "-h", "127.0.0.1", "-p", str(pg_port), "-U", "airflow"],
+            capture_output=True,
+            check=False,
+        )
+        if ready.returncode == 0:
+            break
+        check_alive(running)
+        if time.monotonic() > deadline:
+            raise SystemExit(f"PostgreSQL did not accept sessions in {SERVICE_START_TIMEOUT:.0f} s")
+        time.sleep(0.2)
+    create = [str(pg_bin / "createdb"), "-h", "127.0.0.1", "-p", str(pg_port), "-U", "airflow", "airflow"]
+    subprocess.run(create, env=env, capture_output=True, check=True, timeout=SERVICE_START_TIMEOUT)
+    running.database_url = f"postgresql+psycopg2://airflow@127.0.0.1:{pg_port}/airflow"
+    running.broker_url = f"redis://127.0.0.1:{redis_port}/0"
+
+
+def wait_for_port(running: Deployment, name: str, port: int) -> None:
+    deadline = time.monotonic() + SERVICE_START_TIMEOUT
+    while True:
+        with socket.socket() as probe:
+            probe.settimeout(1)
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        check_alive(running)
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{name} did not listen on 127.0.0.1:{port} in {SERVICE_START_TIMEOUT:.0f} s")
+        time.sleep(0.1)
+
+
+def remove_services_dir(running: Deployment) -> None:
+    """The cluster and the broker's directory go once their processes are stopped."""
+    if running.services_dir is not None:
+        shutil.rmtree(running.services_dir, ignore_errors=True)
+        running.services_dir = None
+
+
+def _last_resort(running: Deployment) -> None:
+    """At interpreter exit, if the context manager's `finally` did not run: stop and remove everything."""
+    stop(running)
+    remove_services_dir(running)
 
 
 def stop(running: Deployment) -> list[str]:
     """SIGTERM every process group, SIGKILL what is left after a grace period, then sweep for stragglers.
 
-    Returns a description of every process the sweep had to kill (empty when the stop was clean): one
-    that left its component's process group (a new session) and outlived the component.
+    Airflow's components and the simulator go first, the database and the broker after them (so that
+    nothing loses its connection while stopping). Returns a description of every process the sweep had to
+    kill (empty when the stop was clean): one that left its component's process group (a new session) and
+    outlived the component.
     """
     started = time.monotonic()
-    for process in reversed(running.processes.values()):
-        _signal_group(process.pid, signal.SIGTERM)
-    deadline = started + STOP_GRACE
-    for process in running.processes.values():
-        with suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=max(0.1, deadline - time.monotonic()))
-    while time.monotonic() < deadline and _members(running):
-        time.sleep(0.2)
-    killed = sorted({name for name, process in running.processes.items() for _ in _members(running, process)})
-    for process in running.processes.values():
-        _signal_group(process.pid, signal.SIGKILL)
-        process.wait()
-    settle = time.monotonic() + 5
-    while time.monotonic() < settle and _members(running):  # SIGKILL is not instantaneous
-        time.sleep(0.1)
+    applications = {n: p for n, p in running.processes.items() if n not in SERVICES}
+    services = {n: p for n, p in running.processes.items() if n in SERVICES}
+    killed = _stop_wave(running, applications) + _stop_wave(running, services)
     leftovers = []
     for pid, command in marked_processes(running.marker):
         leftovers.append(f"{pid} {command}")
@@ -319,8 +559,32 @@ def stop(running: Deployment) -> list[str]:
     if running.processes:
         forced = f"; SIGKILL after {STOP_GRACE:.0f} s for {', '.join(killed)}" if killed else ""
         swept = "stragglers killed" if leftovers else "no process left"
-        print(f"Deployment stopped in {time.monotonic() - started:.0f} s{forced}; {swept}.")
+        print(
+            f"[{running.leg.name}] deployment stopped in {time.monotonic() - started:.0f} s{forced}; {swept}."
+        )
+    running.processes.clear()  # stopped: a second call (at exit) has nothing to do
     return leftovers
+
+
+def _stop_wave(running: Deployment, wave: dict[str, subprocess.Popen[bytes]]) -> list[str]:
+    """Stop these process groups (each with its own signal), SIGKILL after the grace; who needed it."""
+    deadline = time.monotonic() + STOP_GRACE
+    for name, process in reversed(wave.items()):
+        _signal_group(process.pid, SERVICES.get(name, signal.SIGTERM))
+    for process in wave.values():
+        with suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+    groups = {process.pid for process in wave.values()}
+    while time.monotonic() < deadline and _members(groups):
+        time.sleep(0.2)
+    killed = sorted(name for name, process in wave.items() if _members({process.pid}))
+    for process in wave.values():
+        _signal_group(process.pid, signal.SIGKILL)
+        process.wait()
+    settle = time.monotonic() + 5
+    while time.monotonic() < settle and _members(groups):  # SIGKILL is not instantaneous
+        time.sleep(0.1)
+    return killed
 
 
 def _signal_group(pgid: int, signum: int) -> None:
@@ -328,9 +592,8 @@ def _signal_group(pgid: int, signum: int) -> None:
         os.killpg(pgid, signum)
 
 
-def _members(running: Deployment, only: subprocess.Popen[bytes] | None = None) -> list[int]:
-    """Live (not zombie) processes in the components' process groups (or in ``only``'s)."""
-    groups = {process.pid for process in running.processes.values() if only is None or process is only}
+def _members(groups: set[int]) -> list[int]:
+    """Live (not zombie) processes in these process groups."""
     return [pid for pid, stat in _proc_stats() if stat[1] != "Z" and int(stat[3]) in groups]
 
 
@@ -393,7 +656,7 @@ def serve(running: Deployment) -> int:
         f"Connection {CONN_ID} points at the simulator; the example DAGs are paused until you unpause them.\n"
         f"Advance the simulator a week: curl -X POST -H 'DD-API-KEY: {DEFAULT_API_KEY}' "
         f"'{running.simulator_url}/_simulator/advance?steps=1'\n"
-        f"AIRFLOW_HOME={HOME}  component logs: {LOGS}\n"
+        f"AIRFLOW_HOME={running.leg.home}  component logs: {running.leg.logs}\n"
         "Ctrl-C stops everything."
     )
     try:
@@ -426,9 +689,9 @@ def run_tests(running: Deployment, pytest_args: list[str]) -> int:
     return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
 
 
-def copy_screenshots() -> None:
+def copy_screenshots(leg: Leg) -> None:
     DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
-    for image in sorted(SCREENSHOTS.glob("*.png")):
+    for image in sorted(leg.screenshots.glob("*.png")):
         shutil.copy2(image, DOCS_IMAGES / image.name)
         print(f"Updated {(DOCS_IMAGES / image.name).relative_to(ROOT)}")
 

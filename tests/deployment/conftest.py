@@ -19,12 +19,21 @@ HERE = Path(__file__).parent
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if Deployment.from_env() is not None:
-        return
+    """Skip everything without a deployment, and a module's tests on legs it does not name.
+
+    A test module may set ``LEGS = ("production",)`` (say): its tests then only run on those legs.
+    """
+    found = Deployment.from_env()
     skip = pytest.mark.skip(reason="needs a running deployment: `make test-deployment`")
     for item in items:
-        if item.path.is_relative_to(HERE):
+        if not item.path.is_relative_to(HERE):
+            continue
+        if found is None:
             item.add_marker(skip)
+            continue
+        legs = getattr(getattr(item, "module", None), "LEGS", None)
+        if legs is not None and found.leg not in legs:
+            item.add_marker(pytest.mark.skip(reason=f"runs on the {' and '.join(legs)} leg, not {found.leg}"))
 
 
 @pytest.fixture(scope="session")

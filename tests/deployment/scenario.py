@@ -53,6 +53,7 @@ AUTOMATIC = ("scorecards_event_driven", "scorecards_snapshot_consumer")
 # Manual runs triggered only after the first phase (they read what the first phase produced).
 SECOND_PHASE = ("scorecards_snapshot_consumer",)
 GATE_SERVICE = "service:checkout-api"
+WATCHED_ASSET = "scorecards_checkout_api_production_ready"  # the event-driven example's
 GATE_SCORECARD = "production-readiness"
 GATE_MIN_SCORE = 0.8  # the gate DAG's default params, and the event-driven DAG's bar
 FAIL_FAST_SERVICE = "service:search-indexer"
@@ -66,6 +67,8 @@ POLL = 1.0
 AIRFLOW_URL_ENV = "SCORECARDS_DEPLOYMENT_AIRFLOW_URL"
 SIMULATOR_URL_ENV = "SCORECARDS_DEPLOYMENT_SIMULATOR_URL"
 DIR_ENV = "SCORECARDS_DEPLOYMENT_DIR"
+LEG_ENV = "SCORECARDS_DEPLOYMENT_LEG"
+LEG_FILE = "leg.json"
 
 
 def short_name(dag_id: str) -> str:
@@ -81,18 +84,38 @@ def run_keys(dag_id: str) -> tuple[str, str]:
 
 @dataclass(frozen=True)
 class Deployment:
-    """Where the running deployment is; its files live under ``directory`` (``.deployment/``)."""
+    """Where the running deployment is; its files live under ``directory`` (``.deployment/<leg>/``).
+
+    ``leg`` is ``standalone`` (LocalExecutor, SQLite, one triggerer) or ``production`` (CeleryExecutor,
+    PostgreSQL, Redis, two triggerers); the same scenario runs on both.
+    """
 
     airflow_url: str
     simulator_url: str
     directory: Path
+    leg: str = "standalone"
 
     @classmethod
     def from_env(cls) -> Deployment | None:
         values = [os.environ.get(name, "") for name in (AIRFLOW_URL_ENV, SIMULATOR_URL_ENV, DIR_ENV)]
         if not all(values):
             return None
-        return cls(values[0], values[1], Path(values[2]))
+        return cls(values[0], values[1], Path(values[2]), os.environ.get(LEG_ENV) or "standalone")
+
+    @property
+    def production(self) -> bool:
+        return self.leg == "production"
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """What scripts/deployment.py wrote about the leg: database and broker URLs, component pids."""
+        return dict(json.loads((self.directory / LEG_FILE).read_text()))
+
+    def component_log(self, prefix: str) -> str:
+        """Every component log whose name starts with ``prefix`` (``triggerer`` covers both of them)."""
+        paths = sorted(self.component_logs.glob(f"{prefix}*.log"))
+        assert paths, f"no {prefix}*.log in {self.component_logs}"
+        return "".join(path.read_text(errors="replace") for path in paths)
 
     @property
     def airflow_home(self) -> Path:
@@ -184,8 +207,10 @@ def run_scenario(api: AirflowAPI, deployment: Deployment) -> Scenario:
 
     def phase_one_done() -> bool:
         others = [run for run in runs.values() if run.phase == 1 and run is not waiting and not run.automatic]
-        return all(run.finished for run in others) and (
-            waiting.finished or "deferred" in waiting.seen.get("wait_for_readiness", set())
+        return (
+            all(run.finished for run in others)
+            and (waiting.finished or "deferred" in waiting.seen.get("wait_for_readiness", set()))
+            and watcher_observed(api)
         )
 
     wait(api, scenario, phase_one_done, PHASE_ONE_TIMEOUT, started)
@@ -223,6 +248,23 @@ def run_scenario(api: AirflowAPI, deployment: Deployment) -> Scenario:
             )
             fail_run(api, run)
     return scenario
+
+
+def watcher_observed(api: AirflowAPI) -> bool:
+    """Whether the event-driven example's watcher has stored its first observation (its baseline).
+
+    The drift must come after it: a watcher that first looks once the score is already above the bar
+    takes that as its baseline and rightly fires nothing. On a busy machine the watcher can start well
+    after the other first-phase runs have finished.
+    """
+    if "scorecards_event_driven" not in DAG_IDS:
+        return True
+    found = api.get("/assets", name_pattern=WATCHED_ASSET, limit=10)["assets"]
+    asset = next((a for a in found if a["name"] == WATCHED_ASSET), None)
+    if asset is None or not asset.get("watchers"):
+        return False
+    response = api.request("GET", f"/assets/{asset['id']}/state-store", expect=(200, 404))
+    return response.status_code == 200 and bool(response.json().get("asset_state_store"))
 
 
 def wait_for_dags(api: AirflowAPI, timeout: float = 120.0) -> None:

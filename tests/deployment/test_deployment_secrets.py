@@ -59,7 +59,8 @@ def test_no_key_in_task_logs_through_the_api(scenario: Scenario, api: AirflowAPI
 
 
 def test_no_key_in_the_component_logs(scenario: Scenario) -> None:
-    """The scheduler's, the dag-processor's, the API server's and the triggerer's own logs.
+    """The scheduler's, the dag-processor's, the API server's and the triggerers' own logs; on the
+    production leg also the Celery worker's, PostgreSQL's and Redis's.
 
     What a trigger logs goes to ``<task log>.trigger.<job id>.log`` beside the task's log (swept with the
     task logs); the triggerer's log has the triggerer's own messages.
@@ -67,7 +68,12 @@ def test_no_key_in_the_component_logs(scenario: Scenario) -> None:
     logs = scenario.deployment.component_logs
     airflow_logs = [path for path in logs.glob("*.log") if path.name != "simulator.log"]
     names = {path.name for path in airflow_logs}
-    assert names >= {"api-server.log", "scheduler.log", "dag-processor.log", "triggerer.log"}
+    expected = {"api-server.log", "scheduler.log", "dag-processor.log"}
+    if scenario.deployment.production:
+        expected |= {"triggerer-1.log", "triggerer-2.log", "worker.log", "postgres.log", "redis.log"}
+    else:
+        expected |= {"triggerer.log"}
+    assert names >= expected
     found = {path.name: leaks(path.read_text(errors="replace")) for path in airflow_logs}
     assert {name: hits for name, hits in found.items() if hits} == {}
 
