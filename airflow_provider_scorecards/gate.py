@@ -167,7 +167,7 @@ class GateCondition:
         return ", ".join(parts)
 
     def describe(self) -> dict[str, Any]:
-        """A JSON-serialisable description (trigger kwargs, logs); the comparison keys only when used."""
+        """Return a JSON-serialisable description (trigger kwargs, logs); comparison keys only when used."""
         data = asdict(self)
         if data["score_ids"] is not None:
             data["score_ids"] = list(data["score_ids"])
@@ -177,6 +177,7 @@ class GateCondition:
 
     @classmethod
     def from_description(cls, data: dict[str, Any]) -> GateCondition:
+        """Rebuild a condition from :meth:`describe`'s output, validated again (the data travels)."""
         return cls.build(
             field=data.get("field"),
             min_value=data.get("min_value"),
@@ -268,6 +269,7 @@ class GateCheck:
 
     @property
     def missing_text(self) -> str:
+        """What data is missing for the id, with the closest existing ids when some exist (a typo, often)."""
         if self.closest:
             return f"{self.missing}; closest ids that exist: {', '.join(self.closest)}"
         return str(self.missing)
@@ -342,8 +344,10 @@ class GateResult:
         return "\n".join([head, *lines])
 
     def _failure(self, check: GateCheck) -> str:
-        """Why one judged id failed: ``score=0.5, needs score >= 0.8`` and/or
-        ``score 0.62 -> 0.50 (-0.12), allowed drop 0.05``."""
+        """Explain why one judged id failed, for the report.
+
+        ``score=0.5, needs score >= 0.8`` and/or ``score 0.62 -> 0.50 (-0.12), allowed drop 0.05``.
+        """
         field = self.condition.field
         reasons = []
         if check.out_of_bounds:
@@ -363,7 +367,7 @@ class GateResult:
         return [c for c in self.missing if c.missing == ABSENT]
 
     def absent_warning(self) -> str | None:
-        """A loud one-line warning about absent ids with their closest existing ids, or None."""
+        """Return a loud one-line warning about absent ids with their closest existing ids, or None."""
         absent = self.absent
         if not absent:
             return None
@@ -383,16 +387,22 @@ def _fmt(value: float | None) -> str:
 
 
 def _plain(value: float, field: str) -> str:
-    """A value of a before/after line: two decimals for scores (``0.50``), whole numbers for counted
-    fields when they are (``total_pass 12 -> 9``)."""
+    """Format a value of a before/after line.
+
+    Two decimals for scores (``0.50``), whole numbers for counted fields when they are
+    (``total_pass 12 -> 9``).
+    """
     if field != "score" and float(value).is_integer():
         return f"{value:.0f}"
     return f"{value:.2f}"
 
 
 def _change(change: float, allowed: float, field: str) -> str:
-    """The signed change of a regression line, with as many decimals as it takes to show that it exceeds
-    the allowance: ``-0.12``, but ``-0.052`` rather than a ``-0.05`` that would look allowed."""
+    """Format the signed change of a regression line.
+
+    With as many decimals as it takes to show that it exceeds the allowance: ``-0.12``, but ``-0.052``
+    rather than a ``-0.05`` that would look allowed.
+    """
     sign = "-" if change < 0 else "+"
     size = abs(change)
     if field != "score" and float(size).is_integer():

@@ -97,7 +97,7 @@ def load_baseline(value: Any, *, field: str = "score", aggregation: str | None =
 
 
 def read_snapshot(path: str, *, field: str = "score", aggregation: str | None = None) -> list[Record] | None:
-    """The validated records of the snapshot at ``path``, or None when there is no file there.
+    """Read the snapshot at ``path``: its validated records, or None when there is no file there.
 
     JSON Lines as the operator writes them (blank lines are ignored); a file whose content starts with
     ``[`` is read as one JSON list. Only the finished file counts: a ``.partial`` left by a fetch that
@@ -132,11 +132,12 @@ def read_snapshot(path: str, *, field: str = "score", aggregation: str | None = 
 def snapshot_history(
     root: str, name: str, *, until: date | str | None = None, last: int | None = None
 ) -> list[tuple[date, str]]:
-    """The dated snapshots under ``root``, oldest first: ``(date, path)`` of ``<root>/<YYYY-MM-DD>/<name>``.
+    """List the dated snapshots under ``root``, oldest first, as ``(date, path)``.
 
-    The layout of the export example. Folders whose name is not a date, and dates without ``name``, are
-    skipped; ``until`` (a date or ``YYYY-MM-DD``) drops later dates (a backfill must not draw the future)
-    and ``last`` keeps the most recent ones. A root that does not exist yet has no history.
+    Paths are ``<root>/<YYYY-MM-DD>/<name>``, the layout of the export example. Folders whose name is not
+    a date, and dates without ``name``, are skipped; ``until`` (a date or ``YYYY-MM-DD``) drops later
+    dates (a backfill must not draw the future) and ``last`` keeps the most recent ones. A root that does
+    not exist yet has no history.
     """
     from airflow.sdk import ObjectStoragePath
 
@@ -158,7 +159,7 @@ def snapshot_history(
 
 @contextmanager
 def published(path: str, mode: str = "w") -> Iterator[IO[Any]]:
-    """A handle to write ``path`` (any ``ObjectStoragePath``) that appears there only once complete.
+    """Open a handle to write ``path`` (any ``ObjectStoragePath``) that appears there only once complete.
 
     Everything goes to a partial file of this call's own (``<path>.<random>.partial``), renamed to
     ``path`` when the block ends normally and removed when it raises. A reader (a downstream task, next
@@ -235,7 +236,7 @@ def _json_lines(text: str, source: str) -> Iterator[tuple[str, Any]]:
 
 
 def _parse_list_text(text: str, source: str) -> list[Any]:
-    """A JSON list, or the Python literal Jinja renders of a list of dicts (``[{'id': 'a', ...}]``)."""
+    """Read a JSON list, or the Python literal Jinja renders of a list of dicts (``[{'id': 'a', ...}]``)."""
     try:
         return parse_list_text(text)
     except json.JSONDecodeError as error:

@@ -48,7 +48,7 @@ class TeamTrend:
 
 
 def lowest_team_trend(history: Sequence[tuple[date, Sequence[Record]]], lowest: int) -> TeamTrend:
-    """The ``lowest`` teams of the latest snapshot and their score at every date of ``history``.
+    """Collect the ``lowest`` teams of the latest snapshot and their score at every date of ``history``.
 
     ``history`` is ``(date, by-team records)`` oldest first. A team without a score that day (absent, or
     nothing evaluated: ``denominator == 0``) leaves a gap rather than a misleading zero.
@@ -71,7 +71,7 @@ def lowest_team_trend(history: Sequence[tuple[date, Sequence[Record]]], lowest: 
 
 
 def render_trend_png(trend: TeamTrend, *, title: str | None = None, dpi: int = 100) -> bytes:
-    """The picture as PNG bytes: one line per team with its latest score and change in the legend.
+    """Draw the trend as PNG bytes: one line per team, with its latest score and change in the legend.
 
     Raises :class:`PlotExtraMissing` when matplotlib is not installed.
     """

@@ -73,6 +73,7 @@ wait for: a canary without monitors is not worth waiting on); `deploy_canary` ru
 
     @task
     def deploy(gate_records: list[dict[str, Any]], **context: Any) -> str:
+        """Deploy the service: runs only once the readiness gate has passed, with the score it passed on."""
         (record,) = gate_records
         message = f"Deploying {context['params']['service_id']} (score {record['score']:.2f})"
         print(message)
@@ -80,6 +81,7 @@ wait for: a canary without monitors is not worth waiting on); `deploy_canary` ru
 
     @task
     def deploy_canary(check_records: list[dict[str, Any]], **context: Any) -> str:
+        """Start the canary: runs only once the observability check has passed, with that score."""
         (record,) = check_records
         message = f"Canary for {context['params']['service_id']} (observability {record['score']:.2f})"
         print(message)

@@ -61,7 +61,7 @@ asset's state store, so a triggerer restart neither repeats nor misses a crossin
 
     @task
     def report_crossing(**context: Any) -> list[dict[str, Any]]:
-        """The payload of each asset event that started this run (usually one)."""
+        """Print and return the payload of each asset event that started this run (usually one)."""
         payloads = []
         for asset_events in context["triggering_asset_events"].values():
             for asset_event in asset_events:

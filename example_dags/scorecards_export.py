@@ -1,5 +1,7 @@
-"""Scheduled export: daily snapshots of Datadog Scorecards scores as Assets, a no-regression check, and a
-report with a trend picture."""
+"""Scheduled export: daily Scorecards snapshots as Assets, a no-regression check and a trend report.
+
+The report lists the lowest teams and rules and draws how the lowest teams moved.
+"""
 
 from __future__ import annotations
 
@@ -116,7 +118,7 @@ and goes on). The records themselves stay out of the metadata database: the oper
     def report(
         by_team: dict[str, Any], by_entity: dict[str, Any], by_rule: dict[str, Any], **context: Any
     ) -> dict[str, Any]:
-        """The lowest teams and rules, how each team moved since a week earlier, and the trend picture."""
+        """Report the lowest teams and rules, each team's move since a week earlier, and the trend picture."""
         from airflow_provider_scorecards.snapshots import read_snapshot
 
         params, run = context["params"], context["dag_run"]

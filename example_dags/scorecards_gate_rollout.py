@@ -71,6 +71,7 @@ with DAG(
 
     @task
     def deploy(**context: Any) -> dict[str, Any]:
+        """Deploy once every gate let it through, printing and returning each gate's verdict for the audit."""
         ti = context["ti"]
         verdicts = {
             task_id: ti.xcom_pull(task_ids=task_id, key="verdict")

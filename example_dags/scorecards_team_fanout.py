@@ -35,10 +35,12 @@ A final task pulls every team's result via XCom into one summary.
 
     @task
     def lowest_teams(team_scores: list[dict[str, Any]], **context: Any) -> list[str]:
+        """Return the ids of the ``max_teams`` lowest-scoring teams (the fetch sorts them lowest first)."""
         return [r["id"] for r in team_scores[: int(context["params"]["max_teams"])]]
 
     @task
     def rule_ids(rule_scores: list[dict[str, Any]]) -> list[str]:
+        """Return every enabled rule's id: the by-team fetch is mapped over them, one task per rule."""
         return [r["id"] for r in rule_scores]
 
     per_rule = DatadogScorecardScoresOperator.partial(
@@ -49,7 +51,7 @@ A final task pulls every team's result via XCom into one summary.
     def failing_rules(
         team_id: str, rule_scores: list[dict[str, Any]], per_rule_scores: Any
     ) -> dict[str, Any]:
-        """The rules that fail for at least one of the team's entities, worst first."""
+        """List the rules that fail for at least one of the team's entities, worst first."""
         failing = []
         for rule, by_team in zip(rule_scores, per_rule_scores, strict=True):
             mine = next((r for r in by_team if r["id"] == team_id), None)
@@ -67,6 +69,7 @@ A final task pulls every team's result via XCom into one summary.
 
     @task
     def summary(per_team: list[dict[str, Any]]) -> dict[str, Any]:
+        """Print and return each team's failing rule ids: the whole fan-out in one XCom."""
         result = {row["team"]: [f["rule_id"] for f in row["failing_rules"]] for row in per_team}
         for team, failing in result.items():
             print(f"{team:<16} {len(failing)} failing rules")

@@ -49,7 +49,7 @@ def coerce_bool(name: str, value: Any) -> bool | None:
 
 
 def coerce_int(name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None) -> int:
-    """An int from an int or a numeric string (as Jinja renders it), within ``[minimum, maximum]``."""
+    """Read an int from an int or a numeric string (as Jinja renders it), within ``[minimum, maximum]``."""
     number: int | None = None
     if isinstance(value, bool):
         number = None
@@ -73,6 +73,7 @@ def coerce_int(name: str, value: Any, *, minimum: int | None = None, maximum: in
 def coerce_optional_int(
     name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None
 ) -> int | None:
+    """Read an optional int: unset (``None``, ``"None"``, ``""``) is None, else as :func:`coerce_int`."""
     if is_unset(value):
         return None
     return coerce_int(name, value, minimum=minimum, maximum=maximum)
@@ -81,7 +82,11 @@ def coerce_optional_int(
 def coerce_float(
     name: str, value: Any, *, minimum: float | None = None, maximum: float | None = None
 ) -> float:
-    """A finite float from a number or numeric string, within ``[minimum, maximum]``."""
+    """Read a finite float from a number or numeric string, within ``[minimum, maximum]``.
+
+    NaN and the infinities are refused: no comparison with NaN is true, so a NaN bound has no meaning a
+    gate could honour.
+    """
     number: float | None = None
     if isinstance(value, bool):
         number = None
@@ -103,12 +108,14 @@ def coerce_float(
 def coerce_optional_float(
     name: str, value: Any, *, minimum: float | None = None, maximum: float | None = None
 ) -> float | None:
+    """Read an optional float: unset (``None``, ``"None"``, ``""``) is None, else as :func:`coerce_float`."""
     if is_unset(value):
         return None
     return coerce_float(name, value, minimum=minimum, maximum=maximum)
 
 
 def coerce_optional_str(name: str, value: Any) -> str | None:
+    """Read optional text: a string or an int (an id typed as a number), trimmed; unset or blank is None."""
     if is_unset(value):
         return None
     if not isinstance(value, str | int) or isinstance(value, bool):
@@ -135,7 +142,7 @@ def is_none(value: Any) -> bool:
 
 
 def blank_filter_error(name: str, value: Any) -> InvalidParameterError:
-    """The error for a filter that was given but holds nothing: it would silently mean "every score"."""
+    """Build the error for a filter that was given but holds nothing: it would silently mean every score."""
     return InvalidParameterError(
         name,
         value,
@@ -145,7 +152,7 @@ def blank_filter_error(name: str, value: Any) -> InvalidParameterError:
 
 
 def coerce_str_list(name: str, value: Any) -> tuple[str, ...] | None:
-    """A filter: a tuple of non-empty strings from a list, a comma-separated string or a rendered list.
+    """Read a filter: a tuple of non-empty strings from a list, a comma-separated string or a rendered list.
 
     Omitted (``None``, or ``"None"`` as Jinja renders it) means "no filter". A value that is given but
     holds nothing (``""``, ``" "``, ``[]``, ``"[]"``, ``[""]``, a template that rendered to ``""``) is an
@@ -195,7 +202,7 @@ def coerce_str_list(name: str, value: Any) -> tuple[str, ...] | None:
 
 
 def coerce_filter_str(name: str, value: Any) -> str | None:
-    """A one-string filter (``rule_name``): omitted or ``None`` → no filter; given but blank → an error."""
+    """Read a one-string filter (``rule_name``): omitted or ``None``: no filter; given but blank: an error."""
     if is_none(value):
         return None
     if not isinstance(value, str | int) or isinstance(value, bool):
@@ -218,7 +225,7 @@ def _parse_list_literal(name: str, original: Any, text: str) -> list[Any]:
 
 
 def parse_list_text(text: str) -> list[Any]:
-    """A list from its JSON text or from the Python literal Jinja renders of one (``"['a', 'b']"``).
+    """Read a list from its JSON text or from the Python literal Jinja renders of one (``"['a', 'b']"``).
 
     Raises the ``json.JSONDecodeError`` of the JSON attempt when neither reading works (callers name the
     position; nesting too deep for either reading is one too), and ``TypeError`` when the text holds

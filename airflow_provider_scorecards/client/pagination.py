@@ -117,7 +117,7 @@ def paginate(
     cap = max_results
 
     def check_steady(page: Page, requested: int) -> None:
-        """A read is whole only if every page announces the first page's total and it ends there."""
+        """Check that the read is whole: every page announces the first page's total, and it ends there."""
         if page.total is not None and page.total != first_total:
             raise ResultMovedError(
                 [first_total, page.total], f"the page at offset {page.offset} announced another total"

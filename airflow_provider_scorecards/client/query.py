@@ -109,10 +109,11 @@ class ScoresQuery:
 
     @property
     def path(self) -> str:
+        """The request path of this query's aggregation, appended to the site's API base URL."""
         return f"/api/v2/scorecard/scores/{self.aggregation}"
 
     def describe(self) -> dict[str, Any]:
-        """A JSON-serialisable description (for summaries, logs and trigger kwargs)."""
+        """Return a JSON-serialisable description (for summaries, logs and trigger kwargs)."""
         data = asdict(self)
         for key in ("rule_ids", "rule_levels", "scorecard_ids"):
             if data[key] is not None:
@@ -126,6 +127,7 @@ class ScoresQuery:
 
 
 def coerce_aggregation(value: Any) -> str:
+    """Return the aggregation, trimmed and lower-cased: it goes into the URL path, so only the five pass."""
     text = value.strip().lower() if isinstance(value, str) else value
     if text not in AGGREGATIONS:
         raise InvalidParameterError("aggregation", value, f"expected one of {', '.join(AGGREGATIONS)}")
@@ -133,6 +135,7 @@ def coerce_aggregation(value: Any) -> str:
 
 
 def coerce_sort(value: Any) -> str | None:
+    """Return the sort (a field, ``-`` first for descending) or None when unset; unknown fields fail."""
     if is_unset(value):
         return None
     if not isinstance(value, str):

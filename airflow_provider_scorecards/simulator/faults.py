@@ -37,6 +37,8 @@ FAULT_KINDS = (
 
 @dataclass
 class Fault:
+    """One fault for one request: its kind, and the details only some kinds use."""
+
     kind: str
     status: int = 503
     rate_limit_headers: str = "reset"  # "reset" (X-RateLimit-*), "retry-after", or "none"
@@ -102,11 +104,17 @@ class FaultInjector:
             (self.always.add if enabled else self.always.discard)(kind)
 
     def clear(self) -> None:
+        """Drop the scripted faults and the always-on misbehaviours (the rates of ``plan`` still apply)."""
         with self._lock:
             self._script.clear()
             self.always.clear()
 
     def next_fault(self) -> Fault | None:
+        """Return the fault for the request that just arrived, or None.
+
+        The script comes first (a scripted pause, from ``after``, answers normally), then the always-on
+        misbehaviours, then the seeded rates of ``plan``.
+        """
         with self._lock:
             if self._script:
                 scripted = self._script.pop(0)

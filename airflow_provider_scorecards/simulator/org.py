@@ -136,6 +136,8 @@ total_entities."""
 
 @dataclass(frozen=True)
 class Rule:
+    """A scorecard rule, with the attributes that the rule filters select on."""
+
     id: str
     name: str
     scorecard_id: str
@@ -146,6 +148,8 @@ class Rule:
 
 @dataclass(frozen=True)
 class Scorecard:
+    """A scorecard: a named group of rules, custom or Datadog's own."""
+
     id: str
     name: str
     is_custom: bool
@@ -153,6 +157,8 @@ class Scorecard:
 
 @dataclass(frozen=True)
 class Entity:
+    """A scored entity of one kind and one team; its id, ``<kind>:<name>``, is its by-entity score's id."""
+
     id: str
     name: str
     kind: str
@@ -171,6 +177,7 @@ class RuleFilter:
     is_enabled: bool | None = None
 
     def matches(self, rule: Rule) -> bool:
+        """Return whether ``rule`` passes every filter that is set (an unset filter matches every rule)."""
         return (
             (self.rule_ids is None or rule.id in self.rule_ids)
             and (self.rule_name is None or rule.name.lower() == self.rule_name.lower())
@@ -218,6 +225,7 @@ class Organisation:
         fix_steps: int = 4,
         sparse_every: int = SPARSE_EVERY,
     ) -> Organisation:
+        """Build an organisation from ``seed``: the same arguments give the same organisation, every run."""
         rng = random.Random(seed)
         n_teams = teams if teams is not None else max(3, min(len(_TEAM_NAMES), entities // 10 or 3))
         team_names = [_TEAM_NAMES[i] if i < len(_TEAM_NAMES) else f"team-{i:03d}" for i in range(n_teams)]
@@ -264,6 +272,7 @@ class Organisation:
     # -- (de)serialisation --------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the organisation as JSON-ready data, which :meth:`from_dict` reads back."""
         return {
             "teams": self.teams,
             "scorecards": [asdict(s) for s in self.scorecards],
@@ -277,6 +286,7 @@ class Organisation:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Organisation:
+        """Build an organisation from :meth:`to_dict`'s data; every entity needs one outcome per rule."""
         index = {name: code for code, name in enumerate(OUTCOME_NAMES)}
         rules = [Rule(**r) for r in data["rules"]]
         outcomes = [bytes(index[o] for o in row) for row in data["outcomes"]]
@@ -296,12 +306,14 @@ class Organisation:
 
     @classmethod
     def from_json_file(cls, path: str) -> Organisation:
+        """Read an organisation saved as JSON (:meth:`to_dict`'s data), to serve a fixed one."""
         with open(path, encoding="utf-8") as handle:
             return cls.from_dict(json.load(handle))
 
     # -- outcomes -----------------------------------------------------------------------------------
 
     def outcome(self, entity_index: int, rule_index: int, step: int = 0) -> str:
+        """Return one entity's outcome on one rule (``pass``, ``fail``, ``skip``, ``no_data``) at ``step``."""
         return OUTCOME_NAMES[self._rows(step)[entity_index][rule_index]]
 
     def _rows(self, step: int) -> list[bytes]:
@@ -328,7 +340,7 @@ class Organisation:
     def scores(
         self, aggregation: str, rule_filter: RuleFilter | None = None, step: int = 0
     ) -> list[dict[str, Any]]:
-        """The score objects (JSON:API ``data`` items) of a query, ordered by id."""
+        """Compute the score objects (JSON:API ``data`` items) of a query, ordered by id."""
         selected = [
             i for i, rule in enumerate(self.rules) if rule_filter is None or rule_filter.matches(rule)
         ]
@@ -502,7 +514,7 @@ def _score_item(
 
 
 def _sparse(item: dict[str, Any]) -> dict[str, Any]:
-    """The record as the spec allows it to come: no relationships, the optional details null."""
+    """Return the record as the spec allows it to come: no relationships, the optional details null."""
     attributes = {**item["attributes"], "level": None, "total_entities": None}
     return {"attributes": attributes, "id": item["id"], "type": item["type"]}
 

@@ -63,7 +63,7 @@ class RequestRecord:
 
 
 class BadRequest(Exception):
-    pass
+    """A malformed request parameter: the handler answers 400 with its message, as the API does."""
 
 
 class RateLimiter:
@@ -77,6 +77,7 @@ class RateLimiter:
         self._used = 0
 
     def take(self) -> tuple[bool, dict[str, str]]:
+        """Spend one request of the window: return whether it is allowed and the ``X-RateLimit-*`` headers."""
         with self._lock:
             now = time.monotonic()
             if now - self._window_start >= self.period:
@@ -99,6 +100,8 @@ class RateLimiter:
 
 
 class SimulatorHTTPServer(ThreadingHTTPServer):
+    """The threaded server that hands its simulator to every handler; stopping waits for no connection."""
+
     daemon_threads = True
     block_on_close = False
     request_queue_size = 128
@@ -109,6 +112,8 @@ class SimulatorHTTPServer(ThreadingHTTPServer):
 
 
 class ScorecardsRequestHandler(BaseHTTPRequestHandler):
+    """Answers one connection's requests as Datadog would, faults included, and logs no header."""
+
     server: SimulatorHTTPServer
     protocol_version = "HTTP/1.1"
     # Headers and body leave in separate writes; without TCP_NODELAY, Nagle's algorithm and the client's
@@ -118,9 +123,11 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
     sys_version = ""
 
     def log_message(self, format: str, *args: Any) -> None:
+        """Send the access log line to the module's debug logger instead of stderr (it holds no header)."""
         logger.debug("%s %s", self.address_string(), format % args)
 
     def do_GET(self) -> None:
+        """Answer a GET: apply a due fault, then authenticate, rate-limit and route it as the API does."""
         sim = self.server.sim
         parts = urlsplit(self.path)
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
@@ -202,6 +209,7 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
         self._send_json(200, drift_answer(self.server.sim, steps), "application/json")
 
     def do_PUT(self) -> None:
+        """Refuse the methods the API does not serve with 405, logged like any other request."""
         self._log_entry = {"path": urlsplit(self.path).path, "params": {}, "fault": None, "authorised": False}
         self._logged = False
         self._send_error(405, "Method Not Allowed", "the Scorecards API only serves GET")
@@ -346,7 +354,7 @@ def drift_answer(sim: ScorecardsSimulator, steps: int) -> dict[str, Any]:
 
 
 def parse_filter(params: dict[str, str]) -> RuleFilter:
-    """The rule filters of a request, validated like the API does (400 on a malformed value)."""
+    """Parse the rule filters of a request, validated like the API does (400 on a malformed value)."""
 
     def id_set(name: str) -> frozenset[str] | None:
         raw = params.get(name)
