@@ -38,7 +38,7 @@ SINGLE_MACHINE_EXECUTORS = {"LocalExecutor", "SequentialExecutor", "DebugExecuto
 
 
 def local_root_warning(root: str) -> str | None:
-    """A warning when ``root`` is a local path but the configured executor spreads tasks over machines.
+    """Warn when ``root`` is a local path but the configured executor spreads tasks over machines.
 
     The report and next week's no-regression check read back snapshots that other tasks wrote: on
     workers spread over machines that only works on shared storage (``s3://``, ``gs://``, ...).
