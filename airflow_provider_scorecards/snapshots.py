@@ -63,6 +63,10 @@ class Baseline:
     """Where the records came from, for the task log: a path, or "a list of N records"."""
 
 
+MAX_PATH_CHARS = 4096
+"""The longest text read as a baseline's path (Linux's PATH_MAX); a longer one is refused, not looked up."""
+
+
 def load_baseline(value: Any, *, field: str = "score", aggregation: str | None = None) -> Baseline:
     """Read and validate a baseline given as a path, a list of records, or the JSON text of such a list.
 
@@ -92,6 +96,11 @@ def load_baseline(value: Any, *, field: str = "score", aggregation: str | None =
             ((f"record {n}", item) for n, item in enumerate(items, 1)), "<JSON text>", field, aggregation
         )
         return Baseline(records, f"a list of {len(records)} records")
+    if len(text) > MAX_PATH_CHARS:  # refused alike on every storage, whose own limits differ
+        raise InvalidSnapshotError(
+            "<path>",
+            f"longer than {MAX_PATH_CHARS} characters: not a path (JSON text of a list starts with '[')",
+        )
     found = read_snapshot(text, field=field, aggregation=aggregation)
     return Baseline(found, text)
 

@@ -58,7 +58,10 @@ def test_repr_and_the_masker_never_show_a_proxy_password(monkeypatch: pytest.Mon
             }
         ),
     )
-    from airflow.sdk.log import redact
+    try:
+        from airflow.sdk.log import redact
+    except ImportError:  # Airflow 3.0
+        from airflow.sdk.execution_time.secrets_masker import redact
 
     assert PROXY_PASSWORD in str(redact(f"proxy said {PROXY_PASSWORD}"))  # not registered yet
     settings = DatadogScorecardsHook().settings
