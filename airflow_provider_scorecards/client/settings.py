@@ -143,7 +143,7 @@ def settings_from_connection(
             base_url = _base_url(
                 site=_text(extra.get("site")), api_url=_text(extra.get("api_url")), api_host=None
             )
-        return _finish(
+        return _settings_from_parts(
             source=f"connection {conn_id!r}",
             base_url=base_url,
             api_key=api_key,
@@ -174,7 +174,7 @@ def settings_from_env(
             f'extra {{"{APP_KEY_FIELD}": ..., "site": ...}}) or export DD_API_KEY, DD_APP_KEY and DD_SITE.'
         )
     with _no_secret_echoed(api_key, app_key, bearer):
-        return _finish(
+        return _settings_from_parts(
             source="environment (DD_API_KEY/DD_APP_KEY)",
             base_url=_base_url(site=_text(env.get("DD_SITE")), api_url=None, api_host=None),
             api_key=api_key,
@@ -201,7 +201,7 @@ def legacy_app_key_field(extra: Mapping[str, Any]) -> str | None:
     return next((name for name in LEGACY_APP_KEY_FIELDS if _text(extra.get(name))), None)
 
 
-def _finish(
+def _settings_from_parts(
     *,
     source: str,
     base_url: str,
@@ -211,6 +211,11 @@ def _finish(
     extra: Mapping[str, Any],
     hint: str,
 ) -> ClientSettings:
+    """Check the credentials of one source and read the optional extras into ``ClientSettings``.
+
+    Both sources (a connection, the ``DD_*`` variables) end here, so they share one completeness rule
+    and one reading of every extra; ``hint`` says where the missing key should go.
+    """
     if not bearer_token and not (api_key and app_key):
         missing = " and ".join(
             name for name, value in (("API key", api_key), ("application key", app_key)) if not value
