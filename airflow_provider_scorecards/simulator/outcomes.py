@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from airflow_provider_scorecards.simulator.org import Organisation, Rule
+from airflow_provider_scorecards.simulator.params import int_param
 
 if TYPE_CHECKING:
     from airflow_provider_scorecards.simulator import ScorecardsSimulator
@@ -153,8 +154,10 @@ class _Query:
         query.include_rules = include == "rule"
         query.outcome_fields = _set(params.get("fields[outcome]"))
         query.rule_fields = _set(params.get("fields[rule]"))
-        query.size = _int(params, "page[size]", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
-        query.offset = _int(params, "page[offset]", 0, 0, None)
+        query.size = int_param(
+            params, "page[size]", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE, InvalidOutcomesRequest
+        )
+        query.offset = int_param(params, "page[offset]", 0, 0, None, InvalidOutcomesRequest)
         return query
 
     def selects_rule(self, rule: Rule) -> bool:
@@ -223,17 +226,3 @@ def _set(raw: str | None) -> frozenset[str] | None:
     if not raw:
         return None
     return frozenset(part.strip() for part in raw.split(",") if part.strip())
-
-
-def _int(params: dict[str, str], name: str, default: int, low: int, high: int | None) -> int:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidOutcomesRequest(f"invalid {name} {raw!r}: expected an integer") from None
-    if value < low or (high is not None and value > high):
-        bound = f"from {low} to {high}" if high is not None else f"of at least {low}"
-        raise InvalidOutcomesRequest(f"invalid {name} {value}: expected an integer {bound}")
-    return value

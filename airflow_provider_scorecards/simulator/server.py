@@ -28,6 +28,7 @@ from airflow_provider_scorecards.simulator.outcomes import (
     InvalidOutcomesRequest,
     outcomes_body,
 )
+from airflow_provider_scorecards.simulator.params import int_param
 from airflow_provider_scorecards.simulator.web_page import PAGE_PATH, render_scores_page
 
 if TYPE_CHECKING:
@@ -202,7 +203,7 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
             self._send_error(403, "Forbidden", "invalid or missing API key")
             return
         try:
-            steps = _int_param(params, "steps", 1, 1, 100)
+            steps = int_param(params, "steps", 1, 1, 100, BadRequest)
         except BadRequest as exc:
             self._send_error(400, "Bad Request", str(exc))
             return
@@ -270,8 +271,8 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
         sort = params.get("sort") or None
         if sort is not None and sort.lstrip("-") not in SORT_FIELDS:
             raise BadRequest(f"invalid sort field {sort!r}: expected one of {', '.join(SORT_FIELDS)}")
-        offset = _int_param(params, "page[offset]", 0, 0, None)
-        limit = _int_param(params, "page[limit]", DEFAULT_LIMIT, 1, MAX_LIMIT)
+        offset = int_param(params, "page[offset]", 0, 0, None, BadRequest)
+        limit = int_param(params, "page[limit]", DEFAULT_LIMIT, 1, MAX_LIMIT, BadRequest)
         items = sim._serialised_scores(aggregation, rule_filter, sort)
         total = len(items)
         if fault is not None and fault.kind == "repeat_page" and offset >= limit:
@@ -385,20 +386,6 @@ def parse_filter(params: dict[str, str]) -> RuleFilter:
         is_custom=flag("filter[rule][is_custom]"),
         is_enabled=flag("filter[rule][is_enabled]"),
     )
-
-
-def _int_param(params: dict[str, str], name: str, default: int, low: int, high: int | None) -> int:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"invalid {name} {raw!r}: expected an integer") from None
-    if value < low or (high is not None and value > high):
-        bound = f"from {low} to {high}" if high is not None else f"of at least {low}"
-        raise BadRequest(f"invalid {name} {value}: expected an integer {bound}")
-    return value
 
 
 def _reason(status: int) -> str:
