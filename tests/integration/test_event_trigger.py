@@ -18,7 +18,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -123,6 +123,14 @@ async def at_step(sim: ScorecardsSimulator, step: int) -> None:
     sim.advance(step - sim.step)
     assert sim.step == step
     await polls(sim)
+
+
+async def until(check: Callable[[], bool], what: str, timeout: float = 20) -> None:
+    """Wait until ``check()`` holds: for two watchers, a count of requests cannot say whose they were."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"never: {what}"
+        await asyncio.sleep(0.005)
 
 
 def scores(events: list[dict[str, Any]]) -> list[float]:
@@ -410,12 +418,14 @@ async def test_two_watchers_on_one_asset_keep_separate_state(sim: ScorecardsSimu
     store = FakeAssetStateStore()  # one asset, two watchers (different bounds)
     low, high = watcher(min_score=0.4), watcher(min_score=0.7)
     async with Running(low, store) as low_run, Running(high, store) as high_run:
-        await polls(sim)
+        await until(lambda: len(store.data) == 2, "both watchers stored a baseline")
         await at_step(sim, 1)  # 0.5: the low bar only
+        await until(lambda: [s["met"] for s in store.data.values()].count(True) == 1, "the low bar is met")
     assert len(store.data) == 2
     assert sorted(state["met"] for state in store.data.values()) == [False, True]
     sim.advance(1)  # 0.75: crosses the high bar while stopped
     async with Running(watcher(min_score=0.4), store) as low_again, Running(watcher(), store) as high_again:
+        await until(lambda: bool(high_again.events), "the high bar's crossing is an event")
         await polls(sim, 6)
     assert (len(low_run.events), len(high_run.events)) == (1, 0)
     assert (low_again.events, scores(high_again.events)) == ([], [0.75])
