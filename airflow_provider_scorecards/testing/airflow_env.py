@@ -121,9 +121,7 @@ class AirflowTestEnv:
         source = Path(dag_file).resolve()
         if source.parent != self.dags_folder.resolve():
             source = self.add_dag_file(source)
-        dag = self._load(source, dag_id)
-        run = _test(dag, conf or {}, logical_date)
-        return _collect(dag.dag_id, run)
+        return _run_loaded(self._load(source, dag_id), conf or {}, logical_date)
 
     def _load(self, path: Path, dag_id: str | None) -> Any:
         try:
@@ -155,6 +153,15 @@ def _reconfigure_if_imported() -> None:
     settings.configure_orm()  # type: ignore[no-untyped-call]
 
 
+WITHOUT_LOGICAL_DATE = object()
+"""``logical_date=WITHOUT_LOGICAL_DATE``: a run with no logical date, as a manual trigger without one."""
+
+
+def _run_loaded(dag: Any, conf: dict[str, Any], logical_date: Any = None) -> DagRunResult:
+    """Run a DAG already loaded from a DagBag with ``dag.test()`` and collect what it did."""
+    return _collect(dag.dag_id, _test(dag, conf, logical_date))
+
+
 def _test(dag: Any, conf: dict[str, Any], logical_date: Any) -> Any:
     if not hasattr(dag, "test"):  # Airflow 3.0: test() lives on the core DAG
         from airflow.dag_processing.bundles.manager import DagBundlesManager
@@ -164,6 +171,8 @@ def _test(dag: Any, conf: dict[str, Any], logical_date: Any) -> Any:
         # 3.0's dag.test() does not register the DAG's assets, as its dag-processor does: do it here.
         DagBundlesManager().sync_bundles_to_db()  # type: ignore[no-untyped-call]
         CoreDAG.bulk_write_to_db("dags-folder", None, [dag])
+    if logical_date is WITHOUT_LOGICAL_DATE:
+        return dag.test(run_conf=conf, logical_date=None)
     if logical_date is not None:
         return dag.test(run_conf=conf, logical_date=logical_date)
     return dag.test(run_conf=conf)
