@@ -154,13 +154,19 @@ class Deployment:
         }
 
     def write_leg_file(self) -> None:
-        """What the tests need besides the URLs: the database and broker, and each component's pid."""
+        """What the tests need besides the URLs: database, broker, each component's pid, the leg's paths."""
         described = {
             "leg": self.leg.name,
             "database_url": self.database_url,
             "broker_url": self.broker_url,
             "pg_dump": str(self.pg_bin / "pg_dump") if self.pg_bin else "",
             "pids": {name: process.pid for name, process in self.processes.items()},
+            "paths": {
+                "airflow_home": str(self.leg.home),
+                "logs": str(self.leg.logs),
+                "snapshots": str(self.leg.snapshots),
+                "screenshots": str(self.leg.screenshots),
+            },
         }
         (self.leg.directory / LEG_FILE).write_text(json.dumps(described, indent=2) + "\n")
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -229,39 +229,10 @@ def _settings_from_parts(
         api_key=api_key,
         app_key=app_key,
         bearer_token=bearer_token,
-        timeout=_optional(
-            extra,
-            "timeout",
-            DEFAULT_TIMEOUT,
-            lambda v: coerce_float("timeout", v, minimum=0.001, maximum=MAX_TIMEOUT),
-        ),
-        max_retries=_optional(
-            extra,
-            "max_retries",
-            DEFAULT_MAX_RETRIES,
-            lambda v: coerce_int("max_retries", v, minimum=0, maximum=MAX_RETRIES),
-        ),
-        backoff_base=_optional(
-            extra,
-            "backoff_base",
-            DEFAULT_BACKOFF_BASE,
-            lambda v: coerce_float("backoff_base", v, minimum=0.0, maximum=60.0),
-        ),
         verify=_verify(extra.get("verify")),
         proxies=_proxies(extra.get("proxies"), base_url),
         source=source,
-        request_deadline=_optional(
-            extra,
-            "request_deadline",
-            DEFAULT_REQUEST_DEADLINE,
-            lambda v: coerce_float("request_deadline", v, minimum=0.01, maximum=MAX_REQUEST_DEADLINE),
-        ),
-        max_page_bytes=_optional(
-            extra,
-            "max_page_bytes",
-            DEFAULT_MAX_PAGE_BYTES,
-            lambda v: coerce_int("max_page_bytes", v, minimum=MIN_PAGE_BYTES, maximum=MAX_PAGE_BYTES),
-        ),
+        **_patience(extra),
     )
 
 
@@ -292,11 +263,24 @@ def _base_url(*, site: str | None, api_url: str | None, api_host: str | None) ->
     return api_base_url(normalize_site(site or DEFAULT_SITE))
 
 
-def _optional(extra: Mapping[str, Any], key: str, default: Any, coerce: Any) -> Any:
-    value = extra.get(key)
-    if value is None or value == "":
-        return default
-    return coerce(value)
+# The numeric connection settings: each one's default and allowed range, checked the same way.
+_PATIENCE: dict[str, tuple[Callable[..., Any], Any, Any, Any]] = {
+    "timeout": (coerce_float, DEFAULT_TIMEOUT, 0.001, MAX_TIMEOUT),
+    "max_retries": (coerce_int, DEFAULT_MAX_RETRIES, 0, MAX_RETRIES),
+    "backoff_base": (coerce_float, DEFAULT_BACKOFF_BASE, 0.0, 60.0),
+    "request_deadline": (coerce_float, DEFAULT_REQUEST_DEADLINE, 0.01, MAX_REQUEST_DEADLINE),
+    "max_page_bytes": (coerce_int, DEFAULT_MAX_PAGE_BYTES, MIN_PAGE_BYTES, MAX_PAGE_BYTES),
+}
+
+
+def _patience(extra: Mapping[str, Any]) -> dict[str, Any]:
+    """Read the numeric settings of a connection's extra: blank or absent means the default."""
+    chosen: dict[str, Any] = {}
+    for key, (coerce, default, minimum, maximum) in _PATIENCE.items():
+        value = extra.get(key)
+        blank = value is None or value == ""
+        chosen[key] = default if blank else coerce(key, value, minimum=minimum, maximum=maximum)
+    return chosen
 
 
 def _verify(value: Any) -> bool | str:

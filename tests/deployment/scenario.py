@@ -117,21 +117,25 @@ class Deployment:
         assert paths, f"no {prefix}*.log in {self.component_logs}"
         return "".join(path.read_text(errors="replace") for path in paths)
 
+    def _path(self, name: str) -> Path:
+        """One of the leg's paths, as scripts/deployment.py laid them out (its leg file says where)."""
+        return Path(self.info["paths"][name])
+
     @property
     def airflow_home(self) -> Path:
-        return self.directory / "airflow-home"
+        return self._path("airflow_home")
 
     @property
     def component_logs(self) -> Path:
-        return self.directory / "logs"
+        return self._path("logs")
 
     @property
     def snapshots(self) -> Path:
-        return self.directory / "snapshots"
+        return self._path("snapshots")
 
     @property
     def screenshots(self) -> Path:
-        return self.directory / "screenshots"
+        return self._path("screenshots")
 
 
 @dataclass
