@@ -228,6 +228,9 @@ class DatadogScorecardsGateBaseOperator(DatadogScorecardsBaseOperator):
         self.match = match
         self.on_missing = on_missing
 
+    bound_replaced_by_comparison: ClassVar[bool] = False
+    """True where another argument may stand for a bound (the check's ``max_drop``): that class checks it."""
+
     def gate_values(self) -> dict[str, Any]:
         """Return the rendered gate arguments that are set, by name, for ``GateCondition.build``."""
         return {name: value for name in GATE_ARGS if (value := getattr(self, name)) is not None}
@@ -277,11 +280,12 @@ class DatadogScorecardsGateBaseOperator(DatadogScorecardsBaseOperator):
         RolloutOptions.build(**plain_rollout)  # a malformed waiver date fails at DAG parse
         if not is_run_time_value(self.score_ids):  # a blank score_ids is refused even if bounds are templated
             coerce_str_list("score_ids", self.score_ids)
-        if is_run_time_value(self.field):  # bounds are checked against a known field
-            return
         plain = {name: value for name, value in self.gate_values().items() if not is_run_time_value(value)}
-        if any(name in plain for name in BOUND_ARGS):  # else every bound is templated
-            GateCondition.build(**plain)
+        bounded = any(name in self.gate_values() for name in BOUND_ARGS)
+        if not bounded and not self.bound_replaced_by_comparison:
+            GateCondition.build(**plain)  # no bound given, not even a templated one: refused by name
+        if bounded and not is_run_time_value(self.field) and any(name in plain for name in BOUND_ARGS):
+            GateCondition.build(**plain)  # the plain bounds, checked against a known field
 
 
 def push_verdict(context: Context, verdict: dict[str, Any]) -> None:

@@ -64,6 +64,7 @@ class DatadogScoreCheckOperator(DatadogScorecardsGateBaseOperator):
     """
 
     template_fields: Sequence[str] = (*DatadogScorecardsGateBaseOperator.template_fields, *COMPARISON_ARGS)
+    bound_replaced_by_comparison = True  # max_drop with a baseline is a bound too
 
     def __init__(
         self,

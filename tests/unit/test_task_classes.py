@@ -105,6 +105,18 @@ def test_invalid_sensor_arguments_fail_at_parse(kwargs: dict[str, Any], paramete
     assert info.value.parameter == parameter
 
 
+@pytest.mark.parametrize("extra", [{}, {"score_ids": ["service:checkout"]}, {"field": "{{ params.f }}"}])
+def test_a_sensor_without_any_bound_fails_at_parse(extra: dict[str, Any]) -> None:
+    """No bound at all, not even a templated one, can never be met: refused when the DAG is parsed."""
+    with pytest.raises(InvalidParameterError, match="needs a bound") as info:
+        DatadogScoreThresholdSensor(task_id="s", aggregation="by-entity", **extra)
+    assert info.value.parameter == "min_score"
+
+
+def test_a_templated_bound_is_a_bound_at_parse() -> None:
+    DatadogScoreThresholdSensor(task_id="s", aggregation="by-entity", min_score="{{ params.bar }}")
+
+
 def test_bounds_wait_for_a_templated_field() -> None:
     """A bound's range depends on the field it bounds: with the field templated, it is checked at run time."""
     DatadogScoreThresholdSensor(task_id="s", aggregation="by-entity", field="{{ params.f }}", min_value=50)
