@@ -68,11 +68,18 @@ A final task pulls every team's result via XCom into one summary.
         return {"team": team_id, "failing_rules": failing}
 
     @task
-    def summary(per_team: list[dict[str, Any]]) -> dict[str, Any]:
-        """Print and return each team's failing rule ids: the whole fan-out in one XCom."""
-        result = {row["team"]: [f["rule_id"] for f in row["failing_rules"]] for row in per_team}
-        for team, failing in result.items():
-            print(f"{team:<16} {len(failing)} failing rules")
+    def summary(per_team: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Print and return each team's failing rule ids, lowest team first: the whole fan-out in one XCom.
+
+        A list, not a dict keyed by team: a metadata database on PostgreSQL keeps XComs as JSONB, which
+        does not keep the key order of an object, and the order (lowest first) is the point.
+        """
+        result = [
+            {"team": row["team"], "failing_rules": [f["rule_id"] for f in row["failing_rules"]]}
+            for row in per_team
+        ]
+        for row in result:
+            print(f"{row['team']:<16} {len(row['failing_rules'])} failing rules")
         return result
 
     reports = failing_rules.partial(rule_scores=rules.output, per_rule_scores=per_rule.output).expand(

@@ -294,8 +294,8 @@ def show_results() -> None:
         fanout = latest("scorecards_team_fanout")
         if fanout is not None:
             print(f"\n== scorecards_team_fanout: {fanout.state}")
-            for team, rules in (xcom(fanout, "summary") or {}).items():
-                print(f"  {team:<16} {len(rules)} failing rules")
+            for row in xcom(fanout, "summary") or []:
+                print(f"  {row['team']:<16} {len(row['failing_rules'])} failing rules")
         rollout = latest("scorecards_gate_rollout")
         if rollout is not None:
             print(f"\n== scorecards_gate_rollout: {rollout.state}")

@@ -149,15 +149,15 @@ def test_fanout_maps_over_rules_and_teams(scenario: Scenario, api: AirflowAPI, k
     assert len(per_team) == FANOUT_TEAMS
     enabled_rules = api.xcom(run.dag_id, run.run_id, "rule_ids")
     assert len(per_rule) == len(enabled_rules) > 1
-    summary: dict[str, Any] = api.xcom(run.dag_id, run.run_id, "summary")
+    summary: list[dict[str, Any]] = api.xcom(run.dag_id, run.run_id, "summary")
     teams = api.xcom(run.dag_id, run.run_id, "lowest_teams")
-    # PostgreSQL keeps XComs as JSONB, which does not keep an object's key order (SQLite does).
-    assert sorted(summary) == sorted(teams)
+    # A list keeps the lowest-first order on PostgreSQL too (JSONB does not keep an object's key order).
+    assert [row["team"] for row in summary] == teams
     for index, team in enumerate(teams):
         row = api.xcom(run.dag_id, run.run_id, "failing_rules", map_index=index)
         assert row["team"] == team
-        assert [rule["rule_id"] for rule in row["failing_rules"]] == summary[team]
-        assert set(summary[team]) <= set(enabled_rules)
+        assert [rule["rule_id"] for rule in row["failing_rules"]] == summary[index]["failing_rules"]
+        assert set(summary[index]["failing_rules"]) <= set(enabled_rules)
 
 
 def test_event_driven_dag_ran_once_when_the_score_crossed(scenario: Scenario, api: AirflowAPI) -> None:

@@ -174,8 +174,11 @@ def test_team_fanout_maps_over_teams(demo_sim: ScorecardsSimulator) -> None:
     per_team = result.xcom("failing_rules")
     assert [row["team"] for row in per_team] == [t["id"] for t in teams]
     enabled = {r.id for r in demo_sim.org.rules if r.is_enabled}
-    summary: dict[str, Any] = result.xcom("summary")
-    assert list(summary) == [t["id"] for t in teams]
+    summary: list[dict[str, Any]] = result.xcom("summary")
+    assert [row["team"] for row in summary] == [t["id"] for t in teams]
+    assert [row["failing_rules"] for row in summary] == [
+        [f["rule_id"] for f in row["failing_rules"]] for row in per_team
+    ]
     for row in per_team:
         assert {f["rule_id"] for f in row["failing_rules"]} <= enabled
         assert row["failing_rules"], "the lowest teams fail some rule"
@@ -187,4 +190,4 @@ def test_team_fanout_maps_over_teams(demo_sim: ScorecardsSimulator) -> None:
         for r_index, rule in enumerate(demo_sim.org.rules)
         if rule.is_enabled and any(demo_sim.org.outcome(e, r_index, demo_sim.step) == "fail" for e in members)
     }
-    assert set(summary[team]) == expected
+    assert set(summary[0]["failing_rules"]) == expected
