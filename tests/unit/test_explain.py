@@ -113,7 +113,7 @@ def test_a_5xx_is_not_retried_and_the_next_entity_is_still_explained(fresh_sim: 
     assert "503" in first.unavailable
     assert second.unavailable is None
     assert second.rules
-    assert elapsed < 2.5  # no backoff of 5 s was waited
+    assert elapsed < 4.0  # no backoff of 5 s was waited
 
 
 def test_a_slow_answer_times_out_quickly() -> None:
@@ -126,7 +126,7 @@ def test_a_slow_answer_times_out_quickly() -> None:
     (item,) = explanations.items
     assert item.unavailable is not None
     assert item.unavailable.startswith("ScorecardsTransportError")
-    assert elapsed < 2.0
+    assert elapsed < 2.5  # the answer would take 3 s
 
 
 def test_no_request_starts_once_the_budget_is_spent(sim: ScorecardsSimulator) -> None:
