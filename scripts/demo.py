@@ -300,14 +300,14 @@ def show_results() -> None:
         if rollout is not None:
             print(f"\n== scorecards_gate_rollout: {rollout.state}")
             for task_id in ("shadow_stricter_bar", "gate_with_waiver", "approve_deploy"):
-                verdict = xcom(rollout, task_id, "verdict") or {}
-                mode = "dry run" if verdict.get("dry_run") else "enforced"
-                outcome = "met" if verdict.get("met") else "NOT met"
+                document = xcom(rollout, task_id, "verdict") or {}
+                mode = "dry run" if document.get("dry_run") else "enforced"
+                outcome = "met" if document.get("met") else "NOT met"
                 print(
-                    f"  {task_id:<20} {mode}, {outcome}; failing {verdict.get('failing')}, "
-                    f"waived {verdict.get('waived')}"
+                    f"  {task_id:<20} {mode}, {outcome}; failing {document.get('failing')}, "
+                    f"waived {document.get('waived')}"
                 )
-                for entity, rules in (verdict.get("explanations") or {}).items():
+                for entity, rules in (document.get("explanations") or {}).items():
                     names = ", ".join(str(rule.get("rule_name")) for rule in rules)
                     print(f"    {entity} fails: {names}")
 

@@ -333,16 +333,14 @@ def main() -> int:
 
     from airflow_provider_scorecards.simulator import ScorecardsSimulator
 
-    base_env = deployment.airflow_env
-
-    def airflow_env(marker: str, port: int) -> dict[str, str]:
-        """The deployment's configuration, with the watcher polling every second instead of five minutes."""
-        return {**base_env(marker, port), POLL_ENV: f"{POLL_INTERVAL:g}"}
-
-    deployment.airflow_env = airflow_env
     started = time.monotonic()
     print("Starting Airflow (api-server, scheduler, dag-processor, triggerer) ...", flush=True)
-    with deployment.deployment() as running, ScorecardsSimulator(seed=7, entities=300) as sim:
+    # The watcher polls every second instead of every five minutes.
+    poll_every_second = {POLL_ENV: f"{POLL_INTERVAL:g}"}
+    with (
+        deployment.deployment(extra_env=poll_every_second) as running,
+        ScorecardsSimulator(seed=7, entities=300) as sim,
+    ):
         print(
             f"Airflow at {running.airflow_url}, healthy after {time.monotonic() - started:.0f} s", flush=True
         )

@@ -144,6 +144,8 @@ class Deployment:
     services_dir: Path | None = None
     """The production leg's temporary directory (the PostgreSQL cluster, Redis), removed on exit."""
     pg_bin: Path | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+    """Added to every Airflow component's environment."""
 
     def test_env(self) -> dict[str, str]:
         return {
@@ -217,10 +219,13 @@ def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
 
 
 @contextmanager
-def deployment(leg: Leg = STANDALONE) -> Iterator[Deployment]:
-    """Start the simulator, the leg's services and Airflow, wait until healthy, stop everything on exit."""
+def deployment(leg: Leg = STANDALONE, extra_env: dict[str, str] | None = None) -> Iterator[Deployment]:
+    """Start the simulator, the leg's services and Airflow, wait until healthy, stop everything on exit.
+
+    ``extra_env`` is added to every Airflow component's environment (the event-driven demo's poll interval).
+    """
     claim_directory(leg)
-    running = Deployment(leg)
+    running = Deployment(leg, extra_env=dict(extra_env or {}))
     atexit.register(_last_resort, running)  # an exit that skips the `finally` below (it is idempotent)
     failed = False
     try:
@@ -366,6 +371,7 @@ def start_airflow(running: Deployment) -> None:
     env = airflow_env(running.marker, port, running.leg.home)
     if running.leg.production:
         env.update(production_env(running))
+    env.update(running.extra_env)
     airflow = [sys.executable, "-m", "airflow"]
     logs = running.leg.logs
     with (logs / "db-migrate.log").open("wb") as log:
