@@ -213,8 +213,9 @@ class DatadogScorecardsGateBaseOperator(DatadogScorecardsBaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        # The issue's public name: it shadows BaseOperator.dry_run(), a template preview no Airflow 3.3
-        # code path calls (3.0's `airflow tasks test --dry-run` does, and fails on these task classes).
+        # The name platform teams use for a shadowed gate. It shadows BaseOperator.dry_run(), a template
+        # preview no Airflow 3.3 code path calls (3.0's `airflow tasks test --dry-run` does, and fails on
+        # these task classes: see the supported-versions page).
         self.dry_run = dry_run  # type: ignore[assignment,method-assign]
         self.waivers = waivers
         self.explain = explain

@@ -10,7 +10,7 @@ Each scenario runs in a fresh subprocess (its threads and memory are its own) ag
 in another process (so serving does not compete with the loop for the GIL), which logs every request;
 2,000 by-entity scores, pages of 1,000 (2 requests per fetch), 20 ms added latency per request. "shared"
 is the trigger as it ships; "unshared" is a local subclass whose every check fetches the whole query
-itself, in a default-executor thread, as the trigger did before shared fetches (issue #14): its demand is
+itself, in a default-executor thread, as a trigger without shared fetches would: its demand is
 triggers x 2 requests per interval, of which the table shows what the simulator managed to serve.
 
 Reported: requests per interval (between the warm-up and the crossing), event-loop lag (a 10 ms ticker;
@@ -98,7 +98,7 @@ FIRE_SLACK = 0.25
 
 
 def unshared_trigger_class() -> type[Any]:
-    """The trigger with its check fetching on its own every time (the behaviour before issue #14)."""
+    """The trigger with its check fetching on its own every time (no shared fetches)."""
     from airflow_provider_scorecards.triggers.scores import DatadogScoreThresholdTrigger
     from airflow_provider_scorecards.triggers.shared_fetch import ScoresSource
 
