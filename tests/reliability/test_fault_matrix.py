@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.faults import FETCH_CELLS, TRIGGER_CELLS, Cell, run_fetch_cell, run_trigger_cell
+from airflow_provider_scorecards.testing.fault_matrix import (
+    FETCH_CELLS,
+    TRIGGER_CELLS,
+    Cell,
+    run_fetch_cell,
+    run_trigger_cell,
+)
 
 
 def _params(cells: tuple[Cell, ...], concurrencies: tuple[int | None, ...]) -> list[object]:

@@ -1,0 +1,383 @@
+"""The fault matrix: every simulator fault and hostile server, with the bounds the provider must keep.
+
+A cell names one fault, how to inject it into a fresh simulator (120 entities, pages of 10: 12 pages),
+the outcomes allowed (``complete``: the exact, duplicate-free result, or the name of a typed error) and
+the most requests and seconds it may take. The runners drive the provider as a DAG does (the hook's
+client for the fetch path, the deferrable sensor's trigger for the gate) and report what happened;
+the hostile cells are servers the simulator cannot be (dripping, endless, echoing the keys, deeply
+nested), each also checked for a key in the message.
+
+Two callers hold the provider to these cells: ``tests/reliability/test_fault_matrix.py`` asserts every
+bound in ``make test``, and ``benchmarks/faults.py`` prints the table the reliability page shows. They
+share this one definition so the table always shows what the tests prove. It lives in the test kit
+because it is a test of an installed provider (anyone can run it against theirs), and it costs a DAG
+parse nothing: it imports only the standard library at module level, the provider's client, hook,
+trigger and the simulator load inside the runners, and nothing in the task classes' import path
+imports this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow_provider_scorecards.simulator import ScorecardsSimulator
+
+ENTITIES = 120
+PAGE_LIMIT = 10
+PAGES = ENTITIES // PAGE_LIMIT
+CONN_ENV = "AIRFLOW_CONN_DATADOG_SCORECARDS_DEFAULT"
+
+Inject = Callable[["ScorecardsSimulator"], None]
+Behaviour = Callable[[BaseHTTPRequestHandler], None]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One fault scenario: how to inject it, what may come out, and the bounds that must hold."""
+
+    name: str
+    inject: Inject
+    outcomes: frozenset[str]
+    max_requests: int
+    max_seconds: float
+    slow: bool = False
+    plan: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CellResult:
+    """What one run of a cell did: its outcome, the requests the simulator saw and the wall time."""
+
+    cell: str
+    concurrency: int | None
+    outcome: str
+    requests: int
+    seconds: float
+
+    def within_bounds(self, cell: Cell) -> bool:
+        """Whether the outcome is one the cell allows, within its requests and seconds."""
+        return (
+            self.outcome in cell.outcomes
+            and self.requests <= cell.max_requests
+            and self.seconds <= cell.max_seconds
+        )
+
+
+def _inject(kind: str, count: int = 1, **kwargs: Any) -> Inject:
+    return lambda sim: sim.faults.inject(kind, count, **kwargs)
+
+
+def _always(kind: str) -> Inject:
+    return lambda sim: sim.faults.set_always(kind)
+
+
+def _nothing(sim: ScorecardsSimulator) -> None:
+    return None
+
+
+COMPLETE = frozenset({"complete"})
+FETCH_CELLS: tuple[Cell, ...] = (
+    Cell("no fault", _nothing, COMPLETE, PAGES, 5),
+    Cell(
+        "429 storm, X-RateLimit-Reset", _inject("rate_limit", 5, reset_seconds=0.05), COMPLETE, PAGES + 5, 5
+    ),
+    Cell(
+        "429 storm, Retry-After only",
+        _inject("rate_limit", 5, rate_limit_headers="retry-after", reset_seconds=0.05),
+        COMPLETE,
+        PAGES + 5,
+        5,
+    ),
+    Cell("429 storm, no header", _inject("rate_limit", 5, rate_limit_headers="none"), COMPLETE, PAGES + 5, 5),
+    Cell(
+        "5xx at 10%",
+        _nothing,
+        frozenset({"complete", "ScorecardsServerError"}),
+        PAGES * 6,
+        10,
+        plan={"error_rate": 0.1},
+    ),
+    Cell(
+        "5xx at 50%",
+        _nothing,
+        frozenset({"complete", "ScorecardsServerError"}),
+        PAGES * 6,
+        10,
+        plan={"error_rate": 0.5},
+    ),
+    Cell("502/503/504 burst", _inject("status", 4, status=503), COMPLETE, PAGES + 4, 5),
+    Cell("dropped connections", _inject("drop", 3, after=2), COMPLETE, PAGES + 3, 5),
+    Cell("slower than the timeout", _inject("slow", 2, after=1), COMPLETE, PAGES + 2, 10, slow=True),
+    Cell("truncated JSON", _inject("truncate", 2, after=3), COMPLETE, PAGES + 2, 5),
+    Cell(
+        "valid JSON, wrong shape",
+        _inject("bad_shape", 1, after=3),
+        frozenset({"ScorecardsResponseError"}),
+        PAGES,
+        5,
+    ),
+    Cell("403 on the first page", _inject("status", 1, status=403), frozenset({"ScorecardsAuthError"}), 1, 5),
+    Cell(
+        "403 mid-pagination",
+        _inject("status", 1, status=403, after=4),
+        frozenset({"ScorecardsAuthError"}),
+        PAGES,
+        5,
+    ),
+    Cell("links.next loops back", _always("loop_next"), COMPLETE, PAGES, 5),
+    Cell(
+        "meta.total grows while paging",
+        _always("grow_total"),
+        frozenset({"ResultMovedError"}),
+        3 * (2 + 8),  # 3 reads: the first page, then at most 8 in flight and 1 more submitted
+        5,
+    ),
+    Cell(
+        "a page repeats the previous one",
+        _inject("repeat_page", 1, after=2),
+        frozenset({"ScorecardsResponseError"}),
+        PAGES,
+        5,
+    ),
+)
+"""The fetch path's cells, each run at concurrency 1 and 8."""
+
+TRIGGER_CELLS: tuple[Cell, ...] = (
+    Cell("trigger: no fault", _nothing, frozenset({"met"}), 1, 5),
+    Cell("trigger: 429 storm", _inject("rate_limit", 4, reset_seconds=0.05), frozenset({"met"}), 5, 5),
+    Cell("trigger: 5xx at 50%", _nothing, frozenset({"met", "error"}), 20, 10, plan={"error_rate": 0.5}),
+    Cell("trigger: dropped connections", _inject("drop", 2), frozenset({"met"}), 3, 5),
+    Cell("trigger: 403", _inject("status", 1, status=403), frozenset({"error"}), 1, 5),
+    Cell("trigger: wrong shape", _inject("bad_shape", 1), frozenset({"error"}), 1, 5),
+)
+"""The gate trigger's cells: the outcome is the status of its first event."""
+
+
+@contextmanager
+def _connection_to(sim: ScorecardsSimulator) -> Iterator[None]:
+    """Point the default connection at ``sim`` (quick retries, a short timeout), restored afterwards."""
+    conn = sim.connection_dict()
+    conn["extra"].update(backoff_base=0.01, timeout=0.5, max_retries=5)
+    before = os.environ.get(CONN_ENV)
+    os.environ[CONN_ENV] = json.dumps(conn)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(CONN_ENV, None)
+        else:
+            os.environ[CONN_ENV] = before
+
+
+def _simulator(cell: Cell) -> ScorecardsSimulator:
+    from airflow_provider_scorecards.simulator import FaultPlan, ScorecardsSimulator
+
+    plan = FaultPlan(seed=3, slow_seconds=1.0, **cell.plan)
+    return ScorecardsSimulator(seed=11, entities=ENTITIES, faults=plan).start()
+
+
+def run_fetch_cell(cell: Cell, concurrency: int) -> CellResult:
+    """Fetch every score through the hook (the operator's path) under the cell's fault."""
+    from airflow_provider_scorecards.client.errors import ScorecardsError
+    from airflow_provider_scorecards.client.pages import flatten
+    from airflow_provider_scorecards.client.query import ScoresQuery
+    from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
+
+    sim = _simulator(cell)
+    try:
+        expected = [flatten(item) for item in sim.expected_scores("by-entity")]
+        cell.inject(sim)
+        started = time.monotonic()
+        try:
+            with _connection_to(sim), DatadogScorecardsHook(concurrency=concurrency) as hook:
+                records = (
+                    hook.get_conn()
+                    .fetch(ScoresQuery.build("by-entity", page_limit=PAGE_LIMIT), concurrency=concurrency)
+                    .records
+                )
+            unique = len({r["id"] for r in records}) == len(records)
+            outcome = "complete" if records == expected and unique else "INCOMPLETE"
+        except ScorecardsError as exc:
+            outcome = type(exc).__name__
+        seconds = time.monotonic() - started
+        return CellResult(cell.name, concurrency, outcome, len(sim.score_requests()), seconds)
+    finally:
+        sim.stop()
+
+
+def run_trigger_cell(cell: Cell) -> CellResult:
+    """Run the deferrable sensor's trigger on a gate that is met as soon as a check succeeds."""
+    from airflow_provider_scorecards.client.query import ScoresQuery
+    from airflow_provider_scorecards.gate import GateCondition
+    from airflow_provider_scorecards.triggers.scores import DatadogScoreThresholdTrigger
+
+    sim = _simulator(cell)
+    try:
+        trigger = DatadogScoreThresholdTrigger(
+            datadog_conn_id="datadog_scorecards_default",
+            query=ScoresQuery.build("by-kind").describe(),
+            condition=GateCondition.build(min_score=0.0).describe(),
+            poke_interval=0.01,
+            deadline=time.time() + 30,
+            max_consecutive_failures=3,
+        )
+        cell.inject(sim)
+
+        async def first() -> dict[str, Any]:
+            async for event in trigger.run():
+                return dict(event.payload)
+            return {"status": "no event"}
+
+        started = time.monotonic()
+        with _connection_to(sim):
+            event = asyncio.run(asyncio.wait_for(first(), 60))
+        seconds = time.monotonic() - started
+        return CellResult(cell.name, None, str(event["status"]), len(sim.score_requests()), seconds)
+    finally:
+        sim.stop()
+
+
+def _drip_body(handler: BaseHTTPRequestHandler) -> None:
+    body = b" " * 400 + b'{"data": [], "meta": {"count": 0, "total": 0}, "links": {}}'
+    handler.send_response(200)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    for byte in body:
+        handler.wfile.write(bytes([byte]))
+        handler.wfile.flush()
+        time.sleep(0.05)
+
+
+def _drip_headers(handler: BaseHTTPRequestHandler) -> None:
+    handler.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+    while True:
+        handler.wfile.write(b"a")
+        handler.wfile.flush()
+        time.sleep(0.05)
+
+
+def _endless_chunked(handler: BaseHTTPRequestHandler) -> None:
+    handler.send_response(200)
+    handler.send_header("Transfer-Encoding", "chunked")
+    handler.end_headers()
+    chunk = b" " * (1024 * 1024)
+    while True:
+        handler.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+
+
+def _answer(status: int, body: bytes, headers: dict[str, str] | None = None) -> Behaviour:
+    def behave(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(status)
+        for name, value in (headers or {}).items():
+            handler.send_header(name, value)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    return behave
+
+
+def _echo_keys(handler: BaseHTTPRequestHandler) -> None:
+    echoed = "; ".join(f"{k}: {v}" for k, v in handler.headers.items()) + "x" * 5_000_000
+    body = json.dumps({"errors": [{"title": "Forbidden", "detail": echoed}]}).encode()
+    _answer(403, body, {"X-Request-Id": echoed[:2000]})(handler)
+
+
+EMPTY_PAGE = b'{"data": [], "meta": {"count": 0, "total": 0}, "links": {}}'
+HOSTILE_CELLS: tuple[tuple[str, Behaviour, frozenset[str], int, float], ...] = (
+    ("body dripping 1 byte / 50 ms", _drip_body, frozenset({"ScorecardsTransportError"}), 3, 5),
+    ("headers dripping forever", _drip_headers, frozenset({"ScorecardsTransportError"}), 3, 5),
+    ("endless chunked body", _endless_chunked, frozenset({"ScorecardsResponseError"}), 1, 10),
+    (
+        "claimed 1 TB Content-Length",
+        _answer(200, b"[", {"Content-Length": str(10**12)}),
+        frozenset({"ScorecardsResponseError"}),
+        1,
+        5,
+    ),
+    ("403 echoing the keys, 5 MB", _echo_keys, frozenset({"ScorecardsAuthError"}), 1, 5),
+    (
+        "200 with JSON nested 200k deep",
+        _answer(200, b"[" * 200_000),
+        frozenset({"ScorecardsResponseError"}),
+        1,
+        5,
+    ),
+    (
+        "403 with a body nested 200k deep",
+        _answer(403, b"[" * 200_000),
+        frozenset({"ScorecardsAuthError"}),
+        1,
+        5,
+    ),
+    (
+        "X-RateLimit-Remaining: inf",
+        _answer(200, EMPTY_PAGE, {"X-RateLimit-Remaining": "inf"}),
+        COMPLETE,
+        1,
+        5,
+    ),
+)
+"""Hostile servers (not the simulator): connection with ``timeout=2``, ``request_deadline=0.5``,
+``max_page_bytes=1 MiB``, two retries. Each: name, behaviour, allowed outcomes, requests, seconds."""
+HOSTILE_KEYS = ("FAULTS-API-KEY-1f2e3d", "FAULTS-APP-KEY-4c5b6a")
+
+
+def run_hostile_cell(name: str, behave: Behaviour) -> tuple[str, int, float, bool]:
+    """Fetch one page from a hostile server: (outcome, requests it saw, seconds, a key in the message)."""
+    from airflow_provider_scorecards.client.client import ScorecardsClient
+    from airflow_provider_scorecards.client.errors import ScorecardsError
+    from airflow_provider_scorecards.client.query import ScoresQuery
+    from airflow_provider_scorecards.client.settings import settings_from_connection
+
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            try:
+                behave(self)
+            except OSError:
+                return
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    extra = {
+        "app_key_secret": HOSTILE_KEYS[1],
+        "api_url": f"http://127.0.0.1:{server.server_address[1]}",
+        "timeout": 2,
+        "request_deadline": 0.5,
+        "max_page_bytes": 1024 * 1024,
+        "max_retries": 2,
+        "backoff_base": 0.01,
+    }
+    settings = settings_from_connection("hostile", "datadog_scorecards", HOSTILE_KEYS[0], extra)
+    started = time.monotonic()
+    message = ""
+    try:
+        with ScorecardsClient(settings, concurrency=1) as client:
+            client.get_page(ScoresQuery.build("by-kind"))
+        outcome = "complete"
+    except ScorecardsError as exc:
+        outcome, message = type(exc).__name__, str(exc)
+    seconds = time.monotonic() - started
+    server.shutdown()
+    server.server_close()
+    leaked = any(key.lower() in message.lower() for key in HOSTILE_KEYS) or len(message) > 10_000
+    return outcome, len(seen), seconds, leaked
