@@ -1,4 +1,4 @@
-"""The client through its transport seam: pagination, the pacer and the client, each on its own."""
+"""The client through its transport seam: pagination and the client, each on its own."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from airflow_provider_scorecards.client.pages import Page
 from airflow_provider_scorecards.client.pagination import FetchStats, paginate
 from airflow_provider_scorecards.client.query import ScoresQuery
 from airflow_provider_scorecards.client.settings import ClientSettings, settings_from_connection
-from airflow_provider_scorecards.client.transport import RateLimitPacer
 
 
 def settings() -> ClientSettings:
@@ -87,34 +86,3 @@ def test_paginate_trusts_the_total_not_links_next() -> None:
     calls, pages = pages_of(page(0, ["a", "b"], total=4), page(2, ["c", "d"], total=4))
     assert calls == [(0, 2), (2, 2)]  # no request for the empty page after the total
     assert sum(len(p.items) for p in pages) == 4
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.slept: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
-def test_the_pacer_waits_for_the_reset_once_the_window_is_spent() -> None:
-    clock = Clock()
-    pacer = RateLimitPacer(clock.sleep, lambda: clock.now)
-    pacer.observe({"X-RateLimit-Remaining": "1", "X-RateLimit-Reset": "7"})
-    pacer.before_request()  # the last request of the window
-    assert clock.slept == []
-    pacer.before_request()  # the window is spent: wait for its reset
-    assert clock.slept == [7.0]
-    pacer.before_request()  # unknown until the next answer says: no wait
-    assert clock.slept == [7.0]
-
-
-def test_the_pacer_never_waits_without_rate_limit_headers() -> None:
-    clock = Clock()
-    pacer = RateLimitPacer(clock.sleep, lambda: clock.now)
-    pacer.observe({})
-    for _ in range(5):
-        pacer.before_request()
-    assert clock.slept == []
