@@ -2,7 +2,8 @@
 
 One piece of code decides for the sensor, the trigger and the check operator, so "met" means the same
 thing wherever a gate is used. Plain Python with no Airflow import: records in, :class:`GateResult` out
-(:func:`check_gate` fetches the records of a query with a client first).
+(:func:`check_gate` fetches the records of a query with a client first). The report's wording is
+:mod:`airflow_provider_scorecards.gate_report`'s, loaded with the first report rather than at a DAG parse.
 
 Semantics (also in the README):
 
@@ -46,7 +47,6 @@ ON_MISSING_BASELINE = ("pass", "fail")
 DROP_TOLERANCE = 1e-9
 """Slack on ``max_drop`` for float rounding: 0.62 -> 0.57 is a drop of 0.05, not 0.05000000000000004."""
 ABSENT = "absent from the result"
-REPORT_MAX_LINES = 50
 CLOSEST_IDS = 3
 """How many existing ids are suggested for a watched id that is absent (a likely typo)."""
 
@@ -115,8 +115,9 @@ class GateCondition:
             given = {"max_value": max_value} if high_score is None else {"max_score": max_score}
             ((high_name, high_given),) = given.items()
             low_name = "min_value" if low_score is None else "min_score"
+            lower = f"{low_name}={format_number(low)}"
             raise InvalidParameterError(
-                high_name, high_given, f"the upper bound must be >= the lower bound {low_name}={_fmt(low)}"
+                high_name, high_given, f"the upper bound must be >= the lower bound {lower}"
             )
         match_mode = str(match).strip().lower() if isinstance(match, str) else match
         if match_mode not in MATCH_MODES:
@@ -149,7 +150,7 @@ class GateCondition:
     @property
     def bound(self) -> str:
         """The bound as people read it: ``score >= 0.8``, ``0.2 <= score <= 0.9``, ``total_fail <= 0``."""
-        low, high = _fmt(self.min_value), _fmt(self.max_value)
+        low, high = format_number(self.min_value), format_number(self.max_value)
         if self.min_value is not None and self.max_value is not None:
             return f"{low} <= {self.field} <= {high}"
         if self.min_value is not None:
@@ -163,7 +164,7 @@ class GateCondition:
         """Everything that must hold, for the report's first line: the bound and/or the allowed drop."""
         parts = [] if self.min_value is None and self.max_value is None else [self.bound]
         if self.max_drop is not None:
-            parts.append(f"{self.field} drop <= {_fmt(self.max_drop)} since the baseline")
+            parts.append(f"{self.field} drop <= {format_number(self.max_drop)} since the baseline")
         return ", ".join(parts)
 
     def describe(self) -> dict[str, Any]:
@@ -210,7 +211,7 @@ class GateCondition:
             value = None if record is None else record.get(self.field)
             then = before.get(score_id)
             if record is None and self.score_ids is None:
-                was = "not reported" if then is None else _plain(then, self.field)
+                was = "not reported" if then is None else format_compared(then, self.field)
                 gone = f"gone since the baseline ({self.field} was {was})"
                 checks.append(GateCheck(score_id, None, self.bound, None, gone, baseline=then))
             elif record is None:
@@ -316,50 +317,9 @@ class GateResult:
 
     def report(self) -> str:
         """Every failing and missing id with its value and the bound (or its drop), one per line."""
-        condition = self.condition
-        verdict = "met" if self.met else ("failed" if self.fatal else "not met")
-        head = (
-            f"Score gate {verdict} ({condition.rule}, match={condition.match}, "
-            f"on_missing={condition.on_missing}): {len(self.passing)} passing, {len(self.failing)} failing, "
-            f"{len(self.missing)} missing of {len(self.checks)} watched"
-        )
-        if self.baseline_size is not None:
-            new = sum(1 for c in self.checks if c.baseline is None and c.passed is not None)
-            head += (
-                f"; compared with a baseline of {self.baseline_size} scores: {len(self.regressed)} "
-                f"dropped more than {_fmt(condition.max_drop)}, {new} new"
-            )
-        if self.baseline_missing:
-            head += (
-                "; no baseline to compare with and on_missing_baseline=fail"
-                if condition.on_missing_baseline == "fail"
-                else "; no baseline to compare with, drops not checked (on_missing_baseline=pass)"
-            )
-        if not self.checks:
-            return head + "; the query returned no scores"
-        lines = [f"  {c.id}: {self._failure(c)}" for c in self.failing]
-        lines += [f"  {c.id}: {c.missing_text}" for c in self.missing]
-        if len(lines) > REPORT_MAX_LINES:
-            lines = [*lines[:REPORT_MAX_LINES], f"  ... and {len(lines) - REPORT_MAX_LINES} more"]
-        return "\n".join([head, *lines])
+        from airflow_provider_scorecards.gate_report import render_report  # not at every DAG parse
 
-    def _failure(self, check: GateCheck) -> str:
-        """Explain why one judged id failed, for the report.
-
-        ``score=0.5, needs score >= 0.8`` and/or ``score 0.62 -> 0.50 (-0.12), allowed drop 0.05``.
-        """
-        field = self.condition.field
-        reasons = []
-        if check.out_of_bounds:
-            reasons.append(f"{field}={_fmt(check.value)}, needs {check.bound}")
-        if check.regressed and check.baseline is not None and check.value is not None:
-            allowed = self.condition.max_drop or 0.0
-            change = _change(check.value - check.baseline, allowed, field)
-            reasons.append(
-                f"{field} {_plain(check.baseline, field)} -> {_plain(check.value, field)} ({change}), "
-                f"allowed drop {_fmt(allowed)}"
-            )
-        return "; ".join(reasons)
+        return render_report(self)
 
     @property
     def absent(self) -> list[GateCheck]:
@@ -368,25 +328,19 @@ class GateResult:
 
     def absent_warning(self) -> str | None:
         """Return a loud one-line warning about absent ids with their closest existing ids, or None."""
-        absent = self.absent
-        if not absent:
-            return None
-        items = "; ".join(
-            f"{c.id!r} (closest: {', '.join(c.closest)})" if c.closest else repr(c.id) for c in absent
-        )
-        return (
-            f"{len(absent)} watched id(s) absent from the result: {items}. A typo waits until the timeout "
-            f"(on_missing={self.condition.on_missing!r}); check score_ids against the query's ids"
-        )
+        from airflow_provider_scorecards.gate_report import absent_warning
+
+        return absent_warning(self)
 
 
-def _fmt(value: float | None) -> str:
+def format_number(value: float | None) -> str:
+    """Format a bound or an allowance as people write it: ``0.8``, ``3``, ``None``."""
     if value is None:
         return "None"
     return f"{value:g}"
 
 
-def _plain(value: float, field: str) -> str:
+def format_compared(value: float, field: str) -> str:
     """Format a value of a before/after line.
 
     Two decimals for scores (``0.50``), whole numbers for counted fields when they are
@@ -395,22 +349,6 @@ def _plain(value: float, field: str) -> str:
     if field != "score" and float(value).is_integer():
         return f"{value:.0f}"
     return f"{value:.2f}"
-
-
-def _change(change: float, allowed: float, field: str) -> str:
-    """Format the signed change of a regression line.
-
-    With as many decimals as it takes to show that it exceeds the allowance: ``-0.12``, but ``-0.052``
-    rather than a ``-0.05`` that would look allowed.
-    """
-    sign = "-" if change < 0 else "+"
-    size = abs(change)
-    if field != "score" and float(size).is_integer():
-        return f"{sign}{size:.0f}"
-    for decimals in (2, 3, 4, 6):
-        if round(size, decimals) > allowed:
-            return f"{sign}{size:.{decimals}f}"
-    return f"{sign}{size:.6f}"
 
 
 def _number(value: Any) -> float | None:

@@ -1,4 +1,4 @@
-"""The gate condition: validation, verdicts, missing data, the report."""
+"""The gate condition: validation, verdicts, missing data (the report's wording: test_gate_report.py)."""
 
 from __future__ import annotations
 
@@ -66,19 +66,6 @@ def test_empty_result_never_opens_the_gate() -> None:
     ignored = GateCondition.build(min_score=0.0, score_ids=["x"], on_missing="ignore").evaluate([])
     assert not ignored.met
     assert "query returned no scores" in GateCondition.build(min_score=0.1).evaluate([]).report()
-
-
-def test_report_lists_every_failing_id_with_value_and_bound() -> None:
-    report = GateCondition.build(min_score=0.95).evaluate(RECORDS).report()
-    assert report.startswith(
-        "Score gate not met (score >= 0.95, match=all, on_missing=wait): 0 passing, 3 failing"
-    )
-    for line in (
-        "a: score=0.9, needs score >= 0.95",
-        "b: score=0.7, needs score >= 0.95",
-        "c: score=0.8, needs score >= 0.95",
-    ):
-        assert line in report
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,11 @@ def test_client_package_imports_no_airflow() -> None:
     code = (
         "import sys\n"
         "import airflow_provider_scorecards.client\n"
+        "import airflow_provider_scorecards.client.transport\n"
+        "import airflow_provider_scorecards.client.rate_limit\n"
+        "import airflow_provider_scorecards.client.http_errors\n"
         "import airflow_provider_scorecards.gate\n"
+        "import airflow_provider_scorecards.gate_report\n"
         "loaded = sorted(m for m in sys.modules if m == 'airflow' or m.startswith('airflow.'))\n"
         "print(loaded)\n"
     )
