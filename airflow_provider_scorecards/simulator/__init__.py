@@ -26,12 +26,8 @@ from urllib.parse import quote, urlencode
 from airflow_provider_scorecards.hooks import CONN_TYPE
 from airflow_provider_scorecards.simulator.faults import FaultInjector, FaultPlan
 from airflow_provider_scorecards.simulator.org import Organisation, RuleFilter
-from airflow_provider_scorecards.simulator.server import (
-    RateLimiter,
-    RequestRecord,
-    SimulatorHTTPServer,
-    parse_filter,
-)
+from airflow_provider_scorecards.simulator.scores_params import parse_filter
+from airflow_provider_scorecards.simulator.server import RateLimiter, RequestRecord, SimulatorHTTPServer
 
 DEFAULT_API_KEY = "sim-api-key-00000000000000000000"
 """The API key the simulator accepts unless given another: a fake, public value shipped in the package.

@@ -5,6 +5,8 @@ Standard library only (``http.server``, one thread per connection, HTTP/1.1 keep
 ``application/vnd.api+json``, ``links.next`` on every page (even the last, empty one), ``meta`` with
 count/limit/offset/total, JSON:API error objects, ``X-RateLimit-*`` headers and 429 when the window is
 spent. It imports nothing from the provider's client code: it is an independent reading of the API.
+What a scores request asks for (filters, sort, paging) is parsed by
+:mod:`~airflow_provider_scorecards.simulator.scores_params` before the handler builds the page.
 
 Nothing here logs a request header, so credentials never reach the simulator's log.
 """
@@ -22,13 +24,18 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from airflow_provider_scorecards.simulator.faults import Fault
-from airflow_provider_scorecards.simulator.org import AGGREGATIONS, SORT_FIELDS, RuleFilter
 from airflow_provider_scorecards.simulator.outcomes import (
     OUTCOMES_PATH,
     InvalidOutcomesRequest,
     outcomes_body,
 )
 from airflow_provider_scorecards.simulator.params import int_param
+from airflow_provider_scorecards.simulator.scores_params import (
+    FILTER_PARAMS,
+    BadRequest,
+    parse_scores_request,
+)
+from airflow_provider_scorecards.simulator.scores_params import parse_filter as parse_filter
 from airflow_provider_scorecards.simulator.web_page import PAGE_PATH, render_scores_page
 
 if TYPE_CHECKING:
@@ -39,16 +46,6 @@ logger = logging.getLogger("airflow_provider_scorecards.simulator")
 SCORES_PREFIX = "/api/v2/scorecard/scores/"
 ADVANCE_PATH = "/_simulator/advance"
 JSONAPI = "application/vnd.api+json"
-DEFAULT_LIMIT = 100
-MAX_LIMIT = 1000
-_FILTERS = (
-    "filter[rule][id]",
-    "filter[rule][name]",
-    "filter[rule][level]",
-    "filter[rule][scorecard_id]",
-    "filter[rule][is_custom]",
-    "filter[rule][is_enabled]",
-)
 
 
 @dataclass(frozen=True)
@@ -61,10 +58,6 @@ class RequestRecord:
     fault: str | None
     authorised: bool
     at: float
-
-
-class BadRequest(Exception):
-    """A malformed request parameter: the handler answers 400 with its message, as the API does."""
 
 
 class RateLimiter:
@@ -263,17 +256,9 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
 
     def _scores_body(self, aggregation: str, params: dict[str, str], fault: Fault | None) -> bytes:
         sim = self.server.sim
-        if aggregation not in AGGREGATIONS:
-            raise BadRequest(
-                f"invalid aggregation {aggregation!r}: expected one of {', '.join(AGGREGATIONS)}"
-            )
-        rule_filter = parse_filter(params)
-        sort = params.get("sort") or None
-        if sort is not None and sort.lstrip("-") not in SORT_FIELDS:
-            raise BadRequest(f"invalid sort field {sort!r}: expected one of {', '.join(SORT_FIELDS)}")
-        offset = int_param(params, "page[offset]", 0, 0, None, BadRequest)
-        limit = int_param(params, "page[limit]", DEFAULT_LIMIT, 1, MAX_LIMIT, BadRequest)
-        items = sim._serialised_scores(aggregation, rule_filter, sort)
+        request = parse_scores_request(aggregation, params)
+        offset, limit = request.offset, request.limit
+        items = sim._serialised_scores(aggregation, request.rule_filter, request.sort)
         total = len(items)
         if fault is not None and fault.kind == "repeat_page" and offset >= limit:
             page_items = items[offset - limit : offset]
@@ -283,7 +268,7 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
             total += sim._grow_counter(limit)
         if fault is not None and fault.kind == "bad_shape":
             return json.dumps({"data": {"unexpected": page_items[:1]}, "meta": "none"}).encode()
-        next_params = {k: v for k, v in params.items() if k in _FILTERS or k == "sort"}
+        next_params = {k: v for k, v in params.items() if k in FILTER_PARAMS or k == "sort"}
         next_params["page[limit]"] = str(limit)
         next_params["page[offset]"] = (
             "0" if fault is not None and fault.kind == "loop_next" else str(offset + limit)
@@ -352,40 +337,6 @@ def drift_answer(sim: ScorecardsSimulator, steps: int) -> dict[str, Any]:
             f"{steps - (after - before)} of the {steps} steps asked for had nothing left to improve"
         )
     return answer
-
-
-def parse_filter(params: dict[str, str]) -> RuleFilter:
-    """Parse the rule filters of a request, validated like the API does (400 on a malformed value)."""
-
-    def id_set(name: str) -> frozenset[str] | None:
-        raw = params.get(name)
-        if raw is None or raw == "":
-            return None
-        return frozenset(part.strip() for part in raw.split(",") if part.strip())
-
-    def flag(name: str) -> bool | None:
-        raw = params.get(name)
-        if raw is None or raw == "":
-            return None
-        if raw.lower() in ("true", "false"):
-            return raw.lower() == "true"
-        raise BadRequest(f"invalid value {raw!r} for {name}: expected true or false")
-
-    levels: frozenset[int] | None = None
-    raw_levels = id_set("filter[rule][level]")
-    if raw_levels is not None:
-        try:
-            levels = frozenset(int(v) for v in raw_levels)
-        except ValueError:
-            raise BadRequest(f"invalid filter[rule][level] {params['filter[rule][level]']!r}") from None
-    return RuleFilter(
-        rule_ids=id_set("filter[rule][id]"),
-        rule_name=params.get("filter[rule][name]") or None,
-        levels=levels,
-        scorecard_ids=id_set("filter[rule][scorecard_id]"),
-        is_custom=flag("filter[rule][is_custom]"),
-        is_enabled=flag("filter[rule][is_enabled]"),
-    )
 
 
 def _reason(status: int) -> str:
