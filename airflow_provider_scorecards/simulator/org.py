@@ -4,6 +4,8 @@ Generated from a seed: teams, entities of several kinds, scorecards with rules (
 enabled flags) and one outcome per entity and rule (pass, fail, skip, no_data). Every aggregation is
 computed from the same outcomes, so the five views agree with each other; a test can ask the organisation
 for the expected answer of any query and compare it with what a client fetched.
+How the organisation is drawn from the seed is ``simulator/generation.py``'s; how a score becomes a
+JSON:API item (attributes, relationships, sparse records) is ``simulator/score_items.py``'s.
 
 Choices where Datadog's documentation is silent (documented in the README too):
 
@@ -32,16 +34,21 @@ Choices where Datadog's documentation is silent (documented in the README too):
 from __future__ import annotations
 
 import json
-import random
 import zlib
 from dataclasses import asdict, dataclass
 from operator import itemgetter
 from typing import Any
 
+from airflow_provider_scorecards.simulator.score_items import (
+    entity_relationships,
+    relationship,
+    score_item,
+    sparse_item,
+)
+
 PASS, FAIL, SKIP, NO_DATA = 0, 1, 2, 3
 OUTCOME_NAMES = ("pass", "fail", "skip", "no_data")
 KINDS = ("service", "datastore", "queue", "website")
-_KIND_WEIGHTS = (0.6, 0.15, 0.15, 0.1)
 AGGREGATIONS = ("by-entity", "by-rule", "by-scorecard", "by-team", "by-kind")
 SORT_FIELDS = ("score", "numerator", "denominator", "total_pass", "total_fail", "total_skip", "total_no_data")
 
@@ -49,85 +56,6 @@ CURATED_SERVICES = ("checkout-api", "payments-gateway", "search-indexer", "ident
 """The first entities of every generated organisation (when it has that many), always services."""
 CURATED_QUALITY = (0.5, 0.9, 0.35, 0.75, 0.6)
 """Their pass rates: checkout-api starts below a 0.8 gate and crosses it as outcomes drift."""
-
-_TEAM_NAMES = (
-    "payments",
-    "checkout",
-    "search",
-    "identity",
-    "platform",
-    "data-eng",
-    "mobile",
-    "growth",
-    "billing",
-    "infra",
-    "security",
-    "catalog",
-    "shipping",
-    "notifications",
-    "ml-serving",
-    "web",
-)
-_NOUNS = ("api", "worker", "gateway", "db", "cache", "stream", "frontend", "indexer", "scheduler", "store")
-_ADJECTIVES = (
-    "orders",
-    "users",
-    "cart",
-    "ledger",
-    "profile",
-    "events",
-    "pricing",
-    "ranking",
-    "auth",
-    "media",
-)
-
-_SCORECARDS: tuple[tuple[str, str, bool, tuple[tuple[str, int], ...]], ...] = (
-    (
-        "production-readiness",
-        "Production Readiness",
-        False,
-        (
-            ("Has on-call", 1),
-            ("Has runbook", 1),
-            ("Has SLOs defined", 2),
-            ("Has deployment tracking", 2),
-            ("Has multi-zone failover", 3),
-        ),
-    ),
-    (
-        "observability-best-practices",
-        "Observability Best Practices",
-        False,
-        (
-            ("Has monitors", 1),
-            ("Has logs", 1),
-            ("Has APM traces", 2),
-            ("Has profiling enabled", 3),
-        ),
-    ),
-    (
-        "documentation-ownership",
-        "Documentation & Ownership",
-        False,
-        (
-            ("Has owner team", 1),
-            ("Has docs link", 1),
-            ("Has repository link", 2),
-        ),
-    ),
-    (
-        "security-posture",
-        "Security Posture",
-        True,
-        (
-            ("Dependencies scanned", 1),
-            ("No critical vulnerabilities", 2),
-            ("Secrets in vault", 3),
-        ),
-    ),
-)
-
 
 SPARSE_EVERY = 8
 """By default one score in this many is sent sparse (12.5 %): no relationships, null level and
@@ -226,48 +154,10 @@ class Organisation:
         sparse_every: int = SPARSE_EVERY,
     ) -> Organisation:
         """Build an organisation from ``seed``: the same arguments give the same organisation, every run."""
-        rng = random.Random(seed)
-        n_teams = teams if teams is not None else max(3, min(len(_TEAM_NAMES), entities // 10 or 3))
-        team_names = [_TEAM_NAMES[i] if i < len(_TEAM_NAMES) else f"team-{i:03d}" for i in range(n_teams)]
-        scorecards: list[Scorecard] = []
-        rules: list[Rule] = []
-        for sc_id, sc_name, custom, rule_specs in _SCORECARDS:
-            scorecards.append(Scorecard(sc_id, sc_name, custom))
-            for name, level in rule_specs:
-                rules.append(
-                    Rule(
-                        id=_uuid(rng),
-                        name=name,
-                        scorecard_id=sc_id,
-                        level=level,
-                        is_custom=custom or rng.random() < 0.15,
-                        is_enabled=rng.random() < 0.85,
-                    )
-                )
-        kinds = rng.choices(KINDS, weights=_KIND_WEIGHTS, k=entities)
-        entity_list = []
-        for i, kind in enumerate(kinds):
-            team = team_names[rng.randrange(n_teams)]
-            if i < len(CURATED_SERVICES):  # well-known names, so examples and docs can refer to them
-                name, team = CURATED_SERVICES[i], team_names[i % n_teams]
-                kind = "service"
-            else:
-                name = f"{_ADJECTIVES[i % 10]}-{_NOUNS[(i // 10) % 10]}-{i:05d}"
-            entity_list.append(Entity(id=f"{kind}:{name}", name=name, kind=kind, team=team))
-        outcomes: list[bytes] = []
-        fixes: list[bytes] = []
-        levels = [rule.level for rule in rules]
-        for index, entity in enumerate(entity_list):
-            if index < len(CURATED_SERVICES):
-                # Own random stream: a curated service looks the same whatever the organisation's size.
-                row, fix = _outcome_row(
-                    random.Random(f"{seed}:{entity.name}"), CURATED_QUALITY[index], levels, fix_steps
-                )
-            else:
-                row, fix = _outcome_row(rng, rng.uniform(0.25, 0.95), levels, fix_steps)
-            outcomes.append(row)
-            fixes.append(fix)
-        return cls(team_names, scorecards, rules, entity_list, outcomes, fixes, fix_steps, sparse_every)
+        # Generation builds this module's records, so it imports this module: it loads here, once needed.
+        from airflow_provider_scorecards.simulator.generation import generate_parts
+
+        return cls(*generate_parts(seed, entities, teams, fix_steps), fix_steps, sparse_every)
 
     # -- (de)serialisation --------------------------------------------------------------------------
 
@@ -355,13 +245,13 @@ class Organisation:
             entity_counts = self._entity_counts(selected, rows)
             if aggregation == "by-entity":
                 items = [
-                    _score_item(
+                    score_item(
                         "by-entity",
                         entity.id,
                         counts,
                         1,
                         level,
-                        _entity_relationships(entity),
+                        entity_relationships(entity),
                     )
                     for entity, (counts, level) in zip(self.entities, entity_counts, strict=True)
                 ]
@@ -370,7 +260,7 @@ class Organisation:
             else:
                 raise ValueError(f"unknown aggregation {aggregation!r}")
         if self.sparse_every:
-            items = [_sparse(item) if self.is_sparse(item["id"]) else item for item in items]
+            items = [sparse_item(item) if self.is_sparse(item["id"]) else item for item in items]
         items.sort(key=itemgetter("id"))
         return items
 
@@ -401,13 +291,16 @@ class Organisation:
 
     def _rule_score(self, rule_index: int, rows: list[bytes]) -> dict[str, Any]:
         rule = self.rules[rule_index]
-        return _score_item(
+        return score_item(
             "by-rule",
             rule.id,
             self._rule_counts(rule_index, rows),
             len(self.entities),
             rule.level,
-            {"rule": _rel(rule.id, "rule"), "scorecard": _rel(rule.scorecard_id, "scorecard")},
+            {
+                "rule": relationship(rule.id, "rule"),
+                "scorecard": relationship(rule.scorecard_id, "scorecard"),
+            },
         )
 
     def _scorecard_scores(self, selected: list[int], rows: list[bytes]) -> list[dict[str, Any]]:
@@ -418,13 +311,13 @@ class Organisation:
             for k in range(4):
                 acc[k] += counts[k]
         return [
-            _score_item(
+            score_item(
                 "by-scorecard",
                 sc_id,
                 (acc[0], acc[1], acc[2], acc[3]),
                 len(self.entities),
                 None,
-                {"scorecard": _rel(sc_id, "scorecard")},
+                {"scorecard": relationship(sc_id, "scorecard")},
             )
             for sc_id, acc in totals.items()
         ]
@@ -444,93 +337,15 @@ class Organisation:
         for key, acc in groups.items():
             if aggregation == "by-team":
                 items.append(
-                    _score_item(
+                    score_item(
                         "by-team",
                         key,
                         (acc[0], acc[1], acc[2], acc[3]),
                         acc[4],
                         acc[5],
-                        {"team": _rel(key, "team")},
+                        {"team": relationship(key, "team")},
                     )
                 )
             else:
-                items.append(
-                    _score_item("by-kind", key, (acc[0], acc[1], acc[2], acc[3]), acc[4], None, None)
-                )
+                items.append(score_item("by-kind", key, (acc[0], acc[1], acc[2], acc[3]), acc[4], None, None))
         return items
-
-
-def _outcome_row(
-    rng: random.Random, quality: float, levels: list[int], fix_steps: int
-) -> tuple[bytes, bytes]:
-    """One entity's outcome per rule, and the drift step at which each fail gets fixed."""
-    row = bytearray()
-    fix = bytearray()
-    for level in levels:
-        draw = rng.random()
-        if draw < 0.05:
-            row.append(SKIP)
-            fix.append(0)
-        elif draw < 0.10:
-            row.append(NO_DATA)
-            fix.append(0)
-        elif rng.random() < quality - 0.12 * (level - 1):
-            row.append(PASS)
-            fix.append(0)
-        else:
-            row.append(FAIL)
-            fix.append(rng.randint(1, fix_steps))
-    return bytes(row), bytes(fix)
-
-
-def _score_item(
-    aggregation: str,
-    item_id: str,
-    counts: tuple[int, int, int, int],
-    total_entities: int,
-    level: int | None,
-    relationships: dict[str, Any] | None,
-) -> dict[str, Any]:
-    passes, fails, skips, no_data = counts
-    denominator = passes + fails
-    attributes: dict[str, Any] = {
-        "aggregation": aggregation,
-        "denominator": denominator,
-        "numerator": passes,
-        "score": round(passes / denominator, 6) if denominator else 0.0,
-        "total_entities": total_entities,
-        "total_fail": fails,
-        "total_no_data": no_data,
-        "total_pass": passes,
-        "total_skip": skips,
-    }
-    if level is not None:
-        attributes["level"] = level
-    item: dict[str, Any] = {"attributes": attributes, "id": item_id}
-    if relationships:
-        item["relationships"] = relationships
-    item["type"] = "score"
-    return item
-
-
-def _sparse(item: dict[str, Any]) -> dict[str, Any]:
-    """Return the record as the spec allows it to come: no relationships, the optional details null."""
-    attributes = {**item["attributes"], "level": None, "total_entities": None}
-    return {"attributes": attributes, "id": item["id"], "type": item["type"]}
-
-
-def _entity_relationships(entity: Entity) -> dict[str, Any]:
-    rels = {"entity": _rel(entity.id, "entity"), "team": _rel(entity.team, "team")}
-    if entity.kind == "service":
-        rels["service"] = _rel(entity.name, "service")
-    return rels
-
-
-def _rel(item_id: str, kind: str) -> dict[str, Any]:
-    return {"data": {"id": item_id, "type": kind}}
-
-
-def _uuid(rng: random.Random) -> str:
-    bits = rng.getrandbits(128)
-    text = f"{bits:032x}"
-    return f"{text[:8]}-{text[8:12]}-4{text[13:16]}-{text[16:20]}-{text[20:32]}"

@@ -1,0 +1,182 @@
+"""How a generated organisation is drawn from its seed: the names, the four scorecards, the outcomes.
+
+Why this is its own module: :mod:`~airflow_provider_scorecards.simulator.org` is the model and its
+arithmetic (what a score is, for any query and drift step); this is the fiction it starts from. The same
+seed and sizes give the same organisation on every run and machine (one ``random.Random`` per
+organisation, and one per curated service so that it looks the same whatever the organisation's size).
+"""
+
+from __future__ import annotations
+
+import random
+
+from airflow_provider_scorecards.simulator.org import (
+    CURATED_QUALITY,
+    CURATED_SERVICES,
+    FAIL,
+    KINDS,
+    NO_DATA,
+    PASS,
+    SKIP,
+    Entity,
+    Rule,
+    Scorecard,
+)
+
+KIND_WEIGHTS = (0.6, 0.15, 0.15, 0.1)
+"""How often each of :data:`~airflow_provider_scorecards.simulator.org.KINDS` is drawn."""
+
+TEAM_NAMES = (
+    "payments",
+    "checkout",
+    "search",
+    "identity",
+    "platform",
+    "data-eng",
+    "mobile",
+    "growth",
+    "billing",
+    "infra",
+    "security",
+    "catalog",
+    "shipping",
+    "notifications",
+    "ml-serving",
+    "web",
+)
+NOUNS = ("api", "worker", "gateway", "db", "cache", "stream", "frontend", "indexer", "scheduler", "store")
+ADJECTIVES = (
+    "orders",
+    "users",
+    "cart",
+    "ledger",
+    "profile",
+    "events",
+    "pricing",
+    "ranking",
+    "auth",
+    "media",
+)
+
+SCORECARDS: tuple[tuple[str, str, bool, tuple[tuple[str, int], ...]], ...] = (
+    (
+        "production-readiness",
+        "Production Readiness",
+        False,
+        (
+            ("Has on-call", 1),
+            ("Has runbook", 1),
+            ("Has SLOs defined", 2),
+            ("Has deployment tracking", 2),
+            ("Has multi-zone failover", 3),
+        ),
+    ),
+    (
+        "observability-best-practices",
+        "Observability Best Practices",
+        False,
+        (
+            ("Has monitors", 1),
+            ("Has logs", 1),
+            ("Has APM traces", 2),
+            ("Has profiling enabled", 3),
+        ),
+    ),
+    (
+        "documentation-ownership",
+        "Documentation & Ownership",
+        False,
+        (
+            ("Has owner team", 1),
+            ("Has docs link", 1),
+            ("Has repository link", 2),
+        ),
+    ),
+    (
+        "security-posture",
+        "Security Posture",
+        True,
+        (
+            ("Dependencies scanned", 1),
+            ("No critical vulnerabilities", 2),
+            ("Secrets in vault", 3),
+        ),
+    ),
+)
+"""The scorecards: id, name, custom or Datadog's own, and their rules (name, level)."""
+
+
+def generate_parts(
+    seed: int, entities: int, teams: int | None, fix_steps: int
+) -> tuple[list[str], list[Scorecard], list[Rule], list[Entity], list[bytes], list[bytes]]:
+    """Draw an organisation's teams, scorecards, rules, entities, outcome rows and fix steps from ``seed``."""
+    rng = random.Random(seed)
+    n_teams = teams if teams is not None else max(3, min(len(TEAM_NAMES), entities // 10 or 3))
+    team_names = [TEAM_NAMES[i] if i < len(TEAM_NAMES) else f"team-{i:03d}" for i in range(n_teams)]
+    scorecards: list[Scorecard] = []
+    rules: list[Rule] = []
+    for sc_id, sc_name, custom, rule_specs in SCORECARDS:
+        scorecards.append(Scorecard(sc_id, sc_name, custom))
+        for name, level in rule_specs:
+            rules.append(
+                Rule(
+                    id=rule_id(rng),
+                    name=name,
+                    scorecard_id=sc_id,
+                    level=level,
+                    is_custom=custom or rng.random() < 0.15,
+                    is_enabled=rng.random() < 0.85,
+                )
+            )
+    kinds = rng.choices(KINDS, weights=KIND_WEIGHTS, k=entities)
+    entity_list = []
+    for i, kind in enumerate(kinds):
+        team = team_names[rng.randrange(n_teams)]
+        if i < len(CURATED_SERVICES):  # well-known names, so examples and docs can refer to them
+            name, team = CURATED_SERVICES[i], team_names[i % n_teams]
+            kind = "service"
+        else:
+            name = f"{ADJECTIVES[i % 10]}-{NOUNS[(i // 10) % 10]}-{i:05d}"
+        entity_list.append(Entity(id=f"{kind}:{name}", name=name, kind=kind, team=team))
+    outcomes: list[bytes] = []
+    fixes: list[bytes] = []
+    levels = [rule.level for rule in rules]
+    for index, entity in enumerate(entity_list):
+        if index < len(CURATED_SERVICES):
+            # Own random stream: a curated service looks the same whatever the organisation's size.
+            row, fix = outcome_row(
+                random.Random(f"{seed}:{entity.name}"), CURATED_QUALITY[index], levels, fix_steps
+            )
+        else:
+            row, fix = outcome_row(rng, rng.uniform(0.25, 0.95), levels, fix_steps)
+        outcomes.append(row)
+        fixes.append(fix)
+    return team_names, scorecards, rules, entity_list, outcomes, fixes
+
+
+def outcome_row(rng: random.Random, quality: float, levels: list[int], fix_steps: int) -> tuple[bytes, bytes]:
+    """One entity's outcome per rule, and the drift step at which each fail gets fixed."""
+    row = bytearray()
+    fix = bytearray()
+    for level in levels:
+        draw = rng.random()
+        if draw < 0.05:
+            row.append(SKIP)
+            fix.append(0)
+        elif draw < 0.10:
+            row.append(NO_DATA)
+            fix.append(0)
+        elif rng.random() < quality - 0.12 * (level - 1):
+            row.append(PASS)
+            fix.append(0)
+        else:
+            row.append(FAIL)
+            fix.append(rng.randint(1, fix_steps))
+    return bytes(row), bytes(fix)
+
+
+def rule_id(rng: random.Random) -> str:
+    """Draw a rule id shaped like Datadog's (a version-4 UUID), from the organisation's generator."""
+    bits = rng.getrandbits(128)
+    text = f"{bits:032x}"
+    return f"{text[:8]}-{text[8:12]}-4{text[13:16]}-{text[16:20]}-{text[20:32]}"
