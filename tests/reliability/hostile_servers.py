@@ -2,11 +2,13 @@
 
 A server is a function ``behave(handler)`` run for every request, with the ``BaseHTTPRequestHandler`` to
 write raw bytes to (``handler.wfile``), so a server can drip, lie about sizes, echo the request's headers
-or never finish. ``HostileServer`` runs one in a thread and records the requests it saw.
+or never finish. ``HostileServer`` runs one in a thread and records the requests it saw;
+``first_gate_event`` runs the gate's trigger against it, as a triggerer would, up to its first event.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import socket
@@ -148,3 +150,26 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def first_gate_event(conn_id: str = "datadog_scorecards_default", timeout: float = 30) -> dict[str, Any]:
+    """Run a gate trigger (``min_score=0.5``, one failure allowed) to its first event; return the payload."""
+    from airflow_provider_scorecards.client.query import ScoresQuery
+    from airflow_provider_scorecards.gate import GateCondition
+    from airflow_provider_scorecards.triggers.scores import DatadogScoreThresholdTrigger
+
+    trigger = DatadogScoreThresholdTrigger(
+        datadog_conn_id=conn_id,
+        query=ScoresQuery.build("by-kind").describe(),
+        condition=GateCondition.build(min_score=0.5).describe(),
+        poke_interval=0.01,
+        deadline=time.time() + 30,
+        max_consecutive_failures=1,
+    )
+
+    async def first() -> dict[str, Any]:
+        async for event in trigger.run():
+            return dict(event.payload)
+        raise AssertionError("no event")
+
+    return asyncio.run(asyncio.wait_for(first(), timeout))

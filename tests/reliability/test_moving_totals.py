@@ -8,11 +8,12 @@ cost, not memory in proportion to the claim.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import tracemalloc
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -24,6 +25,7 @@ from airflow_provider_scorecards.gate import GateCondition, check_gate
 from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
 from tests.airflow_support import run_dag
 from tests.conftest import CONN_ENV
+from tests.reliability.hostile_servers import Behaviour, HostileServer, answer, serving
 
 Script = Callable[[int, int, int], tuple[int, int]]
 """``script(read, offset, limit) -> (records on this page, meta.total)``; ``read`` counts from 1."""
@@ -37,54 +39,36 @@ def _score(number: int) -> dict[str, Any]:
     }
 
 
-class HostileServer:
-    """Serves pages as ``script`` says; ``requests`` counts them, ``reads`` counts the reads from offset 0."""
+def scripted(script: Script) -> Behaviour:
+    """Pages as ``script`` says; its ``read`` counts the requests for offset 0 (a read from the start)."""
+    lock = threading.Lock()
+    reads = 0
 
-    def __init__(self, script: Script) -> None:
-        self.script = script
-        self.requests = 0
-        self.reads = 0
-        owner = self
+    def behave(handler: BaseHTTPRequestHandler) -> None:
+        nonlocal reads
+        offset, limit = _page_params(handler.path)
+        with lock:
+            reads += offset == 0
+            count, total = script(reads, offset, limit)
+        body = json.dumps(
+            {
+                "data": [_score(offset + i) for i in range(count)],
+                "meta": {"count": count, "total": total},
+                "links": {"next": f"/next?page[offset]={offset + limit}"},
+            }
+        ).encode()
+        answer(handler, body=body)
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                return None
+    return behave
 
-            def do_GET(self) -> None:
-                params = dict(parse_qsl(urlsplit(self.path).query))
-                offset, limit = int(params.get("page[offset]", "0")), int(params.get("page[limit]", "100"))
-                with lock:
-                    owner.requests += 1
-                    owner.reads += offset == 0
-                    count, total = owner.script(owner.reads, offset, limit)
-                body = json.dumps(
-                    {
-                        "data": [_score(offset + i) for i in range(count)],
-                        "meta": {"count": count, "total": total},
-                        "links": {"next": f"/next?page[offset]={offset + limit}"},
-                    }
-                ).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/vnd.api+json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
 
-        lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+def _page_params(path: str) -> tuple[int, int]:
+    params = dict(parse_qsl(urlsplit(path).query))
+    return int(params.get("page[offset]", "0")), int(params.get("page[limit]", "100"))
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def __enter__(self) -> HostileServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+def _reads(server: HostileServer) -> int:
+    return sum(_page_params(seen["path"])[0] == 0 for seen in server.seen)
 
 
 def _records_below(total: int) -> Callable[[int, int], int]:
@@ -111,20 +95,14 @@ def claims_ten_billion(read: int, offset: int, limit: int) -> tuple[int, int]:
 
 @pytest.fixture
 def serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Script], HostileServer]]:
-    servers: list[HostileServer] = []
+    with contextlib.ExitStack() as servers:
 
-    def start(script: Script) -> HostileServer:
-        server = HostileServer(script).__enter__()
-        servers.append(server)
-        extra = {"api_url": server.url, "app_key_secret": "app-key", "backoff_base": 0.01}
-        monkeypatch.setenv(
-            CONN_ENV, json.dumps({"conn_type": "datadog_scorecards", "password": "k", "extra": extra})
-        )
-        return server
+        def start(script: Script) -> HostileServer:
+            server = servers.enter_context(serving(scripted(script)))
+            monkeypatch.setenv(CONN_ENV, server.connection())
+            return server
 
-    yield start
-    for server in servers:
-        server.__exit__()
+        yield start
 
 
 def _client() -> Any:
@@ -141,7 +119,7 @@ def test_a_total_that_keeps_shrinking_is_a_typed_error_naming_the_totals(
     assert info.value.totals == [50, 20] * MAX_READS
     assert "50 -> 20" in str(info.value)
     assert info.value.retryable
-    assert server.reads == MAX_READS
+    assert _reads(server) == MAX_READS
 
 
 def test_a_total_that_moves_once_is_read_again_from_the_start(
@@ -150,7 +128,7 @@ def test_a_total_that_moves_once_is_read_again_from_the_start(
     server = serve(shrinking_once)
     result = _client().fetch(ScoresQuery.build("by-entity", page_limit=20))
     assert [r["id"] for r in result.records] == [f"service:s{i}" for i in range(20)]
-    assert server.reads == 2
+    assert _reads(server) == 2
 
 
 def test_a_gate_never_judges_a_read_that_moved(serve: Callable[[Script], HostileServer]) -> None:
@@ -176,7 +154,7 @@ def test_a_claimed_total_of_ten_billion_allocates_nothing_in_proportion(
         tracemalloc.stop()
     assert peak < 30 * 2**20, f"peak {peak / 2**20:.0f} MiB for a server that only claimed 10**10"
     assert 10**10 in info.value.totals
-    assert server.requests <= MAX_READS * (2 + concurrency)  # the first page, then a bounded window
+    assert len(server.seen) <= MAX_READS * (2 + concurrency)  # the first page, then a bounded window
 
 
 @pytest.mark.parametrize("dag_id", ["blank_filters_operator", "blank_filters_sensor"])
@@ -188,4 +166,4 @@ def test_the_operator_and_the_sensor_with_default_arguments_refuse_the_claim(
     assert result.task_states["task"] == "failed"
     assert "ResultMovedError" in "".join(capfd.readouterr())
     # At most 3 pokes (the sensor's max_consecutive_failures), each of MAX_READS bounded reads.
-    assert server.requests <= 3 * MAX_READS * (2 + MAX_CONCURRENCY)
+    assert len(server.seen) <= 3 * MAX_READS * (2 + MAX_CONCURRENCY)

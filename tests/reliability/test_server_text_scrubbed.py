@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import time
 from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from airflow_provider_scorecards.client.errors import ScorecardsAPIError
 from airflow_provider_scorecards.client.query import ScoresQuery
-from airflow_provider_scorecards.gate import GateCondition
 from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
-from airflow_provider_scorecards.triggers.scores import DatadogScoreThresholdTrigger
 from tests.conftest import CONN_ENV
-from tests.reliability.hostile_servers import SECRETS, answer, serving
+from tests.reliability.hostile_servers import SECRETS, answer, first_gate_event, serving
 
 MESSAGE_CAP = 10_000
 
@@ -73,20 +69,6 @@ def test_test_connection_message_carries_no_secret(monkeypatch: pytest.MonkeyPat
 def test_the_trigger_error_event_carries_no_secret(monkeypatch: pytest.MonkeyPatch, status: int) -> None:
     with serving(_echo(status)) as server:  # type: ignore[arg-type]
         monkeypatch.setenv(CONN_ENV, server.connection(max_retries=0))
-        trigger = DatadogScoreThresholdTrigger(
-            datadog_conn_id="datadog_scorecards_default",
-            query=ScoresQuery.build("by-kind").describe(),
-            condition=GateCondition.build(min_score=0.5).describe(),
-            poke_interval=0.01,
-            deadline=time.time() + 30,
-            max_consecutive_failures=1,
-        )
-
-        async def first() -> dict[str, object]:
-            async for event in trigger.run():
-                return dict(event.payload)
-            raise AssertionError("no event")
-
-        payload = asyncio.run(asyncio.wait_for(first(), 30))
+        payload = first_gate_event()
     assert payload["status"] == "error"
     _clean(json.dumps(payload))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
@@ -15,12 +13,10 @@ from airflow_provider_scorecards.client.errors import (
     ScorecardsError,
 )
 from airflow_provider_scorecards.client.query import ScoresQuery
-from airflow_provider_scorecards.gate import GateCondition
 from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
 from airflow_provider_scorecards.snapshots import load_baseline
-from airflow_provider_scorecards.triggers.scores import DatadogScoreThresholdTrigger
 from tests.conftest import CONN_ENV
-from tests.reliability.hostile_servers import EMPTY_PAGE, answer, serving
+from tests.reliability.hostile_servers import EMPTY_PAGE, answer, first_gate_event, serving
 
 DEEP = b"[" * 200_000 + b"]" * 200_000
 DEEP_OBJECT = b'{"data": ' + b'{"a": ' * 100_000 + b"1" + b"}" * 100_000 + b"}"
@@ -71,21 +67,7 @@ def test_a_403_with_a_deep_body_still_fails_fast(monkeypatch: pytest.MonkeyPatch
 def test_the_trigger_reports_a_deep_page(monkeypatch: pytest.MonkeyPatch) -> None:
     with serving(_page(DEEP)) as server:  # type: ignore[arg-type]
         monkeypatch.setenv(CONN_ENV, server.connection(max_retries=0))
-        trigger = DatadogScoreThresholdTrigger(
-            datadog_conn_id="datadog_scorecards_default",
-            query=ScoresQuery.build("by-kind").describe(),
-            condition=GateCondition.build(min_score=0.5).describe(),
-            poke_interval=0.01,
-            deadline=time.time() + 30,
-            max_consecutive_failures=1,
-        )
-
-        async def first() -> dict[str, object]:
-            async for event in trigger.run():
-                return dict(event.payload)
-            raise AssertionError("no event")
-
-        assert asyncio.run(asyncio.wait_for(first(), 30))["status"] == "error"
+        assert first_gate_event()["status"] == "error"
 
 
 @pytest.mark.parametrize("content", ["[" * 100_000, '{"id": ' * 100_000])
