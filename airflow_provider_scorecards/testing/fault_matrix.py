@@ -21,15 +21,25 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_scorecards.testing.hostile import (
+    EMPTY_PAGE,
+    Behaviour,
+    HostileServer,
+    answer,
+    drip_body,
+    drip_headers,
+    endless_chunked,
+)
+
 if TYPE_CHECKING:
+    from http.server import BaseHTTPRequestHandler
+
     from airflow_provider_scorecards.simulator import ScorecardsSimulator
 
 ENTITIES = 120
@@ -38,7 +48,6 @@ PAGES = ENTITIES // PAGE_LIMIT
 CONN_ENV = "AIRFLOW_CONN_DATADOG_SCORECARDS_DEFAULT"
 
 Inject = Callable[["ScorecardsSimulator"], None]
-Behaviour = Callable[[BaseHTTPRequestHandler], None]
 
 
 @dataclass(frozen=True)
@@ -247,44 +256,8 @@ def run_trigger_cell(cell: Cell) -> CellResult:
         sim.stop()
 
 
-def _drip_body(handler: BaseHTTPRequestHandler) -> None:
-    body = b" " * 400 + b'{"data": [], "meta": {"count": 0, "total": 0}, "links": {}}'
-    handler.send_response(200)
-    handler.send_header("Content-Length", str(len(body)))
-    handler.end_headers()
-    for byte in body:
-        handler.wfile.write(bytes([byte]))
-        handler.wfile.flush()
-        time.sleep(0.05)
-
-
-def _drip_headers(handler: BaseHTTPRequestHandler) -> None:
-    handler.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
-    while True:
-        handler.wfile.write(b"a")
-        handler.wfile.flush()
-        time.sleep(0.05)
-
-
-def _endless_chunked(handler: BaseHTTPRequestHandler) -> None:
-    handler.send_response(200)
-    handler.send_header("Transfer-Encoding", "chunked")
-    handler.end_headers()
-    chunk = b" " * (1024 * 1024)
-    while True:
-        handler.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-
-
 def _answer(status: int, body: bytes, headers: dict[str, str] | None = None) -> Behaviour:
-    def behave(handler: BaseHTTPRequestHandler) -> None:
-        handler.send_response(status)
-        for name, value in (headers or {}).items():
-            handler.send_header(name, value)
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
-
-    return behave
+    return lambda handler: answer(handler, status, body, headers)
 
 
 def _echo_keys(handler: BaseHTTPRequestHandler) -> None:
@@ -293,11 +266,16 @@ def _echo_keys(handler: BaseHTTPRequestHandler) -> None:
     _answer(403, body, {"X-Request-Id": echoed[:2000]})(handler)
 
 
-EMPTY_PAGE = b'{"data": [], "meta": {"count": 0, "total": 0}, "links": {}}'
 HOSTILE_CELLS: tuple[tuple[str, Behaviour, frozenset[str], int, float], ...] = (
-    ("body dripping 1 byte / 50 ms", _drip_body, frozenset({"ScorecardsTransportError"}), 3, 5),
-    ("headers dripping forever", _drip_headers, frozenset({"ScorecardsTransportError"}), 3, 5),
-    ("endless chunked body", _endless_chunked, frozenset({"ScorecardsResponseError"}), 1, 10),
+    (
+        "body dripping 1 byte / 50 ms",
+        drip_body(0.05, chunks=400),
+        frozenset({"ScorecardsTransportError"}),
+        3,
+        5,
+    ),
+    ("headers dripping forever", drip_headers(0.05), frozenset({"ScorecardsTransportError"}), 3, 5),
+    ("endless chunked body", endless_chunked, frozenset({"ScorecardsResponseError"}), 1, 10),
     (
         "claimed 1 TB Content-Length",
         _answer(200, b"[", {"Content-Length": str(10**12)}),
@@ -340,44 +318,25 @@ def run_hostile_cell(name: str, behave: Behaviour) -> tuple[str, int, float, boo
     from airflow_provider_scorecards.client.query import ScoresQuery
     from airflow_provider_scorecards.client.settings import settings_from_connection
 
-    seen: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self) -> None:
-            seen.append(self.path)
-            try:
-                behave(self)
-            except OSError:
-                return
-
-        def log_message(self, *args: Any) -> None:
-            return None
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    extra = {
-        "app_key_secret": HOSTILE_KEYS[1],
-        "api_url": f"http://127.0.0.1:{server.server_address[1]}",
-        "timeout": 2,
-        "request_deadline": 0.5,
-        "max_page_bytes": 1024 * 1024,
-        "max_retries": 2,
-        "backoff_base": 0.01,
-    }
-    settings = settings_from_connection("hostile", "datadog_scorecards", HOSTILE_KEYS[0], extra)
-    started = time.monotonic()
-    message = ""
-    try:
-        with ScorecardsClient(settings, concurrency=1) as client:
-            client.get_page(ScoresQuery.build("by-kind"))
-        outcome = "complete"
-    except ScorecardsError as exc:
-        outcome, message = type(exc).__name__, str(exc)
-    seconds = time.monotonic() - started
-    server.shutdown()
-    server.server_close()
+    with HostileServer(behave) as server:
+        extra = {
+            "app_key_secret": HOSTILE_KEYS[1],
+            "api_url": f"http://127.0.0.1:{server.port}",
+            "timeout": 2,
+            "request_deadline": 0.5,
+            "max_page_bytes": 1024 * 1024,
+            "max_retries": 2,
+            "backoff_base": 0.01,
+        }
+        settings = settings_from_connection("hostile", "datadog_scorecards", HOSTILE_KEYS[0], extra)
+        started = time.monotonic()
+        message = ""
+        try:
+            with ScorecardsClient(settings, concurrency=1) as client:
+                client.get_page(ScoresQuery.build("by-kind"))
+            outcome = "complete"
+        except ScorecardsError as exc:
+            outcome, message = type(exc).__name__, str(exc)
+        seconds = time.monotonic() - started
     leaked = any(key.lower() in message.lower() for key in HOSTILE_KEYS) or len(message) > 10_000
-    return outcome, len(seen), seconds, leaked
+    return outcome, len(server.seen), seconds, leaked

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from airflow_provider_scorecards.testing.fault_matrix import (
@@ -42,3 +45,17 @@ def test_trigger_cell(cell: Cell, concurrency: None, monkeypatch: pytest.MonkeyP
 def test_a_403_makes_exactly_one_request() -> None:
     (cell,) = [c for c in FETCH_CELLS if c.name == "403 on the first page"]
     assert run_fetch_cell(cell, 8).requests == 1
+
+
+def test_importing_the_matrix_loads_no_airflow_http_stack_or_simulator() -> None:
+    """The runners load what they drive; the module itself costs an importer the standard library only."""
+    code = (
+        "import sys\n"
+        "import airflow_provider_scorecards.testing.fault_matrix\n"
+        "heavy = ('airflow', 'requests', 'airflow_provider_scorecards.simulator', "
+        "'airflow_provider_scorecards.hooks', 'airflow_provider_scorecards.client')\n"
+        "print(sorted(m for m in sys.modules if m in heavy or m.startswith(tuple(h + '.' for h in heavy))))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
