@@ -9,9 +9,10 @@ Usable from a plain script (``import airflow_provider_scorecards.client`` import
     print(len(result.records), result.stats)
 
 Modules: :mod:`.settings` (credentials, patience), :mod:`.sites` (Datadog sites, URLs), :mod:`.query`
-(what to ask), :mod:`.transport` (HTTP, retries, rate limits), :mod:`.pages` (parsing, flat records),
-:mod:`.pagination` (every page, in order), :mod:`.client` (the entry points), :mod:`.errors` (typed
-errors), :mod:`.coercion` (loose values).
+(what to ask), :mod:`.transport` (HTTP, retries), :mod:`.rate_limit` (rate-limit headers, pacing),
+:mod:`.http_errors` (an answer's typed error), :mod:`.pages` (parsing, flat records), :mod:`.pagination`
+(every page, in order), :mod:`.client` (the entry points), :mod:`.errors` (typed errors),
+:mod:`.coercion` (loose values).
 
 The names below load on first use: a DAG file that imports the operators (which use the query and
 coercion modules) at every parse does not pay for the transport and pagination modules.
