@@ -29,7 +29,7 @@ def test_a_dripping_server_is_cut_at_the_request_deadline(
         with DatadogScorecardsHook() as hook, pytest.raises(ScorecardsTransportError) as info:
             hook.get_conn().get_page(ScoresQuery.build("by-kind"))
         elapsed = time.monotonic() - started
-    assert elapsed < 2.0, elapsed
+    assert elapsed < 3.0, elapsed  # uncut, the answer would take 10 s or forever
     assert "request_deadline=1" in str(info.value)
 
 
@@ -57,7 +57,7 @@ async def test_a_trigger_reports_its_timeout_on_time_while_its_fetch_is_stuck(
         started = time.monotonic()
         status, at = await asyncio.wait_for(_first(_gate("stuck", time.time() + 1.0)), 20)
     assert status == "timeout"
-    assert at - started < 2.0, at - started
+    assert at - started < 3.0, at - started  # the stuck fetch would hold it for 60 s
 
 
 async def test_two_stalled_connections_never_delay_a_gate_on_another(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -83,7 +83,7 @@ async def test_two_stalled_connections_never_delay_a_gate_on_another(monkeypatch
         started = time.monotonic()
         status, at = await asyncio.wait_for(_first(_gate("healthy", time.time() + 10)), 20)
         assert status == "met"
-        assert at - started < 1.5, at - started
+        assert at - started < 3.0, at - started  # behind the stalled fetches: 60 s
         results = await asyncio.wait_for(asyncio.gather(*stalled), 20)
     assert [status for status, _ in results] == ["timeout"] * 6
-    assert max(at for _, at in results) - started < 4.0
+    assert max(at for _, at in results) - started < 5.0  # their deadline is 3 s, their fetches 60 s

@@ -31,7 +31,7 @@ def test_a_huge_literal_template_value_is_refused_before_parsing() -> None:
     finally:
         tracemalloc.stop()
     assert info.value.parameter == "rule_ids"
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 3.0  # refused by its size, not parsed
     assert peak < 50 * 1024 * 1024, peak
 
 
