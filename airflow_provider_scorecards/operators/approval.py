@@ -163,6 +163,27 @@ class DatadogScoreApprovalOperator(DatadogScorecardsGateBaseOperator, HITLOperat
         return verdict
 
 
+BODY_COLUMNS = 80
+"""Where the body's lines wrap: the Required Actions pane shows about 80 monospace columns, no more."""
+
+
 def _markdown(report: str) -> str:
-    """Write the report as a Markdown body: a fenced block keeps its alignment (inner fences broken)."""
-    return "```text\n" + report.replace("```", "'''") + "\n```"
+    """Write the report as a Markdown body: a fenced block, long lines wrapped under their indent.
+
+    The fence keeps the alignment, and text from the server cannot become a link or an image (inner
+    fences are broken).
+    """
+    import textwrap
+
+    lines: list[str] = []
+    for line in report.replace("```", "'''").splitlines():
+        indent = line[: len(line) - len(line.lstrip())]
+        wrapped = textwrap.wrap(
+            line,
+            BODY_COLUMNS,
+            subsequent_indent=indent + "    ",
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+        lines.extend(wrapped or [""])
+    return "```text\n" + "\n".join(lines) + "\n```"

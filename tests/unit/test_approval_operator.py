@@ -109,3 +109,25 @@ def test_a_pendulum_duration_becomes_a_plain_timedelta() -> None:
     )
     assert type(operator.response_timeout) is timedelta
     assert operator.response_timeout == timedelta(hours=4)
+
+
+def test_the_body_is_a_fenced_block_wrapped_to_the_pane() -> None:
+    """The Required Actions pane shows about 80 columns: long report lines wrap under their indent, and
+    text from the server stays inside the fence (no link, no image, no closing fence of its own)."""
+    from airflow_provider_scorecards.operators.approval import BODY_COLUMNS, _markdown
+
+    report = (
+        "Score gate failed (score >= 0.8, match=all, on_missing=fail): 1 passing, 0 failing, 1 missing of 2"
+        " watched\n  service:checkout-api-v2: absent from the result; closest ids that exist: "
+        "service:checkout-api, service:checkout-web\n  service:x```![img](http://evil.example/p.png): 0.1"
+    )
+    body = _markdown(report)
+    lines = body.splitlines()
+    assert lines[0] == "```text"
+    assert lines[-1] == "```"
+    assert body.count("```") == 2  # the server's fence is broken
+    assert all(len(line) <= BODY_COLUMNS for line in lines[1:-1])
+    assert lines[1].startswith("Score gate failed")
+    assert lines[2].startswith("    ")
+    assert any(line.startswith("  service:checkout-api-v2: absent from the result") for line in lines)
+    assert " ".join(" ".join(lines[1:-1]).split()) == " ".join(report.replace("```", "'''").split())
