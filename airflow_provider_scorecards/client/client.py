@@ -46,6 +46,10 @@ class ScoresTransport(Protocol):
         """Return ``decode(body)`` of ``GET base_url + path`` with ``params``, or raise a typed error."""
         ...
 
+    def abandon(self) -> None:
+        """Cut the request in flight and refuse later ones (thread-safe, returns at once)."""
+        ...
+
     def close(self) -> None:
         """Release connections; the transport is not used afterwards."""
         ...
@@ -132,7 +136,8 @@ class ScorecardsClient:
     :param concurrency: size of the connection pool (the largest page concurrency you will ask for).
     :param user_agent_suffix: appended to the User-Agent (the hook adds Airflow's version).
     :param log: a logger (stdlib by default; the hook passes its task logger).
-    :param sleep: how to wait between retries (tests pass a fake).
+    :param sleep: how to wait between retries (tests pass a fake; default: a wait that
+        :meth:`abandon` cuts short).
     :param transport: the transport to send requests through (default: a
         :class:`~airflow_provider_scorecards.client.transport.Transport` for ``settings``, created on first
         use); the client closes it.
@@ -145,7 +150,7 @@ class ScorecardsClient:
         concurrency: int = 4,
         user_agent_suffix: str = "",
         log: Logger | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] | None = None,
         transport: ScoresTransport | None = None,
     ) -> None:
         self.settings = settings
@@ -173,6 +178,16 @@ class ScorecardsClient:
     def base_url(self) -> str:
         """The API's root on the configured Datadog site (``https://api.<site>``)."""
         return self.settings.base_url
+
+    def abandon(self) -> None:
+        """Give up the fetch in flight from another thread: nobody waits for its answer any more.
+
+        Its requests are cut now and not retried, so its thread returns at once (with an error) instead
+        of holding a thread, a fetch slot and a process's exit for up to ``request_deadline`` per attempt.
+        Only for a client that will not be used again; it returns at once.
+        """
+        if self._transport is not None:
+            self._transport.abandon()
 
     def close(self) -> None:
         """Close the transport's connections; the client opens a new transport if it is used again."""

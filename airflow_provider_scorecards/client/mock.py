@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from airflow_provider_scorecards.client.errors import ScorecardsTransportError
 from airflow_provider_scorecards.client.transport import TransportStats
 
 Handler = Callable[[str, dict[str, str]], bytes]
@@ -29,14 +30,21 @@ class MockTransport:
         self.stats = TransportStats()
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.closed = False
+        self.abandoned = False
 
     def get_json(
         self, path: str, params: Mapping[str, str], decode: Callable[[bytes], Any] = json.loads
     ) -> Any:
         """Record the request, then decode the handler's body as the real transport does."""
+        if self.abandoned:
+            raise ScorecardsTransportError(f"GET {path}: abandoned, nobody waits for the answer")
         self.stats.requests += 1
         self.requests.append((path, dict(params)))
         return decode(self.handler(path, dict(params)))
+
+    def abandon(self) -> None:
+        """Refuse every later request, as the real transport does once its fetch is abandoned."""
+        self.abandoned = True
 
     def close(self) -> None:
         """Mark the transport closed (the client closes what it was given)."""

@@ -36,7 +36,7 @@ class RateLimitPacer:
 
     def __init__(
         self,
-        sleep: Callable[[float], None],
+        sleep: Callable[[float], object],
         clock: Callable[[], float],
         total_wait_max: float = PACING_WAIT_TOTAL_MAX,
     ) -> None:

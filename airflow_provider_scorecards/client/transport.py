@@ -91,7 +91,7 @@ class Transport:
         user_agent: str,
         log: Logger | None = None,
         pool_size: int = 10,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         import requests
@@ -99,9 +99,11 @@ class Transport:
         self.settings = settings
         self.log: Logger = log or logging.getLogger(__name__)
         self.stats = TransportStats()
-        self._sleep = sleep
+        self._abandoned = threading.Event()
+        # Waits (backoff, pacing) end early when the fetch is abandoned, unless a test brings its own.
+        self._sleep = sleep if sleep is not None else self._abandoned.wait
         self._lock = threading.Lock()
-        self.pacer = RateLimitPacer(sleep, clock)
+        self.pacer = RateLimitPacer(self._sleep, clock)
         self._request_errors = requests.RequestException
         # Errors of the request itself (a malformed URL or header): no retry can help.
         self._unsendable = (
@@ -125,6 +127,15 @@ class Transport:
         session.trust_env = settings.proxies is None
         self.session: requests.Session = session
 
+    def abandon(self) -> None:
+        """Cut the request in flight and refuse every later one: nobody waits for the answer any more.
+
+        Thread-safe and immediate: the requests' sockets are shut (their blocked reads return now), a
+        backoff wait ends, and the retry loop stops at its next attempt with a ``ScorecardsTransportError``.
+        """
+        self._abandoned.set()
+        self._watchdog.expire_all()
+
     def close(self) -> None:
         """Close the session's pooled connections."""
         self.session.close()
@@ -145,6 +156,8 @@ class Transport:
     def _attempt(self, path: str, params: Mapping[str, str], decode: Callable[[bytes], Any]) -> Any:
         """One request: the body, a typed error raised at once, or a retryable answer for the policy."""
         self.pacer.before_request()
+        if self._abandoned.is_set():
+            raise self._abandonment(path)
         self._count(requests=1)
         settings = self.settings
         with self._watchdog.request(settings.request_deadline) as clock:
@@ -212,6 +225,8 @@ class Transport:
 
     def _failure(self, exc: Exception | None, path: str, expired: bool) -> Exception:
         """Return the typed error (or retryable answer) for a request that got no complete answer."""
+        if self._abandoned.is_set():
+            return self._abandonment(path)
         if expired or exc is None:
             error: ScorecardsError = ScorecardsTransportError(
                 f"GET {path}: no complete answer within request_deadline={self.settings.request_deadline:g} s"
@@ -223,6 +238,10 @@ class Transport:
                 f"GET {path}: no HTTP answer ({type(exc).__name__}: {self._text.clean(first_line(exc))})"
             )
         return _RetryableAnswer(error) if error.retryable else error
+
+    def _abandonment(self, path: str) -> ScorecardsTransportError:
+        """Return the error of an abandoned request: raised as it is, so neither retried nor logged."""
+        return ScorecardsTransportError(f"GET {path}: abandoned, nobody waits for the answer any more")
 
     def _retry_policy(self) -> tenacity.Retrying:
         """Build the retry loop of one request (per request: its state is that request's own)."""

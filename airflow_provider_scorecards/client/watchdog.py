@@ -100,6 +100,13 @@ class RequestWatchdog:
             with self._condition:
                 self._active.discard(clock)
 
+    def expire_all(self) -> None:
+        """Expire every request in flight now (their blocked reads return at once)."""
+        with self._condition:
+            clocks = list(self._active)
+        for clock in clocks:
+            clock.expire()
+
     def _run(self) -> None:
         with self._condition:
             while True:

@@ -9,7 +9,6 @@ scores is the client's: ``hook.get_conn().fetch(query)``.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -40,6 +39,8 @@ class DatadogScorecardsHook(BaseHook):
         If the default connection does not exist, ``DD_API_KEY``, ``DD_APP_KEY`` and ``DD_SITE`` are used;
         any other missing connection id is an error.
     :param concurrency: size of the connection pool (the largest page concurrency you will ask for).
+    :param sleep: how the client waits between retries (tests pass a fake; by default a wait that
+        ``ScorecardsClient.abandon()`` cuts short).
     """
 
     conn_name_attr = "datadog_conn_id"
@@ -52,7 +53,7 @@ class DatadogScorecardsHook(BaseHook):
         datadog_conn_id: str = default_conn_name,
         *,
         concurrency: int = 4,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] | None = None,
     ) -> None:
         super().__init__()
         self.datadog_conn_id = datadog_conn_id

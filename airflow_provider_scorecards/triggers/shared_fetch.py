@@ -27,7 +27,8 @@ limit). A waiter may stop waiting (its own deadline) without stopping the fetch 
 
 Lifetime: an entry lives exactly as long as it has subscribers. Leaving the ``async with`` (normally, by an
 exception or by cancellation) removes the subscription synchronously, and the last one out drops the entry
-with its cached result and closes its client (after the fetch in flight, if any, has returned). Nothing
+with its cached result and closes its client (a fetch in flight is abandoned first: its requests are
+cut, and the client is closed once it has returned). Nothing
 is shared between processes (the registry is a module attribute) or between event loops (the loop is part
 of every registry key), and nothing process-wide is changed.
 """
@@ -61,10 +62,13 @@ T_co = TypeVar("T_co", covariant=True)
 
 
 class BlockingSource(Protocol[T_co]):
-    """What an entry fetches with: a blocking ``fetch`` (run in a worker thread) and ``close``."""
+    """What an entry fetches with: a blocking ``fetch`` (run in a worker thread), ``abandon``, ``close``."""
 
     def fetch(self) -> T_co:
         """Fetch the value; it blocks, so the registry runs it in a worker thread, never on the loop."""
+
+    def abandon(self) -> None:
+        """Make the running ``fetch`` return as soon as it can; called on the loop, so it must not block."""
 
     def close(self) -> None:
         """Release what the source holds; called once no fetch uses it (the last subscriber has left)."""
@@ -125,9 +129,13 @@ class _Entry(Generic[T]):
         if task is None or task.done():
             self._close_source()
             return
-        if not self.requesting:
+        if self.requesting:
+            # A worker thread cannot be interrupted, but its requests can be cut: it returns at once
+            # instead of holding its thread, its connection's fetch slot and the process's exit for as
+            # long as a stalled server keeps it. The client is closed after it has returned.
+            self.source.abandon()
+        else:
             task.cancel()  # still queued for a slot: no request for nobody
-        # A worker thread cannot be interrupted: the client is closed after it has returned.
         task.add_done_callback(self._after_orphaned_fetch)
 
     def _after_orphaned_fetch(self, task: asyncio.Task[Fetched[T]]) -> None:

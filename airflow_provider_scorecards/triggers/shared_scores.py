@@ -88,6 +88,10 @@ class ScoresSource:
         records = self._client.fetch(self._query).records
         return ScoresSnapshot(records, {record["id"]: record for record in records})
 
+    def abandon(self) -> None:
+        """Cut the fetch in flight short: its last trigger has left (see ``ScorecardsClient.abandon``)."""
+        self._client.abandon()
+
     def close(self) -> None:
         """Close the client's session once no trigger shares this key any more."""
         self._client.close()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -87,3 +90,85 @@ async def test_two_stalled_connections_never_delay_a_gate_on_another(monkeypatch
         results = await asyncio.wait_for(asyncio.gather(*stalled), 20)
     assert [status for status, _ in results] == ["timeout"] * 6
     assert max(at for _, at in results) - started < 5.0  # their deadline is 3 s, their fetches 60 s
+
+
+_LEAVES_A_STUCK_FETCH = """
+import asyncio, json, sys, time
+from airflow_provider_scorecards.client.query import ScoresQuery
+from airflow_provider_scorecards.gate import GateCondition
+from airflow_provider_scorecards.testing.hostile import drip_headers, serving
+from airflow_provider_scorecards.triggers.scores import DatadogScoreThresholdTrigger
+import os
+
+async def first_event(trigger):
+    async for event in trigger.run():
+        return event.payload["status"]
+
+with serving(drip_headers(0.2)) as server:
+    os.environ["AIRFLOW_CONN_STUCK"] = json.dumps({
+        "conn_type": "datadogscorecards", "password": "k", "extra": {
+            "app_key_secret": "a", "api_url": f"http://127.0.0.1:{server.port}",
+            "request_deadline": 60, "max_retries": 3, "backoff_base": 0.01}})
+    trigger = DatadogScoreThresholdTrigger(
+        datadog_conn_id="stuck", query=ScoresQuery.build("by-kind").describe(),
+        condition=GateCondition.build(min_score=0.0).describe(), poke_interval=0.2,
+        deadline=time.time() + 1.0)
+    print(asyncio.run(first_event(trigger)), len(server.seen), flush=True)
+    started = time.monotonic()
+print(f"left {time.monotonic() - started:.2f}", flush=True)
+"""
+
+
+def test_a_process_whose_last_gate_left_a_stuck_fetch_exits_at_once(tmp_path: Any) -> None:
+    """The gate times out while its fetch is stuck (60 s per attempt, 3 retries): the fetch is abandoned,
+    so its thread returns at once, nothing is retried, and the process (a triggerer) is free to exit."""
+    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path)}
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", _LEAVES_A_STUCK_FETCH], env=env, capture_output=True, text=True, timeout=60
+    )
+    elapsed = time.monotonic() - started
+    assert done.returncode == 0, done.stderr[-2000:]
+    verdict, left = done.stdout.splitlines()[-2:]
+    assert verdict == "timeout 1", done.stdout  # one request, never retried
+    assert float(left.split()[1]) < 5, done.stdout  # unabandoned: the 60 s attempt, then its retries
+    assert "retry" not in done.stdout + done.stderr  # an abandoned request is neither retried nor logged
+    assert elapsed < 30, elapsed
+
+
+def test_abandoning_a_fetch_ends_its_backoff_wait_and_its_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 503 with a 30 s backoff: abandon() from another thread ends the wait now, and nothing is retried."""
+    import threading
+
+    from airflow_provider_scorecards.testing.hostile import answer
+
+    def unavailable(handler: Any) -> None:
+        answer(handler, 503, b'{"errors":[{"status":"503","title":"Service Unavailable"}]}')
+
+    with serving(unavailable) as server:
+        monkeypatch.setenv(CONN_ENV, server.connection(backoff_base=30, max_retries=3))
+        with DatadogScorecardsHook() as hook:
+            client = hook.get_conn()
+            failure: list[BaseException] = []
+
+            def fetch() -> None:
+                try:
+                    client.fetch(ScoresQuery.build("by-kind"))
+                except BaseException as exc:
+                    failure.append(exc)
+
+            worker = threading.Thread(target=fetch)
+            worker.start()
+            while not server.seen:
+                time.sleep(0.01)
+            time.sleep(0.2)  # in its backoff wait (15 to 30 s)
+            started = time.monotonic()
+            client.abandon()
+            worker.join(10)
+            waited = time.monotonic() - started
+    assert not worker.is_alive()
+    assert waited < 2.0, waited
+    assert len(server.seen) == 1
+    (error,) = failure
+    assert isinstance(error, ScorecardsTransportError)
+    assert "abandoned" in str(error)
