@@ -351,13 +351,13 @@ async def test_no_result_older_than_the_shortest_interval_is_used(
 async def test_a_late_trigger_does_not_reuse_a_result_older_than_its_interval(
     slow_sim: ScorecardsSimulator,
 ) -> None:
-    """A trigger polling every 5 s keeps its result; one that arrives 0.4 s later with a 0.3 s interval
+    """A trigger polling every 5 s keeps its result; one that arrives 0.6 s later with a 0.3 s interval
     fetches again instead of using it."""
     watched = below(slow_sim, 0.99)
     slow = asyncio.ensure_future(first_event(gate([watched], 0.99, interval=5.0, deadline=time.time() + 1.5)))
     while not slow_sim.score_requests():
         await asyncio.sleep(0.01)
-    await asyncio.sleep(0.4)
+    await asyncio.sleep(0.6)  # the result (100 ms to answer) is then well over 0.3 s old
     assert len(slow_sim.score_requests()) == 1
     late = await events_of([gate([watched], 0.99, interval=0.3, deadline=time.time() + 0.25)])
     assert late[0]["status"] == "timeout"
