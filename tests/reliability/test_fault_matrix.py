@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from airflow_provider_scorecards.testing.fault_matrix import (
@@ -14,6 +11,7 @@ from airflow_provider_scorecards.testing.fault_matrix import (
     run_fetch_cell,
     run_trigger_cell,
 )
+from tests.import_probe import loaded_by
 
 
 def _params(cells: tuple[Cell, ...], concurrencies: tuple[int | None, ...]) -> list[object]:
@@ -49,13 +47,6 @@ def test_a_403_makes_exactly_one_request() -> None:
 
 def test_importing_the_matrix_loads_no_airflow_http_stack_or_simulator() -> None:
     """The runners load what they drive; the module itself costs an importer the standard library only."""
-    code = (
-        "import sys\n"
-        "import airflow_provider_scorecards.testing.fault_matrix\n"
-        "heavy = ('airflow', 'requests', 'airflow_provider_scorecards.simulator', "
-        "'airflow_provider_scorecards.hooks', 'airflow_provider_scorecards.client')\n"
-        "print(sorted(m for m in sys.modules if m in heavy or m.startswith(tuple(h + '.' for h in heavy))))\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
+    ours = ("simulator", "hooks", "client")
+    heavy = ("airflow", "requests", *(f"airflow_provider_scorecards.{name}" for name in ours))
+    assert loaded_by(["airflow_provider_scorecards.testing.fault_matrix"], heavy) == []

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from airflow_provider_scorecards.client import (
@@ -15,23 +12,12 @@ from airflow_provider_scorecards.client import (
 )
 from airflow_provider_scorecards.client.pages import flatten
 from airflow_provider_scorecards.simulator import ScorecardsSimulator
+from tests.import_probe import loaded_by
 
 
 def test_client_package_imports_no_airflow() -> None:
-    code = (
-        "import sys\n"
-        "import airflow_provider_scorecards.client\n"
-        "import airflow_provider_scorecards.client.transport\n"
-        "import airflow_provider_scorecards.client.rate_limit\n"
-        "import airflow_provider_scorecards.client.http_errors\n"
-        "import airflow_provider_scorecards.gate\n"
-        "import airflow_provider_scorecards.gate_report\n"
-        "loaded = sorted(m for m in sys.modules if m == 'airflow' or m.startswith('airflow.'))\n"
-        "print(loaded)\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
+    modules = ["client", "client.transport", "client.rate_limit", "client.http_errors", "gate", "gate_report"]
+    assert loaded_by([f"airflow_provider_scorecards.{name}" for name in modules], ("airflow",)) == []
 
 
 def _client(sim: ScorecardsSimulator, **kwargs: object) -> ScorecardsClient:
