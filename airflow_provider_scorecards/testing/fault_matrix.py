@@ -108,21 +108,16 @@ FETCH_CELLS: tuple[Cell, ...] = (
         5,
     ),
     Cell("429 storm, no header", _inject("rate_limit", 5, rate_limit_headers="none"), COMPLETE, PAGES + 5, 5),
-    Cell(
-        "5xx at 10%",
-        _nothing,
-        frozenset({"complete", "ScorecardsServerError"}),
-        PAGES * 6,
-        10,
-        plan={"error_rate": 0.1},
-    ),
-    Cell(
-        "5xx at 50%",
-        _nothing,
-        frozenset({"complete", "ScorecardsServerError"}),
-        PAGES * 6,
-        10,
-        plan={"error_rate": 0.5},
+    *(
+        Cell(
+            f"5xx at {percent}%",
+            _nothing,
+            frozenset({"complete", "ScorecardsServerError"}),
+            PAGES * 6,
+            10,
+            plan={"error_rate": percent / 100},
+        )
+        for percent in (10, 50)
     ),
     Cell("502/503/504 burst", _inject("status", 4, status=503), COMPLETE, PAGES + 4, 5),
     Cell("dropped connections", _inject("drop", 3, after=2), COMPLETE, PAGES + 3, 5),
