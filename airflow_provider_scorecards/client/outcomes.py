@@ -159,6 +159,9 @@ class OutcomesPage:
 def decode_outcomes_page(body: bytes, offset: int, page_size: int) -> OutcomesPage:
     """Decode a response body into its page; see the module docstring for the shape.
 
+    Valid pages are decoded by msgspec (``outcomes_wire.decode_outcomes``); anything it refuses is decoded
+    again by ``json.loads`` and checked by :func:`parse_outcomes_page`, which names what is wrong.
+
     Raises ``ValueError`` for a body that is not JSON (a truncated answer, which the transport retries)
     and :class:`ScorecardsResponseError` for a body too large, too deeply nested, or of the wrong shape.
     """
@@ -166,6 +169,11 @@ def decode_outcomes_page(body: bytes, offset: int, page_size: int) -> OutcomesPa
         raise ScorecardsResponseError(
             f"outcomes page at offset {offset}: {len(body)} bytes, more than the {MAX_PAGE_BYTES} accepted"
         )
+    from airflow_provider_scorecards.client.outcomes_wire import decode_outcomes
+
+    page = decode_outcomes(body, offset, page_size)
+    if page is not None:
+        return page
     try:
         payload = json.loads(body)
     except RecursionError:
