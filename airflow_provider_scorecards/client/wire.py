@@ -7,11 +7,12 @@ scores page does not need (``links``, ``type``, unknown fields). Every attribute
 optional, as in the spec: a missing field decodes to ``None``.
 
 It answers only for pages it fully accepts. Whenever msgspec refuses a body (malformed JSON, a wrong
-type, a value out of range, nesting deeper than the interpreter's recursion limit) or a cross-field check
-fails (a numerator above its denominator), :func:`decode_records` returns ``None`` and the caller decodes
-the body again with the standard library, which names the problem (page offset, item position, id, field,
-value) or, for what the typed decoder is strict about and the parser is not (``1.0`` for an integer, a
-negative ``meta.total``), accepts it with the same result.
+type, a value out of range, nesting deeper than the interpreter's recursion limit), the body is not valid
+UTF-8 (which msgspec does not check in the fields it skips), or a cross-field check fails (a numerator
+above its denominator), :func:`decode_records` returns ``None`` and the caller decodes the body again
+with the standard library, which names the problem (page offset, item position, id, field, value) or,
+for what the typed decoder is strict about and the parser is not (``1.0`` for an integer, a negative
+``meta.total``), accepts it with the same result.
 
 The structs are never tracked by the garbage collector (``gc=False``: decoded trees have no cycles), and
 the flat records hold only atomic values, so a fetch of many pages sets off no full collection.
@@ -85,8 +86,9 @@ _NO_RELATIONSHIPS = _Relationships()
 def decode_records(body: bytes, offset: int) -> Page | None:
     """Decode ``body`` into flat records, or ``None`` when anything in it needs the careful parser."""
     try:
+        body.decode()  # json.loads refuses invalid UTF-8 anywhere; msgspec only where it reads
         page = _DECODER.decode(body)
-    except (msgspec.DecodeError, RecursionError):  # ValidationError is a DecodeError
+    except (UnicodeDecodeError, msgspec.DecodeError, RecursionError):  # ValidationError is a DecodeError
         return None
     records: list[Record] = []
     append = records.append

@@ -251,6 +251,13 @@ def test_a_truncated_body_is_a_value_error_for_the_transport_to_retry() -> None:
     assert not isinstance(info.value, ScorecardsResponseError)
 
 
+def test_invalid_utf8_where_msgspec_does_not_look_is_the_same_decoding_error() -> None:
+    body = b'{"data": [], "links": {"next": "\xff"}}'
+    assert decode_records(body, 0) is None
+    with pytest.raises(UnicodeDecodeError):  # a ValueError, as from json.loads: the transport retries it
+        decode_page(body, 0)
+
+
 def test_pages_that_only_the_careful_parser_accepts_give_the_same_records() -> None:
     """What the typed decoder is strict about and the parser is not: the fallback answers, same result."""
     for payload in (
