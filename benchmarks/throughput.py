@@ -13,6 +13,8 @@ client measurement runs in a fresh subprocess, so its peak memory (max RSS) is i
 - wire floor: the same loop keeping only the bytes (no JSON decoding): what the simulator, the HTTP stack
   and the 2 cores cost before any decoding;
 - latency floor: ``ceil(pages / concurrency) * latency``;
+- cpu s: the client process's CPU time (user + system, all threads) during the fetch: with the GIL, a
+  client cannot take less wall time than the CPU time its one interpreter needs;
 - peak memory per kept record: our peak RSS minus the RSS before the fetch started (after the imports),
   divided by the records kept;
 - and, without network, one 1000-score page decoded, checked and flattened by ``decode_page`` against a
@@ -68,13 +70,16 @@ def worker(mode: str, url: str, concurrency: int, expected: int) -> dict[str, An
         url, concurrency, expected, DEFAULT_API_KEY, DEFAULT_APP_KEY
     )
     before = _rss_mb()
+    cpu_before = os.times()
     started = time.perf_counter()
     count = fetch()
     wall = time.perf_counter() - started
+    cpu_after = os.times()
     if count != expected:
         raise SystemExit(f"{mode}: fetched {count} scores, expected {expected}")
     return {
         "wall": wall,
+        "cpu": cpu_after.user - cpu_before.user + cpu_after.system - cpu_before.system,
         "count": count,
         "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "rss_before_mb": before,
@@ -383,6 +388,7 @@ def main() -> int:
             runs = [run_worker(mode, url, concurrency, args.entities) for _ in range(args.reps)]
             results[label] = {
                 "wall": statistics.median(r["wall"] for r in runs),
+                "cpu": statistics.median(r["cpu"] for r in runs),
                 "rss": statistics.median(r["max_rss_mb"] for r in runs),
                 "fetch_rss": statistics.median(r["max_rss_mb"] - r["rss_before_mb"] for r in runs),
                 "concurrency": concurrency,
@@ -396,7 +402,7 @@ def main() -> int:
     setup = f"{args.entities:,} by-entity scores, pages of {PAGE} ({pages} requests)"
     machine = f"{os.cpu_count()} cores, Python {sys.version.split()[0]}"
     print(f"{setup}, {args.latency * 1000:.0f} ms added latency, median of {args.reps}; {machine}")
-    header = f"{'':38} {'wall s':>8} {'scores/s':>10} {'peak MB':>8} {'KB/record':>10}"
+    header = f"{'':38} {'wall s':>8} {'cpu s':>6} {'scores/s':>10} {'peak MB':>8} {'KB/record':>10}"
     print(f"{header} {'vs official':>12} {'vs transport':>13} {'vs latency':>11}")
     measured: dict[str, float] = {"page": ratio}
     for label, data in results.items():
@@ -413,7 +419,8 @@ def main() -> int:
             measured[f"transport:{concurrency}"] = wall / floor["wall"]
             measured[f"latency:{concurrency}"] = wall / latency_floor
         print(
-            f"{label:38} {wall:8.2f} {args.entities / wall:10,.0f} {data['rss']:8.0f} {per_record:>10} "
+            f"{label:38} {wall:8.2f} {data['cpu']:6.2f} {args.entities / wall:10,.0f} "
+            f"{data['rss']:8.0f} {per_record:>10} "
             f"{speedup:11.1f}x {versus_floor:>13} {versus_latency:>11}"
         )
     for concurrency in (1, 4, 8):

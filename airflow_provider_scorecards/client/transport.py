@@ -44,8 +44,11 @@ BACKOFF_MAX = 30.0
 """Longest single backoff between two attempts (seconds)."""
 MAX_ERROR_BODY_BYTES = 64 * 1024
 """Most of an error answer's body that is read: Datadog's JSON:API errors are a few hundred bytes."""
-CHUNK_BYTES = 16 * 1024
-"""Bodies are read in chunks of this size, so the page cap holds before the memory is spent."""
+CHUNK_BYTES = 1024 * 1024
+"""Bodies are read in chunks of at most this size, so the page cap holds before the memory is spent.
+
+A chunk is a loop in C (http.client reads into one buffer until it is full); small chunks cost a pass
+through urllib3 and requests, and a hand-over of the GIL, for every few kilobytes of every page."""
 
 
 class Logger(Protocol):
@@ -207,7 +210,7 @@ class Transport:
             raise self._too_large(path, limit)
         chunks: list[bytes] = []
         size = 0
-        for chunk in response.iter_content(CHUNK_BYTES):
+        for chunk in response.iter_content(min(CHUNK_BYTES, limit + 1)):
             size += len(chunk)
             if size > limit:
                 if truncate:
