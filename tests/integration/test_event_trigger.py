@@ -15,8 +15,6 @@ import asyncio
 import importlib
 import json
 import os
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -28,6 +26,7 @@ from airflow_provider_scorecards.simulator import ScorecardsSimulator
 from airflow_provider_scorecards.triggers.events import BACKOFF_CAP, backoff
 from airflow_provider_scorecards.triggers.scores import DatadogScoreEventTrigger
 from tests.conftest import CONN_ENV
+from tests.import_probe import loaded_by
 
 CHECKOUT = "service:checkout-api"
 PAYMENTS = "service:payments-gateway"  # 1.0 on production-readiness at every step
@@ -249,15 +248,13 @@ def test_accepted_by_asset_watcher_and_cheap_to_import() -> None:
 
     asset = Asset("scores", watchers=[AssetWatcher(name="w", trigger=watcher())])
     assert isinstance(asset.watchers[0].trigger, DatadogScoreEventTrigger)
-    code = (
-        "import sys\n"
-        "from airflow_provider_scorecards.triggers.scores import DatadogScoreEventTrigger\n"
-        "heavy = ('requests', 'urllib3', 'airflow_provider_scorecards.hooks.scorecards',\n"
-        "         'airflow_provider_scorecards.client.transport')\n"
-        "print([m for m in heavy if m in sys.modules])\n"
+    heavy = (
+        "requests",
+        "urllib3",
+        "airflow_provider_scorecards.hooks.scorecards",
+        "airflow_provider_scorecards.client.transport",
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip().splitlines()[-1] == "[]"
+    assert loaded_by(["airflow_provider_scorecards.triggers.scores"], heavy) == []
 
 
 def test_backoff_doubles_from_the_poll_interval_up_to_an_hour() -> None:

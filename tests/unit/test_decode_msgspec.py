@@ -10,8 +10,6 @@ from __future__ import annotations
 import gc
 import json
 import math
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -27,6 +25,7 @@ from airflow_provider_scorecards.client.pages import (
     parse_page,
 )
 from airflow_provider_scorecards.client.wire import decode_records
+from tests.import_probe import loaded_by
 
 
 def body_of(payload: Any) -> bytes:
@@ -277,11 +276,6 @@ def test_infinity_outside_numbers_is_not_a_record_value() -> None:
 
 
 def test_msgspec_loads_with_the_first_page_not_when_a_dag_file_imports_the_task_classes() -> None:
-    code = (
-        "import sys\n"
-        "import airflow_provider_scorecards.operators.scores, airflow_provider_scorecards.sensors.scores\n"
-        "import airflow_provider_scorecards.triggers.scores, airflow_provider_scorecards.gate\n"
-        "print('airflow_provider_scorecards.client.wire' in sys.modules)\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip().splitlines()[-1] == "False"
+    imports = ["operators.scores", "sensors.scores", "triggers.scores", "gate"]
+    wire = "airflow_provider_scorecards.client.wire"
+    assert loaded_by([f"airflow_provider_scorecards.{name}" for name in imports], (wire,)) == []

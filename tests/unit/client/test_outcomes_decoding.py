@@ -7,8 +7,6 @@ for anything msgspec refuses; these tests hold the two to the same answers.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -18,6 +16,7 @@ from hypothesis import strategies as st
 from airflow_provider_scorecards.client.errors import ScorecardsResponseError
 from airflow_provider_scorecards.client.outcomes import decode_outcomes_page, parse_outcomes_page
 from airflow_provider_scorecards.client.outcomes_wire import decode_outcomes
+from tests.import_probe import loaded_by
 
 PAGE_SIZE = 3
 
@@ -149,11 +148,6 @@ def test_deeply_nested_json_gives_the_typed_error() -> None:
 
 
 def test_msgspec_structs_load_with_the_first_page_not_at_dag_parse() -> None:
-    code = (
-        "import sys\n"
-        "import airflow_provider_scorecards.operators.scores, airflow_provider_scorecards.sensors.scores\n"
-        "import airflow_provider_scorecards.client.outcomes, airflow_provider_scorecards.explain\n"
-        "print('airflow_provider_scorecards.client.outcomes_wire' in sys.modules)\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip().splitlines()[-1] == "False"
+    imports = ["operators.scores", "sensors.scores", "client.outcomes", "explain"]
+    wire = "airflow_provider_scorecards.client.outcomes_wire"
+    assert loaded_by([f"airflow_provider_scorecards.{name}" for name in imports], (wire,)) == []
