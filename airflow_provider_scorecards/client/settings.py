@@ -104,10 +104,7 @@ class ClientSettings:
     @property
     def secrets(self) -> tuple[str, ...]:
         """Every credential in use (proxy passwords too), for the secrets masker and message scrubbing."""
-        proxy_passwords = [
-            unquote(password) for url in (self.proxies or {}).values() if (password := _url_password(url))
-        ]
-        found = (self.api_key, self.app_key, self.bearer_token, *proxy_passwords)
+        found = (self.api_key, self.app_key, self.bearer_token, *proxy_passwords(self.proxies or {}))
         return tuple(dict.fromkeys(s for s in found if s))
 
     def auth_headers(self) -> dict[str, str]:
@@ -338,6 +335,11 @@ def _proxies(value: Any, base_url: str) -> dict[str, str] | None:
                 "the keys in clear; use an https api_url, an https proxy, or a loopback proxy",
             )
     return proxies
+
+
+def proxy_passwords(proxies: Mapping[str, str]) -> list[str]:
+    """Return the passwords in proxy URLs, which are scrubbed from every message like the keys."""
+    return [unquote(password) for url in proxies.values() if (password := _url_password(url))]
 
 
 def _url_password(url: str) -> str | None:

@@ -1,4 +1,4 @@
-"""Proxies as configured, and no key in clear to a proxy on another host; a proxy's password stays hidden."""
+"""Proxies from the connection or the environment; no key in clear to a remote proxy; passwords hidden."""
 
 from __future__ import annotations
 
@@ -90,3 +90,63 @@ def test_a_loopback_proxy_carries_the_requests(monkeypatch: pytest.MonkeyPatch) 
         with DatadogScorecardsHook() as hook:
             assert hook.get_conn().get_page(ScoresQuery.build("by-kind")).count == 0
     assert len(proxy.seen) == 1
+
+
+@pytest.fixture
+def environment_without_proxies(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """No proxy variable from the machine running the tests: each test sets the ones it is about."""
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    return monkeypatch
+
+
+def _connection_without_proxies(api_url: str) -> str:
+    return json.dumps(
+        {"conn_type": "datadog_scorecards", "password": API_KEY, "extra": _extra(api_url=api_url)}
+    )
+
+
+def test_the_environment_s_proxy_carries_the_requests(
+    environment_without_proxies: pytest.MonkeyPatch,
+) -> None:
+    with serving(_acts_as_proxy) as proxy:
+        environment_without_proxies.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.port}")
+        environment_without_proxies.setenv(CONN_ENV, _connection_without_proxies("http://127.0.0.1:9"))
+        with DatadogScorecardsHook() as hook:
+            client = hook.get_conn()
+            assert client.get_page(ScoresQuery.build("by-kind")).count == 0
+            assert client.get_page(ScoresQuery.build("by-team")).count == 0
+    assert len(proxy.seen) == 2
+
+
+def test_no_proxy_exempts_the_api_host(environment_without_proxies: pytest.MonkeyPatch) -> None:
+    with serving(answer) as server:
+        environment_without_proxies.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+        environment_without_proxies.setenv("NO_PROXY", "127.0.0.1")
+        environment_without_proxies.setenv(CONN_ENV, server.connection())
+        with DatadogScorecardsHook() as hook:
+            assert hook.get_conn().get_page(ScoresQuery.build("by-kind")).count == 0
+    assert len(server.seen) == 1
+
+
+def _proxy_echoing_its_password(handler: BaseHTTPRequestHandler) -> None:
+    detail = f"upstream refused user:{PROXY_PASSWORD}"
+    body = json.dumps({"errors": [{"status": "403", "title": "Forbidden", "detail": detail}]}).encode()
+    answer(handler, 403, body)
+
+
+def test_the_environment_s_proxy_password_is_scrubbed_from_errors(
+    environment_without_proxies: pytest.MonkeyPatch,
+) -> None:
+    from airflow_provider_scorecards.client.errors import ScorecardsAPIError
+
+    with serving(_proxy_echoing_its_password) as proxy:
+        environment_without_proxies.setenv(
+            "HTTP_PROXY", f"http://user:{PROXY_PASSWORD}@127.0.0.1:{proxy.port}"
+        )
+        environment_without_proxies.setenv(CONN_ENV, _connection_without_proxies("http://127.0.0.1:9"))
+        with DatadogScorecardsHook() as hook, pytest.raises(ScorecardsAPIError) as info:
+            hook.get_conn().get_page(ScoresQuery.build("by-kind"))
+    assert "upstream refused" in str(info.value)
+    assert PROXY_PASSWORD not in str(info.value)
