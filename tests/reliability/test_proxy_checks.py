@@ -21,6 +21,12 @@ def _extra(**extra: object) -> dict[str, object]:
     return {"app_key_secret": APP_KEY, **extra}
 
 
+def _connection(**extra: object) -> str:
+    """The JSON of a connection (for ``AIRFLOW_CONN_...``) to an API that nothing serves unless proxied."""
+    extra.setdefault("api_url", "http://127.0.0.1:9")
+    return json.dumps({"conn_type": "datadog_scorecards", "password": API_KEY, "extra": _extra(**extra)})
+
+
 @pytest.mark.parametrize(
     "proxies",
     [
@@ -48,16 +54,7 @@ def test_an_https_api_may_go_through_a_plain_http_proxy() -> None:
 
 def test_repr_and_the_masker_never_show_a_proxy_password(monkeypatch: pytest.MonkeyPatch) -> None:
     proxy = f"http://user:{PROXY_PASSWORD}@127.0.0.1:3128"
-    monkeypatch.setenv(
-        CONN_ENV,
-        json.dumps(
-            {
-                "conn_type": "datadog_scorecards",
-                "password": API_KEY,
-                "extra": _extra(api_url="http://127.0.0.1:9", proxies={"http": proxy}),
-            }
-        ),
-    )
+    monkeypatch.setenv(CONN_ENV, _connection(proxies={"http": proxy}))
     try:
         from airflow.sdk.log import redact
     except ImportError:  # Airflow 3.0
@@ -77,16 +74,7 @@ def _acts_as_proxy(handler: BaseHTTPRequestHandler) -> None:
 
 def test_a_loopback_proxy_carries_the_requests(monkeypatch: pytest.MonkeyPatch) -> None:
     with serving(_acts_as_proxy) as proxy:
-        monkeypatch.setenv(
-            CONN_ENV,
-            json.dumps(
-                {
-                    "conn_type": "datadog_scorecards",
-                    "password": API_KEY,
-                    "extra": _extra(api_url="http://127.0.0.1:9", proxies=f"http://127.0.0.1:{proxy.port}"),
-                }
-            ),
-        )
+        monkeypatch.setenv(CONN_ENV, _connection(proxies=f"http://127.0.0.1:{proxy.port}"))
         with DatadogScorecardsHook() as hook:
             assert hook.get_conn().get_page(ScoresQuery.build("by-kind")).count == 0
     assert len(proxy.seen) == 1
@@ -101,18 +89,12 @@ def environment_without_proxies(monkeypatch: pytest.MonkeyPatch) -> pytest.Monke
     return monkeypatch
 
 
-def _connection_without_proxies(api_url: str) -> str:
-    return json.dumps(
-        {"conn_type": "datadog_scorecards", "password": API_KEY, "extra": _extra(api_url=api_url)}
-    )
-
-
 def test_the_environment_s_proxy_carries_the_requests(
     environment_without_proxies: pytest.MonkeyPatch,
 ) -> None:
     with serving(_acts_as_proxy) as proxy:
         environment_without_proxies.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.port}")
-        environment_without_proxies.setenv(CONN_ENV, _connection_without_proxies("http://127.0.0.1:9"))
+        environment_without_proxies.setenv(CONN_ENV, _connection())
         with DatadogScorecardsHook() as hook:
             client = hook.get_conn()
             assert client.get_page(ScoresQuery.build("by-kind")).count == 0
@@ -145,7 +127,7 @@ def test_the_environment_s_proxy_password_is_scrubbed_from_errors(
         environment_without_proxies.setenv(
             "HTTP_PROXY", f"http://user:{PROXY_PASSWORD}@127.0.0.1:{proxy.port}"
         )
-        environment_without_proxies.setenv(CONN_ENV, _connection_without_proxies("http://127.0.0.1:9"))
+        environment_without_proxies.setenv(CONN_ENV, _connection())
         with DatadogScorecardsHook() as hook, pytest.raises(ScorecardsAPIError) as info:
             hook.get_conn().get_page(ScoresQuery.build("by-kind"))
     assert "upstream refused" in str(info.value)
