@@ -25,7 +25,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_scorecards.client.coercion import coerce_int
-from airflow_provider_scorecards.client.errors import ScorecardsAuthError
+from airflow_provider_scorecards.client.errors import (
+    MAX_ID_CHARS,
+    ScorecardsAuthError,
+    ServerText,
+    render_id,
+)
 from airflow_provider_scorecards.client.outcomes import MAX_PAGE_SIZE, OutcomesQuery
 
 if TYPE_CHECKING:
@@ -93,7 +98,7 @@ class Explanations:
     def as_dict(self) -> dict[str, list[dict[str, str | None]]]:
         """``{id: [{"rule_id", "rule_name", "remarks"}, ...]}`` for every id that could be explained."""
         return {
-            item.id: [rule.as_dict() for rule in item.rules]
+            render_id(item.id): [rule.as_dict() for rule in item.rules]
             for item in self.items
             if item.unavailable is None
         }
@@ -108,13 +113,14 @@ class Explanations:
                 f"  (not narrowed by {', '.join(self.unscoped)}: the outcomes endpoint has no such filter)"
             )
         for item in self.items:
+            shown = render_id(item.id)
             if item.unavailable is not None:
-                lines.append(f"  {item.id}: {UNAVAILABLE}: {item.unavailable}")
+                lines.append(f"  {shown}: {UNAVAILABLE}: {item.unavailable}")
                 continue
             if not item.rules:
-                lines.append(f"  {item.id}: no failing rule outcome reported")
+                lines.append(f"  {shown}: no failing rule outcome reported")
                 continue
-            lines.append(f"  {item.id}:")
+            lines.append(f"  {shown}:")
             for rule in item.rules:
                 name = rule.rule_name or rule.rule_id or "rule not named"
                 lines.append(f"    - {name}: {rule.remarks or 'no remarks'}")
@@ -164,7 +170,7 @@ def explain_failures(
     long. ``query`` is the gate's query, whose rule filters narrow the outcomes asked for.
     """
     chosen = list(dict.fromkeys(failing_ids))[:limit]
-    secrets = client.settings.secrets
+    text = ServerText(client.settings.secrets)
     started = clock()
     stop_reason: str | None = None
     requests = 0
@@ -177,9 +183,9 @@ def explain_failures(
             continue
         requests += 1
         try:
-            items.append(_explain_one(client, entity_id, query, secrets))
+            items.append(_explain_one(client, entity_id, query, text))
         except Exception as exc:  # an explanation must never fail the gate, whatever went wrong
-            reason = scrub(f"{type(exc).__name__}: {exc}", secrets, MAX_REASON)
+            reason = text.clean(f"{type(exc).__name__}: {exc}", MAX_REASON)
             items.append(Explanation(entity_id, unavailable=reason))
             if isinstance(exc, ScorecardsAuthError):
                 stop_reason = reason  # the next requests would be refused the same way
@@ -196,7 +202,7 @@ def explain_failures(
 
 
 def _explain_one(
-    client: ScorecardsClient, entity_id: str, query: ScoresQuery | None, secrets: Sequence[str]
+    client: ScorecardsClient, entity_id: str, query: ScoresQuery | None, text: ServerText
 ) -> Explanation:
     outcomes_query = OutcomesQuery.build(
         service_name=service_name(entity_id),
@@ -210,9 +216,9 @@ def _explain_one(
     failing = [o for o in page.outcomes if o.state in ("fail", None)]  # None: answered to state=fail
     rules = tuple(
         RuleExplanation(
-            rule_id=scrub(o.rule_id, secrets, 200) if o.rule_id else None,
-            rule_name=scrub(o.rule_name, secrets, 200) if o.rule_name else None,
-            remarks=scrub(remarks_text(o.remarks), secrets, MAX_REMARKS) if o.remarks else None,
+            rule_id=text.clean(o.rule_id, MAX_ID_CHARS) if o.rule_id else None,
+            rule_name=text.clean(o.rule_name, MAX_ID_CHARS) if o.rule_name else None,
+            remarks=text.clean(" ".join(remarks_text(o.remarks).split()), MAX_REMARKS) if o.remarks else None,
         )
         for o in failing[:MAX_RULES_SHOWN]
     )
@@ -248,13 +254,3 @@ def remarks_text(remarks: str) -> str:
     parser.feed(remarks[: MAX_REMARKS * 20])
     parser.close()
     return "".join(parts)
-
-
-def scrub(text: str, secrets: Sequence[str], limit: int) -> str:
-    """``text`` on one line, without control characters or credentials, at most ``limit`` characters."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    cleaned = "".join(ch if ch.isprintable() else " " for ch in text)
-    single = " ".join(cleaned.split())
-    return single if len(single) <= limit else single[: limit - 3] + "..."

@@ -34,8 +34,8 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_scorecards.client.coercion import coerce_optional_float, coerce_str_list, is_unset
-from airflow_provider_scorecards.client.errors import InvalidParameterError
-from airflow_provider_scorecards.client.pages import NUMERIC_FIELDS, Record
+from airflow_provider_scorecards.client.errors import InvalidParameterError, render_id
+from airflow_provider_scorecards.client.pages import NUMERIC_FIELDS, Record, nothing_evaluated
 
 if TYPE_CHECKING:
     from airflow_provider_scorecards.client.client import ScorecardsClient
@@ -194,14 +194,15 @@ class GateCondition:
         """Judge the fetched records, against ``baseline`` when ``max_drop`` is set.
 
         ``baseline`` is the records of an earlier snapshot of the same query, or None when there is none
-        (``on_missing_baseline`` decides). Never raises for any well-formed record list: a baseline value
-        that is not a number counts as "not in the baseline".
+        (``on_missing_baseline`` decides). Both are valid records (decoded by ``client/pages.py``, or
+        read back by ``snapshots.py`` through ``pages.record_problem``); a baseline value of None counts as
+        "not in the baseline".
         """
         by_id = {record["id"]: record for record in records}
         comparing = self.max_drop is not None and baseline is not None
         before: dict[str, float | None] = {}
         if self.max_drop is not None and baseline is not None:
-            before = {r["id"]: _number(r.get(self.field)) for r in baseline}
+            before = {r["id"]: r.get(self.field) for r in baseline}  # validated where it was read
         watched = list(self.score_ids) if self.score_ids is not None else list(by_id)
         if self.score_ids is None:  # watching everything: ids that vanished since the baseline count too
             watched += [score_id for score_id in before if score_id not in by_id]
@@ -219,8 +220,8 @@ class GateCondition:
 
                 closest = tuple(difflib.get_close_matches(score_id, by_id, n=CLOSEST_IDS, cutoff=0.6))
                 checks.append(GateCheck(score_id, None, self.bound, None, ABSENT, closest, baseline=then))
-            elif record.get("denominator") == 0 and self.field in ("score", "numerator", "denominator"):
-                checks.append(GateCheck(score_id, value, self.bound, None, "no data (denominator is 0)"))
+            elif (unevaluated := nothing_evaluated(record)) is not None:
+                checks.append(GateCheck(score_id, value, self.bound, None, unevaluated))
             elif value is None:
                 checks.append(GateCheck(score_id, None, self.bound, None, f"{self.field} not reported"))
             else:
@@ -272,7 +273,7 @@ class GateCheck:
     def missing_text(self) -> str:
         """What data is missing for the id, with the closest existing ids when some exist (a typo, often)."""
         if self.closest:
-            return f"{self.missing}; closest ids that exist: {', '.join(self.closest)}"
+            return f"{self.missing}; closest ids that exist: {', '.join(map(render_id, self.closest))}"
         return str(self.missing)
 
 
@@ -349,12 +350,6 @@ def format_compared(value: float, field: str) -> str:
     if field != "score" and float(value).is_integer():
         return f"{value:.0f}"
     return f"{value:.2f}"
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
-        return None
-    return float(value)
 
 
 def check_gate(

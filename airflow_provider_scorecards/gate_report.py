@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from airflow_provider_scorecards.client.errors import render_id
 from airflow_provider_scorecards.gate import format_compared, format_number
 
 if TYPE_CHECKING:
@@ -41,8 +42,8 @@ def render_report(result: GateResult) -> str:
         )
     if not result.checks:
         return head + "; the query returned no scores"
-    lines = [f"  {c.id}: {failure_reason(result, c)}" for c in result.failing]
-    lines += [f"  {c.id}: {c.missing_text}" for c in result.missing]
+    lines = [f"  {render_id(c.id)}: {failure_reason(result, c)}" for c in result.failing]
+    lines += [f"  {render_id(c.id)}: {c.missing_text}" for c in result.missing]
     if len(lines) > REPORT_MAX_LINES:
         lines = [*lines[:REPORT_MAX_LINES], f"  ... and {len(lines) - REPORT_MAX_LINES} more"]
     return "\n".join([head, *lines])
@@ -71,7 +72,10 @@ def absent_warning(result: GateResult) -> str | None:
     if not absent:
         return None
     items = "; ".join(
-        f"{c.id!r} (closest: {', '.join(c.closest)})" if c.closest else repr(c.id) for c in absent
+        f"'{render_id(c.id)}' (closest: {', '.join(map(render_id, c.closest))})"
+        if c.closest
+        else f"'{render_id(c.id)}'"
+        for c in absent
     )
     return (
         f"{len(absent)} watched id(s) absent from the result: {items}. A typo waits until the timeout "

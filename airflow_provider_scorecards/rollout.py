@@ -19,15 +19,15 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_scorecards.client.coercion import coerce_bool
+from airflow_provider_scorecards.client.errors import render_server_text
 from airflow_provider_scorecards.explain import (
     DEFAULT_EXPLAIN_LIMIT,
     Explanation,
     Explanations,
     coerce_explain_limit,
     explain_failures,
-    scrub,
 )
-from airflow_provider_scorecards.verdict import build_verdict
+from airflow_provider_scorecards.verdict import build_verdict, decision_ids
 from airflow_provider_scorecards.waivers import (
     WaivedResult,
     Waiver,
@@ -133,7 +133,7 @@ def explain_ids(
     try:
         explainer = client()
     except Exception as exc:  # an explanation must never fail the gate
-        reason = scrub(f"{type(exc).__name__}: {exc}", (), 300)
+        reason = render_server_text(f"{type(exc).__name__}: {exc}", 300)
         ids = failing_ids[: options.explain_limit]
         return Explanations(
             tuple(Explanation(i, unavailable=reason) for i in ids),
@@ -153,13 +153,7 @@ def verdict(
 
 def decision_parts(decision: WaivedResult) -> dict[str, Any]:
     """Return what a trigger's event carries of a decision, so the task can write its verdict (JSON)."""
-    return {
-        "met": decision.met,
-        "failing": decision.failing_ids,
-        "missing": decision.missing_ids,
-        "waived": decision.waived_ids,
-        "waivers": {item.check.id: item.waiver.describe() for item in decision.waived},
-    }
+    return {"met": decision.met, **decision_ids(decision)}
 
 
 def verdict_from_parts(

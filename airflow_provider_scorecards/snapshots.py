@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import secrets
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -30,8 +29,8 @@ from datetime import date
 from typing import IO, Any
 
 from airflow_provider_scorecards.client.coercion import is_unset, parse_list_text
-from airflow_provider_scorecards.client.errors import InvalidParameterError
-from airflow_provider_scorecards.client.pages import Record
+from airflow_provider_scorecards.client.errors import InvalidParameterError, render_id
+from airflow_provider_scorecards.client.pages import Record, record_problem
 
 PARTIAL_SUFFIX = ".partial"
 """How a file being written ends: never read as a snapshot, removed if its writer fails."""
@@ -275,24 +274,20 @@ def _checked(
         if score_id in first_seen:
             raise InvalidSnapshotError(
                 source,
-                f"{score_id!r:.80} appears twice, at {first_seen[score_id]} and at {where}: "
+                f"'{render_id(score_id)}' appears twice, at {first_seen[score_id]} and at {where}: "
                 "one record per id",
             )
         first_seen[score_id] = where
         if field not in item:
-            raise InvalidSnapshotError(source, f"{where} ({score_id}) has no {field!r}")
-        value = item[field]
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
-        ):
-            raise InvalidSnapshotError(
-                source, f"{where} ({score_id}): {field!r} is {_kind(value)} {value!r:.40}, expected a number"
-            )
+            raise InvalidSnapshotError(source, f"{where} ({render_id(score_id)}) has no {field!r}")
+        problem = record_problem(item)
+        if problem is not None:
+            raise InvalidSnapshotError(source, f"{where} ({render_id(score_id)}): {problem}")
         kind = item.get("aggregation")
         if aggregation is not None and kind is not None and kind != aggregation:
             raise InvalidSnapshotError(
                 source,
-                f"{where} ({score_id}) is a {kind} score but the query is {aggregation}: "
+                f"{where} ({render_id(score_id)}) is a {kind} score but the query is {aggregation}: "
                 "compare snapshots of the same query",
             )
         records.append(item)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_scorecards.client.errors import render_id
 from airflow_provider_scorecards.explain import Explanations
 from airflow_provider_scorecards.waivers import WaivedResult
 
@@ -50,12 +51,19 @@ def build_verdict(
     return {
         "met": waived.met,
         "dry_run": dry_run,
-        "failing": waived.failing_ids,
-        "missing": waived.missing_ids,
-        "waived": waived.waived_ids,
-        "waivers": {item.check.id: item.waiver.describe() for item in waived.waived},
+        **decision_ids(waived),
         "report": full_report(waived, explanations),
         "explanations": {} if explanations is None else explanations.as_dict(),
+    }
+
+
+def decision_ids(waived: WaivedResult) -> dict[str, Any]:
+    """Return the ids of a decision as the verdict shows them (each rendered: they came from a server)."""
+    return {
+        "failing": [render_id(i) for i in waived.failing_ids],
+        "missing": [render_id(i) for i in waived.missing_ids],
+        "waived": [render_id(i) for i in waived.waived_ids],
+        "waivers": {render_id(item.check.id): item.waiver.describe() for item in waived.waived},
     }
 
 

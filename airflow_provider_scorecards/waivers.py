@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from airflow_provider_scorecards.client.coercion import MAX_LIST_ITEMS
-from airflow_provider_scorecards.client.errors import InvalidParameterError
+from airflow_provider_scorecards.client.errors import InvalidParameterError, render_id, render_server_text
 from airflow_provider_scorecards.gate import ABSENT, CLOSEST_IDS, GateCheck, GateResult
 
 PARAMETER = "waivers"
@@ -63,7 +63,9 @@ class Waiver:
 
     def text(self) -> str:
         """``until 2026-12-31 (migrating to the new stack)``."""
-        return f"until {self.until.isoformat()}" + (f" ({self.reason})" if self.reason else "")
+        return f"until {self.until.isoformat()}" + (
+            f" ({render_server_text(self.reason)})" if self.reason else ""
+        )
 
 
 def parse_waivers(value: Any) -> tuple[Waiver, ...]:
@@ -221,12 +223,12 @@ class WaivedResult:
     def warnings(self) -> list[str]:
         """One line per expired or unmatched waiver, for the log."""
         lines = [
-            f"Waiver of {w.id!r} expired at the end of {w.until.isoformat()} (UTC) and is ignored"
+            f"Waiver of '{render_id(w.id)}' expired at the end of {w.until.isoformat()} (UTC) and is ignored"
             for w in self.expired
         ]
         for waiver, why, closest in self.unmatched:
-            hint = f" (closest watched ids: {', '.join(closest)})" if closest else ""
-            lines.append(f"Waiver of {waiver.id!r} names an id {why}{hint}")
+            hint = f" (closest watched ids: {', '.join(map(render_id, closest))})" if closest else ""
+            lines.append(f"Waiver of '{render_id(waiver.id)}' names an id {why}{hint}")
         return lines
 
     def report(self) -> str:
@@ -234,9 +236,9 @@ class WaivedResult:
         lines = [self.result.report()]
         condition = self.result.condition
         for item in self.waived:
+            why = _why(item.check, condition.field)
             lines.append(
-                f"  {item.check.id}: WAIVED {item.waiver.text()}: {_why(item.check, condition.field)}"
-                " (counted as acceptable)"
+                f"  {render_id(item.check.id)}: WAIVED {item.waiver.text()}: {why} (counted as acceptable)"
             )
         lines += [f"  warning: {line}" for line in self.warnings()]
         return "\n".join(lines)

@@ -24,12 +24,49 @@ MAX_SERVER_MESSAGE = 4000
 """Longest server detail of one error, all its pieces together (characters)."""
 MAX_ERROR_ITEMS = 10
 """Most entries of a body's ``errors`` list that are read."""
+MAX_ID_CHARS = 200
+"""Longest score id, entity reference or rule id shown in a report line or a log (characters)."""
 REDACTED = "***"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def render_server_text(text: Any, limit: int = MAX_SERVER_TEXT) -> str:
+    r"""Return server text as a person may safely read it: on one line, every invisible character shown.
+
+    The one renderer of text that came from a server (ids, rule names, remarks, error details) on its way
+    to a log, a report, the verdict, an approval form, an exception or a page. Control characters,
+    bidirectional overrides, zero-width and other format characters, line and paragraph separators are
+    written as visible escapes (``\n``, ``\u202e``), so a hostile id can neither start a line of its own
+    nor reorder or hide what follows it. At most ``limit`` characters, then ``... (cut)``.
+    """
+    raw = text if isinstance(text, str) else _safe_str(text, limit)
+    cut = len(raw) > limit
+    if cut:
+        raw = raw[:limit]
+    if not raw.isprintable():
+        raw = "".join(ch if ch.isprintable() else _escape(ch) for ch in raw)
+        if len(raw) > limit:
+            raw, cut = raw[:limit], True
+    return raw + "... (cut)" if cut else raw
+
+
+def render_id(value: Any) -> str:
+    """Render a score id, an entity reference or a rule id that came from a server (see above)."""
+    return render_server_text(value, MAX_ID_CHARS)
+
+
+def _escape(ch: str) -> str:
+    if ch == " ":
+        return ch
+    named = _NAMED_ESCAPES.get(ch)
+    if named is not None:
+        return named
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 class ServerText:
-    """Makes text that came from the server fit for a message: the secrets replaced, one line, capped.
+    """Makes text that came from the server fit for a message: the secrets replaced, then rendered.
 
     ``secrets`` are the connection's credentials (keys, token, proxy passwords), matched regardless of
     case. The text is cut before it is scrubbed (a 20 MB string costs no 20 MB search), and what could be
@@ -56,10 +93,8 @@ class ServerText:
             raw = self._pattern.sub(REDACTED, raw)
             if cut and self._longest:
                 raw = raw[: max(len(raw) - self._longest, 0)]
-        raw = _CONTROL.sub(" ", raw)
-        if cut or len(raw) > limit:
-            return raw[:limit] + "... (cut)"
-        return raw
+        rendered = render_server_text(raw, limit)
+        return rendered if not cut or rendered.endswith("... (cut)") else rendered + "... (cut)"
 
     def clean_all(self, pieces: Iterable[str], limit: int = MAX_SERVER_MESSAGE) -> list[str]:
         """Pieces already cleaned, kept while they fit in ``limit`` characters together."""

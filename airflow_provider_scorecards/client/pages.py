@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_scorecards.client.errors import ScorecardsResponseError
+from airflow_provider_scorecards.client.errors import ScorecardsResponseError, render_id
 
 NUMERIC_FIELDS: tuple[str, ...] = (
     "score",
@@ -39,7 +38,19 @@ NON_NEGATIVE_FIELDS: tuple[str, ...] = NUMERIC_FIELDS[1:]
 BOUNDED_BY_DENOMINATOR: tuple[str, ...] = ("numerator", "total_pass", "total_fail")
 """Fields that count part of what ``denominator`` counts (score = numerator / denominator, passes over
 passes + fails), so never above it."""
-MAX_FINITE = sys.float_info.max
+INT64_MAX = 2**63 - 1
+"""The spec types every count as int64."""
+MAX_LEVEL = 3
+"""Datadog's rules have levels 1 to 3, so a score's level is 0 (no level reached) to 3."""
+DOMAINS: dict[str, tuple[int, int, bool]] = {
+    "score": (0, 1, False),
+    "level": (0, MAX_LEVEL, True),
+    **{name: (0, INT64_MAX, True) for name in NUMERIC_FIELDS if name not in ("score", "level")},
+}
+"""Each numeric attribute's domain: (lowest, highest, whole numbers only). The one statement of what a
+score may hold: the careful parser checks it (:func:`domain_problem`) and the typed decoder's constraints
+(``client/wire.py``) are built from it."""
+NOTHING_EVALUATED = "no data (denominator is 0)"
 RELATIONSHIPS: tuple[str, ...] = ("entity", "rule", "scorecard", "service", "team")
 RECORD_FIELDS: tuple[str, ...] = (
     "id",
@@ -153,7 +164,7 @@ def _flatten_checked(item: Any) -> Record:
     for value in numbers:
         if value is not None and (type(value) not in _NUMBER or value - value != 0):  # bool, str, nan, inf
             raise _Malformed
-    if _impossible(numbers):
+    if domain_problem(numbers) is not None:
         raise _Malformed
     aggregation = get("aggregation")
     if aggregation is not None and type(aggregation) is not str:
@@ -185,16 +196,58 @@ def _flatten_checked(item: Any) -> Record:
     }
 
 
-def _impossible(numbers: tuple[Any, ...]) -> bool:
-    """Tell whether finite numbers, in NUMERIC_FIELDS order, cannot be a score's (see the module's rules)."""
-    score, numerator, denominator = numbers[0], numbers[1], numbers[2]
-    if score is not None and not 0 <= score <= 1:
-        return True
-    if any(value is not None and value < 0 for value in numbers[1:]):
-        return True
-    return denominator is not None and any(
-        value is not None and value > denominator for value in (numerator, numbers[5], numbers[6])
+def domain_problem(numbers: tuple[Any, ...]) -> str | None:
+    """Say why finite numbers, in :data:`NUMERIC_FIELDS` order, cannot be one score's; None when they can.
+
+    The one check of the domains (:data:`DOMAINS`) and of the parts of a denominator that exceed it.
+    """
+    for name, value in zip(NUMERIC_FIELDS, numbers, strict=True):
+        if value is None:
+            continue
+        low, high, whole = DOMAINS[name]
+        if name == "score" and not low <= value <= high:
+            return f"attribute 'score' is {value!r:.40}, outside 0..1"
+        if value < low:
+            return f"attribute {name!r} is {value!r:.40}, below {low}"
+        if value > high:
+            limit = "the highest level" if name == "level" else "the int64 maximum"
+            return f"attribute {name!r} is {value!r:.40}, above {high} ({limit})"
+        if whole and value != int(value):
+            return f"attribute {name!r} is {value!r:.40}, not a whole number"
+    denominator = numbers[2]
+    if denominator is not None and exceeds_denominator(denominator, numbers[1], numbers[5], numbers[6]):
+        for name in BOUNDED_BY_DENOMINATOR:
+            value = numbers[NUMERIC_FIELDS.index(name)]
+            if value is not None and value > denominator:
+                return f"attribute {name!r} is {value!r:.40}, above its 'denominator' {denominator!r:.40}"
+    return None
+
+
+def exceeds_denominator(denominator: Any, numerator: Any, passed: Any, failed: Any) -> bool:
+    """Tell whether a part of what ``denominator`` counts (numerator, passes, fails) is above it."""
+    return (
+        (numerator is not None and numerator > denominator)
+        or (passed is not None and passed > denominator)
+        or (failed is not None and failed > denominator)
     )
+
+
+def record_problem(record: dict[str, Any]) -> str | None:
+    """Say why a flat record (read back from a snapshot or a baseline) is not a valid score; None if it is."""
+    numbers = tuple(record.get(name) for name in NUMERIC_FIELDS)
+    for name, value in zip(NUMERIC_FIELDS, numbers, strict=True):
+        if value is not None and (type(value) not in _NUMBER or value - value != 0):  # bool, str, nan, inf
+            return f"{name!r} is {value!r:.40}, expected a number"
+    return domain_problem(numbers)
+
+
+def nothing_evaluated(record: Record) -> str | None:
+    """Say why a valid record holds no judgement at all (``denominator`` 0: nothing was evaluated), or None.
+
+    The gate treats such a record as missing data whatever field it judges: a level or a count of nothing
+    evaluated says nothing about the entity.
+    """
+    return NOTHING_EVALUATED if record.get("denominator") == 0 else None
 
 
 def _related_id(relationship: Any) -> str | None:
@@ -242,15 +295,17 @@ def _item_problem(item: Any) -> str | None:
         for name in NUMERIC_FIELDS:
             value = attributes.get(name)
             if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or (isinstance(value, float) and not math.isfinite(value))
             ):
                 return f"attribute {name!r} is {_kind(value)} {value!r:.40}, expected a finite number"
         aggregation = attributes.get("aggregation")
         if aggregation is not None and not isinstance(aggregation, str):
             return f"attribute 'aggregation' is {_kind(aggregation)}, expected a string"
-        impossible = _impossible_value(attributes)
+        impossible = domain_problem(tuple(attributes.get(name) for name in NUMERIC_FIELDS))
         if impossible:
-            return f"impossible value in score {item['id']!r:.80}: {impossible}"
+            return f"impossible value in score '{render_id(item['id'])}': {impossible}"
     relationships = item.get("relationships")
     if relationships is not None:
         if not isinstance(relationships, dict):
@@ -266,24 +321,6 @@ def _item_problem(item: Any) -> str | None:
                 not isinstance(rel_data, dict) or not isinstance(rel_data.get("id", ""), str)
             ):
                 return f"relationship {name!r} has malformed 'data'"
-    return None
-
-
-def _impossible_value(attributes: dict[str, Any]) -> str | None:
-    """Which field of finite numbers is impossible, with its value and the rule it breaks, in words."""
-    score = attributes.get("score")
-    if score is not None and not 0 <= score <= 1:
-        return f"attribute 'score' is {score!r:.40}, outside 0..1"
-    for name in NON_NEGATIVE_FIELDS:
-        value = attributes.get(name)
-        if value is not None and value < 0:
-            return f"attribute {name!r} is {value!r:.40}, below 0"
-    denominator = attributes.get("denominator")
-    if denominator is not None:
-        for name in BOUNDED_BY_DENOMINATOR:
-            value = attributes.get(name)
-            if value is not None and value > denominator:
-                return f"attribute {name!r} is {value!r:.40}, above its 'denominator' {denominator!r:.40}"
     return None
 
 

@@ -27,11 +27,16 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta, Struct
 
-from airflow_provider_scorecards.client.pages import MAX_FINITE, Page, Record
+from airflow_provider_scorecards.client.pages import DOMAINS, Page, Record, exceeds_denominator
 
-# Numbers as json.loads gives them (an int stays an int), within the range of their field.
-Score = Annotated[int, Meta(ge=0, le=1)] | Annotated[float, Meta(ge=0.0, le=1.0)]
-Count = Annotated[int, Meta(ge=0)] | Annotated[float, Meta(ge=0.0, le=MAX_FINITE)]
+# Numbers as json.loads gives them (an int stays an int), within the domain of their field (pages.DOMAINS).
+# A whole number written as a float (``2.0``) is left to the careful parser, which accepts it alike.
+Score = (
+    Annotated[int, Meta(ge=DOMAINS["score"][0], le=DOMAINS["score"][1])]
+    | Annotated[float, Meta(ge=float(DOMAINS["score"][0]), le=float(DOMAINS["score"][1]))]
+)
+Level = Annotated[int, Meta(ge=DOMAINS["level"][0], le=DOMAINS["level"][1])]
+Count = Annotated[int, Meta(ge=DOMAINS["numerator"][0], le=DOMAINS["numerator"][1])]
 
 
 class _RelationshipData(Struct, gc=False):
@@ -55,7 +60,7 @@ class _Attributes(Struct, gc=False):
     score: Score | None = None
     numerator: Count | None = None
     denominator: Count | None = None
-    level: Count | None = None
+    level: Level | None = None
     total_entities: Count | None = None
     total_pass: Count | None = None
     total_fail: Count | None = None
@@ -95,14 +100,10 @@ def decode_records(body: bytes, offset: int) -> Page | None:
     for score in page.data:
         a = score.attributes or _NO_ATTRIBUTES
         denominator = a.denominator
-        if denominator is not None:
-            numerator, passed, failed = a.numerator, a.total_pass, a.total_fail
-            if (
-                (numerator is not None and numerator > denominator)
-                or (passed is not None and passed > denominator)
-                or (failed is not None and failed > denominator)
-            ):
-                return None
+        if denominator is not None and exceeds_denominator(
+            denominator, a.numerator, a.total_pass, a.total_fail
+        ):
+            return None
         r = score.relationships or _NO_RELATIONSHIPS
         append(
             {

@@ -37,6 +37,21 @@ CASES: list[tuple[dict[str, Any], dict[str, Any], str]] = [
         {"field": "total_pass", "min_value": 5},
         "'total_pass' is 7, above its 'denominator' 4",
     ),
+    (
+        {"score": 0.9, "level": 99},
+        {"field": "level", "min_value": 2},
+        "'level' is 99, above 3 (the highest level)",
+    ),
+    (
+        {"score": 0.9, "level": 4},
+        {"field": "level", "min_value": 2},
+        "'level' is 4, above 3 (the highest level)",
+    ),
+    (
+        {"score": 0.9, "total_fail": 10**400, "denominator": None},
+        {"field": "total_fail", "min_value": 1},
+        "above 9223372036854775807 (the int64 maximum)",
+    ),
 ]
 
 

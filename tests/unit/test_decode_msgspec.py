@@ -57,7 +57,9 @@ numbers = (
     st.integers(min_value=-3, max_value=12)
     | st.floats(allow_nan=True, allow_infinity=True)
     | st.floats(min_value=-0.5, max_value=1.5)
-    | st.sampled_from([0, 1, 0.0, 1.0, 1e308, -1e308, 10**30, True, False, "0.9", None])
+    | st.sampled_from(
+        [0, 1, 0.0, 1.0, 2.0, 3, 4, 2.5, 1e308, -1e308, 10**30, 2**63 - 1, 2**63, True, False, "0.9", None]
+    )
 )
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=6),
@@ -167,11 +169,28 @@ IMPOSSIBLE: list[tuple[dict[str, Any], str, str]] = [
     *(({name: -5}, name, "-5, below 0") for name in NON_NEGATIVE_FIELDS),
     ({"numerator": 5, "denominator": 4}, "numerator", "5, above its 'denominator' 4"),
     ({"total_pass": 9, "denominator": 4}, "total_pass", "9, above its 'denominator' 4"),
-    ({"total_fail": 4.5, "denominator": 4}, "total_fail", "4.5, above its 'denominator' 4"),
+    ({"total_fail": 5.0, "denominator": 4}, "total_fail", "5.0, above its 'denominator' 4"),
+    ({"level": 4}, "level", "4, above 3 (the highest level)"),
+    ({"level": 99}, "level", "99, above 3 (the highest level)"),
+    ({"level": 1.5}, "level", "1.5, not a whole number"),
+    ({"total_fail": 0.5}, "total_fail", "0.5, not a whole number"),
+    (
+        {"total_fail": 10**400, "denominator": None},
+        "total_fail",
+        f"{str(10**400)[:40]}, above 9223372036854775807 (the int64 maximum)",
+    ),
+    (
+        {"total_entities": 2**63},
+        "total_entities",
+        "9223372036854775808, above 9223372036854775807 (the int64 maximum)",
+    ),
+    ({"total_skip": 1e300}, "total_skip", "1e+300, above 9223372036854775807 (the int64 maximum)"),
 ]
 
 
-@pytest.mark.parametrize(("bad", "field", "words"), IMPOSSIBLE, ids=[f"{f}={v}" for v, f, _ in IMPOSSIBLE])
+@pytest.mark.parametrize(
+    ("bad", "field", "words"), IMPOSSIBLE, ids=[f"{f}={w[:20]}" for _, f, w in IMPOSSIBLE]
+)
 @pytest.mark.parametrize("raw", [False, True], ids=["records", "raw"])
 def test_impossible_values_refuse_the_page_naming_offset_item_id_field_and_value(
     bad: dict[str, Any], field: str, words: str, raw: bool
@@ -262,7 +281,7 @@ def test_pages_that_only_the_careful_parser_accepts_give_the_same_records() -> N
     for payload in (
         {"data": [{"id": "a", "attributes": {"score": 0.5}}], "meta": {"total": "many"}},
         {"data": [], "meta": {"total": -1}},
-        {"data": [{"id": "a", "attributes": {"total_fail": 10**40}}]},
+        {"data": [{"id": "a", "attributes": {"total_fail": 2.0, "level": 3.0}}]},
     ):
         body = body_of(payload)
         assert decode_page(body, 0) == parse_page(json.loads(body), 0)

@@ -53,6 +53,26 @@ def test_on_missing(on_missing: str, met: bool, fatal: bool) -> None:
     assert "z: no data (denominator is 0)" in report
 
 
+@pytest.mark.parametrize(
+    "gate",
+    [
+        {"min_score": 0.0},
+        {"field": "total_fail", "max_value": 0},
+        {"field": "level", "min_value": 0},
+        {"field": "total_entities", "min_value": 0},
+        {"field": "numerator", "max_value": 10},
+    ],
+    ids=lambda gate: str(gate.get("field", "score")),
+)
+@pytest.mark.parametrize("on_missing", ["wait", "fail", "ignore"])
+def test_nothing_evaluated_is_missing_data_whatever_the_field(gate: dict[str, Any], on_missing: str) -> None:
+    unevaluated = rec("z", 0.0, denominator=0, numerator=0, level=3, total_fail=0, total_entities=1)
+    result = GateCondition.build(**gate, score_ids=["z"], on_missing=on_missing).evaluate([unevaluated])
+    assert not result.met
+    assert result.fatal == (on_missing == "fail")
+    assert "z: no data (denominator is 0)" in result.report()
+
+
 def test_any_is_met_despite_missing_and_fail_mode() -> None:
     result = GateCondition.build(
         min_score=0.8, score_ids=["a", "gone"], match="any", on_missing="fail"

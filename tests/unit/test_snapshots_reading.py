@@ -44,8 +44,8 @@ def test_baseline_forms(tmp_path: Path) -> None:
         (['{"id": "a", "score": 0.5}', "", '["b", 0.5]'], "line 3 is a list, expected a record object"),
         (['{"id": "a", "score": 0.5}', '{"score": 0.5}'], "line 2 has no 'id'"),
         (['{"id": "a", "score": 0.5}', '{"id": "b", "level": 2}'], "line 2 (b) has no 'score'"),
-        (['{"id": "a", "score": "0.5"}'], "line 1 (a): 'score' is a string '0.5', expected a number"),
-        (['{"id": "a", "score": true}'], "line 1 (a): 'score' is a boolean True, expected a number"),
+        (['{"id": "a", "score": "0.5"}'], "line 1 (a): 'score' is '0.5', expected a number"),
+        (['{"id": "a", "score": true}'], "line 1 (a): 'score' is True, expected a number"),
         (
             ['{"id": "a", "score": 0.5, "aggregation": "by-entity"}'],
             "line 1 (a) is a by-entity score but the query is by-team",
