@@ -20,6 +20,7 @@ Plain Python with no Airflow import, like :mod:`airflow_provider_scorecards.gate
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import re
 from collections.abc import Mapping
@@ -36,6 +37,9 @@ MAX_REASON = 300
 """Longest reason kept (the report and the XCom carry it)."""
 MAX_TEXT = 64 * 1024
 """Longest waivers text read (a rendered template)."""
+FIRST_DATE = date(2000, 1, 1)
+LAST_DATE = date(2999, 12, 31)
+"""The range of a waiver's ``until``: every date in it can be compared with any clock without overflow."""
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _FORMS = 'expected {id: "YYYY-MM-DD"} or {id: {"until": "YYYY-MM-DD", "reason": "..."}}'
 
@@ -114,7 +118,14 @@ def _from_text(text: str) -> Any:
     except json.JSONDecodeError:
         pass
     try:
-        return ast.literal_eval(stripped)  # a dict rendered by Jinja: {'service:a': '2026-12-31'}
+        tree = ast.parse(stripped, mode="eval")  # a dict rendered by Jinja: {'service:a': '2026-12-31'}
+        if isinstance(tree.body, ast.Dict):  # literal_eval keeps the last of two equal keys: refuse them
+            _no_duplicates(
+                [(str(key.value), None) for key in tree.body.keys if isinstance(key, ast.Constant)]
+            )
+        return ast.literal_eval(tree)
+    except _DuplicateId as duplicate:
+        raise InvalidParameterError(PARAMETER, text, f"{duplicate.args[0]!r} is waived twice") from None
     except (ValueError, SyntaxError, MemoryError, RecursionError):
         raise InvalidParameterError(PARAMETER, text, f"{_FORMS}, as JSON or a dict") from None
 
@@ -152,15 +163,19 @@ def _waiver(waiver_id: str, spec: Any, shown: Any) -> Waiver:
 
 
 def _date(waiver_id: str, value: Any, shown: Any) -> date:
+    day: date | None = None
     if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    if isinstance(value, str) and _DATE.fullmatch(value.strip()):
-        try:
-            return date.fromisoformat(value.strip())
-        except ValueError:
-            pass
+        day = value
+    elif isinstance(value, str) and _DATE.fullmatch(value.strip()):
+        with contextlib.suppress(ValueError):  # 2026-02-30: refused below
+            day = date.fromisoformat(value.strip())
+    if day is not None and FIRST_DATE <= day <= LAST_DATE:
+        return day
     raise InvalidParameterError(
-        PARAMETER, shown, f"the waiver of {waiver_id!r} needs a date YYYY-MM-DD (the last day it holds, UTC)"
+        PARAMETER,
+        shown,
+        f"the waiver of {waiver_id!r} needs a date YYYY-MM-DD from {FIRST_DATE} to {LAST_DATE} "
+        "(the last day it holds, UTC)",
     )
 
 

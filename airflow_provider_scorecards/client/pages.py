@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,6 +82,7 @@ class _Malformed(Exception):
 
 
 _EMPTY: dict[str, Any] = {}
+_NUMBERS_OF_RECORD = operator.itemgetter(*NUMERIC_FIELDS)
 _NUMBER = (int, float)
 
 
@@ -230,6 +232,19 @@ def exceeds_denominator(denominator: Any, numerator: Any, passed: Any, failed: A
         or (passed is not None and passed > denominator)
         or (failed is not None and failed > denominator)
     )
+
+
+def score_numbers(item: dict[str, Any]) -> tuple[Any, ...]:
+    """Return the numbers of a flat record or a raw score object, in :data:`NUMERIC_FIELDS` order.
+
+    Two copies of one id with equal numbers say the same; different numbers mean the result moved.
+    """
+    try:
+        numbers: tuple[Any, ...] = _NUMBERS_OF_RECORD(item)
+        return numbers
+    except KeyError:  # a raw JSON:API object (its attributes), or a record with fields left out
+        fields = (item.get("attributes") or _EMPTY) if "attributes" in item else item
+        return tuple(fields.get(name) for name in NUMERIC_FIELDS)
 
 
 def record_problem(record: dict[str, Any]) -> str | None:

@@ -8,9 +8,11 @@ proportional to what the caller keeps.
 
 A misbehaving server cannot make this loop forever or pass off a partial result as complete: a full page
 made only of records already seen raises :class:`ScorecardsResponseError`. A result whose ``meta.total``
-moves between pages (records created or deleted while paging), or that ends short of its announced total,
-raises :class:`ResultMovedError` for that read; :func:`read_whole` reads the result again from the start
-(at most :data:`MAX_READS` times) and, if it never holds still, raises it naming every total seen.
+moves between pages (records created or deleted while paging), that ends short of its announced total, or
+that sends one id twice with different numbers (re-evaluated while paging), raises :class:`ResultMovedError`
+for that read: neither copy is judged. :func:`read_whole` reads the result again from the start (at most
+:data:`MAX_READS` times) and, if it never holds still, raises it naming every total seen and the last
+difference. An identical repeat (the same numbers) is dropped and counted.
 
 Nothing is allocated in proportion to a number the server claims: the offsets still to fetch are a
 ``range``, never a list, so a page announcing ``meta.total = 10**10`` costs what its records cost.
@@ -21,10 +23,10 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from airflow_provider_scorecards.client.errors import ScorecardsResponseError
-from airflow_provider_scorecards.client.pages import Page
+from airflow_provider_scorecards.client.errors import ScorecardsResponseError, render_id
+from airflow_provider_scorecards.client.pages import NUMERIC_FIELDS, Page, score_numbers
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -55,6 +57,7 @@ class ResultMovedError(ScorecardsResponseError):
     def __init__(self, totals: Sequence[int | None], detail: str, *, reads: int = 1) -> None:
         self.totals = list(totals)
         self.reads = reads
+        self.detail = detail
         seen = " -> ".join("none" if total is None else str(total) for total in self.totals)
         super().__init__(
             f"the result changed while paging ({detail}; meta.total seen: {seen}"
@@ -70,13 +73,13 @@ def read_whole(read: Callable[[], T], *, reads: int = MAX_READS, log: Logger | N
     ``reads`` such reads, a :class:`ResultMovedError` names every total seen across them.
     """
     totals: list[int | None] = []
-    details: list[str] = []
+    last = ""
     for attempt in range(1, reads + 1):
         try:
             return read()
         except ResultMovedError as exc:
             totals.extend(exc.totals)
-            details.append(str(exc.args[0]) if exc.args else "")
+            last = exc.detail
             if log is not None and attempt < reads:
                 log.warning(
                     "The result changed while paging (meta.total seen: %s); reading it again from the "
@@ -85,7 +88,7 @@ def read_whole(read: Callable[[], T], *, reads: int = MAX_READS, log: Logger | N
                     attempt + 1,
                     reads,
                 )
-    raise ResultMovedError(totals, "it never held still", reads=reads)
+    raise ResultMovedError(totals, f"it never held still; last: {last}", reads=reads)
 
 
 @dataclass
@@ -113,7 +116,8 @@ def paginate(
     ``state`` is the owning :class:`~airflow_provider_scorecards.client.client.PageStream`'s statistics,
     updated page by page.
     """
-    seen: set[str] = set()
+    seen: dict[str, tuple[Any, ...]] = {}
+    """Each id received, with the numbers of its first copy."""
     cap = max_results
 
     def check_steady(page: Page, requested: int) -> None:
@@ -130,19 +134,21 @@ def paginate(
             )
 
     def accept(page: Page, requested: int) -> Page:
-        ids = {item["id"] for item in page.items}
-        if len(ids) == len(page.items) and seen.isdisjoint(ids):
-            seen.update(ids)  # the usual page, nothing seen before: set operations, no loop in Python
+        ids = [item["id"] for item in page.items]
+        numbers = list(map(score_numbers, page.items))
+        if len(set(ids)) == len(ids) and seen.keys().isdisjoint(ids):
+            seen.update(zip(ids, numbers, strict=True))  # the usual page, nothing seen before
             items = page.items
         else:
             items = []
-            for item in page.items:
-                item_id = item["id"]
-                if item_id in seen:
+            for item_id, item, values in zip(ids, page.items, numbers, strict=True):
+                first = seen.setdefault(item_id, values)
+                if first is values:
+                    items.append(item)
+                elif first == values:
                     state.duplicates += 1
-                    continue
-                seen.add(item_id)
-                items.append(item)
+                else:
+                    raise ResultMovedError([first_total], _difference(item_id, first, values))
         if page.count >= requested and page.count > 0 and not items:
             raise ScorecardsResponseError(
                 f"page at offset {page.offset} only repeats records already received; "
@@ -193,6 +199,16 @@ def paginate(
         if _is_last(page, page_limit):
             return
         offset += page_limit
+
+
+def _difference(score_id: str, first: tuple[Any, ...], then: tuple[Any, ...]) -> str:
+    """Describe an id received twice with different numbers: the id, and each field's two values."""
+    changed = ", ".join(
+        f"{name} {a!r:.40} then {b!r:.40}"
+        for name, a, b in zip(NUMERIC_FIELDS, first, then, strict=True)
+        if a != b
+    )
+    return f"score '{render_id(score_id)}' came twice with different numbers: {changed}"
 
 
 def _is_last(page: Page, requested: int) -> bool:

@@ -96,6 +96,14 @@ class ClientSettings:
     request_deadline: float = DEFAULT_REQUEST_DEADLINE
     max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES
 
+    def __post_init__(self) -> None:
+        for name, value in (
+            ("api_key", self.api_key),
+            ("app_key", self.app_key),
+            ("bearer_token", self.bearer_token),
+        ):
+            check_header_value(name, value, self.source)
+
     def __repr__(self) -> str:
         shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self) if f.repr)
         proxies = None if self.proxies is None else {k: _redacted_url(v) for k, v in self.proxies.items()}
@@ -117,6 +125,26 @@ class ClientSettings:
         if self.bearer_token:
             headers["Authorization"] = f"Bearer {self.bearer_token}"
         return headers
+
+
+def check_header_value(name: str, value: str | None, source: str) -> None:
+    """Refuse a credential an HTTP header cannot carry, naming it and the character, never its value.
+
+    Datadog's keys and tokens are visible ASCII; anything else is a character pasted with the key (a
+    zero-width space, a letter of another alphabet, a typographic dash) and would fail in the HTTP stack.
+    """
+    if value is None:
+        return
+    for position, char in enumerate(value, 1):
+        if not "!" <= char <= "~":
+            import unicodedata  # only for a bad key
+
+            what = unicodedata.name(char, "a control character")
+            raise ScorecardsConfigError(
+                f"The {name} from {source} holds a character an HTTP header cannot carry: character "
+                f"{position} of {len(value)} is U+{ord(char):04X} ({what}). Datadog keys and tokens are "
+                "visible ASCII: set it again without the character pasted with it."
+            )
 
 
 def settings_from_connection(

@@ -42,6 +42,15 @@ _WILDCARD_HOSTS = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}
 __all__ = ["DEFAULT_API_KEY", "DEFAULT_APP_KEY", "FaultPlan", "Organisation", "ScorecardsSimulator"]
 
 
+def required_key(name: str, value: str) -> str:
+    """Return a key the simulator will demand, refusing a blank one (it would let keyless requests in)."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(
+            f"{name} must not be blank: the simulator would accept requests sending an empty key"
+        )
+    return value
+
+
 class ScorecardsSimulator:
     """A running simulator: an organisation, an HTTP server on loopback, faults and a request log.
 
@@ -89,9 +98,9 @@ class ScorecardsSimulator:
         ):
             raise ValueError(f"entities must be a whole number of at least 1, got {entities!r}")
         self.org = organisation or Organisation.generate(seed=seed, entities=entities, teams=teams)
-        self.api_key = api_key
-        self.app_key = app_key
-        self.bearer_token = bearer_token
+        self.api_key = required_key("api_key", api_key)
+        self.app_key = required_key("app_key", app_key)
+        self.bearer_token = None if bearer_token is None else required_key("bearer_token", bearer_token)
         self.host = host
         self.port = port
         self.improve_every = improve_every

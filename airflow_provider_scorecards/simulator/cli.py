@@ -16,7 +16,12 @@ import threading
 
 from airflow_provider_scorecards.client.settings import is_loopback
 from airflow_provider_scorecards.hooks import DEFAULT_CONN_ID
-from airflow_provider_scorecards.simulator import DEFAULT_API_KEY, DEFAULT_APP_KEY, ScorecardsSimulator
+from airflow_provider_scorecards.simulator import (
+    DEFAULT_API_KEY,
+    DEFAULT_APP_KEY,
+    ScorecardsSimulator,
+    required_key,
+)
 from airflow_provider_scorecards.simulator.faults import FaultPlan
 from airflow_provider_scorecards.simulator.org import Organisation
 
@@ -26,6 +31,13 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text}")
     return value
+
+
+def _key(text: str) -> str:
+    try:
+        return required_key("the key", text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _port(text: str) -> int:
@@ -97,11 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--api-key",
+        type=_key,
         default=DEFAULT_API_KEY,
         help="API key the simulator accepts (default: a fake key shipped in the package)",
     )
     parser.add_argument(
         "--app-key",
+        type=_key,
         default=DEFAULT_APP_KEY,
         help="application key it accepts (default: a fake key shipped in the package)",
     )

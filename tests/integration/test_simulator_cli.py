@@ -60,6 +60,23 @@ def test_impossible_options_are_refused(option: str, value: str, capsys: pytest.
     assert f"argument {option}: expected" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("option", ["--api-key", "--app-key"])
+@pytest.mark.parametrize("value", ["", "  "])
+def test_a_blank_key_is_refused_at_start_naming_the_flag(
+    option: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([option, value])
+    assert exit_info.value.code == 2
+    assert f"argument {option}: the key must not be blank" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["api_key", "app_key", "bearer_token"])
+def test_the_class_refuses_a_blank_key(name: str) -> None:
+    with pytest.raises(ValueError, match=f"{name} must not be blank"):
+        ScorecardsSimulator(entities=3, **{name: ""})
+
+
 def test_the_class_refuses_an_empty_organisation() -> None:
     with pytest.raises(ValueError, match="entities must be a whole number of at least 1"):
         ScorecardsSimulator(entities=-5)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_scorecards.client.errors import InvalidParameterError
+from airflow_provider_scorecards.client.errors import InvalidParameterError, ScorecardsConfigError
 from airflow_provider_scorecards.client.settings import settings_from_connection, settings_from_env
 from tests.reliability.hostile_servers import API_KEY, APP_KEY
 
@@ -37,3 +37,31 @@ def test_the_environment_fallback_does_not_echo_a_key_in_dd_site() -> None:
     with pytest.raises(InvalidParameterError) as info:
         settings_from_env({"DD_API_KEY": API_KEY, "DD_APP_KEY": APP_KEY, "DD_SITE": APP_KEY})
     assert APP_KEY not in str(info.value)
+
+
+PASTED = ["\u200b", "\u0430", "\u2013", "\u00a0", " ", "\n", "\x00", "\u202e", "\U0001f511"]
+
+
+@pytest.mark.parametrize("char", PASTED, ids=[f"U+{ord(c):04X}" for c in PASTED])
+@pytest.mark.parametrize("field", ["api_key", "app_key", "bearer_token"])
+def test_a_key_an_http_header_cannot_carry_is_a_config_error_naming_the_field_not_the_key(
+    char: str, field: str
+) -> None:
+    keys = {"api_key": API_KEY, "app_key": APP_KEY, "bearer_token": "tok-5e6f7a8b9c"}
+    bad = keys[field][:6] + char + keys[field][6:]
+    extra = {"app_key_secret": bad if field == "app_key" else APP_KEY}
+    if field == "bearer_token":
+        extra["bearer_token"] = bad
+    with pytest.raises(ScorecardsConfigError) as info:
+        settings_from_connection("c", "datadog_scorecards", bad if field == "api_key" else API_KEY, extra)
+    message = str(info.value)
+    assert f"The {field} from connection 'c'" in message
+    assert f"character 7 of {len(bad)} is U+{ord(char):04X}" in message
+    for secret in (bad, keys[field], keys[field][:6], keys[field][6:]):
+        assert secret not in message
+        assert all(secret not in str(arg) for arg in info.value.args)
+
+
+def test_the_environment_fallback_checks_its_keys_the_same_way() -> None:
+    with pytest.raises(ScorecardsConfigError, match="The app_key from environment"):
+        settings_from_env({"DD_API_KEY": API_KEY, "DD_APP_KEY": APP_KEY + "\u200b"})

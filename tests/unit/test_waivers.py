@@ -85,6 +85,12 @@ def test_no_waivers(value: Any) -> None:
         (f'{{"{CHECKOUT}": "2026-12-31", "{CHECKOUT}": "2027-12-31"}}', "waived twice"),
         ({CHECKOUT: "2026-12-31", f" {CHECKOUT}": "2027-12-31"}, "waived twice"),
         ({f"service:{i}": "2026-12-31" for i in range(501)}, "at most 500 waivers"),
+        (f"{{'{CHECKOUT}': '2026-12-31', '{CHECKOUT}': '2027-12-31'}}", "waived twice"),
+        (f"{{'{CHECKOUT}': '2026-12-31', ' {CHECKOUT}': '2027-12-31'}}", "waived twice"),
+        ({CHECKOUT: "9999-12-31"}, "from 2000-01-01 to 2999-12-31"),
+        ({CHECKOUT: {"until": "3000-01-01"}}, "from 2000-01-01 to 2999-12-31"),
+        ({CHECKOUT: date(1, 1, 1)}, "from 2000-01-01 to 2999-12-31"),
+        (f"{{'{CHECKOUT}': '9999-12-31'}}", "from 2000-01-01 to 2999-12-31"),
     ],
 )
 def test_a_malformed_waiver_is_an_error_naming_it(value: Any, says: str) -> None:

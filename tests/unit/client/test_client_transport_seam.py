@@ -10,7 +10,7 @@ from airflow_provider_scorecards.client.client import ScorecardsClient
 from airflow_provider_scorecards.client.errors import ScorecardsResponseError
 from airflow_provider_scorecards.client.mock import MockTransport
 from airflow_provider_scorecards.client.pages import Page
-from airflow_provider_scorecards.client.pagination import FetchStats, paginate
+from airflow_provider_scorecards.client.pagination import MAX_READS, FetchStats, ResultMovedError, paginate
 from airflow_provider_scorecards.client.query import ScoresQuery
 from airflow_provider_scorecards.client.settings import ClientSettings, settings_from_connection
 
@@ -86,3 +86,63 @@ def test_paginate_trusts_the_total_not_links_next() -> None:
     calls, pages = pages_of(page(0, ["a", "b"], total=4), page(2, ["c", "d"], total=4))
     assert calls == [(0, 2), (2, 2)]  # no request for the empty page after the total
     assert sum(len(p.items) for p in pages) == 4
+
+
+def scored(offset: int, scores: dict[str, float], total: int | None = None) -> Page:
+    items = [{"id": i, "score": s} for i, s in scores.items()]
+    return Page(offset=offset, items=items, total=total, count=len(items))
+
+
+@pytest.mark.parametrize(
+    "pages",
+    [
+        [scored(0, {"a": 0.9, "b": 0.3}), scored(2, {"b": 0.9, "c": 0.5}), scored(4, {"d": 0.1})],
+        [scored(0, {"a": 0.9, "b": 0.3}), scored(2, {"c": 0.5, "a": 0.2}), scored(4, {"d": 0.1})],
+    ],
+    ids=["next-page", "later-page"],
+)
+def test_an_id_sent_twice_with_different_numbers_is_a_moved_result_naming_both(pages: list[Page]) -> None:
+    with pytest.raises(
+        ResultMovedError, match=r"came twice with different numbers: score 0\.[39] then 0\.[29]"
+    ):
+        pages_of(*pages)
+
+
+def test_an_id_twice_on_one_page_with_different_numbers_is_a_moved_result_too() -> None:
+    page_one = Page(
+        offset=0, items=[{"id": "a", "score": 0.9}, {"id": "a", "score": 0.1}], total=None, count=2
+    )
+    with pytest.raises(ResultMovedError, match="'a' came twice"):
+        pages_of(page_one, scored(2, {"b": 0.5}))
+
+
+def test_an_identical_repeat_is_dropped_and_counted() -> None:
+    stats = FetchStats()
+    pages = {0: scored(0, {"a": 0.9, "b": 0.3}), 2: scored(2, {"b": 0.3, "c": 0.5}), 4: scored(4, {})}
+    kept = [r["id"] for p in paginate(lambda o, _: pages[o], stats, page_limit=2) for r in p.items]
+    assert kept == ["a", "b", "c"]
+    assert stats.duplicates == 1
+
+
+def test_a_differing_repeat_is_read_again_from_the_start_then_named() -> None:
+    ids = ["team-a", "team-b", "team-c"]
+    calls = {"n": 0}
+
+    def handler(path: str, params: dict[str, str]) -> bytes:
+        calls["n"] += 1
+        offset = int(params["page[offset]"])
+        if offset == 0:
+            return body(ids[:2], None)
+        # the page after repeats team-b with another score: re-evaluated while paging
+        data = [
+            {"id": "team-b", "attributes": {"score": 0.1}},
+            {"id": "team-c", "attributes": {"score": 0.5}},
+        ]
+        return json.dumps({"data": data[: int(params["page[limit]"])]}).encode()
+
+    client = ScorecardsClient(settings(), transport=MockTransport(handler))
+    with client, pytest.raises(ResultMovedError) as info:
+        client.fetch(ScoresQuery.build("by-team", page_limit=2), concurrency=1)
+    assert info.value.reads == MAX_READS
+    assert "'team-b' came twice with different numbers: score 0.5 then 0.1" in str(info.value)
+    assert calls["n"] == 2 * MAX_READS
