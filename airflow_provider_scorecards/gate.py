@@ -35,7 +35,13 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_scorecards.client.coercion import coerce_optional_float, coerce_str_list, is_unset
 from airflow_provider_scorecards.client.errors import InvalidParameterError, render_id
-from airflow_provider_scorecards.client.pages import NUMERIC_FIELDS, Record, nothing_evaluated
+from airflow_provider_scorecards.client.pages import (
+    DOMAINS,
+    INT64_MAX,
+    NUMERIC_FIELDS,
+    Record,
+    nothing_evaluated,
+)
 
 if TYPE_CHECKING:
     from airflow_provider_scorecards.client.client import ScorecardsClient
@@ -94,7 +100,8 @@ class GateCondition:
                 min_score if low_score is not None else max_score,
                 f"min_score/max_score bound the score; with field={name!r} use min_value/max_value",
             )
-        score_range = {"minimum": 0.0, "maximum": 1.0} if name == "score" else {"minimum": 0.0}
+        lowest, highest, _ = DOMAINS[name]  # a bound outside the field's domain could never be judged
+        score_range = {"minimum": float(lowest), "maximum": None if highest == INT64_MAX else float(highest)}
         low = coerce_optional_float("min_value", min_value, **score_range)
         high = coerce_optional_float("max_value", max_value, **score_range)
         if low is not None and low_score is not None:

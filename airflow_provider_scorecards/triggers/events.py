@@ -223,7 +223,16 @@ class DatadogScoreEventTrigger(BaseEventTrigger):
         async for snapshot in shared_stream:
             if not await watch.load():
                 continue
-            payload = watch.observe(snapshot["records"])
+            try:
+                payload = watch.observe(snapshot["records"])
+            except Exception as exc:  # a watcher outlives any evaluation error: no event, said loudly
+                from airflow_provider_scorecards.client.errors import render_server_text
+
+                self.log.error(
+                    "This observation could not be judged (%s); no event fires for it, the watcher goes on",
+                    render_server_text(f"{type(exc).__name__}: {exc}"),
+                )
+                continue
             if payload is not None:
                 yield trigger_event(payload)
             # After the yield: the event is queued before the state that suppresses a repeat is stored.

@@ -111,7 +111,13 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
         """Check the gate every ``poke_interval`` and yield the one event that ends the wait."""
         # The wait is a coroutine, not the generator: its subscription to the shared fetches is released
         # before the event is yielded, whether or not the triggerer ever resumes this generator.
-        yield trigger_event(await self._wait_for_verdict())
+        try:
+            event = await self._wait_for_verdict()
+        except Exception as exc:  # a trigger never dies: anything unforeseen ends the wait as a typed error
+            from airflow_provider_scorecards.client.errors import render_server_text
+
+            event = {"status": "error", "message": render_server_text(f"{type(exc).__name__}: {exc}")}
+        yield trigger_event(event)
 
     async def _wait_for_verdict(self) -> dict[str, Any]:
         from airflow_provider_scorecards.client.errors import ScorecardsError

@@ -309,3 +309,28 @@ def test_check_operator_fails_without_retry(
     out = capfd.readouterr().out
     assert "AirflowFailException" in out
     assert "needs score >= 0.99" in out
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "says"),
+    [
+        (
+            {"waivers": {"service:x": {"until": "9999-12-31", "reason": None}}},
+            "from 2000-01-01 to 2999-12-31",
+        ),
+        (
+            {"condition": {"field": "level", "min_value": 4}},
+            "Invalid min_value=4: expected a number from 0.0 to 3.0",
+        ),
+        ({"query": {"aggregation": "by-nothing"}}, "aggregation"),
+    ],
+    ids=["waiver-date", "condition", "query"],
+)
+async def test_stored_kwargs_that_no_longer_validate_end_the_wait_with_a_typed_error(
+    sim_conn: ScorecardsSimulator, kwargs: dict[str, Any], says: str
+) -> None:
+    """The triggerer rebuilds a trigger from stored kwargs; whatever they hold, run() reports, never dies."""
+    _, stored = trigger_for(sim_conn, [sim_conn.org.entities[0].id], 0.5).serialize()
+    event = await asyncio.wait_for(first_event(DatadogScoreThresholdTrigger(**{**stored, **kwargs})), 30)
+    assert event["status"] == "error"
+    assert says in event["message"]
