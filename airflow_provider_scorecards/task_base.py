@@ -63,6 +63,13 @@ GATE_ARGS: tuple[str, ...] = (
 )
 """The gate arguments (sensor, check operator, event trigger); all are template fields."""
 
+ROLLOUT_FIELDS: dict[str, str] = {
+    name: "gate_dry_run" if name == "dry_run" else name for name in ROLLOUT_ARGS
+}
+"""Each rollout argument's attribute, which Airflow renders as a template field: ``dry_run`` is kept as
+``gate_dry_run``, because ``dry_run`` is ``BaseOperator.dry_run()`` (what ``airflow tasks test --dry-run``
+calls on Airflow 3.0) and a template field must be named as its attribute."""
+
 BOUND_ARGS: tuple[str, ...] = ("min_score", "max_score", "min_value", "max_value")
 """The gate arguments that bound a value: a gate needs at least one of them."""
 
@@ -192,7 +199,7 @@ class DatadogScorecardsGateBaseOperator(DatadogScorecardsBaseOperator):
     template_fields: Sequence[str] = (
         *DatadogScorecardsBaseOperator.template_fields,
         *GATE_ARGS,
-        *ROLLOUT_ARGS,
+        *ROLLOUT_FIELDS.values(),
     )
 
     def __init__(
@@ -213,10 +220,7 @@ class DatadogScorecardsGateBaseOperator(DatadogScorecardsBaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        # The name platform teams use for a shadowed gate. It shadows BaseOperator.dry_run(), a template
-        # preview no Airflow 3.3 code path calls (3.0's `airflow tasks test --dry-run` does, and fails on
-        # these task classes: see the supported-versions page).
-        self.dry_run = dry_run  # type: ignore[assignment,method-assign]
+        self.gate_dry_run = dry_run  # not self.dry_run: that is BaseOperator.dry_run() (see ROLLOUT_FIELDS)
         self.waivers = waivers
         self.explain = explain
         self.explain_limit = explain_limit
@@ -244,9 +248,13 @@ class DatadogScorecardsGateBaseOperator(DatadogScorecardsBaseOperator):
         """Build the query, the condition and the connection id; raises before any request."""
         return GateArguments(self.scores_query(), self.gate_condition(), self.connection_id())
 
+    def rollout_values(self) -> dict[str, Any]:
+        """Return the rendered rollout arguments by argument name, for ``RolloutOptions.build``."""
+        return {name: getattr(self, field) for name, field in ROLLOUT_FIELDS.items()}
+
     def rollout_options(self) -> RolloutOptions:
         """Build the rollout options from the rendered arguments; raises before any request."""
-        return RolloutOptions.build(**{name: getattr(self, name) for name in ROLLOUT_ARGS})
+        return RolloutOptions.build(**self.rollout_values())
 
     def publish_verdict(
         self,
@@ -277,7 +285,7 @@ class DatadogScorecardsGateBaseOperator(DatadogScorecardsBaseOperator):
     def validate_plain_arguments(self, checks: Mapping[str, Callable[[Any], Any]] | None = None) -> None:
         """Validate the plain query and rollout arguments, then the bounds once their field is known."""
         super().validate_plain_arguments(checks)
-        plain_rollout = {n: getattr(self, n) for n in ROLLOUT_ARGS if not is_run_time_value(getattr(self, n))}
+        plain_rollout = {n: v for n, v in self.rollout_values().items() if not is_run_time_value(v)}
         RolloutOptions.build(**plain_rollout)  # a malformed waiver date fails at DAG parse
         if not is_run_time_value(self.score_ids):  # a blank score_ids is refused even if bounds are templated
             coerce_str_list("score_ids", self.score_ids)

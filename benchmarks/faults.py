@@ -1,9 +1,7 @@
 """Print the fault matrix: every simulator fault and hostile server, against the fetch path and the trigger.
 
-The cells, their bounds and the runners are
-:mod:`airflow_provider_scorecards.testing.fault_matrix`'s, shared with ``tests/reliability``, which
-asserts the bounds of every cell; this script runs them all and prints the table that the reliability
-page shows.
+The cells, their bounds and the runners are ``tests/reliability/fault_matrix.py``'s, whose tests assert
+the bounds of every cell; this script runs them all and prints the table that the reliability page shows.
 
     python benchmarks/faults.py
 """
@@ -12,8 +10,10 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
-from airflow_provider_scorecards.testing.fault_matrix import (
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, for tests/
+from tests.reliability.fault_matrix import (
     ENTITIES,
     FETCH_CELLS,
     HOSTILE_CELLS,

@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.configuration import conf
-from airflow.sdk import BaseOperator, BaseSensorOperator, PokeReturnValue
+from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_provider_scorecards._compat import (
     AirflowFailException,
@@ -245,10 +245,9 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
         """Resume after the deferral; only the deferral's own timeout becomes the sensor's timeout."""
-        # BaseSensorOperator.resume_execution would turn any AirflowException (a failed gate, a 403) into a
-        # skip under soft_fail; soft_fail must only ever cover the timeout, which execute_complete handles.
+        # Past BaseSensorOperator's, which makes any AirflowException (a failed gate, a 403) a soft_fail skip.
         try:
-            return BaseOperator.resume_execution(self, next_method, next_kwargs, context)
+            return super(BaseSensorOperator, self).resume_execution(next_method, next_kwargs, context)
         except TaskDeferralTimeout as exc:
             self._raise_timeout(f"Deferral timed out ({exc}) before the trigger reported")
 

@@ -1,30 +1,24 @@
 """How a generated organisation is drawn from its seed: the names, the four scorecards, the outcomes.
 
-Why this is its own module: :mod:`~airflow_provider_scorecards.simulator.org` is the model and its
-arithmetic (what a score is, for any query and drift step); this is the fiction it starts from. The same
-seed and sizes give the same organisation on every run and machine (one ``random.Random`` per
-organisation, and one per curated service so that it looks the same whatever the organisation's size).
+Why this is its own module: :mod:`~airflow_provider_scorecards.simulator.org` is the arithmetic (what a
+score is, for any query and drift step) on the records of :mod:`.model`; this is the fiction it starts
+from. The same seed and sizes give the same organisation on every run and machine (one ``random.Random``
+per organisation, and one per curated service so that it looks the same whatever the organisation's size).
 """
 
 from __future__ import annotations
 
 import random
 
-from airflow_provider_scorecards.simulator.org import (
-    CURATED_QUALITY,
-    CURATED_SERVICES,
-    FAIL,
-    KINDS,
-    NO_DATA,
-    PASS,
-    SKIP,
-    Entity,
-    Rule,
-    Scorecard,
-)
+from airflow_provider_scorecards.simulator.model import FAIL, NO_DATA, PASS, SKIP, Entity, Rule, Scorecard
 
+KINDS = ("service", "datastore", "queue", "website")
 KIND_WEIGHTS = (0.6, 0.15, 0.15, 0.1)
-"""How often each of :data:`~airflow_provider_scorecards.simulator.org.KINDS` is drawn."""
+"""How often each of :data:`KINDS` is drawn."""
+CURATED_SERVICES = ("checkout-api", "payments-gateway", "search-indexer", "identity-service", "web-frontend")
+"""The first entities of every generated organisation (when it has that many), always services."""
+CURATED_QUALITY = (0.5, 0.9, 0.35, 0.75, 0.6)
+"""Their pass rates: checkout-api starts below a 0.8 gate and crosses it as outcomes drift."""
 
 TEAM_NAMES = (
     "payments",

@@ -4,8 +4,9 @@ Generated from a seed: teams, entities of several kinds, scorecards with rules (
 enabled flags) and one outcome per entity and rule (pass, fail, skip, no_data). Every aggregation is
 computed from the same outcomes, so the five views agree with each other; a test can ask the organisation
 for the expected answer of any query and compare it with what a client fetched.
-How the organisation is drawn from the seed is ``simulator/generation.py``'s; how a score becomes a
-JSON:API item (attributes, relationships, sparse records) is ``simulator/score_items.py``'s.
+Its records (rules, scorecards, entities, outcome codes) are ``simulator/model.py``'s; how they are drawn
+from the seed is ``simulator/generation.py``'s; how a score becomes a JSON:API item (attributes,
+relationships, sparse records) is ``simulator/score_items.py``'s.
 
 Choices where Datadog's documentation is silent (documented in the README too):
 
@@ -39,6 +40,17 @@ from dataclasses import asdict, dataclass
 from operator import itemgetter
 from typing import Any
 
+from airflow_provider_scorecards.simulator.generation import generate_parts
+from airflow_provider_scorecards.simulator.model import (
+    FAIL,
+    NO_DATA,
+    OUTCOME_NAMES,
+    PASS,
+    SKIP,
+    Entity,
+    Rule,
+    Scorecard,
+)
 from airflow_provider_scorecards.simulator.score_items import (
     entity_relationships,
     relationship,
@@ -46,51 +58,12 @@ from airflow_provider_scorecards.simulator.score_items import (
     sparse_item,
 )
 
-PASS, FAIL, SKIP, NO_DATA = 0, 1, 2, 3
-OUTCOME_NAMES = ("pass", "fail", "skip", "no_data")
-KINDS = ("service", "datastore", "queue", "website")
 AGGREGATIONS = ("by-entity", "by-rule", "by-scorecard", "by-team", "by-kind")
 SORT_FIELDS = ("score", "numerator", "denominator", "total_pass", "total_fail", "total_skip", "total_no_data")
-
-CURATED_SERVICES = ("checkout-api", "payments-gateway", "search-indexer", "identity-service", "web-frontend")
-"""The first entities of every generated organisation (when it has that many), always services."""
-CURATED_QUALITY = (0.5, 0.9, 0.35, 0.75, 0.6)
-"""Their pass rates: checkout-api starts below a 0.8 gate and crosses it as outcomes drift."""
 
 SPARSE_EVERY = 8
 """By default one score in this many is sent sparse (12.5 %): no relationships, null level and
 total_entities."""
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A scorecard rule, with the attributes that the rule filters select on."""
-
-    id: str
-    name: str
-    scorecard_id: str
-    level: int
-    is_custom: bool
-    is_enabled: bool
-
-
-@dataclass(frozen=True)
-class Scorecard:
-    """A scorecard: a named group of rules, custom or Datadog's own."""
-
-    id: str
-    name: str
-    is_custom: bool
-
-
-@dataclass(frozen=True)
-class Entity:
-    """A scored entity of one kind and one team; its id, ``<kind>:<name>``, is its by-entity score's id."""
-
-    id: str
-    name: str
-    kind: str
-    team: str
 
 
 @dataclass(frozen=True)
@@ -154,9 +127,6 @@ class Organisation:
         sparse_every: int = SPARSE_EVERY,
     ) -> Organisation:
         """Build an organisation from ``seed``: the same arguments give the same organisation, every run."""
-        # Generation builds this module's records, so it imports this module: it loads here, once needed.
-        from airflow_provider_scorecards.simulator.generation import generate_parts
-
         return cls(*generate_parts(seed, entities, teams, fix_steps), fix_steps, sparse_every)
 
     # -- (de)serialisation --------------------------------------------------------------------------

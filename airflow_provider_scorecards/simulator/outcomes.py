@@ -27,7 +27,8 @@ import zlib
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from airflow_provider_scorecards.simulator.org import Organisation, Rule
+from airflow_provider_scorecards.simulator.model import Rule
+from airflow_provider_scorecards.simulator.org import Organisation
 from airflow_provider_scorecards.simulator.params import int_param
 
 if TYPE_CHECKING:

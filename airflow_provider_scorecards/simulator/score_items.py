@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from airflow_provider_scorecards.simulator.org import Entity
+    from airflow_provider_scorecards.simulator.model import Entity
 
 
 def score_item(

@@ -1,37 +1,14 @@
 """A test kit for your own DAGs: the simulator and a throwaway Airflow, as pytest fixtures.
 
-Installed with the provider and registered as a pytest plugin, it does nothing until a test asks for one
-of its fixtures:
+Installed with the provider and registered as a pytest plugin (:mod:`.plugin`), it does nothing until a
+test asks for one of its fixtures:
 
-- ``scorecards_simulator``: a :class:`SimulatorFixture`, a simulator on a free loopback port with the
-  default connection pointed at it for the test;
-- ``airflow_test_env``: an :class:`AirflowTestEnv`, a throwaway ``AIRFLOW_HOME`` with a migrated SQLite
-  database and a DAG folder, which runs ``dag.test()`` on a DAG file and returns each task's state and
-  XComs.
+- ``scorecards_simulator``: a :class:`~airflow_provider_scorecards.testing.simulator.SimulatorFixture`, a
+  simulator on a free loopback port with the default connection pointed at it for the test;
+- ``airflow_test_env``: an :class:`~airflow_provider_scorecards.testing.airflow_env.AirflowTestEnv`, a
+  throwaway ``AIRFLOW_HOME`` with a migrated SQLite database and a DAG folder, which runs ``dag.test()`` on a
+  DAG file and returns each task's state and XComs.
 
-The names below load on first use, so the plugin costs nothing in a test run that does not use it.
+This ``__init__`` imports nothing: the plugin loads in every pytest run, and only a fixture in use loads
+the simulator or Airflow.
 """
-
-from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from airflow_provider_scorecards.testing.airflow_env import AirflowTestEnv, DagRunResult
-    from airflow_provider_scorecards.testing.simulator import SimulatorFixture
-
-__all__ = ["AirflowTestEnv", "DagRunResult", "SimulatorFixture"]
-
-_HOMES = {
-    "AirflowTestEnv": "airflow_provider_scorecards.testing.airflow_env",
-    "DagRunResult": "airflow_provider_scorecards.testing.airflow_env",
-    "SimulatorFixture": "airflow_provider_scorecards.testing.simulator",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(_HOMES[name]), name)

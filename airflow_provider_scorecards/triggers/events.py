@@ -63,7 +63,7 @@ STATE_KEY_PREFIX = "datadog_scorecards_event:"
 
 PUBLIC_CLASSPATH = "airflow_provider_scorecards.triggers.scores.DatadogScoreEventTrigger"
 """The classpath stored with every watcher: the public one, so moving this module never orphans a watcher
-(the triggerer imports it by that path; ``triggers.scores`` loads this module on first use)."""
+(the triggerer imports it by that path; ``triggers.scores`` imports it from here)."""
 
 _QUERY_DEFAULTS: dict[str, Any] = {
     field.name: field.default for field in dataclasses.fields(ScoresQuery) if field.name != "aggregation"

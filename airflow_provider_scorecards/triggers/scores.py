@@ -21,6 +21,9 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_scorecards.triggers import trigger_event
 
+# The event trigger's public path (events.PUBLIC_CLASSPATH, what every watcher stores); it lives in events.
+from airflow_provider_scorecards.triggers.events import DatadogScoreEventTrigger as DatadogScoreEventTrigger
+
 if TYPE_CHECKING:
     from airflow_provider_scorecards.client.query import ScoresQuery
     from airflow_provider_scorecards.client.settings import ClientSettings
@@ -236,12 +239,3 @@ async def _judge(condition: GateCondition, snapshot: ScoresSnapshot) -> GateResu
     if watched is not None and all(score_id in snapshot.by_id for score_id in watched):
         return condition.evaluate([snapshot.by_id[score_id] for score_id in watched])
     return await asyncio.to_thread(condition.evaluate, snapshot.records)
-
-
-def __getattr__(name: str) -> Any:
-    """``DatadogScoreEventTrigger`` lives in :mod:`.events`; this public path loads it on first use."""
-    if name == "DatadogScoreEventTrigger":
-        from airflow_provider_scorecards.triggers.events import DatadogScoreEventTrigger
-
-        return DatadogScoreEventTrigger
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

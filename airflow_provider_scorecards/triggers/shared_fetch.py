@@ -54,8 +54,6 @@ wait overlapped with another's parsing."""
 MAX_FETCH_THREADS = 16
 """Threads of one loop's fetch pool, all groups together: the bound on threads, whatever the number of
 connections (eight connections would have to stall at once to make a ninth wait)."""
-MAX_CONCURRENT_FETCHES = MAX_FETCHES_PER_GROUP
-"""The former name of :data:`MAX_FETCHES_PER_GROUP`."""
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -312,15 +310,3 @@ class SharedFetches(Generic[T]):
         if shared is not None and not remaining:
             del self._loops[loop]
             shared.threads.shutdown(wait=False)  # a fetch still running finishes, then its thread ends
-
-
-_MOVED = ("SHARED_SCORES", "ScoresKey", "ScoresSnapshot", "ScoresSource", "settings_digest")
-
-
-def __getattr__(name: str) -> Any:
-    """Load the names that moved to :mod:`.shared_scores`, the Scorecards side of the sharing."""
-    if name in _MOVED:
-        from airflow_provider_scorecards.triggers import shared_scores
-
-        return getattr(shared_scores, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

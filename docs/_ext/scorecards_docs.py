@@ -18,7 +18,8 @@ class WellKnownServices(SphinxDirective):
     """A table of the curated services: score and level per drift step, on production-readiness."""
 
     def run(self) -> list[nodes.Node]:
-        from airflow_provider_scorecards.simulator.org import CURATED_SERVICES, Organisation, RuleFilter
+        from airflow_provider_scorecards.simulator.generation import CURATED_SERVICES
+        from airflow_provider_scorecards.simulator.org import Organisation, RuleFilter
 
         org = Organisation.generate(seed=7, entities=200)
         only = RuleFilter(scorecard_ids=frozenset({"production-readiness"}))

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_scorecards.testing.fault_matrix import (
+from tests.import_probe import loaded_by
+from tests.reliability.fault_matrix import (
     FETCH_CELLS,
     TRIGGER_CELLS,
     Cell,
     run_fetch_cell,
     run_trigger_cell,
 )
-from tests.import_probe import loaded_by
 
 
 def _params(cells: tuple[Cell, ...], concurrencies: tuple[int | None, ...]) -> list[object]:
@@ -49,4 +49,4 @@ def test_importing_the_matrix_loads_no_airflow_http_stack_or_simulator() -> None
     """The runners load what they drive; the module itself costs an importer the standard library only."""
     ours = ("simulator", "hooks", "client")
     heavy = ("airflow", "requests", *(f"airflow_provider_scorecards.{name}" for name in ours))
-    assert loaded_by(["airflow_provider_scorecards.testing.fault_matrix"], heavy) == []
+    assert loaded_by(["tests.reliability.fault_matrix"], heavy) == []

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
 from airflow_provider_scorecards.simulator import ScorecardsSimulator
 from airflow_provider_scorecards.triggers.scores import DatadogScoreThresholdTrigger
 from tests.conftest import CONN_ENV
-from tests.reliability.hostile_servers import drip_body, drip_headers, serving
+from tests.reliability.hostile_servers import answer, drip_body, drip_headers, serving
 
 
 @pytest.mark.parametrize("behave", [drip_body(0.1, chunks=100), drip_headers(0.1)], ids=["body", "headers"])
@@ -96,7 +97,7 @@ _LEAVES_A_STUCK_FETCH = """
 import asyncio, json, sys, time
 from airflow_provider_scorecards.client.query import ScoresQuery
 from airflow_provider_scorecards.gate import GateCondition
-from airflow_provider_scorecards.testing.hostile import drip_headers, serving
+from tests.reliability.hostile_servers import drip_headers, serving
 from airflow_provider_scorecards.triggers.scores import DatadogScoreThresholdTrigger
 import os
 
@@ -125,7 +126,12 @@ def test_a_process_whose_last_gate_left_a_stuck_fetch_exits_at_once(tmp_path: An
     env = {**os.environ, "AIRFLOW_HOME": str(tmp_path)}
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-c", _LEAVES_A_STUCK_FETCH], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", _LEAVES_A_STUCK_FETCH],
+        cwd=Path(__file__).parents[2],  # the repository root, for tests.reliability
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     elapsed = time.monotonic() - started
     assert done.returncode == 0, done.stderr[-2000:]
@@ -139,8 +145,6 @@ def test_a_process_whose_last_gate_left_a_stuck_fetch_exits_at_once(tmp_path: An
 def test_abandoning_a_fetch_ends_its_backoff_wait_and_its_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """A 503 with a 30 s backoff: abandon() from another thread ends the wait now, and nothing is retried."""
     import threading
-
-    from airflow_provider_scorecards.testing.hostile import answer
 
     def unavailable(handler: Any) -> None:
         answer(handler, 503, b'{"errors":[{"status":"503","title":"Service Unavailable"}]}')

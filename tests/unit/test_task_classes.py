@@ -19,12 +19,13 @@ from airflow_provider_scorecards.gate import GateCondition
 from airflow_provider_scorecards.hooks import DEFAULT_CONN_ID
 from airflow_provider_scorecards.operators.check import DatadogScoreCheckOperator
 from airflow_provider_scorecards.operators.scores import DatadogScorecardScoresOperator, ExportArguments
-from airflow_provider_scorecards.rollout import ROLLOUT_ARGS
 from airflow_provider_scorecards.sensors.scores import DatadogScoreThresholdSensor
-from airflow_provider_scorecards.task_base import GATE_ARGS, QUERY_ARGS, GateArguments
+from airflow_provider_scorecards.task_base import GATE_ARGS, QUERY_ARGS, ROLLOUT_FIELDS, GateArguments
 
 TASK_CLASSES = (DatadogScorecardScoresOperator, DatadogScoreCheckOperator, DatadogScoreThresholdSensor)
 PACKAGE = "airflow_provider_scorecards."
+ARGUMENT_OF = {field: name for name, field in ROLLOUT_FIELDS.items()}
+"""The constructor argument of each template field whose attribute has another name (``gate_dry_run``)."""
 
 
 def build(cls: type[Any], **kwargs: Any) -> Any:
@@ -159,11 +160,12 @@ def test_template_fields_of_each_task_class() -> None:
         "concurrency",
         "output_path",
     )
-    assert tuple(DatadogScoreThresholdSensor.template_fields) == (*shared, *GATE_ARGS, *ROLLOUT_ARGS)
+    rollout = tuple(ROLLOUT_FIELDS.values())
+    assert tuple(DatadogScoreThresholdSensor.template_fields) == (*shared, *GATE_ARGS, *rollout)
     assert tuple(DatadogScoreCheckOperator.template_fields) == (
         *shared,
         *GATE_ARGS,
-        *ROLLOUT_ARGS,
+        *rollout,
         "max_drop",
         "baseline",
         "on_missing_baseline",
@@ -174,17 +176,33 @@ def test_template_fields_of_each_task_class() -> None:
 def test_every_template_field_is_an_attribute_holding_its_argument(cls: type[Any]) -> None:
     """Airflow renders ``getattr(task, name)`` for each template field: each must hold what was passed."""
     marker = "{{ params.x }}"
-    task = build(cls, **dict.fromkeys(set(cls.template_fields) - {"aggregation"}, marker))
+    fields = set(cls.template_fields) - {"aggregation"}
+    task = build(cls, **{ARGUMENT_OF.get(name, name): marker for name in fields})
     assert {
         name: getattr(task, name) for name in cls.template_fields if name != "aggregation"
-    } == dict.fromkeys(set(cls.template_fields) - {"aggregation"}, marker)
+    } == dict.fromkeys(fields, marker)
 
 
 @pytest.mark.parametrize("cls", TASK_CLASSES)
 def test_docstrings_say_templated_for_exactly_the_template_fields(cls: type[Any]) -> None:
     params = documented_params(cls)
     templated = {name for name, text in params.items() if "(templated" in text or "templated;" in text}
-    assert templated == set(cls.template_fields)
+    assert templated == {ARGUMENT_OF.get(name, name) for name in cls.template_fields}
+
+
+@pytest.mark.parametrize("cls", TASK_CLASSES)
+def test_airflows_dry_run_previews_every_template_field(
+    cls: type[Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``BaseOperator.dry_run()``, what Airflow 3.0's ``airflow tasks test --dry-run`` calls, is not shadowed."""
+    gate = {} if cls is DatadogScorecardScoresOperator else {"dry_run": "{{ params.shadow }}"}
+    task = build(cls, sort="{{ params.sort }}", **gate)
+    task.dry_run()
+    previewed = re.findall(r"Rendering template for (\w+)", capsys.readouterr().out)
+    assert {"sort", *(["gate_dry_run"] if gate else [])} <= set(previewed)
+    if gate:
+        task.gate_dry_run = "true"  # as rendered: the dry_run argument still drives the rollout
+        assert task.rollout_options().dry_run is True
 
 
 @pytest.mark.parametrize("cls", TASK_CLASSES)

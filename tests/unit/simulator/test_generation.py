@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from airflow_provider_scorecards.simulator.org import CURATED_SERVICES, Organisation
+from airflow_provider_scorecards.simulator.generation import CURATED_SERVICES
+from airflow_provider_scorecards.simulator.org import Organisation
 
 
 def test_the_same_seed_draws_the_same_organisation() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from airflow_provider_scorecards.simulator.org import Entity
+from airflow_provider_scorecards.simulator.model import Entity
 from airflow_provider_scorecards.simulator.score_items import entity_relationships, score_item, sparse_item
 
 

@@ -7,13 +7,10 @@ client for the fetch path, the deferrable sensor's trigger for the gate) and rep
 the hostile cells are servers the simulator cannot be (dripping, endless, echoing the keys, deeply
 nested), each also checked for a key in the message.
 
-Two callers hold the provider to these cells: ``tests/reliability/test_fault_matrix.py`` asserts every
-bound in ``make test``, and ``benchmarks/faults.py`` prints the table the reliability page shows. They
-share this one definition so the table always shows what the tests prove. It lives in the test kit
-because it is a test of an installed provider (anyone can run it against theirs), and it costs a DAG
-parse nothing: it imports only the standard library at module level, the provider's client, hook,
-trigger and the simulator load inside the runners, and nothing in the task classes' import path
-imports this module.
+Two callers hold the provider to these cells: ``test_fault_matrix.py`` asserts every bound in
+``make test``, and ``benchmarks/faults.py`` prints the table the reliability page shows. They share this
+one definition so the table always shows what the tests prove. It imports only the standard library at
+module level; the provider's client, hook, trigger and the simulator load inside the runners.
 """
 
 from __future__ import annotations
@@ -27,8 +24,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_scorecards.testing.hostile import (
+from tests.reliability.hostile_servers import (
+    API_KEY,
+    APP_KEY,
     EMPTY_PAGE,
+    SECRETS,
     Behaviour,
     HostileServer,
     answer,
@@ -303,7 +303,6 @@ HOSTILE_CELLS: tuple[tuple[str, Behaviour, frozenset[str], int, float], ...] = (
 )
 """Hostile servers (not the simulator): connection with ``timeout=2``, ``request_deadline=0.5``,
 ``max_page_bytes=1 MiB``, two retries. Each: name, behaviour, allowed outcomes, requests, seconds."""
-HOSTILE_KEYS = ("FAULTS-API-KEY-1f2e3d", "FAULTS-APP-KEY-4c5b6a")
 
 
 def run_hostile_cell(name: str, behave: Behaviour) -> tuple[str, int, float, bool]:
@@ -315,7 +314,7 @@ def run_hostile_cell(name: str, behave: Behaviour) -> tuple[str, int, float, boo
 
     with HostileServer(behave) as server:
         extra = {
-            "app_key_secret": HOSTILE_KEYS[1],
+            "app_key_secret": APP_KEY,
             "api_url": f"http://127.0.0.1:{server.port}",
             "timeout": 2,
             "request_deadline": 0.5,
@@ -323,7 +322,7 @@ def run_hostile_cell(name: str, behave: Behaviour) -> tuple[str, int, float, boo
             "max_retries": 2,
             "backoff_base": 0.01,
         }
-        settings = settings_from_connection("hostile", "datadog_scorecards", HOSTILE_KEYS[0], extra)
+        settings = settings_from_connection("hostile", "datadog_scorecards", API_KEY, extra)
         started = time.monotonic()
         message = ""
         try:
@@ -333,5 +332,5 @@ def run_hostile_cell(name: str, behave: Behaviour) -> tuple[str, int, float, boo
         except ScorecardsError as exc:
             outcome, message = type(exc).__name__, str(exc)
         seconds = time.monotonic() - started
-    leaked = any(key.lower() in message.lower() for key in HOSTILE_KEYS) or len(message) > 10_000
+    leaked = any(key.lower() in message.lower() for key in SECRETS) or len(message) > 10_000
     return outcome, len(server.seen), seconds, leaked
