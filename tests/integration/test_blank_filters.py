@@ -147,12 +147,14 @@ def test_the_threshold_trigger_refuses_blank_before_any_request(
 
     async def first_event() -> Any:
         async for event in trigger.run():
-            return event
+            return event.payload
         return None
 
-    with pytest.raises(InvalidParameterError) as info:
-        asyncio.run(first_event())
-    _assert_blank_error(info, "scorecard_ids" if where == "query" else "score_ids")
+    event = asyncio.run(first_event())  # a trigger never dies: the wait ends with a typed error event
+    assert event["status"] == "error"
+    name = "scorecard_ids" if where == "query" else "score_ids"
+    assert event["message"].startswith(f"InvalidParameterError: Invalid {name}=")
+    assert "a blank filter would select every score" in event["message"]
     assert sim_conn.score_requests() == []
 
 
