@@ -72,7 +72,7 @@ def get_provider_info() -> dict[str, Any]:
                 ],
             }
         ],
-        "extra-links": ["airflow_provider_scorecards.links.ScorecardsLink"],
+        "extra-links": ["airflow_provider_scorecards.operators.links.ScorecardsLink"],
         "connection-types": [
             {
                 "hook-class-name": "airflow_provider_scorecards.hooks.scorecards.DatadogScorecardsHook",

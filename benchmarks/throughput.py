@@ -243,7 +243,7 @@ def profile_ours(url: str, concurrency: int, expected: int, top: int) -> str:
 
     from airflow_provider_scorecards.client.query import ScoresQuery
     from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
-    from airflow_provider_scorecards.summary import ScoreSummary
+    from airflow_provider_scorecards.operators.summary import ScoreSummary
 
     profiles: list[cProfile.Profile] = []
     lock = threading.Lock()

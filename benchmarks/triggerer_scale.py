@@ -227,7 +227,7 @@ def rss_mb() -> float:
 async def run_scenario(
     mode: str, size: int, queries: int, url: str, log_path: str, seconds: float, interval: float
 ) -> dict[str, Any]:
-    from airflow_provider_scorecards.gate import GateCondition
+    from airflow_provider_scorecards.gate.condition import GateCondition
     from airflow_provider_scorecards.simulator.org import Organisation
     from airflow_provider_scorecards.triggers.scores import DatadogScoreThresholdTrigger
 
@@ -423,7 +423,7 @@ def run_in_subprocess(
 def evaluation_cost() -> tuple[float, float]:
     """Seconds to judge one gate on the loop (its watched record) and on every record (in a thread)."""
     from airflow_provider_scorecards.client.settings import settings_from_connection
-    from airflow_provider_scorecards.gate import GateCondition
+    from airflow_provider_scorecards.gate.condition import GateCondition
     from airflow_provider_scorecards.simulator import ScorecardsSimulator
     from airflow_provider_scorecards.triggers.shared_scores import ScoresSource
 
@@ -460,7 +460,7 @@ async def stalled_connections(per_connection: int) -> dict[str, float]:
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     from airflow_provider_scorecards.client.query import ScoresQuery
-    from airflow_provider_scorecards.gate import GateCondition
+    from airflow_provider_scorecards.gate.condition import GateCondition
     from airflow_provider_scorecards.simulator import ScorecardsSimulator
     from airflow_provider_scorecards.triggers.scores import DatadogScoreThresholdTrigger
 

@@ -119,7 +119,7 @@ and goes on). The records themselves stay out of the metadata database: the oper
         by_team: dict[str, Any], by_entity: dict[str, Any], by_rule: dict[str, Any], **context: Any
     ) -> dict[str, Any]:
         """Report the lowest teams and rules, each team's move since a week earlier, and the trend picture."""
-        from airflow_provider_scorecards.snapshots import read_snapshot
+        from airflow_provider_scorecards.operators.snapshots import read_snapshot
 
         params, run = context["params"], context["dag_run"]
         root = params["output_root"]
@@ -191,13 +191,17 @@ and goes on). The records themselves stay out of the metadata database: the oper
 
     def _trend_picture(root: str, ds: str, lowest: int, last: int) -> tuple[str | None, str]:
         """Draw the lowest teams over the last snapshots into <root>/<ds>/trend.png; (path, a line)."""
-        from airflow_provider_scorecards.snapshots import (
+        from airflow_provider_scorecards.operators.snapshots import (
             InvalidSnapshotError,
             read_snapshot,
             snapshot_history,
             write_bytes,
         )
-        from airflow_provider_scorecards.trend import PlotExtraMissing, lowest_team_trend, render_trend_png
+        from airflow_provider_scorecards.operators.trend import (
+            PlotExtraMissing,
+            lowest_team_trend,
+            render_trend_png,
+        )
 
         history = []
         for day, path in snapshot_history(root, "by-team.jsonl", until=ds, last=last):

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_scorecards._compat import AirflowFailException
 from airflow_provider_scorecards.client.coercion import coerce_choice
+from airflow_provider_scorecards.operators.base import DatadogScorecardsGateBaseOperator, failing_fast
 from airflow_provider_scorecards.operators.check import ONCE_ON_MISSING
-from airflow_provider_scorecards.task_base import DatadogScorecardsGateBaseOperator, failing_fast
 
 try:
     from airflow.providers.standard.operators.hitl import HITLOperator
@@ -45,7 +45,7 @@ class DatadogScoreApprovalOperator(DatadogScorecardsGateBaseOperator, HITLOperat
 
     The query arguments, ``datadog_conn_id``, the gate arguments and the rollout arguments (``waivers``,
     ``explain``, ``explain_limit``, ``dry_run``) are those of
-    :class:`~airflow_provider_scorecards.task_base.DatadogScorecardsGateBaseOperator`.
+    :class:`~airflow_provider_scorecards.operators.base.DatadogScorecardsGateBaseOperator`.
 
     :param subject: the headline of the request (templated; default: the gate's bound, the number of
         failing ids and the task).
@@ -107,9 +107,9 @@ class DatadogScoreApprovalOperator(DatadogScorecardsGateBaseOperator, HITLOperat
 
     def execute(self, context: Context) -> Any:
         """Check the gate; met: return its verdict; else ask a person (the task waits for the answer)."""
-        from airflow_provider_scorecards.gate import check_gate
+        from airflow_provider_scorecards.gate.condition import check_gate
+        from airflow_provider_scorecards.gate.rollout import decide
         from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
-        from airflow_provider_scorecards.rollout import decide
 
         with failing_fast():
             args = self.gate_arguments()

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_scorecards._compat import AirflowFailException
 from airflow_provider_scorecards.client.coercion import coerce_choice, coerce_optional_float, is_unset
 from airflow_provider_scorecards.client.errors import InvalidParameterError
-from airflow_provider_scorecards.gate import GateCondition
-from airflow_provider_scorecards.task_base import (
+from airflow_provider_scorecards.gate.condition import GateCondition
+from airflow_provider_scorecards.operators.base import (
     GATE_ARGS,
     DatadogScorecardsGateBaseOperator,
     failing_fast,
@@ -37,13 +37,13 @@ class DatadogScoreCheckOperator(DatadogScorecardsGateBaseOperator):
     """Check a score gate once: met → the records that met it; not met → fail without retries.
 
     The query arguments, ``datadog_conn_id`` and the gate arguments are those of
-    :class:`~airflow_provider_scorecards.task_base.DatadogScorecardsGateBaseOperator`.
+    :class:`~airflow_provider_scorecards.operators.base.DatadogScorecardsGateBaseOperator`.
 
     Not met raises ``AirflowFailException`` whose message lists every failing id with its value and the
     bound, like common.sql's threshold checks: a tripped gate is an answer, not a transient error.
 
     Rolling it out: ``dry_run``, ``waivers``, ``explain`` and ``explain_limit`` (see
-    :class:`~airflow_provider_scorecards.task_base.DatadogScorecardsGateBaseOperator`); the ``verdict``
+    :class:`~airflow_provider_scorecards.operators.base.DatadogScorecardsGateBaseOperator`); the ``verdict``
     XCom says what was decided, dry run or not.
 
     Regression gate: ``max_drop`` (with or without bounds) compares each watched id with ``baseline``, the
@@ -117,10 +117,10 @@ class DatadogScoreCheckOperator(DatadogScorecardsGateBaseOperator):
 
         The ``verdict`` XCom is pushed either way; with ``dry_run`` the task never fails on the verdict.
         """
-        from airflow_provider_scorecards.gate import check_gate
+        from airflow_provider_scorecards.gate.condition import check_gate
+        from airflow_provider_scorecards.gate.rollout import decide
+        from airflow_provider_scorecards.gate.verdict import dry_run_message
         from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
-        from airflow_provider_scorecards.rollout import decide
-        from airflow_provider_scorecards.verdict import dry_run_message
 
         with failing_fast():
             args = self.gate_arguments()
@@ -149,7 +149,7 @@ class DatadogScoreCheckOperator(DatadogScorecardsGateBaseOperator):
         if condition.max_drop is None:
             _no_baseline_without_max_drop(self.baseline)
             return None
-        from airflow_provider_scorecards.snapshots import load_baseline
+        from airflow_provider_scorecards.operators.snapshots import load_baseline
 
         loaded = load_baseline(self.baseline, field=condition.field, aggregation=query.aggregation)
         if loaded.records is None:

@@ -18,16 +18,16 @@ from airflow_provider_scorecards.client.coercion import (
     coerce_optional_str,
 )
 from airflow_provider_scorecards.client.pagination import MAX_CONCURRENCY
-from airflow_provider_scorecards.links import ScorecardsLink
+from airflow_provider_scorecards.operators.base import DatadogScorecardsBaseOperator, failing_fast
 from airflow_provider_scorecards.operators.check import DatadogScoreCheckOperator
-from airflow_provider_scorecards.task_base import DatadogScorecardsBaseOperator, failing_fast
+from airflow_provider_scorecards.operators.links import ScorecardsLink
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_scorecards.client.pages import Page, Record
     from airflow_provider_scorecards.client.query import ScoresQuery
-    from airflow_provider_scorecards.snapshots import SnapshotFile
+    from airflow_provider_scorecards.operators.snapshots import SnapshotFile
 
 __all__ = ["DatadogScoreCheckOperator", "DatadogScorecardScoresOperator", "ExportArguments", "ScorecardsLink"]
 
@@ -64,7 +64,7 @@ class DatadogScorecardScoresOperator(DatadogScorecardsBaseOperator):
     return value is ``{"path", "count", "sha256"}`` of the file this run published.
 
     The query arguments and ``datadog_conn_id`` are those of
-    :class:`~airflow_provider_scorecards.task_base.DatadogScorecardsBaseOperator`.
+    :class:`~airflow_provider_scorecards.operators.base.DatadogScorecardsBaseOperator`.
 
     :param max_results: stop after this many scores (templated; default: all).
     :param concurrency: pages fetched in parallel once the total is known (templated; default 4;
@@ -116,7 +116,7 @@ class DatadogScorecardScoresOperator(DatadogScorecardsBaseOperator):
         import pendulum
 
         from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
-        from airflow_provider_scorecards.summary import ScoreSummary
+        from airflow_provider_scorecards.operators.summary import ScoreSummary
 
         hook = DatadogScorecardsHook(args.conn_id, concurrency=args.concurrency)
         self.scorecards_ui_url = hook.scorecards_ui_url
@@ -128,7 +128,7 @@ class DatadogScorecardScoresOperator(DatadogScorecardsBaseOperator):
             summary = ScoreSummary()
             batches = summary.counted(pages, raw=args.raw)
             if args.output_path:
-                from airflow_provider_scorecards.snapshots import write_snapshot
+                from airflow_provider_scorecards.operators.snapshots import write_snapshot
 
                 return summary, write_snapshot(args.output_path, batches), []
             return summary, None, [record for batch in batches for record in batch]
@@ -187,7 +187,7 @@ class DatadogScorecardScoresOperator(DatadogScorecardsBaseOperator):
         """
         from airflow.sdk import Asset
 
-        from airflow_provider_scorecards.summary import asset_event_extra
+        from airflow_provider_scorecards.operators.summary import asset_event_extra
 
         assets = [outlet for outlet in self.outlets if isinstance(outlet, Asset)]
         if not assets:

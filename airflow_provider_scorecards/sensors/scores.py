@@ -22,21 +22,21 @@ from airflow_provider_scorecards._compat import (
 )
 from airflow_provider_scorecards.client.coercion import coerce_int
 from airflow_provider_scorecards.client.errors import ScorecardsError
-from airflow_provider_scorecards.task_base import (
+from airflow_provider_scorecards.gate.verdict import dry_run_message
+from airflow_provider_scorecards.operators.base import (
     DatadogScorecardsGateBaseOperator,
     GateArguments,
     failing_fast,
     push_verdict,
 )
-from airflow_provider_scorecards.verdict import dry_run_message
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_scorecards.client.settings import ClientSettings
-    from airflow_provider_scorecards.gate import GateResult
-    from airflow_provider_scorecards.rollout import RolloutOptions
-    from airflow_provider_scorecards.waivers import WaivedResult
+    from airflow_provider_scorecards.gate.condition import GateResult
+    from airflow_provider_scorecards.gate.rollout import RolloutOptions
+    from airflow_provider_scorecards.gate.waivers import WaivedResult
 
 DEFERRAL_TIMEOUT_MARGIN = 300
 """Seconds the deferral may outlive ``timeout``: the trigger reports the timeout itself, with the report."""
@@ -54,7 +54,7 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
     """Wait until Datadog Scorecards scores satisfy a threshold ("do not deploy until it is good enough").
 
     The query arguments, ``datadog_conn_id`` and the gate arguments are those of
-    :class:`~airflow_provider_scorecards.task_base.DatadogScorecardsGateBaseOperator`.
+    :class:`~airflow_provider_scorecards.operators.base.DatadogScorecardsGateBaseOperator`.
 
     :param on_missing: what an absent id or a score with denominator 0 means: ``"wait"`` (default),
         ``"fail"`` or ``"ignore"`` (templated).
@@ -65,7 +65,7 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
 
     Rolling it out: ``dry_run`` (the sensor returns after its first evaluation, whatever it says),
     ``waivers``, ``explain`` and ``explain_limit`` (see
-    :class:`~airflow_provider_scorecards.task_base.DatadogScorecardsGateBaseOperator`); the failing rules
+    :class:`~airflow_provider_scorecards.operators.base.DatadogScorecardsGateBaseOperator`); the failing rules
     are explained in the timeout report, deferred or in poke mode (not in reschedule mode, where each poke
     is a new process). The ``verdict`` XCom is pushed when the wait ends: met, dry run, failed or timed
     out.
@@ -118,7 +118,7 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
 
     def _decide(self, result: GateResult) -> WaivedResult:
         """Apply the waivers to a result; their warnings are logged once per task run."""
-        from airflow_provider_scorecards.rollout import decide
+        from airflow_provider_scorecards.gate.rollout import decide
 
         decision = decide(result, self._rollout())
         if not self._warned_waivers and decision.warnings():
@@ -143,7 +143,7 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
             return None
 
     def _check(self) -> GateResult:
-        from airflow_provider_scorecards.gate import check_gate
+        from airflow_provider_scorecards.gate.condition import check_gate
         from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
 
         args = self._gate()
@@ -215,8 +215,8 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
         return False
 
     def _execute_deferrable(self, args: GateArguments, context: Context) -> Any:
+        from airflow_provider_scorecards.gate.waivers import describe_waivers
         from airflow_provider_scorecards.triggers.scores import DatadogScoreThresholdTrigger
-        from airflow_provider_scorecards.waivers import describe_waivers
 
         with failing_fast():
             decision = self._decide(self._check())  # a gate already met costs no deferral
@@ -267,7 +267,7 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
 
     def _publish_event(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """Push the verdict of a decision the trigger made, explained here when it failed."""
-        from airflow_provider_scorecards.rollout import explain_ids, verdict_from_parts
+        from airflow_provider_scorecards.gate.rollout import explain_ids, verdict_from_parts
 
         args, options = self._gate(), self._rollout()
         parts = event.get("verdict") or {}

@@ -12,11 +12,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_scorecards.waivers import apply_waivers
+from airflow_provider_scorecards.gate.waivers import apply_waivers
 
 if TYPE_CHECKING:
     from airflow_provider_scorecards.client.pages import Record
-    from airflow_provider_scorecards.gate import GateResult
+    from airflow_provider_scorecards.gate.condition import GateResult
     from airflow_provider_scorecards.triggers.events import DatadogScoreEventTrigger
 
 MAX_EVENT_ITEMS = 1000

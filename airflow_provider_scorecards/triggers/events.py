@@ -43,11 +43,11 @@ from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
 from airflow_provider_scorecards.client.coercion import coerce_bool, coerce_choice, coerce_float
 from airflow_provider_scorecards.client.query import ScoresQuery
-from airflow_provider_scorecards.gate import GateCondition
+from airflow_provider_scorecards.gate.condition import GateCondition
+from airflow_provider_scorecards.gate.waivers import describe_waivers, parse_waivers
 from airflow_provider_scorecards.hooks import DEFAULT_CONN_ID, coerce_conn_id
-from airflow_provider_scorecards.task_base import GATE_ARGS, QUERY_ARGS
+from airflow_provider_scorecards.operators.base import GATE_ARGS, QUERY_ARGS
 from airflow_provider_scorecards.triggers import trigger_event
-from airflow_provider_scorecards.waivers import describe_waivers, parse_waivers
 
 if TYPE_CHECKING:
     from airflow_provider_scorecards.client.pages import Record
@@ -93,7 +93,7 @@ class DatadogScoreEventTrigger(BaseEventTrigger):
     :param datadog_conn_id: the Airflow connection (default ``datadog_scorecards_default``).
     :param waivers: ``{id: "YYYY-MM-DD"}`` or ``{id: {"until", "reason"}}``, as for the gate task classes:
         a waived id that fails its bound counts as passing until the end of that day (UTC), at each
-        observation (see :mod:`airflow_provider_scorecards.waivers`).
+        observation (see :mod:`airflow_provider_scorecards.gate.waivers`).
 
     ``on_missing="fail"`` cannot end a watcher: the gate counts as not met and an error is logged.
     """

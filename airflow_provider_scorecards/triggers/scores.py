@@ -27,7 +27,7 @@ from airflow_provider_scorecards.triggers.events import DatadogScoreEventTrigger
 if TYPE_CHECKING:
     from airflow_provider_scorecards.client.query import ScoresQuery
     from airflow_provider_scorecards.client.settings import ClientSettings
-    from airflow_provider_scorecards.gate import GateCondition, GateResult
+    from airflow_provider_scorecards.gate.condition import GateCondition, GateResult
     from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
     from airflow_provider_scorecards.triggers.shared_fetch import Fetched
     from airflow_provider_scorecards.triggers.shared_scores import ScoresSnapshot
@@ -55,9 +55,9 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
     Yields one event: ``{"status": "met", "records", "report"}``, ``{"status": "failed", "report"}``
     (missing data with ``on_missing="fail"``), ``{"status": "error", "message"}`` (400/401/403, or
     ``max_consecutive_failures`` transient failures in a row) or ``{"status": "timeout", "report"}``.
-    ``waivers`` (the form :func:`~airflow_provider_scorecards.waivers.describe_waivers` writes) apply at
+    ``waivers`` (the form :func:`~airflow_provider_scorecards.gate.waivers.describe_waivers` writes) apply at
     every check; the met, failed and timeout events also carry ``verdict``, the decision's ids for the
-    task's ``verdict`` XCom (:func:`~airflow_provider_scorecards.rollout.decision_parts`).
+    task's ``verdict`` XCom (:func:`~airflow_provider_scorecards.gate.rollout.decision_parts`).
 
     Checks share fetches with the other triggers of this process on the same connection, credentials and
     query: a check uses a result younger than the shortest ``poke_interval`` among them, or waits for the
@@ -125,10 +125,10 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
     async def _wait_for_verdict(self) -> dict[str, Any]:
         from airflow_provider_scorecards.client.errors import ScorecardsError
         from airflow_provider_scorecards.client.query import ScoresQuery
-        from airflow_provider_scorecards.gate import GateCondition
+        from airflow_provider_scorecards.gate.condition import GateCondition
+        from airflow_provider_scorecards.gate.rollout import decision_parts
+        from airflow_provider_scorecards.gate.waivers import apply_waivers, parse_waivers
         from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
-        from airflow_provider_scorecards.rollout import decision_parts
-        from airflow_provider_scorecards.waivers import apply_waivers, parse_waivers
 
         query = ScoresQuery.from_description(self.query)
         condition = GateCondition.from_description(self.condition)

@@ -63,7 +63,7 @@ def test_example_code_runs(path: Path, sim_conn: ScorecardsSimulator) -> None:
 
 
 def test_the_report_examples_are_what_the_gate_says() -> None:
-    from airflow_provider_scorecards.gate import GateCondition
+    from airflow_provider_scorecards.gate.condition import GateCondition
 
     page = (DOCS / "check.rst").read_text(encoding="utf-8")
     report = (

@@ -222,7 +222,7 @@ def run_fetch_cell(cell: Cell, concurrency: int) -> CellResult:
 def run_trigger_cell(cell: Cell) -> CellResult:
     """Run the deferrable sensor's trigger on a gate that is met as soon as a check succeeds."""
     from airflow_provider_scorecards.client.query import ScoresQuery
-    from airflow_provider_scorecards.gate import GateCondition
+    from airflow_provider_scorecards.gate.condition import GateCondition
     from airflow_provider_scorecards.triggers.scores import DatadogScoreThresholdTrigger
 
     sim = _simulator(cell)

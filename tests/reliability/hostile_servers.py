@@ -153,7 +153,7 @@ def endless_chunked(handler: BaseHTTPRequestHandler) -> None:
 def first_gate_event(conn_id: str = "datadog_scorecards_default", timeout: float = 30) -> dict[str, Any]:
     """Run a gate trigger (``min_score=0.5``, one failure allowed) to its first event; return the payload."""
     from airflow_provider_scorecards.client.query import ScoresQuery
-    from airflow_provider_scorecards.gate import GateCondition
+    from airflow_provider_scorecards.gate.condition import GateCondition
     from airflow_provider_scorecards.triggers.scores import DatadogScoreThresholdTrigger
 
     trigger = DatadogScoreThresholdTrigger(

@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 from airflow_provider_scorecards._compat import AirflowFailException
 from airflow_provider_scorecards.client.errors import ScorecardsError
 from airflow_provider_scorecards.client.query import ScoresQuery
-from airflow_provider_scorecards.gate import GateCondition
+from airflow_provider_scorecards.gate.condition import GateCondition
 from airflow_provider_scorecards.operators.check import DatadogScoreCheckOperator
 from airflow_provider_scorecards.triggers.scores import DatadogScoreThresholdTrigger
 from tests.conftest import CONN_ENV

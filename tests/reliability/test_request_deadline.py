@@ -14,7 +14,7 @@ import pytest
 
 from airflow_provider_scorecards.client.errors import ScorecardsTransportError
 from airflow_provider_scorecards.client.query import ScoresQuery
-from airflow_provider_scorecards.gate import GateCondition
+from airflow_provider_scorecards.gate.condition import GateCondition
 from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
 from airflow_provider_scorecards.simulator import ScorecardsSimulator
 from airflow_provider_scorecards.triggers.scores import DatadogScoreThresholdTrigger
@@ -96,7 +96,7 @@ async def test_two_stalled_connections_never_delay_a_gate_on_another(monkeypatch
 _LEAVES_A_STUCK_FETCH = """
 import asyncio, json, sys, time
 from airflow_provider_scorecards.client.query import ScoresQuery
-from airflow_provider_scorecards.gate import GateCondition
+from airflow_provider_scorecards.gate.condition import GateCondition
 from tests.reliability.hostile_servers import drip_headers, serving
 from airflow_provider_scorecards.triggers.scores import DatadogScoreThresholdTrigger
 import os

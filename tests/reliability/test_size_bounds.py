@@ -16,7 +16,7 @@ from airflow_provider_scorecards.client.errors import InvalidParameterError, Sco
 from airflow_provider_scorecards.client.query import ScoresQuery
 from airflow_provider_scorecards.client.settings import settings_from_connection
 from airflow_provider_scorecards.operators.scores import DatadogScorecardScoresOperator
-from airflow_provider_scorecards.snapshots import load_baseline
+from airflow_provider_scorecards.operators.snapshots import load_baseline
 from tests.reliability.hostile_servers import API_KEY, APP_KEY, answer, serving
 
 
@@ -43,7 +43,7 @@ def test_a_baseline_of_dev_zero_is_refused() -> None:
 
 
 def test_an_oversized_baseline_file_is_refused_before_parsing(tmp_path: Path) -> None:
-    from airflow_provider_scorecards.snapshots import MAX_SNAPSHOT_CHARS
+    from airflow_provider_scorecards.operators.snapshots import MAX_SNAPSHOT_CHARS
 
     path = tmp_path / "big.jsonl"
     with path.open("w") as handle:

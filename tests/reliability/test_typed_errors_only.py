@@ -14,7 +14,7 @@ from airflow_provider_scorecards.client.errors import (
 )
 from airflow_provider_scorecards.client.query import ScoresQuery
 from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
-from airflow_provider_scorecards.snapshots import load_baseline
+from airflow_provider_scorecards.operators.snapshots import load_baseline
 from tests.conftest import CONN_ENV
 from tests.reliability.hostile_servers import EMPTY_PAGE, answer, first_gate_event, serving
 

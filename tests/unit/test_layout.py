@@ -14,10 +14,8 @@ PACKAGE = Path(__file__).parents[2] / "airflow_provider_scorecards"
 KNOWN_CIRCLES = {
     frozenset({"client.pages", "client.wire"}),
     frozenset({"client.outcomes", "client.outcomes_wire"}),
-    frozenset({"gate", "gate_report"}),
 }
-"""Circles the gate-integrity work removes (one decoder per endpoint, the gate in a package of its own);
-empty this allow-list as each one goes."""
+"""Circles the one-decoder-per-endpoint work removes; empty this allow-list as each one goes."""
 
 MAX_MODULE_LINES = 400
 

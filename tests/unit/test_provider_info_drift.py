@@ -80,7 +80,7 @@ def test_the_derivation_finds_every_kind_of_component() -> None:
     found = derived()
     assert all(found.values()), found
     assert "airflow_provider_scorecards.triggers.events" in found["triggers"]
-    assert found["links"] == ["airflow_provider_scorecards.links.ScorecardsLink"]
+    assert found["links"] == ["airflow_provider_scorecards.operators.links.ScorecardsLink"]
 
 
 def test_the_hook_of_the_connection_type_is_the_listed_hook() -> None:

@@ -14,9 +14,18 @@ from airflow_provider_scorecards.client.pages import flatten
 from airflow_provider_scorecards.simulator import ScorecardsSimulator
 from tests.import_probe import loaded_by
 
+GATE_MODULES = [
+    "gate.condition",
+    "gate.report",
+    "gate.rollout",
+    "gate.verdict",
+    "gate.waivers",
+    "gate.explain",
+]
+
 
 def test_client_package_imports_no_airflow() -> None:
-    modules = ["client", "client.transport", "client.rate_limit", "client.http_errors", "gate", "gate_report"]
+    modules = ["client", "client.transport", "client.rate_limit", "client.http_errors", *GATE_MODULES]
     assert loaded_by([f"airflow_provider_scorecards.{name}" for name in modules], ("airflow",)) == []
 
 

@@ -148,6 +148,6 @@ def test_deeply_nested_json_gives_the_typed_error() -> None:
 
 
 def test_msgspec_structs_load_with_the_first_page_not_at_dag_parse() -> None:
-    imports = ["operators.scores", "sensors.scores", "client.outcomes", "explain"]
+    imports = ["operators.scores", "sensors.scores", "client.outcomes", "gate.explain"]
     wire = "airflow_provider_scorecards.client.outcomes_wire"
     assert loaded_by([f"airflow_provider_scorecards.{name}" for name in imports], (wire,)) == []

@@ -1,8 +1,8 @@
 """The trend picture: how the lowest teams' scores moved over the last snapshots, as a PNG.
 
 The API only answers with today's scores; the history is the snapshots a scheduled export leaves behind
-(:func:`airflow_provider_scorecards.snapshots.snapshot_history`). :func:`lowest_team_trend` turns those
-into one series per team (the teams lowest in the latest snapshot, so the picture answers "are the
+(:func:`airflow_provider_scorecards.operators.snapshots.snapshot_history`). :func:`lowest_team_trend`
+turns those into one series per team (the teams lowest in the latest snapshot, so the picture answers "are the
 teams at the bottom getting better?"), with the mean of every team as a reference line, and
 :func:`render_trend_png` draws it.
 

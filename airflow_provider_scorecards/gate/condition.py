@@ -1,30 +1,10 @@
-"""The score gate: which scores must satisfy which bound, and the verdict with a readable report.
+"""The score gate: which scores must satisfy which bound, and the verdict (docs/check.rst).
 
-One piece of code decides for the sensor, the trigger and the check operator, so "met" means the same
-thing wherever a gate is used. Plain Python with no Airflow import: records in, :class:`GateResult` out
-(:func:`check_gate` fetches the records of a query with a client first). The report's wording is
-:mod:`airflow_provider_scorecards.gate_report`'s, loaded with the first report rather than at a DAG parse.
-
-Semantics (also in the README):
-
-- The watched scores are ``score_ids``, or every score the query returned when ``score_ids`` is None.
-- A watched score passes when ``min_value <= record[field] <= max_value`` (inclusive; either bound may be
-  omitted). ``min_score``/``max_score`` are the bounds of ``field="score"`` and must lie in 0..1.
-- Missing data: a watched id absent from the result, a score whose ``denominator`` is 0 (nothing was
-  evaluated), or a record without ``field``. ``on_missing`` says what it means: ``"wait"`` (not met yet),
-  ``"fail"`` (the gate fails now), ``"ignore"`` (left out of the decision).
-- ``match="all"``: met when every watched score passes and none is missing (unless ignored).
-  ``match="any"``: met when at least one passes.
-- A gate with nothing left to judge (no scores at all, or every one ignored) is never met: an empty
-  result must not open a deployment gate.
-- Regression (``max_drop``): compared with a baseline (the records of an earlier snapshot of the same
-  query), a watched score passes when ``baseline[field] - record[field] <= max_drop``; it may be combined
-  with the bounds (both must hold). An id new since the baseline passes the comparison (there is nothing
-  to compare with); an id in the baseline that the query no longer returns is missing data (``on_missing``)
-  when every returned score is watched. Without a baseline at all (the first run),
-  ``on_missing_baseline`` decides: ``"pass"`` (the bounds alone decide, the report says nothing was
-  compared) or ``"fail"``. The gate receives parsed records: reading and validating a snapshot file is
-  :mod:`airflow_provider_scorecards.snapshots`' job, so this module stays free of Airflow and I/O.
+One evaluator for the sensor, the trigger, the check operator and the event trigger, so "met" means the
+same everywhere: records in, :class:`GateResult` out (:func:`check_gate` fetches them first). A watched
+score passes when ``min_value <= record[field] <= max_value``, and with ``max_drop`` when it fell no more
+than that since the baseline. Missing data (an absent id, nothing evaluated, a field not reported) is
+judged by ``on_missing``; ``match`` says whether all or any must pass; nothing left to judge is never met.
 """
 
 from __future__ import annotations
@@ -41,6 +21,12 @@ from airflow_provider_scorecards.client.pages import (
     NUMERIC_FIELDS,
     Record,
     nothing_evaluated,
+)
+from airflow_provider_scorecards.gate.report import (
+    absent_warning,
+    format_compared,
+    format_number,
+    render_report,
 )
 
 if TYPE_CHECKING:
@@ -201,9 +187,9 @@ class GateCondition:
         """Judge the fetched records, against ``baseline`` when ``max_drop`` is set.
 
         ``baseline`` is the records of an earlier snapshot of the same query, or None when there is none
-        (``on_missing_baseline`` decides). Both are valid records (decoded by ``client/pages.py``, or
-        read back by ``snapshots.py`` through ``pages.record_problem``); a baseline value of None counts as
-        "not in the baseline".
+        (``on_missing_baseline`` decides). Both are valid records (decoded by ``client/pages.py``, or read
+        back by ``operators/snapshots.py`` through ``pages.record_problem``); a baseline value of None
+        counts as "not in the baseline".
         """
         by_id = {record["id"]: record for record in records}
         comparing = self.max_drop is not None and baseline is not None
@@ -325,8 +311,6 @@ class GateResult:
 
     def report(self) -> str:
         """Every failing and missing id with its value and the bound (or its drop), one per line."""
-        from airflow_provider_scorecards.gate_report import render_report  # not at every DAG parse
-
         return render_report(self)
 
     @property
@@ -336,27 +320,7 @@ class GateResult:
 
     def absent_warning(self) -> str | None:
         """Return a loud one-line warning about absent ids with their closest existing ids, or None."""
-        from airflow_provider_scorecards.gate_report import absent_warning
-
         return absent_warning(self)
-
-
-def format_number(value: float | None) -> str:
-    """Format a bound or an allowance as people write it: ``0.8``, ``3``, ``None``."""
-    if value is None:
-        return "None"
-    return f"{value:g}"
-
-
-def format_compared(value: float, field: str) -> str:
-    """Format a value of a before/after line.
-
-    Two decimals for scores (``0.50``), whole numbers for counted fields when they are
-    (``total_pass 12 -> 9``).
-    """
-    if field != "score" and float(value).is_integer():
-        return f"{value:.0f}"
-    return f"{value:.2f}"
 
 
 def check_gate(

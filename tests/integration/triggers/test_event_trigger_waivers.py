@@ -8,7 +8,7 @@ import pytest
 
 from airflow_provider_scorecards.client.errors import InvalidParameterError
 from airflow_provider_scorecards.simulator import ScorecardsSimulator
-from tests.integration.test_event_trigger import CHECKOUT, PAYMENTS, Running, polls, sim, watcher
+from tests.integration.triggers.test_event_trigger import CHECKOUT, PAYMENTS, Running, polls, sim, watcher
 
 __all__ = ["sim"]  # the fixture, shared with the event trigger's own tests
 

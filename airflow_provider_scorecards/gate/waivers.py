@@ -1,20 +1,9 @@
 """Waivers: named, dated exemptions from a gate, so a known straggler does not block everyone else.
 
-A platform team switching a gate on across hundreds of services exempts the few it already knows about,
-each until a date and with a reason, instead of lowering the bar for all. The rules:
-
-- ``waivers`` is ``{id: "YYYY-MM-DD"}`` or ``{id: {"until": "YYYY-MM-DD", "reason": "..."}}`` (a dict, or
-  its JSON / Python-literal text as a template renders it). A malformed date, an unknown key or a blank id
-  is an :class:`~airflow_provider_scorecards.client.errors.InvalidParameterError` naming the waiver.
-- A waiver holds until the end of its day in UTC: ``"2026-12-31"`` covers 2026-12-31T23:59:59.999 UTC.
-- A waived id that fails its bound (or drops too far) does not fail the gate: it counts as acceptable and
-  is listed as waived, with its date and reason. A waiver does not cover missing data (an id absent from
-  the result, a score with nothing evaluated): that is still judged by ``on_missing``, so a waiver can
-  never open a gate on data nobody has.
-- An expired waiver is ignored, with a warning; a waiver naming an id the gate does not watch, or one
-  absent from the result, is a warning with the closest watched ids (usually a typo).
-
-Plain Python with no Airflow import, like :mod:`airflow_provider_scorecards.gate`.
+``{id: "YYYY-MM-DD"}`` or ``{id: {"until": ..., "reason": ...}}``, a dict or its JSON / Python-literal
+text; a date from 2000-01-01 to 2999-12-31, each id once in every form, or ``InvalidParameterError``. A
+waiver holds to the end of its UTC day and lets a failing id count as acceptable; it never covers missing
+data, so it cannot open a gate on data nobody has. Expired or unmatched waivers are warnings.
 """
 
 from __future__ import annotations
@@ -30,7 +19,7 @@ from typing import Any
 
 from airflow_provider_scorecards.client.coercion import MAX_LIST_ITEMS
 from airflow_provider_scorecards.client.errors import InvalidParameterError, render_id, render_server_text
-from airflow_provider_scorecards.gate import ABSENT, CLOSEST_IDS, GateCheck, GateResult
+from airflow_provider_scorecards.gate.condition import ABSENT, CLOSEST_IDS, GateCheck, GateResult
 
 PARAMETER = "waivers"
 MAX_REASON = 300

@@ -18,10 +18,10 @@ import pendulum
 import pytest
 
 from airflow_provider_scorecards.client.pages import RELATIONSHIPS, flatten
-from airflow_provider_scorecards.gate import GateCondition
+from airflow_provider_scorecards.gate.condition import GateCondition
+from airflow_provider_scorecards.operators.snapshots import load_baseline
 from airflow_provider_scorecards.simulator import ScorecardsSimulator
 from airflow_provider_scorecards.simulator.org import SPARSE_EVERY, Organisation
-from airflow_provider_scorecards.snapshots import load_baseline
 from tests.airflow_support import run_dag
 from tests.conftest import CONN_ENV
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_scorecards.client.errors import InvalidParameterError
-from airflow_provider_scorecards.gate import GateCondition
+from airflow_provider_scorecards.gate.condition import GateCondition
 
 
 def rec(score_id: str, score: float | None = 0.5, denominator: int = 4, **extra: Any) -> dict[str, Any]:

@@ -1,18 +1,8 @@
 """The ``verdict``: one JSON document per gate evaluation, for downstream tasks and dashboards.
 
-Log lines are for people; a task that branches on a gate, or a dashboard that counts shadowed gates,
-reads the ``verdict`` XCom instead::
-
-    {"met": false, "dry_run": true,
-     "failing": ["service:checkout-api"], "missing": [], "waived": ["service:legacy-billing"],
-     "waivers": {"service:legacy-billing": {"until": "2026-12-31", "reason": "replatforming"}},
-     "report": "Score gate not met (score >= 0.8, ...", "explanations": {"service:checkout-api": [
-         {"rule_id": "...", "rule_name": "Has runbook", "remarks": "No runbook link ..."}]}}
-
-``met`` is the gate's verdict after waivers, whatever ``dry_run`` says (a dry run reports what would have
-happened and lets the task go on); ``failing``/``missing``/``waived`` are ids; ``waivers`` gives the
-until-date and reason of each waived id; ``report`` is the full text the log shows. Plain Python with no
-Airflow import.
+``{"met", "dry_run", "failing", "missing", "waived", "waivers", "report", "explanations"}``: ``met`` is
+the verdict after waivers whatever ``dry_run`` says; the id lists and the ``waivers`` keys are rendered
+like all server text; ``report`` is the text the log shows (docs/gate-rollout.rst has an example).
 """
 
 from __future__ import annotations
@@ -20,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_scorecards.client.errors import render_id
-from airflow_provider_scorecards.explain import Explanations
-from airflow_provider_scorecards.waivers import WaivedResult
+from airflow_provider_scorecards.gate.explain import Explanations
+from airflow_provider_scorecards.gate.waivers import WaivedResult
 
 VERDICT_KEYS: tuple[str, ...] = (
     "met",

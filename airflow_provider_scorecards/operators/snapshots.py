@@ -2,8 +2,8 @@
 
 A snapshot is what ``DatadogScorecardScoresOperator(output_path=...)`` writes: JSON Lines of flat records,
 one per score. Comparing today's scores with last week's (the check operator's ``max_drop``) and drawing
-how they moved (:mod:`airflow_provider_scorecards.trend`) both start by reading such files back, so the
-format is written and read, and above all validated, here once.
+how they moved (:mod:`airflow_provider_scorecards.operators.trend`) both start by reading such files
+back, so the format is written and read, and above all validated, here once.
 
 A baseline that is not a valid snapshot must never let a regression gate pass silently: bad JSON, a record
 without ``id`` or without the compared field, an id on two lines, a value that is not a number, or

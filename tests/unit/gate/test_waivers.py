@@ -18,14 +18,14 @@ from airflow_provider_scorecards.client import (
     ScoresQuery,
     settings_from_connection,
 )
-from airflow_provider_scorecards.gate import GateCondition, GateResult, check_gate
-from airflow_provider_scorecards.simulator import ScorecardsSimulator
-from airflow_provider_scorecards.waivers import (
+from airflow_provider_scorecards.gate.condition import GateCondition, GateResult, check_gate
+from airflow_provider_scorecards.gate.waivers import (
     Waiver,
     apply_waivers,
     describe_waivers,
     parse_waivers,
 )
+from airflow_provider_scorecards.simulator import ScorecardsSimulator
 
 CHECKOUT, SEARCH, PAYMENTS = "service:checkout-api", "service:search-indexer", "service:payments-gateway"
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)

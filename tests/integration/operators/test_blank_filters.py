@@ -14,7 +14,7 @@ import pytest
 from airflow_provider_scorecards.client.coercion import coerce_filter_str, coerce_str_list
 from airflow_provider_scorecards.client.errors import InvalidParameterError
 from airflow_provider_scorecards.client.query import ScoresQuery
-from airflow_provider_scorecards.gate import GateCondition
+from airflow_provider_scorecards.gate.condition import GateCondition
 from airflow_provider_scorecards.operators.scores import (
     DatadogScorecardScoresOperator,
     DatadogScoreCheckOperator,

@@ -12,7 +12,7 @@ import pytest
 
 from airflow_provider_scorecards._compat import TaskDeferred
 from airflow_provider_scorecards.client.query import ScoresQuery
-from airflow_provider_scorecards.gate import GateCondition
+from airflow_provider_scorecards.gate.condition import GateCondition
 from airflow_provider_scorecards.sensors.scores import DatadogScoreThresholdSensor
 from airflow_provider_scorecards.simulator import ScorecardsSimulator
 from airflow_provider_scorecards.triggers.scores import DatadogScoreThresholdTrigger

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_scorecards.client.errors import InvalidParameterError
-from airflow_provider_scorecards.gate import GateCondition
+from airflow_provider_scorecards.gate.condition import GateCondition
 from tests.history_support import rec
 
 # -- the gate: max_drop against a baseline (no Airflow) ------------------------------------------------

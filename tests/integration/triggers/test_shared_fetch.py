@@ -18,7 +18,7 @@ import pytest
 
 from airflow_provider_scorecards.client.query import ScoresQuery
 from airflow_provider_scorecards.client.settings import ClientSettings
-from airflow_provider_scorecards.gate import GateCondition
+from airflow_provider_scorecards.gate.condition import GateCondition
 from airflow_provider_scorecards.hooks import DEFAULT_CONN_ID
 from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
 from airflow_provider_scorecards.simulator import FaultPlan, ScorecardsSimulator
@@ -26,7 +26,7 @@ from airflow_provider_scorecards.triggers.scores import DatadogScoreThresholdTri
 from airflow_provider_scorecards.triggers.shared_fetch import MAX_FETCHES_PER_GROUP
 from airflow_provider_scorecards.triggers.shared_scores import SHARED_SCORES, ScoresKey, ScoresSource
 from tests.conftest import CONN_ENV
-from tests.integration.test_sensor import crossing_entity, first_event
+from tests.integration.sensors.test_sensor import crossing_entity, first_event
 
 QUERY = ScoresQuery.build("by-entity")
 

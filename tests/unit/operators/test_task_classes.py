@@ -15,12 +15,12 @@ import pytest
 
 from airflow_provider_scorecards.client.errors import InvalidParameterError
 from airflow_provider_scorecards.client.query import ScoresQuery
-from airflow_provider_scorecards.gate import GateCondition
+from airflow_provider_scorecards.gate.condition import GateCondition
 from airflow_provider_scorecards.hooks import DEFAULT_CONN_ID
+from airflow_provider_scorecards.operators.base import GATE_ARGS, QUERY_ARGS, ROLLOUT_FIELDS, GateArguments
 from airflow_provider_scorecards.operators.check import DatadogScoreCheckOperator
 from airflow_provider_scorecards.operators.scores import DatadogScorecardScoresOperator, ExportArguments
 from airflow_provider_scorecards.sensors.scores import DatadogScoreThresholdSensor
-from airflow_provider_scorecards.task_base import GATE_ARGS, QUERY_ARGS, ROLLOUT_FIELDS, GateArguments
 
 TASK_CLASSES = (DatadogScorecardScoresOperator, DatadogScoreCheckOperator, DatadogScoreThresholdSensor)
 PACKAGE = "airflow_provider_scorecards."

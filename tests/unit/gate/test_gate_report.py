@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_scorecards.gate import GateCondition
-from airflow_provider_scorecards.gate_report import REPORT_MAX_LINES, signed_change
+from airflow_provider_scorecards.gate.condition import GateCondition
+from airflow_provider_scorecards.gate.report import REPORT_MAX_LINES, signed_change
 
 
 def rec(score_id: str, score: float | None = 0.5, denominator: int = 4, **extra: Any) -> dict[str, Any]:

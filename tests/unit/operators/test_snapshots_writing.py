@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_scorecards.snapshots import SnapshotFile, read_snapshot, write_snapshot
+from airflow_provider_scorecards.operators.snapshots import SnapshotFile, read_snapshot, write_snapshot
 
 
 class Interrupted(Exception):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_scorecards.snapshots import InvalidSnapshotError, load_baseline
+from airflow_provider_scorecards.operators.snapshots import InvalidSnapshotError, load_baseline
 
 
 def _line(score_id: str, score: float) -> str:

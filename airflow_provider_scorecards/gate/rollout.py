@@ -1,14 +1,9 @@
 """Rolling a gate out: the options (dry run, waivers, explanations) and one verdict from a gate result.
 
-What a platform team does before it switches a gate on across hundreds of services: shadow it
-(``dry_run``: evaluated and reported as usual, never blocking), exempt the known stragglers
-(``waivers``), tell each owner what to fix (``explain``: the failing rules with Datadog's remarks), then
-enforce. The task classes and the event trigger take the same four options; this module validates them
-and turns a :class:`~airflow_provider_scorecards.gate.GateResult` into the ``verdict`` document, in the
-same order everywhere: decide (waivers applied), then explain (only a failed by-entity gate, bounded,
-never changing the decision).
-
-Plain Python with no Airflow import.
+Shadow a gate (``dry_run``), exempt known stragglers (``waivers``), tell owners what to fix (``explain``),
+then enforce (docs/gate-rollout.rst). The task classes and the event trigger take the same options; this
+module validates them and turns a result into the ``verdict`` document in one order everywhere: decide
+(waivers applied), then explain (a failed by-entity gate only, bounded, never changing the decision).
 """
 
 from __future__ import annotations
@@ -20,15 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_scorecards.client.coercion import coerce_bool
 from airflow_provider_scorecards.client.errors import render_server_text
-from airflow_provider_scorecards.explain import (
+from airflow_provider_scorecards.gate.explain import (
     DEFAULT_EXPLAIN_LIMIT,
     Explanation,
     Explanations,
     coerce_explain_limit,
     explain_failures,
 )
-from airflow_provider_scorecards.verdict import build_verdict, decision_ids
-from airflow_provider_scorecards.waivers import (
+from airflow_provider_scorecards.gate.verdict import build_verdict, decision_ids
+from airflow_provider_scorecards.gate.waivers import (
     WaivedResult,
     Waiver,
     apply_waivers,
@@ -39,7 +34,7 @@ from airflow_provider_scorecards.waivers import (
 if TYPE_CHECKING:
     from airflow_provider_scorecards.client.client import ScorecardsClient
     from airflow_provider_scorecards.client.query import ScoresQuery
-    from airflow_provider_scorecards.gate import GateResult
+    from airflow_provider_scorecards.gate.condition import GateResult
 
 ROLLOUT_ARGS: tuple[str, ...] = ("dry_run", "waivers", "explain", "explain_limit")
 """The rollout arguments of the gate task classes; all are template fields."""
@@ -110,8 +105,8 @@ def explain_decision(
     """Explanations of a decision, or None when :func:`wants_explanations` says no.
 
     ``client`` builds the explanation client (see
-    :func:`~airflow_provider_scorecards.explain.explanation_settings`) only when it is needed; it is closed
-    afterwards. A failure to build it is reported as explanations unavailable, like any other.
+    :func:`~airflow_provider_scorecards.gate.explain.explanation_settings`) only when it is needed; it is
+    closed afterwards. A failure to build it is reported as explanations unavailable, like any other.
     """
     if not wants_explanations(decision, options, query):
         return None
@@ -147,7 +142,7 @@ def explain_ids(
 def verdict(
     decision: WaivedResult, options: RolloutOptions, explanations: Explanations | None = None
 ) -> dict[str, Any]:
-    """Build the ``verdict`` document (see :mod:`airflow_provider_scorecards.verdict`)."""
+    """Build the ``verdict`` document (see :mod:`airflow_provider_scorecards.gate.verdict`)."""
     return build_verdict(decision, dry_run=options.dry_run, explanations=explanations)
 
 

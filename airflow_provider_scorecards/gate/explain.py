@@ -1,19 +1,10 @@
 """Why a gate failed: the failing rules of the first failing entities, with Datadog's remarks.
 
-"checkout-api: score 0.46, needs 0.8" tells an owner that something is wrong; "Has runbook: no runbook
-link in the service definition" tells them what to fix. When a by-entity gate fails, this module asks the
-rule outcomes endpoint (``filter[outcome][service_name]``, ``filter[outcome][state]=fail``,
-``include=rule``, narrowed by the gate query's ``rule_ids``, ``rule_name`` and ``is_enabled``) about up
-to ``limit`` failing entities, in the report's order.
-
-Explanations never change or hold up a verdict: the verdict is decided before they are asked for, each
-entity costs one request with no retries and a short timeout (:func:`explanation_settings`), all of them
-share a time budget, and any failure (403, 5xx, a timeout, a page that makes no sense) is reported as
-"explanations unavailable" with the reason instead of being raised. Remarks are Datadog's text: links in
-their HTML are written out as ``text (url)``, other markup is dropped, and the text is capped and scrubbed
-of the connection's credentials before it reaches a log, a report or XCom.
-
-Plain Python with no Airflow import.
+When a by-entity gate fails, the rule outcomes endpoint is asked about up to ``limit`` failing entities,
+narrowed by the gate query's rule filters. Explanations never change or hold up a verdict: one request per
+entity with no retries and a short timeout (:func:`explanation_settings`), a shared time budget, and any
+failure reported as "explanations unavailable" with the reason. Remarks keep their links as
+``text (url)``, lose other markup, and are scrubbed and rendered like all server text.
 """
 
 from __future__ import annotations

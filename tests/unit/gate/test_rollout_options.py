@@ -15,9 +15,9 @@ from airflow_provider_scorecards.client import (
     settings_from_connection,
 )
 from airflow_provider_scorecards.client.settings import ClientSettings
-from airflow_provider_scorecards.explain import explanation_settings
-from airflow_provider_scorecards.gate import GateCondition, check_gate
-from airflow_provider_scorecards.rollout import RolloutOptions, decide, explain_decision, verdict
+from airflow_provider_scorecards.gate.condition import GateCondition, check_gate
+from airflow_provider_scorecards.gate.explain import explanation_settings
+from airflow_provider_scorecards.gate.rollout import RolloutOptions, decide, explain_decision, verdict
 from airflow_provider_scorecards.simulator import ScorecardsSimulator
 from airflow_provider_scorecards.simulator.outcomes import OUTCOMES_PATH
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_scorecards.client.errors import InvalidParameterError
-from airflow_provider_scorecards.snapshots import (
+from airflow_provider_scorecards.operators.snapshots import (
     InvalidSnapshotError,
     load_baseline,
     snapshot_history,

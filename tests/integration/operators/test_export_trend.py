@@ -11,17 +11,17 @@ from typing import Any
 import pendulum
 import pytest
 
-from airflow_provider_scorecards.simulator import ScorecardsSimulator
-from airflow_provider_scorecards.snapshots import (
+from airflow_provider_scorecards.operators.snapshots import (
     read_snapshot,
     snapshot_history,
 )
-from airflow_provider_scorecards.trend import (
+from airflow_provider_scorecards.operators.trend import (
     PLOT_EXTRA,
     PlotExtraMissing,
     lowest_team_trend,
     render_trend_png,
 )
+from airflow_provider_scorecards.simulator import ScorecardsSimulator
 from tests.airflow_support import run_dag
 from tests.conftest import EXAMPLE_DAGS
 from tests.history_support import rec, teams, write_jsonl
@@ -148,7 +148,7 @@ def test_parsing_a_dag_never_imports_matplotlib_or_the_history_modules() -> None
         f"runpy.run_path({str(EXAMPLE_DAGS / 'scorecards_export.py')!r})\n"
         f"runpy.run_path({str(EXAMPLE_DAGS / 'scorecards_snapshot_consumer.py')!r})\n"
         "print(sorted(m for m in sys.modules if m.startswith('matplotlib') or m in "
-        "('airflow_provider_scorecards.trend', 'airflow_provider_scorecards.snapshots')))\n"
+        "('airflow_provider_scorecards.operators.trend', 'airflow_provider_scorecards.operators.snapshots')))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]

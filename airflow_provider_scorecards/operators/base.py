@@ -24,19 +24,19 @@ from airflow_provider_scorecards._compat import AirflowFailException
 from airflow_provider_scorecards.client.coercion import coerce_str_list
 from airflow_provider_scorecards.client.errors import ScorecardsError
 from airflow_provider_scorecards.client.query import DEFAULT_PAGE_LIMIT, ScoresQuery
-from airflow_provider_scorecards.explain import DEFAULT_EXPLAIN_LIMIT, explanation_settings
-from airflow_provider_scorecards.gate import GateCondition
+from airflow_provider_scorecards.gate.condition import GateCondition
+from airflow_provider_scorecards.gate.explain import DEFAULT_EXPLAIN_LIMIT, explanation_settings
+from airflow_provider_scorecards.gate.rollout import ROLLOUT_ARGS, RolloutOptions, explain_decision
+from airflow_provider_scorecards.gate.rollout import verdict as rollout_verdict
 from airflow_provider_scorecards.hooks import DEFAULT_CONN_ID, coerce_conn_id
-from airflow_provider_scorecards.links import ScorecardsLink
-from airflow_provider_scorecards.rollout import ROLLOUT_ARGS, RolloutOptions, explain_decision
-from airflow_provider_scorecards.rollout import verdict as rollout_verdict
+from airflow_provider_scorecards.operators.links import ScorecardsLink
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_scorecards.client.client import ScorecardsClient
     from airflow_provider_scorecards.client.settings import ClientSettings
-    from airflow_provider_scorecards.waivers import WaivedResult
+    from airflow_provider_scorecards.gate.waivers import WaivedResult
 
 QUERY_ARGS: tuple[str, ...] = (
     "aggregation",
@@ -187,13 +187,13 @@ class DatadogScorecardsGateBaseOperator(DatadogScorecardsBaseOperator):
         what would have happened (templated; errors such as a 403 still fail).
     :param waivers: ``{id: "YYYY-MM-DD"}`` or ``{id: {"until": "YYYY-MM-DD", "reason": "..."}}``: a waived
         id that fails its bound does not fail the gate until the end of that day, UTC (templated; see
-        :mod:`airflow_provider_scorecards.waivers`).
+        :mod:`airflow_provider_scorecards.gate.waivers`).
     :param explain: when a by-entity gate fails, list the failing rules of the first failing entities
         with Datadog's remarks (templated; default True).
     :param explain_limit: how many failing entities to explain, 1-20, one request each (templated;
         default 5).
 
-    Every verdict is pushed as the ``verdict`` XCom (see :mod:`airflow_provider_scorecards.verdict`).
+    Every verdict is pushed as the ``verdict`` XCom (see :mod:`airflow_provider_scorecards.gate.verdict`).
     """
 
     template_fields: Sequence[str] = (
