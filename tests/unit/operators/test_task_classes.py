@@ -197,6 +197,8 @@ def test_airflows_dry_run_previews_every_template_field(
     """``BaseOperator.dry_run()``, what Airflow 3.0's ``airflow tasks test --dry-run`` calls, is not shadowed."""
     gate = {} if cls is DatadogScorecardScoresOperator else {"dry_run": "{{ params.shadow }}"}
     task = build(cls, sort="{{ params.sort }}", **gate)
+    if not hasattr(task, "dry_run"):
+        pytest.skip("this Airflow's task SDK BaseOperator has no dry_run() (3.0.x)")
     task.dry_run()
     previewed = re.findall(r"Rendering template for (\w+)", capsys.readouterr().out)
     assert {"sort", *(["gate_dry_run"] if gate else [])} <= set(previewed)
