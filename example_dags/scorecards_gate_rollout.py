@@ -1,5 +1,6 @@
 """Rolling out a gate: a shadowed stricter bar, a waived legacy service, and a person who can say yes."""
 
+# START gate_rollout
 from __future__ import annotations
 
 from typing import Any
@@ -12,7 +13,7 @@ from airflow_provider_scorecards.operators.scores import DatadogScoreCheckOperat
 
 CONN_ID = "datadog_scorecards_default"
 SCORECARD = "production-readiness"
-# START gate_rollout
+
 with DAG(
     dag_id="scorecards_gate_rollout",
     schedule=None,
