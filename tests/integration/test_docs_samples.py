@@ -118,3 +118,13 @@ def test_the_report_examples_are_what_the_gate_says() -> None:
     regression = GateCondition.build(max_drop=0.05, on_missing="fail").evaluate(now, baseline=before).report()
     for text in (report, regression):
         assert "\n".join("   " + line for line in text.splitlines()) in page
+
+
+def test_the_first_dag_page_shows_what_the_simulator_prints() -> None:
+    from airflow_provider_scorecards.simulator.cli import _banner
+
+    (shown,) = [s.text for s in SAMPLES if s.text.startswith("Scorecards simulator on")]
+    with ScorecardsSimulator() as sim:  # the command's defaults
+        printed = _banner(sim, "127.0.0.1").replace(str(sim.port), "8765")  # the page's --port 8765
+    pattern = re.escape(shown.strip()).replace(re.escape("..."), ".*?")  # "..." elides the keys' tails
+    assert re.fullmatch(pattern, printed.strip()), printed
