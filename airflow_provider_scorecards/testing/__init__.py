@@ -9,6 +9,9 @@ of its fixtures:
   database and a DAG folder, which runs ``dag.test()`` on a DAG file and returns each task's state and
   XComs.
 
+``scorecards_simulator.watch(asset, then=...)`` runs an ``AssetWatcher``'s trigger against the simulator
+until it fires (:func:`~airflow_provider_scorecards.testing.watchers.first_event` does it for any trigger).
+
 The names below load on first use, so the plugin costs nothing in a test run that does not use it.
 """
 
@@ -19,13 +22,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from airflow_provider_scorecards.testing.airflow_env import AirflowTestEnv, DagRunResult
     from airflow_provider_scorecards.testing.simulator import SimulatorFixture
+    from airflow_provider_scorecards.testing.watchers import first_event
 
-__all__ = ["AirflowTestEnv", "DagRunResult", "SimulatorFixture"]
+__all__ = ["AirflowTestEnv", "DagRunResult", "SimulatorFixture", "first_event"]
 
 _HOMES = {
     "AirflowTestEnv": "airflow_provider_scorecards.testing.airflow_env",
     "DagRunResult": "airflow_provider_scorecards.testing.airflow_env",
     "SimulatorFixture": "airflow_provider_scorecards.testing.simulator",
+    "first_event": "airflow_provider_scorecards.testing.watchers",
 }
 
 
