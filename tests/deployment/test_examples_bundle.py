@@ -31,17 +31,15 @@ BUNDLE = "airflow-provider-scorecards-example-dags"
 EXAMPLES = sorted(p.stem for p in (ROOT / "example_dags").glob("scorecards_*.py"))
 PARSE_TIMEOUT = 300.0
 
-pytest.importorskip("airflow.dag_processing.bundles.manager")
-from airflow.dag_processing.bundles import manager  # noqa: E402
-
-if not hasattr(manager, "_add_provider_example_dags_to_bundle"):
-    pytest.skip("this Airflow loads no provider's examples (3.3+ does)", allow_module_level=True)
-
 
 @pytest.fixture(scope="module")
 def examples_bundle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, ScorecardsSimulator]]:
     """A dag-processor with load_examples on has parsed the examples bundle; yield its database and the
     simulator the default connection points at."""
+    from airflow.dag_processing.bundles import manager
+
+    if not hasattr(manager, "_add_provider_example_dags_to_bundle"):
+        pytest.skip("this Airflow loads no provider's examples (3.3+ does)")
     work = tmp_path_factory.mktemp("examples-bundle")
     site, home = work / "site", work / "home"
     subprocess.run(
