@@ -49,6 +49,8 @@ def test_a_script_runs(sample: Sample, sim_conn: ScorecardsSimulator) -> None:
 
 @pytest.mark.parametrize("sample", _of("dag"), ids=_id)
 def test_a_dag_file_parses_and_runs(sample: Sample, sim_conn: ScorecardsSimulator) -> None:
+    from airflow import settings
+
     from airflow_provider_scorecards.testing.airflow_env import _run_loaded
 
     try:
@@ -57,7 +59,8 @@ def test_a_dag_file_parses_and_runs(sample: Sample, sim_conn: ScorecardsSimulato
         from airflow.models.dagbag import DagBag  # type: ignore[no-redef]
     init_db()
     name = re.sub(r"\W", "_", sample.where)
-    path = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"]) / f"docs_sample_{name}.py"
+    # The folder of Airflow's dags-folder bundle, where dag.test() parses the DAG from.
+    path = Path(settings.DAGS_FOLDER) / f"docs_sample_{name}.py"
     path.write_text(sample.text, encoding="utf-8")
     try:
         bag = DagBag(str(path))
