@@ -21,9 +21,12 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 
 install: $(STAMP)
 
+# sphinx-lint reads the reST itself (unbalanced backticks, single-backtick roles, stray whitespace), so a
+# page also reads right where no Sphinx renders it (GitHub); tests/test_docs_pages.py checks the rest.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/sphinx-lint --enable default-role docs
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

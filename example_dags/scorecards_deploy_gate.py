@@ -22,6 +22,7 @@ with DAG(
     dag_id="scorecards_deploy_gate",
     schedule=None,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    is_paused_upon_creation=True,  # also in the examples bundle of load_examples: nothing runs unless asked
     default_args={"datadog_conn_id": CONN_ID},
     params={
         "service_id": "service:checkout-api",

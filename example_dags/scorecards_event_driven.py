@@ -39,6 +39,7 @@ with DAG(
     dag_id="scorecards_event_driven",
     schedule=[checkout_api_ready],
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    is_paused_upon_creation=True,  # also in the examples bundle of load_examples: nothing runs unless asked
     catchup=False,
     tags=["datadog", "scorecards", "event-driven"],
     doc_md="""

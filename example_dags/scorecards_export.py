@@ -67,6 +67,7 @@ with DAG(
     dag_id="scorecards_export",
     schedule="@daily",
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    is_paused_upon_creation=True,  # also in the examples bundle of load_examples: nothing runs unless asked
     catchup=False,
     default_args={"datadog_conn_id": CONN_ID, "retries": 2, "retry_delay": timedelta(minutes=5)},
     # file:// suits one machine (LocalExecutor). Workers spread over machines (Celery, Kubernetes) need

@@ -1,5 +1,6 @@
 """Rolling out a gate: a shadowed stricter bar, a waived legacy service, and a person who can say yes."""
 
+# START gate_rollout
 from __future__ import annotations
 
 from typing import Any
@@ -12,11 +13,12 @@ from airflow_provider_scorecards.operators.scores import DatadogScoreCheckOperat
 
 CONN_ID = "datadog_scorecards_default"
 SCORECARD = "production-readiness"
-# START gate_rollout
+
 with DAG(
     dag_id="scorecards_gate_rollout",
     schedule=None,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    is_paused_upon_creation=True,  # also in the examples bundle of load_examples: nothing runs unless asked
     default_args={"datadog_conn_id": CONN_ID},
     params={"service_id": "service:payments-gateway", "min_score": 0.8},
     tags=["datadog", "scorecards", "gate"],

@@ -14,6 +14,7 @@ with DAG(
     dag_id="scorecards_snapshot_consumer",
     schedule=[BY_TEAM_SNAPSHOT],
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    is_paused_upon_creation=True,  # also in the examples bundle of load_examples: nothing runs unless asked
     catchup=False,
     params={"alert_below": 0.4},
     tags=["datadog", "scorecards", "assets"],

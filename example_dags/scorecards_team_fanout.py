@@ -15,6 +15,7 @@ with DAG(
     dag_id="scorecards_team_fanout",
     schedule="@weekly",
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    is_paused_upon_creation=True,  # also in the examples bundle of load_examples: nothing runs unless asked
     catchup=False,
     default_args={"datadog_conn_id": CONN_ID},
     params={"max_teams": 5, "min_level": 1},

@@ -16,7 +16,8 @@ two distributions into ``dist/`` (the wheel from the sdist, which proves the sdi
   default keys, every import the READMEs show works, and the shipped example DAGs parse;
 - in that virtualenv, the docs' first-DAG page step by step (start ``scorecards-simulator``, export the
   connection it prints, ``airflow db migrate``, drop the DAG file in, ``airflow dags test``), then the
-  testing page's test with ``pytest`` and the wheel's own pytest plugin.
+  testing page's tests (the first DAG's run, the event-driven DAG's watcher) with ``pytest`` and the
+  wheel's own pytest plugin.
 
 It prints a table of the checks and exits non-zero if any failed. ``--no-venv`` skips the virtualenv
 stage (seconds instead of about a minute, for iterating on packaging). The venv is left in place for
@@ -644,7 +645,7 @@ def check_first_dag() -> str:
 
 
 def check_testing_page() -> str:
-    """The testing page's test, run by pytest with the wheel's plugin (pytest installed as a user would)."""
+    """The testing page's tests (a DAG run, a watcher), by pytest with the wheel's plugin, as a user would."""
     _run(
         [
             sys.executable,
@@ -661,7 +662,7 @@ def check_testing_page() -> str:
     )
     suite = WORK / "user-tests"
     suite.mkdir()
-    for name in ("first_dag.py", "test_first_dag.py"):
+    for name in ("first_dag.py", "test_first_dag.py", "event_trigger.py", "test_event_trigger.py"):
         shutil.copy(DOCS_EXAMPLES / name, suite / name)
     env = {k: v for k, v in venv_env(WORK / "unused-home").items() if not k.startswith("AIRFLOW")}
     result = _run(
@@ -670,7 +671,7 @@ def check_testing_page() -> str:
         cwd=suite,
     )
     summary = [ln for ln in result.stdout.splitlines() if " passed" in ln]
-    return f"pytest docs/examples/test_first_dag.py: {summary[-1] if summary else result.stdout[-200:]}"
+    return f"pytest of the testing page's tests: {summary[-1] if summary else result.stdout[-200:]}"
 
 
 # -- the run -------------------------------------------------------------------------------------------------

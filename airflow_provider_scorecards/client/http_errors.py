@@ -3,15 +3,20 @@
 Why this is its own module: everything here turns text the server chose (an error body, a reason
 phrase, a ``Location``, a request id) or an exception of the HTTP stack into a message the user reads,
 so every piece is scrubbed of the keys and capped in one place, whichever status or failure it was.
-It names no ``requests`` class: the transport says which exceptions could not even be sent.
+It names no ``requests`` class: the transport says which exceptions could not even be sent, and which
+came from a proxy; every other cause is read from the standard library's exceptions in the chain.
 """
 
 from __future__ import annotations
 
 import json
+import socket
+import ssl
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from airflow_provider_scorecards.client.errors import (
+    REDACTED,
     ScorecardsAPIError,
     ScorecardsError,
     ScorecardsResponseError,
@@ -51,19 +56,101 @@ def status_error(
     )
 
 
-def transport_error(exc: Exception, path: str, text: ServerText, *, unsendable: bool) -> ScorecardsError:
-    """Return the typed error of an HTTP-stack exception (``unsendable``: the request itself was bad)."""
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a transport's requests go, as its errors name it: never a path, a query or a credential."""
+
+    host: str
+    port: int
+    timeout: float
+    verify: bool | str
+    proxy: str | None = None
+    """``host:port`` of the proxy the requests go through, if any."""
+
+    @property
+    def target(self) -> str:
+        """``host:port`` of the API."""
+        return f"{self.host}:{self.port}"
+
+
+def transport_error(
+    exc: BaseException,
+    path: str,
+    text: ServerText,
+    where: Endpoint,
+    *,
+    unsendable: bool = False,
+    proxy_failed: bool = False,
+) -> ScorecardsError:
+    """Return the typed error of a request that got no answer: its cause first, then the detail.
+
+    ``unsendable``: the request itself was bad. ``proxy_failed``: the HTTP stack blames the proxy. The
+    original exception is chained to the error, unless some text in its chain holds a credential (a
+    proxy that echoes what it was sent).
+    """
     # The exception text of requests can include the full URL with query but never headers.
-    kind = type(exc).__name__
     if unsendable:
-        return ScorecardsResponseError(f"GET {path}: request could not be sent ({kind})")
-    return ScorecardsTransportError(f"GET {path}: no HTTP answer ({kind}: {text.clean(first_line(exc))})")
+        return ScorecardsResponseError(f"GET {path}: request could not be sent ({type(exc).__name__})")
+    chain = _chain(exc)
+    root = chain[-1]
+    detail = f"{type(root).__name__}: {text.clean(str(root), limit=300)}"
+    error = ScorecardsTransportError(f"GET {path}: {_cause(chain, where, proxy_failed)} ({detail})")
+    if not any(_holds_secret(str(e), text) for e in chain):
+        error.__cause__ = exc
+    return error
 
 
-def first_line(exc: Exception) -> str:
-    """Return the first line of an exception's text, at most 200 characters (still to be scrubbed)."""
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return text[:200]
+def _cause(chain: list[BaseException], where: Endpoint, proxy_failed: bool) -> str:
+    """Return the cause of a failed request in words a user acts on, naming the host and port."""
+
+    def found(kind: type[BaseException]) -> bool:
+        return any(isinstance(e, kind) for e in chain)
+
+    if proxy_failed and where.proxy:
+        return (
+            f"the proxy {where.proxy} refused or failed the connection to {where.target}; check the "
+            "connection's proxies extra (or HTTPS_PROXY and NO_PROXY)"
+        )
+    if found(socket.gaierror):
+        return (
+            f"cannot resolve the host {where.host} (port {where.port}); check the connection's site or "
+            "api_url, and this machine's DNS"
+        )
+    if found(ssl.SSLCertVerificationError):
+        trusted = "the default CA bundle" if where.verify is True else f"the CA bundle {where.verify}"
+        return (
+            f"the TLS certificate of {where.target} is not trusted by {trusted}; set the connection's "
+            "verify extra to the path of a CA bundle that holds its issuer (a proxy that inspects TLS "
+            "needs its own CA there)"
+        )
+    if found(ConnectionRefusedError):
+        return f"connection refused by {where.target}: nothing listens there; check the connection's api_url"
+    if found(TimeoutError):
+        return (
+            f"no answer from {where.target} within timeout={where.timeout:g} s; check the network path, "
+            "or raise the connection's timeout extra"
+        )
+    if found(ssl.SSLError):
+        return f"the TLS handshake with {where.target} failed"
+    return f"no HTTP answer from {where.target}"
+
+
+def _chain(exc: BaseException, limit: int = 12) -> list[BaseException]:
+    """Return ``exc`` and what it wraps (causes, contexts, a ``reason``, ``args``), deepest last."""
+    depth: dict[int, tuple[int, BaseException]] = {}
+    todo = [(0, exc)]
+    while todo and len(depth) < limit:
+        level, current = todo.pop()
+        if id(current) in depth:
+            continue
+        depth[id(current)] = (level, current)
+        wrapped = [current.__context__, *current.args, getattr(current, "reason", None), current.__cause__]
+        todo.extend((level + 1, e) for e in wrapped if isinstance(e, BaseException))
+    return [e for _, e in sorted(depth.values(), key=lambda pair: pair[0])]
+
+
+def _holds_secret(raw: str, text: ServerText) -> bool:
+    return text.clean(raw, limit=len(raw) + 1).count(REDACTED) > raw.count(REDACTED)
 
 
 def brief(error: BaseException | None) -> str:

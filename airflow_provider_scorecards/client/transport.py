@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
 
 from airflow_provider_scorecards.client.errors import (
     ScorecardsError,
@@ -31,7 +32,7 @@ from airflow_provider_scorecards.client.errors import (
     ScorecardsTransportError,
     ServerText,
 )
-from airflow_provider_scorecards.client.http_errors import brief, first_line, status_error, transport_error
+from airflow_provider_scorecards.client.http_errors import Endpoint, brief, status_error, transport_error
 from airflow_provider_scorecards.client.rate_limit import RateLimitPacer, rate_limit_wait
 from airflow_provider_scorecards.client.settings import ClientSettings, proxy_passwords
 from airflow_provider_scorecards.client.watchdog import RequestWatchdog, deadline_adapter
@@ -81,6 +82,29 @@ def environment_proxies(base_url: str) -> dict[str, str]:
     return {scheme: url for scheme, url in found.items() if scheme != "no" and url}
 
 
+def endpoint(settings: ClientSettings, proxies: Mapping[str, str]) -> Endpoint:
+    """Where the requests go, as errors name it: the API's host and port, and the proxy's (no credentials)."""
+    api = urlsplit(settings.base_url)
+    default_port = 443 if api.scheme == "https" else 80
+    proxy_url = proxies.get(api.scheme) or proxies.get("all")
+    return Endpoint(
+        host=api.hostname or "?",
+        port=api.port or default_port,
+        timeout=settings.timeout,
+        verify=settings.verify,
+        proxy=_host_and_port(proxy_url) if proxy_url else None,
+    )
+
+
+def _host_and_port(url: str) -> str:
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:  # an environment's proxy with a malformed port: requests says more when it fails
+        return parts.hostname or "?"
+    return f"{parts.hostname}:{port}"
+
+
 class _RetryableAnswer(Exception):
     """Carries a retryable error and the wait its answer asked for (a 429's reset) to the retry policy."""
 
@@ -127,9 +151,11 @@ class Transport:
             requests.exceptions.MissingSchema,
             requests.exceptions.InvalidHeader,
         )
+        self._proxy_errors = requests.exceptions.ProxyError
         self._watchdog = RequestWatchdog()
         proxies = settings.proxies if settings.proxies is not None else environment_proxies(settings.base_url)
         self._text = ServerText((*settings.secrets, *proxy_passwords(proxies)))
+        self._endpoint = endpoint(settings, proxies)
         session = requests.Session()
         adapter = deadline_adapter(pool_size)
         session.mount("https://", adapter)
@@ -168,7 +194,7 @@ class Transport:
         try:
             return self._retry_policy()(self._attempt, path, params, decode)
         except _RetryableAnswer as exhausted:
-            raise exhausted.error from None
+            raise exhausted.error from exhausted.error.__cause__  # what the HTTP stack said, if anything
 
     def _attempt(self, path: str, params: Mapping[str, str], decode: Callable[[bytes], Any]) -> Any:
         """One request: the body, a typed error raised at once, or a retryable answer for the policy."""
@@ -248,11 +274,14 @@ class Transport:
             error: ScorecardsError = ScorecardsTransportError(
                 f"GET {path}: no complete answer within request_deadline={self.settings.request_deadline:g} s"
             )
-        elif isinstance(exc, self._request_errors):
-            error = transport_error(exc, path, self._text, unsendable=isinstance(exc, self._unsendable))
         else:
-            error = ScorecardsTransportError(
-                f"GET {path}: no HTTP answer ({type(exc).__name__}: {self._text.clean(first_line(exc))})"
+            error = transport_error(
+                exc,
+                path,
+                self._text,
+                self._endpoint,
+                unsendable=isinstance(exc, self._unsendable),
+                proxy_failed=isinstance(exc, self._proxy_errors),
             )
         return _RetryableAnswer(error) if error.retryable else error
 

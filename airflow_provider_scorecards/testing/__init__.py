@@ -9,6 +9,9 @@ test asks for one of its fixtures:
   throwaway ``AIRFLOW_HOME`` with a migrated SQLite database and a DAG folder, which runs ``dag.test()`` on a
   DAG file and returns each task's state and XComs.
 
+``scorecards_simulator.watch(asset, then=...)`` runs an ``AssetWatcher``'s trigger against the simulator
+until it fires (:func:`~airflow_provider_scorecards.testing.watchers.first_event` does it for any trigger).
+
 This ``__init__`` imports nothing: the plugin loads in every pytest run, and only a fixture in use loads
 the simulator or Airflow.
 """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from airflow_provider_scorecards.client.pages import flatten
@@ -63,6 +64,37 @@ class SimulatorFixture:
         items = self.simulator.expected_scores(query.aggregation, params, sort=query.sort)
         records = [flatten(item) for item in items]
         return records if max_results is None else records[: int(max_results)]
+
+    def watch(
+        self,
+        watched: Any,
+        *,
+        then: Callable[[], object] | None = None,
+        timeout: float = 30.0,
+        poll_interval: float = 0.05,
+    ) -> dict[str, Any]:
+        """Run a watcher's trigger against this simulator until it fires; return the event's payload.
+
+        :param watched: an ``Asset`` with one watcher (as a DAG file defines it), an ``AssetWatcher``, or
+            the trigger.
+        :param then: called once the watcher has taken its baseline (its first request was answered):
+            make the change it should see there, ``lambda: scorecards_simulator.set_score(...)``.
+        :param timeout: the longest wait for the event, in seconds; none by then fails the test.
+        :param poll_interval: replaces the trigger's own, so that a test does not wait five minutes.
+
+        The trigger runs as the triggerer runs it (rebuilt from its serialized form, its ``run()`` in an
+        event loop); call this from a plain, not ``async``, test.
+        """
+        from airflow_provider_scorecards.testing.watchers import first_event
+
+        answered = len(self.score_requests)
+        return first_event(
+            watched,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            then=then,
+            baseline_taken=lambda: len(self.score_requests) > answered,
+        )
 
     @property
     def score_requests(self) -> list[RequestRecord]:

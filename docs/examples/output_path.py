@@ -6,6 +6,7 @@ from airflow_provider_scorecards.operators.scores import DatadogScorecardScoresO
 DatadogScorecardScoresOperator(
     task_id="snapshot",
     aggregation="by-entity",
-    output_path="file:///data/scorecards/{{ ds }}/by-entity.jsonl",  # anything ObjectStoragePath accepts
+    # anything ObjectStoragePath accepts: file://, s3://, gs://, ...
+    output_path="file:///tmp/airflow-scorecards/{{ ds }}/by-entity.jsonl",
 )
 # END output_path

@@ -7,7 +7,7 @@ DatadogScoreCheckOperator(
     task_id="no_regression_since_last_week",
     aggregation="by-team",
     # a snapshot of the same query, seven days earlier:
-    baseline="file:///data/scorecards/{{ macros.ds_add(ds, -7) }}/by-team.jsonl",
+    baseline="file:///tmp/airflow-scorecards/{{ macros.ds_add(ds, -7) }}/by-team.jsonl",
     max_drop=0.05,  # largest allowed decrease of `field` (default score) per watched id
     on_missing_baseline="pass",  # first run: nothing to compare with (a warning); "fail" to refuse
 )

@@ -14,7 +14,7 @@ with DAG("snapshot_producer", schedule="@daily", start_date=pendulum.datetime(20
     DatadogScorecardScoresOperator(
         task_id="fetch_by_team",
         aggregation="by-team",
-        output_path="file:///data/scorecards/{{ ds }}/by-team.jsonl",
+        output_path="file:///tmp/airflow-scorecards/{{ ds }}/by-team.jsonl",
         outlets=[BY_TEAM],
     )
 
@@ -22,8 +22,10 @@ with DAG("snapshot_consumer", schedule=[BY_TEAM], start_date=pendulum.datetime(2
 
     @task
     def load(**context: Any) -> None:
-        event = max(context["triggering_asset_events"][BY_TEAM], key=lambda e: e.timestamp)
-        print(event.extra["count"], event.extra["min_score"], event.extra["path"])
+        events = context["triggering_asset_events"][BY_TEAM]  # none in a run triggered by hand
+        if events:
+            event = max(events, key=lambda e: e.timestamp)  # the newest snapshot
+            print(event.extra["count"], event.extra["min_score"], event.extra["path"])
 
     load()
 # END snapshot_assets

@@ -1,11 +1,11 @@
 """A test of the first DAG with the provider's test kit (its fixtures come with ``pip install``)."""
 
+# START test_first_dag
 from pathlib import Path
 
 DAG_FILE = Path(__file__).with_name("first_dag.py")
 
 
-# START test_first_dag
 def test_first_dag(scorecards_simulator, airflow_test_env):
     result = airflow_test_env.run_dag(DAG_FILE)
 

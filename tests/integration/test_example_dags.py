@@ -77,6 +77,16 @@ def test_structure_and_single_connection_id(dag_id: str) -> None:
     assert source.count('"datadog_scorecards_default"') == 1  # named once
 
 
+@pytest.mark.parametrize("dag_id", EXAMPLE_IDS)
+def test_nothing_runs_unless_asked(dag_id: str) -> None:
+    """Airflow 3.3 loads the examples into a new user's Airflow (``load_examples``): each one appears paused,
+    whatever ``dags_are_paused_at_creation`` says, and unpausing a timed one starts no backlog of runs."""
+    dag = dagbag().get_dag(dag_id)
+    assert dag.is_paused_upon_creation is True
+    if type(dag.timetable).__name__ not in ("NullTimetable", "AssetTriggeredTimetable"):
+        assert dag.catchup is False
+
+
 @pytest.fixture
 def demo_sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScorecardsSimulator]:
     with ScorecardsSimulator(seed=7, entities=300) as sim:

@@ -11,7 +11,10 @@ import re
 import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -92,3 +95,48 @@ def test_set_score_pins_a_score_through_the_drift() -> None:
         assert (record["score"], record["numerator"], record["denominator"]) == (0.4, 2, 5)
         with pytest.raises(ValueError, match=re.escape("expected one of 0, 0.2, 0.4, 0.6, 0.8, 1")):
             kit.set_score("service:checkout-api", 0.5)
+
+
+def _asset(*watchers: str, poll_interval: float = 300) -> Any:
+    from airflow.sdk import Asset, AssetWatcher
+
+    from airflow_provider_scorecards.triggers.scores import DatadogScoreEventTrigger
+
+    trigger = DatadogScoreEventTrigger(
+        aggregation="by-entity",
+        scorecard_ids=["production-readiness"],
+        score_ids=["service:checkout-api"],
+        min_score=0.8,
+        poll_interval=poll_interval,
+    )
+    return Asset("checkout_ready", watchers=[AssetWatcher(name=name, trigger=trigger) for name in watchers])
+
+
+@pytest.fixture
+def kit(monkeypatch: pytest.MonkeyPatch) -> Iterator[SimulatorFixture]:
+    with ScorecardsSimulator(seed=7, entities=20) as simulator:
+        monkeypatch.setenv("AIRFLOW_CONN_DATADOG_SCORECARDS_DEFAULT", simulator.connection_uri())
+        yield SimulatorFixture(simulator)
+
+
+def test_watch_runs_the_watcher_past_its_baseline_until_it_fires(kit: SimulatorFixture) -> None:
+    started = time.monotonic()
+    payload = kit.watch(_asset("ready"), then=lambda: kit.set_score("service:checkout-api", 0.8))
+    assert time.monotonic() - started < 10  # not the DAG's five-minute poll interval
+    assert payload["status"] == "met"
+    assert [r["id"] for r in payload["records"]] == ["service:checkout-api"]
+    assert len(kit.score_requests) >= 2  # the baseline, then the crossing
+
+
+def test_watch_fails_the_test_when_nothing_fires(kit: SimulatorFixture) -> None:
+    kit.set_score("service:checkout-api", 1)  # met from the start: a baseline, which fires nothing
+    with pytest.raises(AssertionError, match="yielded no event within 1 s"):
+        kit.watch(_asset("ready"), timeout=1)
+    assert len(kit.score_requests) > 2  # it kept looking, every poll_interval
+
+
+def test_watch_needs_one_watcher(kit: SimulatorFixture) -> None:
+    with pytest.raises(ValueError, match="2 watchers \\('a', 'b'\\): pass the AssetWatcher"):
+        kit.watch(_asset("a", "b"))
+    with pytest.raises(TypeError, match="expected an Asset, an AssetWatcher or a trigger, got str"):
+        kit.watch("checkout_ready")

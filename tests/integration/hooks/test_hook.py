@@ -347,7 +347,10 @@ def test_connection_refused_is_typed(monkeypatch: pytest.MonkeyPatch) -> None:
             }
         ),
     )
-    with DatadogScorecardsHook() as hook, pytest.raises(ScorecardsTransportError, match="no HTTP answer"):
+    with (
+        DatadogScorecardsHook() as hook,
+        pytest.raises(ScorecardsTransportError, match=r"connection refused by 127\.0\.0\.1:9"),
+    ):
         hook.get_conn().get_page(ScoresQuery.build("by-kind"))
 
 
