@@ -80,7 +80,9 @@ def unpause(dag_id: str) -> None:
     from sqlalchemy import update
 
     with create_session() as session:
-        assert session.execute(update(DagModel).where(DagModel.dag_id == dag_id).values(is_paused=False)).rowcount
+        assert session.execute(
+            update(DagModel).where(DagModel.dag_id == dag_id).values(is_paused=False)
+        ).rowcount
 
 
 def queued_for(dag_id: str, *, delete: bool = False) -> int:
