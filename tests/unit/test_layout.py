@@ -12,7 +12,6 @@ from pathlib import Path
 PACKAGE = Path(__file__).parents[2] / "airflow_provider_scorecards"
 
 KNOWN_CIRCLES = {
-    frozenset({"client.pages", "client.wire"}),
     frozenset({"client.outcomes", "client.outcomes_wire"}),
     frozenset({"gate", "gate_report"}),
 }
