@@ -1,16 +1,10 @@
-"""Parse a JSON:API scores page and flatten each score into a plain record.
+"""The scores page: its domains, its one decoder (msgspec) and its flat records.
 
-A record is what DAG authors want in XCom: one flat dict per score with the numbers and the related ids,
-no nesting to dig through. A field the API did not send is ``None``, never invented.
-
-Everything that is not a valid scores page raises :class:`ScorecardsResponseError`; nothing else escapes
-the parser, whatever JSON it is fed. That includes impossible values, which would otherwise reach a gate
-as if they were scores: a score outside 0..1, a negative count or level, a numerator (``numerator``,
-``total_pass``, ``total_fail``) above its ``denominator``. The whole page is refused and the error names
-the page offset, the item position, the score's id, the field and the value (docs/decoding.rst).
-
-:func:`decode_page` decodes with msgspec (``client/wire.py``, loaded on the first page) and falls back to the
-standard library's decoder and :func:`parse_page`, which name what is wrong, for any body msgspec refuses.
+A record is what DAG authors want in XCom: one flat dict per score with the numbers and the related ids.
+A field the API did not send is ``None``, never invented. :func:`decode_page` decodes a body straight
+into the typed structs below, whose constraints are built from :data:`DOMAINS`, and flattens them; a page
+with any value no score can have is refused whole with a :class:`ScorecardsResponseError` naming the
+page offset, the item, the score's id, the field and the value (docs/decoding.rst).
 """
 
 from __future__ import annotations
@@ -19,7 +13,10 @@ import json
 import math
 import operator
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta, Struct
 
 from airflow_provider_scorecards.client.errors import ScorecardsResponseError, render_id
 
@@ -49,8 +46,7 @@ DOMAINS: dict[str, tuple[int, int, bool]] = {
     **{name: (0, INT64_MAX, True) for name in NUMERIC_FIELDS if name not in ("score", "level")},
 }
 """Each numeric attribute's domain: (lowest, highest, whole numbers only). The one statement of what a
-score may hold: the careful parser checks it (:func:`domain_problem`) and the typed decoder's constraints
-(``client/wire.py``) are built from it."""
+score may hold: the decoder's constraints are built from it, :func:`domain_problem` checks it."""
 NOTHING_EVALUATED = "no data (denominator is 0)"
 RELATIONSHIPS: tuple[str, ...] = ("entity", "rule", "scorecard", "service", "team")
 RECORD_FIELDS: tuple[str, ...] = (
@@ -77,125 +73,128 @@ class Page:
     count: int
 
 
-class _Malformed(Exception):
-    pass
+def _constraints(name: str) -> tuple[Meta, Meta]:
+    """Return a numeric attribute's domain (:data:`DOMAINS`) as msgspec constraints: an int's, a float's."""
+    low, high, whole = DOMAINS[name]
+    top = float(high) if float(high) <= high else math.nextafter(float(high), low)  # no float above high
+    return Meta(ge=low, le=high), Meta(ge=float(low), le=top, multiple_of=1.0 if whole else None)
 
 
-_EMPTY: dict[str, Any] = {}
+# A number keeps the type the server sent (``2.0`` for a count is accepted and stays a float).
+_SCORE, _LEVEL, _COUNT = _constraints("score"), _constraints("level"), _constraints("numerator")
+Score = Annotated[int, _SCORE[0]] | Annotated[float, _SCORE[1]]
+Level = Annotated[int, _LEVEL[0]] | Annotated[float, _LEVEL[1]]
+Count = Annotated[int, _COUNT[0]] | Annotated[float, _COUNT[1]]  # every count has the domain of numerator
+
+
+class _RelationshipData(Struct, gc=False):
+    id: str | None = None
+
+
+class _Relationship(Struct, gc=False):
+    data: _RelationshipData | None = None
+
+
+class _Relationships(Struct, gc=False):
+    entity: _Relationship | None = None
+    rule: _Relationship | None = None
+    scorecard: _Relationship | None = None
+    service: _Relationship | None = None
+    team: _Relationship | None = None
+
+
+class _Attributes(Struct, gc=False):
+    aggregation: str | None = None
+    score: Score | None = None
+    numerator: Count | None = None
+    denominator: Count | None = None
+    level: Level | None = None
+    total_entities: Count | None = None
+    total_pass: Count | None = None
+    total_fail: Count | None = None
+    total_skip: Count | None = None
+    total_no_data: Count | None = None
+
+
+class _Score(Struct, gc=False):
+    id: Annotated[str, Meta(min_length=1)]
+    attributes: _Attributes | None = None
+    relationships: _Relationships | None = None
+
+
+class _Meta(Struct, gc=False):
+    total: object = None  # any JSON: a total that is not a count is ignored, not an error
+
+
+class _Page(Struct, gc=False):
+    data: list[_Score]
+    meta: _Meta | None = None
+
+
+_DECODER = msgspec.json.Decoder(_Page)
+_NO_ATTRIBUTES = _Attributes()
+_NO_RELATIONSHIPS = _Relationships()
 _NUMBERS_OF_RECORD = operator.itemgetter(*NUMERIC_FIELDS)
 _NUMBER = (int, float)
+_EMPTY: dict[str, Any] = {}
+
+
+class _Impossible(Exception):
+    """A part of what ``denominator`` counts is above it: the one check msgspec's constraints cannot say."""
 
 
 def decode_page(body: bytes, offset: int, *, raw: bool = False) -> Page:
     """Decode a response body and return its page (flat records, or the raw objects with ``raw``).
 
-    Valid pages are decoded by msgspec into typed structs, checked and flattened in one pass
-    (``wire.decode_records``); anything it refuses is decoded again by ``json.loads`` and checked by
-    :func:`parse_page`, so the result and the errors are exactly ``parse_page(json.loads(body), offset)``'s.
-    Raises ``ValueError`` for a body that is not JSON (a truncated answer, which the transport retries)
-    and :class:`ScorecardsResponseError` for a wrong shape, an impossible value, or JSON nested too deeply
-    to decode.
+    Raises ``ValueError`` for a body that is not JSON or not UTF-8 (a truncated answer, which the
+    transport retries) and :class:`ScorecardsResponseError` for a wrong shape, an impossible value, or
+    JSON nested too deeply to decode.
     """
-    if not raw:
-        from airflow_provider_scorecards.client.wire import decode_records
-
-        page = decode_records(body, offset)
-        if page is not None:
-            return page
+    body.decode()  # msgspec checks UTF-8 only where it reads
     try:
-        payload = json.loads(body)
-    except RecursionError:
-        raise ScorecardsResponseError(
-            f"page at offset {offset}: JSON nested too deeply to decode; a scores page is four levels deep"
-        ) from None
-    return parse_page(payload, offset, raw=raw)
+        page = _DECODER.decode(body)
+        records = [_record(score) for score in page.data]
+    except (msgspec.DecodeError, RecursionError, _Impossible) as exc:  # ValidationError is a DecodeError
+        raise _refusal(body, offset, exc) from None
+    total = page.meta.total if page.meta is not None else None
+    if type(total) is not int or total < 0:
+        total = None
+    items = json.loads(body)["data"] if raw else records  # the objects as sent, once they are known valid
+    return Page(offset=offset, items=items, total=total, count=len(records))
 
 
-def parse_page(payload: Any, offset: int, *, raw: bool = False) -> Page:
-    """Check a decoded response body and return its scores as flat records (or raw objects with ``raw``).
-
-    Checking and flattening happen in one pass over each score, with exact type checks, which is all that
-    decoded JSON needs; only once something is known to be wrong is the first problem found and named.
-    """
-    if type(payload) is not dict:
-        raise ScorecardsResponseError(
-            f"page at offset {offset}: expected a JSON object, got {_kind(payload)}"
-        )
-    data = payload.get("data")
-    if type(data) is not list:
-        raise ScorecardsResponseError(f"page at offset {offset}: 'data' is {_kind(data)}, expected a list")
-    meta = payload.get("meta")
-    total: int | None = None
-    if type(meta) is dict:
-        raw_total = meta.get("total")
-        if type(raw_total) is int and raw_total >= 0:
-            total = raw_total
-    elif meta is not None:
-        raise ScorecardsResponseError(f"page at offset {offset}: 'meta' is {_kind(meta)}, expected an object")
-    try:
-        records = [_flatten_checked(item) for item in data]
-    except _Malformed:
-        position, problem = _first_problem(data)
-        raise ScorecardsResponseError(f"page at offset {offset}, item {position}: {problem}") from None
-    return Page(offset=offset, items=data if raw else records, total=total, count=len(data))
-
-
-def _flatten_checked(item: Any) -> Record:
-    if type(item) is not dict:
-        raise _Malformed
-    item_id = item.get("id")
-    if type(item_id) is not str or not item_id:
-        raise _Malformed
-    attributes = item.get("attributes")
-    if attributes is None:
-        attributes = _EMPTY
-    elif type(attributes) is not dict:
-        raise _Malformed
-    get = attributes.get
-    numbers = (
-        get("score"),
-        get("numerator"),
-        get("denominator"),
-        get("level"),
-        get("total_entities"),
-        get("total_pass"),
-        get("total_fail"),
-        get("total_skip"),
-        get("total_no_data"),
-    )
-    for value in numbers:
-        if value is not None and (type(value) not in _NUMBER or value - value != 0):  # bool, str, nan, inf
-            raise _Malformed
-    if domain_problem(numbers) is not None:
-        raise _Malformed
-    aggregation = get("aggregation")
-    if aggregation is not None and type(aggregation) is not str:
-        raise _Malformed
-    relationships = item.get("relationships")
-    if relationships is None:
-        related: tuple[str | None, ...] = (None, None, None, None, None)
-    elif type(relationships) is dict:
-        related = tuple(_related_id(relationships.get(name)) for name in RELATIONSHIPS)
-    else:
-        raise _Malformed
+def _record(score: _Score) -> Record:
+    a = score.attributes or _NO_ATTRIBUTES
+    denominator = a.denominator
+    if denominator is not None and exceeds_denominator(denominator, a.numerator, a.total_pass, a.total_fail):
+        raise _Impossible("a part of a score above its 'denominator'")
+    r = score.relationships or _NO_RELATIONSHIPS
     return {
-        "id": item_id,
-        "aggregation": aggregation,
-        "score": numbers[0],
-        "numerator": numbers[1],
-        "denominator": numbers[2],
-        "level": numbers[3],
-        "total_entities": numbers[4],
-        "total_pass": numbers[5],
-        "total_fail": numbers[6],
-        "total_skip": numbers[7],
-        "total_no_data": numbers[8],
-        "entity_id": related[0],
-        "rule_id": related[1],
-        "scorecard_id": related[2],
-        "service_id": related[3],
-        "team_id": related[4],
+        "id": score.id,
+        "aggregation": a.aggregation,
+        "score": a.score,
+        "numerator": a.numerator,
+        "denominator": denominator,
+        "level": a.level,
+        "total_entities": a.total_entities,
+        "total_pass": a.total_pass,
+        "total_fail": a.total_fail,
+        "total_skip": a.total_skip,
+        "total_no_data": a.total_no_data,
+        "entity_id": (x := r.entity) and (d := x.data) and d.id,
+        "rule_id": (x := r.rule) and (d := x.data) and d.id,
+        "scorecard_id": (x := r.scorecard) and (d := x.data) and d.id,
+        "service_id": (x := r.service) and (d := x.data) and d.id,
+        "team_id": (x := r.team) and (d := x.data) and d.id,
     }
+
+
+def flatten(item: dict[str, Any]) -> Record:
+    """One flat record from one JSON:API score object; raises ScorecardsResponseError if malformed."""
+    try:
+        return _record(msgspec.convert(item, _Score))
+    except (msgspec.ValidationError, _Impossible) as exc:
+        raise ScorecardsResponseError(f"malformed score object: {_item_problem(item) or exc}") from None
 
 
 def domain_problem(numbers: tuple[Any, ...]) -> str | None:
@@ -251,7 +250,7 @@ def record_problem(record: dict[str, Any]) -> str | None:
     """Say why a flat record (read back from a snapshot or a baseline) is not a valid score; None if it is."""
     numbers = tuple(record.get(name) for name in NUMERIC_FIELDS)
     for name, value in zip(NUMERIC_FIELDS, numbers, strict=True):
-        if value is not None and (type(value) not in _NUMBER or value - value != 0):  # bool, str, nan, inf
+        if not _finite_number(value):
             return f"{name!r} is {value!r:.40}, expected a number"
     return domain_problem(numbers)
 
@@ -265,78 +264,79 @@ def nothing_evaluated(record: Record) -> str | None:
     return NOTHING_EVALUATED if record.get("denominator") == 0 else None
 
 
-def _related_id(relationship: Any) -> str | None:
-    if relationship is None:
-        return None
-    if type(relationship) is not dict:
-        raise _Malformed
-    data = relationship.get("data")
-    if data is None:
-        return None
-    if type(data) is not dict:
-        raise _Malformed
-    value = data.get("id")
-    if value is not None and type(value) is not str:
-        raise _Malformed
-    return value
+# -- the error path: what msgspec refused, named -----------------------------------------------------------
 
 
-def flatten(item: dict[str, Any]) -> Record:
-    """One flat record from one JSON:API score object; raises ScorecardsResponseError if malformed."""
+def _refusal(body: bytes, offset: int, refused: Exception) -> ScorecardsResponseError:
+    """Return the error for a body the decoder refused, naming its first problem (item, id, field, value).
+
+    The body is read again, loosely, only to name what is wrong; the page is refused whatever is found.
+    A body that is not JSON at all raises ``json``'s ``ValueError`` here, for the transport to retry.
+    """
+    where = f"page at offset {offset}"
+    nested = ScorecardsResponseError(
+        f"{where}: JSON nested too deeply to decode; a scores page is four levels deep"
+    )
+    if isinstance(refused, RecursionError):
+        return nested
     try:
-        return _flatten_checked(item)
-    except _Malformed:
-        raise ScorecardsResponseError(f"malformed score object: {_item_problem(item)}") from None
+        payload = json.loads(body)
+    except RecursionError:
+        return nested
+    return ScorecardsResponseError(f"{where}{_page_problem(payload) or f': {refused}'}")
 
 
-def _first_problem(data: list[Any]) -> tuple[int, str]:
+def _page_problem(payload: Any) -> str | None:
+    if type(payload) is not dict:
+        return f": expected a JSON object, got {_kind(payload)}"
+    data = payload.get("data")
+    if type(data) is not list:
+        return f": 'data' is {_kind(data)}, expected a list"
+    meta = payload.get("meta")
+    if meta is not None and type(meta) is not dict:
+        return f": 'meta' is {_kind(meta)}, expected an object"
     for position, item in enumerate(data):
-        problem = _item_problem(item)
-        if problem:
-            return position, problem
-    return -1, "malformed score object"
+        if problem := _item_problem(item):
+            return f", item {position}: {problem}"
+    return None
 
 
 def _item_problem(item: Any) -> str | None:
-    """Why a score object is malformed, in words (only computed once something is known to be wrong)."""
-    if not isinstance(item, dict):
+    """Why a score object is not one, in words; None when nothing is found."""
+    if type(item) is not dict:
         return f"expected a score object, got {_kind(item)}"
-    if not isinstance(item.get("id"), str) or not item["id"]:
+    if type(item.get("id")) is not str or not item["id"]:
         return "'id' is missing or not a string"
     attributes = item.get("attributes")
     if attributes is not None:
-        if not isinstance(attributes, dict):
+        if type(attributes) is not dict:
             return f"'attributes' is {_kind(attributes)}, expected an object"
-        for name in NUMERIC_FIELDS:
-            value = attributes.get(name)
-            if value is not None and (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or (isinstance(value, float) and not math.isfinite(value))
-            ):
+        numbers = tuple(attributes.get(name) for name in NUMERIC_FIELDS)
+        for name, value in zip(NUMERIC_FIELDS, numbers, strict=True):
+            if not _finite_number(value):
                 return f"attribute {name!r} is {_kind(value)} {value!r:.40}, expected a finite number"
         aggregation = attributes.get("aggregation")
-        if aggregation is not None and not isinstance(aggregation, str):
+        if aggregation is not None and type(aggregation) is not str:
             return f"attribute 'aggregation' is {_kind(aggregation)}, expected a string"
-        impossible = domain_problem(tuple(attributes.get(name) for name in NUMERIC_FIELDS))
-        if impossible:
+        if impossible := domain_problem(numbers):
             return f"impossible value in score '{render_id(item['id'])}': {impossible}"
     relationships = item.get("relationships")
     if relationships is not None:
-        if not isinstance(relationships, dict):
+        if type(relationships) is not dict:
             return f"'relationships' is {_kind(relationships)}, expected an object"
         for name in RELATIONSHIPS:
-            rel = relationships.get(name)
-            if rel is None:
-                continue
-            if not isinstance(rel, dict):
-                return f"relationship {name!r} is {_kind(rel)}, expected an object"
-            rel_data = rel.get("data")
-            if rel_data is not None and (
-                not isinstance(rel_data, dict) or not isinstance(rel_data.get("id", ""), str)
-            ):
+            relationship = relationships.get(name)
+            if relationship is not None and type(relationship) is not dict:
+                return f"relationship {name!r} is {_kind(relationship)}, expected an object"
+            data = (relationship or _EMPTY).get("data")
+            if data is not None and (type(data) is not dict or not isinstance(data.get("id"), str | None)):
                 return f"relationship {name!r} has malformed 'data'"
     return None
+
+
+def _finite_number(value: Any) -> bool:
+    """Whether a decoded value is None or a finite int or float (not a bool, a string, NaN or infinity)."""
+    return value is None or (type(value) in _NUMBER and value - value == 0)
 
 
 def _kind(value: Any) -> str:

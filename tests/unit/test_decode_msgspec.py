@@ -1,8 +1,9 @@
-"""Typed page decoding (msgspec): the same records and errors as the careful parser, impossible values refused.
+"""Score page decoding (msgspec): one decoder, held to a small model of the documented rules.
 
-``decode_page`` decodes with msgspec and falls back to ``json.loads`` + ``parse_page`` for anything msgspec
-refuses; these tests hold the two to the same answers, and check the fail-closed rules for values no
-score can have.
+``decode_page`` decodes with msgspec typed structs; the model below states docs/decoding.rst plainly,
+without msgspec or ``pages.DOMAINS``. Valid pages give the model's records; every other page raises
+``ScorecardsResponseError`` naming the item the model finds wrong first, and nothing else escapes.
+A body that Python's json reads and RFC 8259 does not (``NaN``, ``Infinity``) is refused whole.
 """
 
 from __future__ import annotations
@@ -21,10 +22,9 @@ from airflow_provider_scorecards.client.pages import (
     NON_NEGATIVE_FIELDS,
     NUMERIC_FIELDS,
     RECORD_FIELDS,
+    RELATIONSHIPS,
     decode_page,
-    parse_page,
 )
-from airflow_provider_scorecards.client.wire import decode_records
 from tests.import_probe import loaded_by
 
 
@@ -44,14 +44,94 @@ def page_of(*attributes: dict[str, Any], ids: list[str] | None = None) -> dict[s
 GOOD = {"score": 0.75, "numerator": 3, "denominator": 4, "total_pass": 3, "total_fail": 1, "total_skip": 0}
 
 
-def outcome(decode: Any) -> tuple[str, Any]:
+# -- the model: docs/decoding.rst, stated plainly ----------------------------------------------------------
+
+
+class Refused(Exception):
+    """The model refuses the page; ``where`` is how the decoder's error must begin."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+
+def possible(name: str, value: Any) -> bool:
+    if type(value) not in (int, float):  # not a bool, a string, a list...
+        return False
+    highest = {"score": 1, "level": 3}.get(name, 2**63 - 1)
+    return 0 <= value <= highest and (name == "score" or value % 1 == 0)  # NaN and infinity fail the range
+
+
+def model_record(item: Any) -> dict[str, Any] | None:
+    """The record of one score object, or None when it is not one."""
+    if not isinstance(item, dict) or not isinstance(item.get("id"), str) or item["id"] == "":
+        return None
+    attributes = {} if item.get("attributes") is None else item["attributes"]
+    relationships = {} if item.get("relationships") is None else item["relationships"]
+    if not isinstance(attributes, dict) or not isinstance(relationships, dict):
+        return None
+    record = {"id": item["id"], "aggregation": attributes.get("aggregation")}
+    if not isinstance(record["aggregation"], str | None):
+        return None
+    for name in NUMERIC_FIELDS:
+        record[name] = attributes.get(name)
+        if record[name] is not None and not possible(name, record[name]):
+            return None
+    for part in ("numerator", "total_pass", "total_fail"):
+        if None not in (record[part], record["denominator"]) and record[part] > record["denominator"]:
+            return None
+    for name in RELATIONSHIPS:
+        relationship = {} if relationships.get(name) is None else relationships[name]
+        if not isinstance(relationship, dict):
+            return None
+        data = {} if relationship.get("data") is None else relationship["data"]
+        if not isinstance(data, dict) or not isinstance(data.get("id"), str | None):
+            return None
+        record[f"{name}_id"] = data.get("id")
+    return record
+
+
+def model(payload: Any) -> tuple[list[dict[str, Any]], int | None]:
+    """The records and the total of a valid page; raises Refused for any other."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
+        raise Refused("page at offset 300: ")
+    meta = payload.get("meta")
+    if meta is not None and not isinstance(meta, dict):
+        raise Refused("page at offset 300: ")
+    records = []
+    for position, item in enumerate(payload["data"]):
+        record = model_record(item)
+        if record is None:
+            raise Refused(f"page at offset 300, item {position}: ")
+        records.append(record)
+    total = (meta or {}).get("total")
+    return records, total if type(total) is int and total >= 0 else None
+
+
+def strict_json(body: bytes) -> Any:
+    """The body as JSON (RFC 8259); ``NaN`` and ``Infinity``, which Python's json reads, are not."""
+
+    def refuse(constant: str) -> Any:
+        raise Refused("page at offset 300: ")
+
+    return json.loads(body, parse_constant=refuse)
+
+
+def expected(body: bytes) -> tuple[list[dict[str, Any]], int | None] | str:
+    """The model's records and total for a body, or how the decoder's error must begin."""
     try:
-        return "page", decode()
-    except ScorecardsResponseError as exc:
-        return "error", str(exc)
+        answer = model(json.loads(body))  # the first wrong item is named, NaN or not
+        strict_json(body)  # a page of valid scores with NaN elsewhere (in "links") is not JSON
+    except Refused as refused:
+        return refused.where
+    return answer
 
 
-# -- the same answers as the careful parser ---------------------------------------------------------------
+def typed(records: list[dict[str, Any]]) -> list[list[tuple[Any, type]]]:
+    """Records with each value's type: ``2`` and ``2.0`` are equal, but a number keeps the type sent."""
+    return [[(value, type(value)) for value in record.values()] for record in records]
+
+
+# -- the decoder against the model -------------------------------------------------------------------------
 
 numbers = (
     st.integers(min_value=-3, max_value=12)
@@ -60,6 +140,7 @@ numbers = (
     | st.sampled_from(
         [0, 1, 0.0, 1.0, 2.0, 3, 4, 2.5, 1e308, -1e308, 10**30, 2**63 - 1, 2**63, True, False, "0.9", None]
     )
+    | st.sampled_from([-0.0, 5e-324, 2.0**63, 2.0**63 - 1024, 3.0, 3.5])  # the edges of the float domains
 )
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=6),
@@ -72,7 +153,8 @@ attributes = st.dictionaries(st.sampled_from([*NUMERIC_FIELDS, "aggregation", "o
 relationship = st.fixed_dictionaries(
     {},
     optional={
-        "data": st.none() | st.fixed_dictionaries({}, optional={"id": st.text(max_size=4) | json_values})
+        "data": st.none()
+        | st.fixed_dictionaries({}, optional={"id": st.none() | st.text(max_size=4) | json_values})
     },
 )
 score_objects = st.fixed_dictionaries(
@@ -102,9 +184,21 @@ payloads = (
 
 @settings(max_examples=600, deadline=None)
 @given(payloads)
-def test_typed_decoding_answers_exactly_as_the_careful_parser(payload: Any) -> None:
+def test_the_decoder_answers_as_the_model(payload: Any) -> None:
     body = body_of(payload)
-    assert outcome(lambda: decode_page(body, 300)) == outcome(lambda: parse_page(json.loads(body), 300))
+    answer = expected(body)
+    if isinstance(answer, str):
+        for raw in (False, True):
+            with pytest.raises(ScorecardsResponseError) as info:
+                decode_page(body, 300, raw=raw)
+            assert str(info.value).startswith(answer)
+        return
+    records, total = answer
+    page = decode_page(body, 300)
+    assert typed(page.items) == typed(records)
+    assert [list(record) for record in page.items] == [list(RECORD_FIELDS)] * len(records)
+    assert (page.total, page.count, page.offset) == (total, len(records), 300)
+    assert decode_page(body, 300, raw=True).items == json.loads(body)["data"]
 
 
 @settings(max_examples=300, deadline=None)
@@ -130,11 +224,10 @@ def test_any_record_that_passes_holds_only_possible_values(items: list[dict[str,
                 assert record[name] is None or record[name] <= record["denominator"]
 
 
-def test_the_fast_path_takes_valid_pages_and_keeps_ints_as_ints() -> None:
+def test_valid_pages_keep_ints_as_ints_and_records_stay_out_of_the_gc() -> None:
     body = body_of(page_of(GOOD, {"score": 1, "level": 0}, {}))
-    page = decode_records(body, 0)
-    assert page is not None  # msgspec answered; no fallback
-    assert page == parse_page(json.loads(body), 0)
+    page = decode_page(body, 0)
+    assert typed(page.items) == typed(model(json.loads(body))[0])
     assert type(page.items[1]["score"]) is int
     assert page.items[2] == dict.fromkeys(RECORD_FIELDS) | {"id": "service:s2"}
     assert not any(gc.is_tracked(record) for record in page.items)
@@ -149,14 +242,20 @@ def test_the_fast_path_takes_valid_pages_and_keeps_ints_as_ints() -> None:
         {"entity": {}},
         {"entity": {"data": None}},
         {"entity": {"data": {"type": "entity"}}},
+        {"entity": {"data": {"id": None}}},
         {"team": {"data": {"id": "team-a", "type": "team"}}, "rule": {"data": {"id": "r1"}}},
     ],
 )
 def test_sparse_relationships_are_missing_data_not_errors(relationships: Any) -> None:
     body = body_of({"data": [{"id": "a", "type": "score", "relationships": relationships}]})
-    page = decode_records(body, 0)
-    assert page is not None
-    assert page == parse_page(json.loads(body), 0)
+    (record,) = decode_page(body, 0).items
+    assert record == model(json.loads(body))[0][0]
+    assert record["team_id"] == ("team-a" if relationships and "team" in relationships else None)
+    bad = {"id": "b", "attributes": {"level": 9}}
+    with pytest.raises(
+        ScorecardsResponseError, match=r"^page at offset 0, item 1: impossible value in score 'b'"
+    ):
+        decode_page(body_of({"data": [json.loads(body)["data"][0], bad]}), 0)  # the sparse one is not blamed
 
 
 # -- impossible values fail closed ------------------------------------------------------------------
@@ -201,9 +300,6 @@ def test_impossible_values_refuse_the_page_naming_offset_item_id_field_and_value
     assert str(info.value) == (
         f"page at offset 2000, item 1: impossible value in score 'service:odd\\n': attribute {field!r} is {words}"
     )
-    with pytest.raises(ScorecardsResponseError) as parsed:
-        parse_page(json.loads(body), 2000)
-    assert str(parsed.value) == str(info.value)
 
 
 @pytest.mark.parametrize(
@@ -221,9 +317,7 @@ def test_impossible_values_refuse_the_page_naming_offset_item_id_field_and_value
 )
 def test_boundary_and_missing_values_are_accepted(fine: dict[str, Any]) -> None:
     body = body_of(page_of(fine))
-    page = decode_records(body, 0)
-    assert page is not None
-    assert page == parse_page(json.loads(body), 0)
+    assert typed(decode_page(body, 0).items) == typed(model(json.loads(body))[0])
 
 
 @pytest.mark.parametrize(
@@ -269,22 +363,40 @@ def test_a_truncated_body_is_a_value_error_for_the_transport_to_retry() -> None:
     assert not isinstance(info.value, ScorecardsResponseError)
 
 
-def test_invalid_utf8_where_msgspec_does_not_look_is_the_same_decoding_error() -> None:
+def test_invalid_utf8_where_msgspec_does_not_look_is_a_decoding_error() -> None:
     body = b'{"data": [], "links": {"next": "\xff"}}'
-    assert decode_records(body, 0) is None
     with pytest.raises(UnicodeDecodeError):  # a ValueError, as from json.loads: the transport retries it
         decode_page(body, 0)
 
 
-def test_pages_that_only_the_careful_parser_accepts_give_the_same_records() -> None:
-    """What the typed decoder is strict about and the parser is not: the fallback answers, same result."""
-    for payload in (
-        {"data": [{"id": "a", "attributes": {"score": 0.5}}], "meta": {"total": "many"}},
-        {"data": [], "meta": {"total": -1}},
-        {"data": [{"id": "a", "attributes": {"total_fail": 2.0, "level": 3.0}}]},
+def test_a_total_that_is_not_a_count_is_ignored_and_whole_floats_are_counts() -> None:
+    for payload, total in (
+        ({"data": [{"id": "a", "attributes": {"score": 0.5}}], "meta": {"total": "many"}}, None),
+        ({"data": [], "meta": {"total": -1}}, None),
+        ({"data": [], "meta": {"total": True}}, None),
+        ({"data": [], "meta": {"total": 7}}, 7),
+        ({"data": [{"id": "a", "attributes": {"total_fail": 2.0, "level": 3.0}}]}, None),
     ):
         body = body_of(payload)
-        assert decode_page(body, 0) == parse_page(json.loads(body), 0)
+        page = decode_page(body, 0)
+        assert page.total == total
+        assert typed(page.items) == typed(model(json.loads(body))[0])
+
+
+@pytest.mark.parametrize(
+    ("bad", "words"),
+    [
+        ({"total_entities": 2.0**63}, "9.223372036854776e+18, above 9223372036854775807 (the int64 maximum)"),
+        ({"level": 3.5}, "3.5, above 3 (the highest level)"),
+        ({"total_skip": 5e-324}, "5e-324, not a whole number"),
+    ],
+)
+def test_floats_at_the_edge_of_a_domain_are_refused(bad: dict[str, Any], words: str) -> None:
+    with pytest.raises(ScorecardsResponseError) as info:
+        decode_page(body_of(page_of(bad)), 0)
+    assert str(info.value).endswith(f"attribute '{next(iter(bad))}' is {words}")
+    (record,) = decode_page(body_of(page_of({"total_entities": 2.0**63 - 1024})), 0).items
+    assert record["total_entities"] == 2**63 - 1024
 
 
 def test_infinity_outside_numbers_is_not_a_record_value() -> None:
@@ -294,7 +406,11 @@ def test_infinity_outside_numbers_is_not_a_record_value() -> None:
     assert math.isinf(json.loads(body)["data"][0]["attributes"]["total_pass"])
 
 
-def test_msgspec_loads_with_the_first_page_not_when_a_dag_file_imports_the_task_classes() -> None:
-    imports = ["operators.scores", "sensors.scores", "triggers.scores", "gate"]
-    wire = "airflow_provider_scorecards.client.wire"
-    assert loaded_by([f"airflow_provider_scorecards.{name}" for name in imports], (wire,)) == []
+def test_msgspec_is_loaded_by_the_dag_processor_before_any_dag_file() -> None:
+    """The decoders import msgspec at module level: at DAG parse it costs nothing Airflow has not paid."""
+    processor = loaded_by(["airflow.dag_processing.processor"], ("msgspec",))
+    ours = loaded_by(
+        ["airflow_provider_scorecards.operators.scores", "airflow_provider_scorecards.gate"], ("msgspec",)
+    )
+    assert "msgspec.json" in processor
+    assert set(ours) <= set(processor)

@@ -12,7 +12,6 @@ from pathlib import Path
 PACKAGE = Path(__file__).parents[2] / "airflow_provider_scorecards"
 
 KNOWN_CIRCLES = {
-    frozenset({"client.pages", "client.wire"}),
     frozenset({"client.outcomes", "client.outcomes_wire"}),
 }
 """Circles the one-decoder-per-endpoint work removes; empty this allow-list as each one goes."""

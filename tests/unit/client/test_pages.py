@@ -1,7 +1,8 @@
-"""The response parser: valid pages become flat records; anything else raises our typed error."""
+"""The scores decoder: valid pages become flat records; anything else raises our typed error."""
 
 from __future__ import annotations
 
+import gc
 import json
 from typing import Any
 
@@ -10,7 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from airflow_provider_scorecards.client.errors import ScorecardsResponseError
-from airflow_provider_scorecards.client.pages import RECORD_FIELDS, flatten, parse_page
+from airflow_provider_scorecards.client.pages import RECORD_FIELDS, decode_page, flatten
+from airflow_provider_scorecards.simulator import ScorecardsSimulator
+
+
+def body_of(payload: Any) -> bytes:
+    return json.dumps(payload).encode()
+
 
 SPEC_EXAMPLE = {
     "data": [
@@ -36,9 +43,9 @@ SPEC_EXAMPLE = {
 
 
 def test_spec_example_flattens_with_missing_fields_as_none() -> None:
-    page = parse_page(SPEC_EXAMPLE, offset=0)
+    page = decode_page(body_of(SPEC_EXAMPLE), offset=0)
     assert page.total == 42
-    assert parse_page(SPEC_EXAMPLE, offset=0, raw=True).items == SPEC_EXAMPLE["data"]
+    assert decode_page(body_of(SPEC_EXAMPLE), offset=0, raw=True).items == SPEC_EXAMPLE["data"]
     (record,) = page.items
     assert flatten(SPEC_EXAMPLE["data"][0]) == record
     assert list(record) == list(RECORD_FIELDS)
@@ -70,7 +77,7 @@ def test_spec_example_flattens_with_missing_fields_as_none() -> None:
 )
 def test_malformed_pages_raise_typed_error(payload: Any) -> None:
     with pytest.raises(ScorecardsResponseError):
-        parse_page(payload, offset=0)
+        decode_page(body_of(payload), offset=0)
 
 
 json_values = st.recursive(
@@ -108,7 +115,7 @@ pages = (
 @given(pages)
 def test_any_json_gives_records_or_our_error(payload: Any) -> None:
     try:
-        page = parse_page(payload, offset=0)
+        page = decode_page(body_of(payload), offset=0)
     except ScorecardsResponseError:
         return
     for record in page.items:
@@ -118,34 +125,28 @@ def test_any_json_gives_records_or_our_error(payload: Any) -> None:
 
 
 @pytest.mark.parametrize("aggregation", ["by-entity", "by-rule", "by-team"])
-def test_decoding_flattens_while_parsing_with_the_same_result(aggregation: str) -> None:
-    """decode_page (flattening in json's object_hook) gives exactly parse_page(json.loads(body))."""
-    import gc
-    import json
-
-    from airflow_provider_scorecards.client.pages import decode_page
-    from airflow_provider_scorecards.simulator import ScorecardsSimulator
-
+def test_a_page_decodes_to_the_records_of_its_scores(aggregation: str) -> None:
     with ScorecardsSimulator(seed=3, entities=40) as sim:
         items = sim.expected_scores(aggregation)
     body = json.dumps({"data": items, "meta": {"total": len(items)}, "links": {"next": "x"}}).encode()
     page = decode_page(body, offset=0)
-    assert page == parse_page(json.loads(body), offset=0)
-    assert decode_page(body, offset=0, raw=True) == parse_page(json.loads(body), offset=0, raw=True)
+    assert page.items == [flatten(item) for item in items]
+    assert decode_page(body, offset=0, raw=True).items == items
     assert not any(gc.is_tracked(record) for record in page.items)  # flat records never reach the GC
 
 
-def test_decoding_reports_a_malformed_score_like_parsing() -> None:
-    import json
-
-    from airflow_provider_scorecards.client.errors import ScorecardsResponseError
-    from airflow_provider_scorecards.client.pages import decode_page
-
+def test_a_malformed_score_is_named_by_its_position_field_and_value() -> None:
     good = {"id": "a", "type": "score", "attributes": {"score": 0.5}}
     bad = {"id": "b", "type": "score", "attributes": {"score": "high"}}
-    body = json.dumps({"data": [good, bad]}).encode()
-    with pytest.raises(ScorecardsResponseError, match="item 1: attribute 'score' is str") as decoded:
-        decode_page(body, offset=0)
-    with pytest.raises(ScorecardsResponseError) as parsed:
-        parse_page(json.loads(body), offset=0)
-    assert str(decoded.value) == str(parsed.value)
+    with pytest.raises(ScorecardsResponseError) as info:
+        decode_page(json.dumps({"data": [good, bad]}).encode(), offset=0)
+    assert (
+        str(info.value)
+        == "page at offset 0, item 1: attribute 'score' is str 'high', expected a finite number"
+    )
+    with pytest.raises(ScorecardsResponseError) as single:
+        flatten(bad)
+    assert (
+        str(single.value)
+        == "malformed score object: attribute 'score' is str 'high', expected a finite number"
+    )
