@@ -210,6 +210,7 @@ _DECODER = msgspec.json.Decoder(_Body)
 _RULE_ATTRIBUTES = msgspec.json.Decoder(_RuleAttributes | None)
 _NO_ATTRIBUTES = _Attributes()
 _NO_RULE_ATTRIBUTES = _RuleAttributes()
+_NO_RULE = IncludedRule("", None, None)
 
 
 def decode_outcomes_page(body: bytes, offset: int, page_size: int) -> OutcomesPage:
@@ -230,29 +231,18 @@ def decode_outcomes_page(body: bytes, offset: int, page_size: int) -> OutcomesPa
         rules: dict[str, IncludedRule] = {}
         for item in page.included or ():
             if item.id and item.type in (None, "rule") and item.id not in rules:
-                a = (item.attributes and _RULE_ATTRIBUTES.decode(item.attributes)) or _NO_RULE_ATTRIBUTES
-                rules[item.id] = IncludedRule(item.id, a.name, a.scorecard_name)
+                named = (item.attributes and _RULE_ATTRIBUTES.decode(item.attributes)) or _NO_RULE_ATTRIBUTES
+                rules[item.id] = IncludedRule(item.id, named.name, named.scorecard_name)
     except (msgspec.DecodeError, RecursionError) as exc:  # ValidationError is a DecodeError
         raise _refusal(body, where, exc) from None
     outcomes = []
     for outcome in items:
-        a = outcome.attributes or _NO_ATTRIBUTES
         r = outcome.relationships
         rule_id = r.rule.data.id if r and r.rule and r.rule.data else None
-        rule = rules.get(rule_id) if rule_id else None
-        outcomes.append(
-            RuleOutcome(
-                outcome.id,
-                rule_id,
-                a.state,
-                a.remarks,
-                a.service_name,
-                a.created_at,
-                a.modified_at,
-                rule.name if rule else None,
-                rule.scorecard_name if rule else None,
-            )
-        )
+        rule = rules.get(rule_id or "", _NO_RULE)
+        a = outcome.attributes or _NO_ATTRIBUTES
+        texts = (a.state, a.remarks, a.service_name, a.created_at, a.modified_at)
+        outcomes.append(RuleOutcome(outcome.id, rule_id, *texts, rule.name, rule.scorecard_name))
     return OutcomesPage(offset, outcomes, rules, page.links.next if page.links else None, page_size)
 
 
