@@ -41,7 +41,6 @@ MUST_NOT_LOAD = (
     "airflow_provider_scorecards.simulator",
     "airflow_provider_scorecards.hooks.scorecards",
     "airflow_provider_scorecards.client.transport",
-    "airflow_provider_scorecards.client.outcomes_wire",
     "msgspec",
     "upath",
     "fsspec",

@@ -2,26 +2,29 @@
 
 A score says how far a service is from its bar; its rule outcomes say why: one outcome per rule and
 service, with a state (``pass``, ``fail``, ``skip``) and Datadog's remarks (text that may hold HTML links).
-This module is the endpoint's query (:class:`OutcomesQuery`, validated, with its wire names) and its page
-(:func:`decode_outcomes_page`, into :class:`OutcomesPage` of :class:`RuleOutcome`).
-
-The answer's shape is the official clients' ``OutcomesResponse``: ``data`` (outcomes with ``attributes``
-``state``/``remarks``/``service_name``/``created_at``/``modified_at`` and a ``rule`` relationship),
-``included`` (the rules, with ``name`` and ``scorecard_name``, when ``include=rule`` is asked) and
-``links.next``, which is present even on the last, empty page. There is no ``meta``: the end is a page
-with fewer outcomes than ``page[size]``. Every field is optional and a missing one is ``None`` here,
-never invented; anything that is not such a page is a :class:`ScorecardsResponseError`.
+This module is the endpoint's query (:class:`OutcomesQuery`, validated, with its wire names) and its one
+decoder, msgspec's (:func:`decode_outcomes_page`, into :class:`OutcomesPage` of :class:`RuleOutcome`).
+Every field of the answer is optional and a missing one is ``None``, never invented; a page of any other
+shape is refused whole with a :class:`ScorecardsResponseError` naming the item, the outcome's id, the
+field and the value (docs/decoding.rst).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+from msgspec import Struct
+
 from airflow_provider_scorecards.client.coercion import MAX_LIST_ITEMS, coerce_bool, coerce_int
-from airflow_provider_scorecards.client.errors import InvalidParameterError, ScorecardsResponseError
+from airflow_provider_scorecards.client.errors import (
+    InvalidParameterError,
+    ScorecardsResponseError,
+    render_id,
+    render_server_text,
+)
 
 OUTCOMES_PATH = "/api/v2/scorecard/outcomes"
 OUTCOME_STATES: tuple[str, ...] = ("pass", "fail", "skip")
@@ -156,111 +159,91 @@ class OutcomesPage:
         return len(self.outcomes) < self.page_size
 
 
+class _RuleData(Struct, gc=False):
+    id: str | None = None
+
+
+class _RuleRelationship(Struct, gc=False):
+    data: _RuleData | None = None
+
+
+class _Relationships(Struct, gc=False):
+    rule: _RuleRelationship | None = None  # the others (``service``...) are skipped
+
+
+class _Attributes(Struct, gc=False):
+    state: str | None = None
+    remarks: str | None = None
+    service_name: str | None = None
+    created_at: str | None = None
+    modified_at: str | None = None
+
+
+class _Outcome(Struct, gc=False):
+    id: str | None = None
+    attributes: _Attributes | None = None
+    relationships: _Relationships | None = None
+
+
+class _RuleAttributes(Struct, gc=False):
+    name: str | None = None
+    scorecard_name: str | None = None
+
+
+class _Included(Struct, gc=False):
+    id: str | None = None
+    type: str | None = None
+    attributes: msgspec.Raw = msgspec.Raw()  # typed only for a rule: another type's attributes are its own
+
+
+class _Links(Struct, gc=False):
+    next: str | None = None
+
+
+class _Body(Struct, gc=False):
+    data: list[_Outcome] | None = None
+    included: list[_Included] | None = None
+    links: _Links | None = None
+
+
+_DECODER = msgspec.json.Decoder(_Body)
+_RULE_ATTRIBUTES = msgspec.json.Decoder(_RuleAttributes | None)
+_NO_ATTRIBUTES = _Attributes()
+_NO_RULE_ATTRIBUTES = _RuleAttributes()
+_NO_RULE = IncludedRule("", None, None)
+
+
 def decode_outcomes_page(body: bytes, offset: int, page_size: int) -> OutcomesPage:
-    """Decode a response body into its page; see the module docstring for the shape.
+    """Decode a response body into its page; a rule included twice is named by its first copy.
 
-    Valid pages are decoded by msgspec (``outcomes_wire.decode_outcomes``); anything it refuses is decoded
-    again by ``json.loads`` and checked by :func:`parse_outcomes_page`, which names what is wrong.
-
-    Raises ``ValueError`` for a body that is not JSON (a truncated answer, which the transport retries)
-    and :class:`ScorecardsResponseError` for a body too large, too deeply nested, or of the wrong shape.
+    Raises ``ValueError`` for a body that is not JSON or not UTF-8 (a truncated answer, which the
+    transport retries) and :class:`ScorecardsResponseError` for a body too large, too deeply nested, of
+    the wrong shape, or with more outcomes than ``page_size``.
     """
-    if len(body) > MAX_PAGE_BYTES:
-        raise ScorecardsResponseError(
-            f"outcomes page at offset {offset}: {len(body)} bytes, more than the {MAX_PAGE_BYTES} accepted"
-        )
-    from airflow_provider_scorecards.client.outcomes_wire import decode_outcomes
-
-    page = decode_outcomes(body, offset, page_size)
-    if page is not None:
-        return page
-    try:
-        payload = json.loads(body)
-    except RecursionError:
-        raise ScorecardsResponseError(f"outcomes page at offset {offset}: JSON nested too deeply") from None
-    return parse_outcomes_page(payload, offset, page_size)
-
-
-def parse_outcomes_page(payload: Any, offset: int, page_size: int) -> OutcomesPage:
-    """Check a decoded outcomes body and return its page; raises :class:`ScorecardsResponseError`."""
     where = f"outcomes page at offset {offset}"
-    if not isinstance(payload, dict):
-        raise ScorecardsResponseError(f"{where}: expected a JSON object, got {_kind(payload)}")
-    data = _optional(payload, "data", list, where)
-    included = _optional(payload, "included", list, where)
-    links = _optional(payload, "links", dict, where)
-    items = data or []
-    if len(items) > page_size:
-        raise ScorecardsResponseError(f"{where}: {len(items)} outcomes in answer to page[size]={page_size}")
-    rules: dict[str, IncludedRule] = {}
-    for position, item in enumerate(included or []):
-        rule = _included_rule(item, f"{where}, included item {position}")
-        if rule is not None:
-            rules.setdefault(rule.id, rule)
-    outcomes = [_outcome(item, rules, f"{where}, item {position}") for position, item in enumerate(items)]
-    next_link = None
-    if links is not None:
-        next_link = _optional(links, "next", str, f"{where}, links")
-    return OutcomesPage(offset, outcomes, rules, next_link, page_size)
-
-
-def _outcome(item: Any, rules: Mapping[str, IncludedRule], where: str) -> RuleOutcome:
-    if not isinstance(item, dict):
-        raise ScorecardsResponseError(f"{where}: expected an outcome object, got {_kind(item)}")
-    attributes = _optional(item, "attributes", dict, where) or {}
-    relationships = _optional(item, "relationships", dict, where) or {}
-    rule_id = _related_id(relationships, "rule", where)
-    rule = rules.get(rule_id) if rule_id is not None else None
-    return RuleOutcome(
-        id=_optional(item, "id", str, where),
-        rule_id=rule_id,
-        state=_optional(attributes, "state", str, f"{where}, attributes"),
-        remarks=_optional(attributes, "remarks", str, f"{where}, attributes"),
-        service_name=_optional(attributes, "service_name", str, f"{where}, attributes"),
-        created_at=_optional(attributes, "created_at", str, f"{where}, attributes"),
-        modified_at=_optional(attributes, "modified_at", str, f"{where}, attributes"),
-        rule_name=rule.name if rule else None,
-        scorecard_name=rule.scorecard_name if rule else None,
-    )
-
-
-def _included_rule(item: Any, where: str) -> IncludedRule | None:
-    """Read a rule from ``included`` (None for an item of another type, or one without an id)."""
-    if not isinstance(item, dict):
-        raise ScorecardsResponseError(f"{where}: expected an object, got {_kind(item)}")
-    kind = _optional(item, "type", str, where)
-    rule_id = _optional(item, "id", str, where)
-    if (kind is not None and kind != "rule") or not rule_id:
-        return None
-    attributes = _optional(item, "attributes", dict, where) or {}
-    return IncludedRule(
-        id=rule_id,
-        name=_optional(attributes, "name", str, f"{where}, attributes"),
-        scorecard_name=_optional(attributes, "scorecard_name", str, f"{where}, attributes"),
-    )
-
-
-def _related_id(relationships: Mapping[str, Any], name: str, where: str) -> str | None:
-    relationship = _optional(relationships, name, dict, f"{where}, relationships")
-    if relationship is None:
-        return None
-    data = _optional(relationship, "data", dict, f"{where}, relationship {name!r}")
-    if data is None:
-        return None
-    rule_id: str | None = _optional(data, "id", str, f"{where}, relationship {name!r}")
-    return rule_id
-
-
-_EXPECTED: dict[type[Any], str] = {list: "a list", dict: "an object", str: "a string"}
-
-
-def _optional(container: Mapping[str, Any], key: str, kind: type[Any], where: str) -> Any:
-    """``container[key]`` when it has the expected JSON type, None when absent or null; else an error."""
-    value = container.get(key)
-    if value is None or (isinstance(value, kind) and not isinstance(value, bool)):
-        return value
-    expected = _EXPECTED.get(kind, kind.__name__)
-    raise ScorecardsResponseError(f"{where}: {key!r} is {_kind(value)}, expected {expected}")
+    if len(body) > MAX_PAGE_BYTES:
+        raise ScorecardsResponseError(f"{where}: {len(body)} bytes, more than the {MAX_PAGE_BYTES} accepted")
+    body.decode()  # msgspec checks UTF-8 only where it reads
+    try:
+        page = _DECODER.decode(body)
+        if len(items := page.data or []) > page_size:
+            raise msgspec.ValidationError(f"{len(items)} outcomes in answer to page[size]={page_size}")
+        rules: dict[str, IncludedRule] = {}
+        for item in page.included or ():
+            if item.id and item.type in (None, "rule") and item.id not in rules:
+                named = (item.attributes and _RULE_ATTRIBUTES.decode(item.attributes)) or _NO_RULE_ATTRIBUTES
+                rules[item.id] = IncludedRule(item.id, named.name, named.scorecard_name)
+    except (msgspec.DecodeError, RecursionError) as exc:  # ValidationError is a DecodeError
+        raise _refusal(body, where, exc) from None
+    outcomes = []
+    for outcome in items:
+        r = outcome.relationships
+        rule_id = r.rule.data.id if r and r.rule and r.rule.data else None
+        rule = rules.get(rule_id or "", _NO_RULE)
+        a = outcome.attributes or _NO_ATTRIBUTES
+        texts = (a.state, a.remarks, a.service_name, a.created_at, a.modified_at)
+        outcomes.append(RuleOutcome(outcome.id, rule_id, *texts, rule.name, rule.scorecard_name))
+    return OutcomesPage(offset, outcomes, rules, page.links.next if page.links else None, page_size)
 
 
 def _optional_text(name: str, value: Any) -> str | None:
@@ -294,6 +277,70 @@ def _optional_ids(name: str, value: Any) -> tuple[str, ...] | None:
     if any("," in item for item in ids):
         raise InvalidParameterError(name, value, "an id must not contain a comma")
     return ids
+
+
+# -- the error path: what msgspec refused, named -----------------------------------------------------------
+
+_PAGE = {"data": list, "included": list, "links": {"next": str}}
+_OUTCOME = {
+    "id": str,
+    "attributes": dict.fromkeys(("state", "remarks", "service_name", "created_at", "modified_at"), str),
+    "relationships": {"rule": {"data": {"id": str}}},
+}
+_INCLUDED = {"id": str, "type": str}
+_INCLUDED_RULE = {"attributes": {"name": str, "scorecard_name": str}}
+_EXPECTED = {list: "a list", dict: "an object", str: "a string"}
+
+
+def _refusal(body: bytes, where: str, refused: Exception) -> ScorecardsResponseError:
+    """Return the error for a body the decoder refused, naming its first problem (item, id, field, value).
+
+    The body is read again, loosely, only to name what is wrong; the page is refused whatever is found.
+    A body that is not JSON at all raises ``json``'s ``ValueError`` here, for the transport to retry.
+    """
+    nested = ScorecardsResponseError(f"{where}: JSON nested too deeply")
+    if isinstance(refused, RecursionError):
+        return nested
+    try:
+        payload = json.loads(body)
+    except RecursionError:
+        return nested
+    return ScorecardsResponseError(f"{where}{_page_problem(payload) or f': {refused}'}")
+
+
+def _page_problem(payload: Any) -> str | None:
+    if problem := _shape_problem(payload, _PAGE, "a JSON object"):
+        return f": {problem}"
+    for position, item in enumerate(payload.get("included") or ()):
+        problem = _shape_problem(item, _INCLUDED, "an object")
+        if problem is None and item.get("type") in (None, "rule") and item.get("id"):  # a rule: typed
+            problem = _shape_problem(item, _INCLUDED_RULE, "an object")
+        if problem:
+            return f", included item {position}{_named(item)}: {problem}"
+    for position, item in enumerate(payload.get("data") or ()):
+        if problem := _shape_problem(item, _OUTCOME, "an outcome object"):
+            return f", item {position}{_named(item)}: {problem}"
+    return None
+
+
+def _shape_problem(value: Any, shape: dict[str, Any], what: str, path: str = "") -> str | None:
+    """Why a decoded value is not an object of ``shape`` (its keys' types, or their shapes); None if it is."""
+    if type(value) is not dict:
+        return f"expected {what}, got {_kind(value)}"
+    for key, kind in shape.items():
+        if (inner := value.get(key)) is None:
+            continue
+        if type(inner) is not (expected := dict if type(kind) is dict else kind):
+            shown = render_server_text(repr(inner) if type(inner) is str else inner, 40)
+            return f"'{path}{key}' is {_kind(inner)} {shown}, expected {_EXPECTED[expected]}"
+        if expected is dict and (problem := _shape_problem(inner, kind, "", f"{path}{key}.")):
+            return problem
+    return None
+
+
+def _named(item: Any) -> str:
+    """`` (id '...')`` for an item with a string id, to say which one is wrong."""
+    return f" (id '{render_id(item['id'])}')" if type(item) is dict and type(item.get("id")) is str else ""
 
 
 def _kind(value: Any) -> str:

@@ -11,11 +11,6 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).parents[2] / "airflow_provider_scorecards"
 
-KNOWN_CIRCLES = {
-    frozenset({"client.outcomes", "client.outcomes_wire"}),
-}
-"""Circles the one-decoder-per-endpoint work removes; empty this allow-list as each one goes."""
-
 MAX_MODULE_LINES = 400
 
 
@@ -92,13 +87,8 @@ def circles(graph: dict[str, set[str]]) -> set[frozenset[str]]:
     return found
 
 
-def test_no_import_circles_beyond_the_known_ones() -> None:
-    assert circles(import_graph()) <= KNOWN_CIRCLES
-
-
-def test_the_known_circles_still_exist() -> None:
-    """A circle that is gone leaves the allow-list in the same commit."""
-    assert circles(import_graph()) >= KNOWN_CIRCLES
+def test_no_import_circles() -> None:
+    assert circles(import_graph()) == set()
 
 
 def test_the_graph_sees_function_level_imports() -> None:

@@ -20,7 +20,6 @@ from airflow_provider_scorecards.client.outcomes import (
     MAX_PAGE_BYTES,
     OutcomesQuery,
     decode_outcomes_page,
-    parse_outcomes_page,
 )
 from airflow_provider_scorecards.simulator import ScorecardsSimulator
 from airflow_provider_scorecards.simulator.outcomes import failing_rules
@@ -115,12 +114,16 @@ def test_the_recorded_answer_decodes_and_its_last_page_is_empty(bodies: list[str
     assert last.next_link is not None
 
 
+def _decoded(payload: Any) -> Any:
+    return decode_outcomes_page(json.dumps(payload).encode(), 0, 100)
+
+
 def test_every_field_is_optional() -> None:
-    page = parse_outcomes_page({"data": [{}, {"attributes": None, "relationships": {"rule": None}}]}, 0, 100)
+    page = _decoded({"data": [{}, {"attributes": None, "relationships": {"rule": None}}]})
     assert [o.id for o in page.outcomes] == [None, None]
     assert page.rules == {}
     assert page.next_link is None
-    assert parse_outcomes_page({}, 0, 100).outcomes == []
+    assert _decoded({}).outcomes == []
 
 
 def test_included_rules_name_the_outcomes_rules() -> None:
@@ -132,28 +135,9 @@ def test_included_rules_name_the_outcomes_rules() -> None:
             {"type": "rule"},
         ],
     }
-    page = parse_outcomes_page(payload, 0, 100)
+    page = _decoded(payload)
     assert (page.outcomes[0].rule_name, page.outcomes[0].scorecard_name) == ("Has runbook", "PR")
     assert list(page.rules) == ["r1"]
-
-
-@pytest.mark.parametrize(
-    ("payload", "problem"),
-    [
-        ([], "expected a JSON object"),
-        ({"data": {}}, "'data' is dict, expected a list"),
-        ({"data": [1]}, "item 0: expected an outcome object"),
-        ({"data": [{"attributes": {"state": 1}}]}, "'state' is int, expected a string"),
-        ({"data": [{"attributes": {"remarks": True}}]}, "'remarks' is bool, expected a string"),
-        ({"data": [{"relationships": {"rule": {"data": ["x"]}}}]}, "'data' is list, expected an object"),
-        ({"data": [], "included": [{"id": 3}]}, "'id' is int, expected a string"),
-        ({"data": [], "links": {"next": 5}}, "'next' is int"),
-        ({"data": [{}] * 3}, "3 outcomes in answer to page[size]=2"),
-    ],
-)
-def test_a_malformed_page_is_a_typed_error_that_says_where(payload: Any, problem: str) -> None:
-    with pytest.raises(ScorecardsResponseError, match=problem.replace("[", r"\[").replace("]", r"\]")):
-        parse_outcomes_page(payload, 0, 2)
 
 
 def test_a_page_too_large_or_too_deep_is_refused_before_it_is_built() -> None:
