@@ -1,6 +1,6 @@
 """An Airflow-free client of Datadog's Scorecards "List all scores" endpoint.
 
-Usable from a plain script (``import airflow_provider_scorecards.client`` imports no Airflow)::
+Usable from a plain script::
 
     from airflow_provider_scorecards.client import ScorecardsClient, ScoresQuery, settings_from_env
 
@@ -8,14 +8,7 @@ Usable from a plain script (``import airflow_provider_scorecards.client`` import
         result = client.fetch(ScoresQuery.build("by-team", sort="-score"))
     print(len(result.records), result.stats)
 
-Modules: :mod:`.settings` (credentials, patience), :mod:`.sites` (Datadog sites, URLs), :mod:`.query`
-(what to ask), :mod:`.transport` (HTTP, retries), :mod:`.rate_limit` (rate-limit headers, pacing),
-:mod:`.http_errors` (an answer's typed error), :mod:`.pages` (parsing, flat records), :mod:`.pagination`
-(every page, in order), :mod:`.client` (the entry points), :mod:`.errors` (typed errors),
-:mod:`.coercion` (loose values).
-
-The names below load on first use: a DAG file that imports the operators (which use the query and
-coercion modules) at every parse does not pay for the transport and pagination modules.
+The names below load on first use: a DAG parse that imports the query module pays for no HTTP stack.
 """
 
 from __future__ import annotations

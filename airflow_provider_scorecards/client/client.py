@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_scorecards import __version__
 from airflow_provider_scorecards.client.coercion import coerce_int
@@ -25,34 +25,13 @@ from airflow_provider_scorecards.client.pages import Page, Record, decode_page
 from airflow_provider_scorecards.client.pagination import MAX_CONCURRENCY, FetchStats, paginate, read_whole
 from airflow_provider_scorecards.client.query import ScoresQuery
 from airflow_provider_scorecards.client.settings import ClientSettings
-from airflow_provider_scorecards.client.transport import Logger, Transport, TransportStats
+from airflow_provider_scorecards.client.transport import Logger, Transport
+
+if TYPE_CHECKING:
+    import requests.adapters
 
 PROGRESS_LOG_SECONDS = 5.0
 """On long fetches, progress is logged at most this often."""
-
-
-class ScoresTransport(Protocol):
-    """What the client needs of a transport: the seam where tests put their own (see ``MockTransport``).
-
-    :class:`~airflow_provider_scorecards.client.transport.Transport` is the real one (``requests``,
-    retries, rate-limit pacing); :class:`~airflow_provider_scorecards.client.mock.MockTransport` answers
-    from a function, so pagination and the client are tested without a server.
-    """
-
-    stats: TransportStats
-    """Requests sent and retries made so far; the client reports the differences per fetch."""
-
-    def get_json(self, path: str, params: Mapping[str, str], decode: Callable[[bytes], Any]) -> Any:
-        """Return ``decode(body)`` of ``GET base_url + path`` with ``params``, or raise a typed error."""
-        ...
-
-    def abandon(self) -> None:
-        """Cut the request in flight and refuse later ones (thread-safe, returns at once)."""
-        ...
-
-    def close(self) -> None:
-        """Release connections; the transport is not used afterwards."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -138,9 +117,9 @@ class ScorecardsClient:
     :param log: a logger (stdlib by default; the hook passes its task logger).
     :param sleep: how to wait between retries (tests pass a fake; default: a wait that
         :meth:`abandon` cuts short).
-    :param transport: the transport to send requests through (default: a
-        :class:`~airflow_provider_scorecards.client.transport.Transport` for ``settings``, created on first
-        use); the client closes it.
+    :param transport: what sends each HTTP request, below the retries and the typed errors: a
+        ``requests`` adapter such as :class:`~airflow_provider_scorecards.client.mock.MockTransport`
+        (default: the network); the client closes it.
     """
 
     def __init__(
@@ -151,7 +130,7 @@ class ScorecardsClient:
         user_agent_suffix: str = "",
         log: Logger | None = None,
         sleep: Callable[[float], object] | None = None,
-        transport: ScoresTransport | None = None,
+        transport: requests.adapters.BaseAdapter | None = None,
     ) -> None:
         self.settings = settings
         self.concurrency = coerce_int("concurrency", concurrency, minimum=1, maximum=MAX_CONCURRENCY)
@@ -165,13 +144,17 @@ class ScorecardsClient:
             "pool_size": max(self.concurrency, 4),
             "sleep": sleep,
         }
-        self._transport: ScoresTransport | None = transport
+        self._adapter = transport
+        self._transport: Transport | None = None
 
     @property
-    def transport(self) -> ScoresTransport:
+    def transport(self) -> Transport:
         """The transport (session, retries), created on first use: building it imports ``requests``."""
         if self._transport is None:
             self._transport = Transport(self.settings, **self._transport_args)
+            if self._adapter is not None:
+                for scheme in ("https://", "http://"):
+                    self._transport.session.mount(scheme, self._adapter)
         return self._transport
 
     @property

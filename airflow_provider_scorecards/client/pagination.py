@@ -1,21 +1,11 @@
 """The pagination engine: every page of a query, complete, in order, bounded, optionally concurrent.
 
-Termination never relies on ``links.next``: Datadog sends it on the last, empty page too. A query is done
-on a short page, when ``offset + count >= meta.total``, or at ``max_results``. When the first page carries
-``meta.total``, the remaining offsets are known and are fetched by a bounded pool of threads; pages are
-still handed on in offset order, and at most ``concurrency`` pages are held at once so memory stays
-proportional to what the caller keeps.
-
-A misbehaving server cannot make this loop forever or pass off a partial result as complete: a full page
-made only of records already seen raises :class:`ScorecardsResponseError`. A result whose ``meta.total``
-moves between pages (records created or deleted while paging), that ends short of its announced total, or
-that sends one id twice with different numbers (re-evaluated while paging), raises :class:`ResultMovedError`
-for that read: neither copy is judged. :func:`read_whole` reads the result again from the start (at most
-:data:`MAX_READS` times) and, if it never holds still, raises it naming every total seen and the last
-difference. An identical repeat (the same numbers) is dropped and counted.
-
-Nothing is allocated in proportion to a number the server claims: the offsets still to fetch are a
-``range``, never a list, so a page announcing ``meta.total = 10**10`` costs what its records cost.
+A query ends on a short page, at ``meta.total`` or at ``max_results``, never on ``links.next`` (Datadog
+sends it on the last, empty page too). With a ``meta.total`` on the first page, the other pages are fetched
+by a bounded pool and still handed on in order. An identical repeat is dropped and counted; a full page of
+repeats is a :class:`ScorecardsResponseError`; a result that moves while it is paged (its total, or one id
+with different numbers) is a :class:`ResultMovedError`, which :func:`read_whole` answers by reading again,
+at most :data:`MAX_READS` times. Nothing is allocated in proportion to a number the server claims.
 """
 
 from __future__ import annotations

@@ -1,16 +1,9 @@
 """HTTP transport: one ``requests.Session``, retries with backoff, rate-limit pacing, typed errors.
 
-Why this is its own module: what to do with an answer (wait for the rate-limit window, back off, fail fast)
-is the same for every request the client makes, and it must be right once. The retry loop is tenacity's
-(what Airflow's own http provider uses); this module only says which errors are retried and how long to
-wait: Datadog's ``X-RateLimit-Reset`` / ``Retry-After`` on a 429, exponential backoff with jitter on the
-rest. Nothing here is global, so two clients in one process never share state. Reading the rate-limit
-headers and pacing on them is :mod:`~airflow_provider_scorecards.client.rate_limit`'s job; turning an
-answer or a failed request into a typed error, scrubbed of the keys, is
-:mod:`~airflow_provider_scorecards.client.http_errors`'.
-
-``requests`` and ``tenacity`` are imported when the first transport is built, not when this module is
-imported: DAG files import the operators at every parse and should not pay for an HTTP stack there.
+The one place that decides what to do with an answer (the policy is :class:`Transport`'s); the headers are
+read by :mod:`~airflow_provider_scorecards.client.rate_limit`, the scrubbed errors built by
+:mod:`~airflow_provider_scorecards.client.http_errors`. Nothing is global; ``requests`` and ``tenacity``
+load with the first transport, not when a DAG file is parsed.
 """
 
 from __future__ import annotations

@@ -1,20 +1,11 @@
 """Snapshots on object storage: write one, read one back as a gate's baseline, list the dated history.
 
-A snapshot is what ``DatadogScorecardScoresOperator(output_path=...)`` writes: JSON Lines of flat records,
-one per score. Comparing today's scores with last week's (the check operator's ``max_drop``) and drawing
-how they moved (:mod:`airflow_provider_scorecards.operators.trend`) both start by reading such files
-back, so the format is written and read, and above all validated, here once.
-
-A baseline that is not a valid snapshot must never let a regression gate pass silently: bad JSON, a record
-without ``id`` or without the compared field, an id on two lines, a value that is not a number, or
-records of another aggregation raise :class:`InvalidSnapshotError` naming the source and the line, before
-any request is sent.
-It is an :class:`~airflow_provider_scorecards.client.errors.InvalidParameterError`, so the task fails at
-once instead of spending its retries on a file that no retry will fix. A baseline that does not exist at
-all is not an error: it is the first run, and the gate's ``on_missing_baseline`` decides.
-
-No Airflow import at module level: ``ObjectStoragePath`` (which loads fsspec and universal_pathlib) is
-imported inside the functions that touch storage, so importing this module costs a DAG parse nothing.
+A snapshot is JSON Lines of flat records, one per score, as the export's ``output_path`` writes it; the
+check's ``max_drop`` and the trend picture read them back, so the format is written, read and validated
+here once. A baseline that is not a valid snapshot raises :class:`InvalidSnapshotError` (an
+:class:`~airflow_provider_scorecards.client.errors.InvalidParameterError`, so no retries) naming the
+source and line, before any request; a missing one is the first run (``on_missing_baseline`` decides).
+``ObjectStoragePath`` is imported inside the functions that touch storage, never at a DAG parse.
 """
 
 from __future__ import annotations

@@ -1,16 +1,10 @@
 """The trend picture: how the lowest teams' scores moved over the last snapshots, as a PNG.
 
-The API only answers with today's scores; the history is the snapshots a scheduled export leaves behind
-(:func:`airflow_provider_scorecards.operators.snapshots.snapshot_history`). :func:`lowest_team_trend`
-turns those into one series per team (the teams lowest in the latest snapshot, so the picture answers "are the
-teams at the bottom getting better?"), with the mean of every team as a reference line, and
-:func:`render_trend_png` draws it.
-
-matplotlib is an optional extra (``pip install 'airflow-provider-scorecards[plot]'``): it costs hundreds
-of milliseconds to import, so it is imported inside :func:`render_trend_png` only, never when a DAG file
-is parsed. Without it, :class:`PlotExtraMissing` says how to install it, and callers go on without the
-picture. Drawing uses a ``Figure`` with the Agg canvas directly, not ``pyplot``: no global figure
-registry, no backend switch, nothing left behind in a worker that runs other tasks.
+:func:`lowest_team_trend` turns the snapshot history
+(:func:`airflow_provider_scorecards.operators.snapshots.snapshot_history`) into one series per team lowest in
+the latest snapshot, with the mean of every team as a reference line; :func:`render_trend_png` draws it.
+matplotlib is the optional ``[plot]`` extra, imported only to draw (else :class:`PlotExtraMissing` says how
+to install it), on a ``Figure`` with the Agg canvas: no ``pyplot``, nothing global left in a worker.
 """
 
 from __future__ import annotations

@@ -2,16 +2,12 @@
 
 Usage in a test::
 
-    from airflow_provider_scorecards.simulator import ScorecardsSimulator
-
     with ScorecardsSimulator(seed=7, entities=300) as sim:
-        conn_uri = sim.connection_uri()        # for AIRFLOW_CONN_DATADOG_SCORECARDS_DEFAULT
+        conn_uri = sim.connection_uri()  # for AIRFLOW_CONN_DATADOG_SCORECARDS_DEFAULT
         expected = sim.expected_scores("by-team")
-        ...
 
-or from a shell: ``scorecards-simulator --port 8765 --seed 7 --entities 500 --improve-every 5``. In a
-pytest suite, the ``scorecards_simulator`` fixture of :mod:`airflow_provider_scorecards.testing` does the
-above for a test.
+From a shell: ``scorecards-simulator --port 8765 --seed 7``; in pytest, the ``scorecards_simulator``
+fixture of :mod:`airflow_provider_scorecards.testing`.
 """
 
 from __future__ import annotations

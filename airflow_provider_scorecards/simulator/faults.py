@@ -1,18 +1,11 @@
 """Fault injection for the simulator: what can go wrong between a client and Datadog, on demand.
 
-Two ways to ask for a fault:
-
-- rates (``FaultPlan(error_rate=0.1, drop_rate=0.05, ...)``): each request draws from a seeded generator;
-- a script (``sim.faults.inject("status", count=2, status=503)``): the next matching requests get exactly
-  that fault, for tests that must be deterministic.
-
-Kinds: ``status`` (an HTTP error with a JSON:API body), ``rate_limit`` (429 with Datadog's headers, or
-``Retry-After`` only, or neither, per ``rate_limit_headers``), ``drop`` (close the connection without an
-answer), ``slow`` (answer after ``slow_seconds``), ``truncate`` (cut the JSON body in half), ``bad_shape``
-(valid JSON, wrong shape), and the pagination misbehaviours ``repeat_page`` (serve the previous page again)
-``grow_total`` (announce a larger ``meta.total`` on every page) and ``loop_next`` (a ``links.next`` that
-points back to the first page); ``redirect`` answers 302 to ``redirect_to`` (the base URL of another
-server, required: its ``Location`` is that server's URL with the request's path and query).
+By rates (``FaultPlan(error_rate=0.1, drop_rate=0.05)``, drawn from a seeded generator) or by script
+(``sim.faults.inject("status", count=2, status=503)``: exactly the next matching requests). Kinds:
+``status`` (a JSON:API error), ``rate_limit`` (429 with Datadog's headers, ``Retry-After`` only, or
+neither), ``drop`` (no answer), ``slow``, ``truncate`` (half the body), ``bad_shape`` (valid JSON, wrong
+shape), the paging misbehaviours ``repeat_page``, ``grow_total`` (a larger ``meta.total`` on every page)
+and ``loop_next`` (a ``links.next`` back to the first page), and ``redirect`` (a 302 to ``redirect_to``).
 """
 
 from __future__ import annotations

@@ -1,35 +1,11 @@
 """A deterministic Scorecards organisation and the scores Datadog would compute for it.
 
-Generated from a seed: teams, entities of several kinds, scorecards with rules (levels 1-3, custom and
-enabled flags) and one outcome per entity and rule (pass, fail, skip, no_data). Every aggregation is
-computed from the same outcomes, so the five views agree with each other; a test can ask the organisation
-for the expected answer of any query and compare it with what a client fetched.
-Its records (rules, scorecards, entities, outcome codes) are ``simulator/model.py``'s; how they are drawn
-from the seed is ``simulator/generation.py``'s; how a score becomes a JSON:API item (attributes,
-relationships, sparse records) is ``simulator/score_items.py``'s.
-
-Choices where Datadog's documentation is silent (documented in the README too):
-
-- ``numerator`` = passes, ``denominator`` = passes + fails (skip and no_data count in neither),
-  ``score`` = numerator / denominator, and ``0.0`` when the denominator is 0.
-- Score ids and relationships per aggregation:
-  by-entity: id ``<kind>:<name>``, relationships entity, team (and service for services);
-  by-rule: the rule id, relationships rule and scorecard; by-scorecard: the scorecard id, relationship
-  scorecard; by-team: the team handle, relationship team; by-kind: the kind, no relationships.
-- ``level``: by-rule, the rule's level; by-entity, the highest level L such that no selected rule of level
-  <= L fails for that entity (0 to 3); by-team, the lowest level among its entities; absent for by-scorecard
-  and by-kind.
-- ``total_entities``: 1 for by-entity, the entities of the team or kind for by-team and by-kind, all
-  entities otherwise.
-- Filters select rules; no filter selects every rule, enabled or not. ``filter[rule][name]`` matches the
-  rule name exactly, ignoring case. A query that selects no rule returns no scores.
-- Default order is by id; ``sort`` orders by the field with the id as tie-breaker.
-- Drift: each failing outcome is assigned a step in 1..``fix_steps``; at drift step ``s`` the outcomes whose
-  step is <= s pass. Scores therefore only improve, and after ``fix_steps`` steps every fail is fixed.
-- Sparse records, by default: the spec makes every attribute and relationship optional and real answers
-  use it, so one record in ``sparse_every`` (:data:`SPARSE_EVERY`, 8: 12.5 %) comes without any
-  relationship and with ``level`` and ``total_entities`` null. Which records is fixed by the id (a CRC-32),
-  the same for every query, drift step and run; ``sparse_every=0`` sends every field.
+Drawn from a seed (``simulator/generation.py``): teams, entities of several kinds, scorecards with rules and
+one outcome per entity and rule. Every aggregation is computed from the same outcomes, so the five views
+agree and a test can ask for the expected answer of any query. Where Datadog's documentation is silent, the
+choices are docs/simulator.rst's. Drift fixes each failing outcome at its step in 1..``fix_steps``, so
+scores only improve; one record in ``sparse_every`` (:data:`SPARSE_EVERY`, chosen by a CRC-32 of its id)
+comes without relationships and with ``level`` and ``total_entities`` null.
 """
 
 from __future__ import annotations

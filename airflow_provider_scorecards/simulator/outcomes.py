@@ -1,23 +1,12 @@
 r"""The simulator's "List all rule outcomes" endpoint (``GET /api/v2/scorecard/outcomes``).
 
-Served from the same outcomes the scores are computed from, at the same drift step, so the two endpoints
-agree: a rule that fails for an entity in the scores is an outcome with state ``fail`` and remarks here,
-and a fixed rule turns to ``pass``. Like the scores, this is an independent reading of the API (the
-recorded answers and the official clients' ``OutcomesResponse``), with no import of the provider's client.
-
-Wire details, as recorded from Datadog: outcome ids are ``<rule id>\<service name>``; ``links.next`` is on
-every page, even the last, empty one (and ``links.previous`` after the first); there is no ``meta``;
-``include=rule`` adds the rules (``name``, ``scorecard_name``) in ``included``; ``fields[outcome]`` and
-``fields[rule]`` keep only the attributes they name.
-
-Choices where Datadog's documentation is silent (as unkind as the spec allows, deterministically):
-
-- ``filter[outcome][service_name]`` matches an entity's name exactly; every entity kind has outcomes.
-- An outcome with state ``no_data`` in the organisation is not listed (the API's states are pass, fail
-  and skip). Failing outcomes always carry remarks (some with an HTML link); passing ones rarely do.
-- One outcome in five comes without ``created_at``/``modified_at``; one passing outcome in six has no
-  ``relationships``; one included rule in four has no ``scorecard_name``.
-- ``page[size]`` defaults to 10 and takes 1 to 100; the order is by entity, then by rule.
+Served from the outcomes the scores are computed from, at the same drift step, so the two endpoints agree;
+like the scores, an independent reading of the API, with no import of the provider's client. As Datadog:
+ids ``<rule id>\<service name>``, ``links.next`` on every page, no ``meta``, ``include=rule`` and
+``fields[...]``. Where its docs are silent, as unkind as the spec allows: ``filter[outcome][service_name]``
+is exact; ``no_data`` outcomes are not listed; failing outcomes carry remarks; some outcomes lack
+timestamps or relationships, some rules ``scorecard_name``; ``page[size]`` is 1 to 100 (10 by default),
+ordered by entity, then rule.
 """
 
 from __future__ import annotations

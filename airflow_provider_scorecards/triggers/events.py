@@ -1,31 +1,12 @@
 """DatadogScoreEventTrigger: start DAGs when Scorecards scores cross a bound (an Airflow 3 AssetWatcher).
 
-A deferrable sensor waits once and ends; a watcher lives as long as its asset and may fire for months. So
-this trigger fires on *edges*, never on levels (Airflow's docs warn that a watcher firing while a
-condition holds starts a DAG run at every poll):
-
-- ``fire_on="met"``: one event when the gate goes from not met to met, none while it stays met, another
-  after it was not met and is met again;
-- ``fire_on="change"``: one event whenever a watched value differs from the previous observation.
-
-Edges need a previous observation, and that must outlive the triggerer process: on Airflow versions that
-inject an asset state store into event triggers (3.3+), the last verdict and values are kept there under a
-key derived from the trigger's own normalised kwargs, so a restart neither repeats an event nor misses a
-crossing that happened while no triggerer ran. Older versions (3.0) keep the state in memory: after a
-triggerer restart the first observation is a baseline again. That memory and the edge detection live in
-``triggers/event_state.py``; this module validates, identifies and polls.
-
-Polling is one fetch per (connection, query, interval), however many watchers look at it: on versions with
-shared streams (3.3+) the triggerer runs :meth:`DatadogScoreEventTrigger.open_shared_stream` once per key
-and hands every snapshot to each watcher's :meth:`~DatadogScoreEventTrigger.filter_shared_stream`, which
-applies that watcher's own condition. Without shared streams, :meth:`~DatadogScoreEventTrigger.run`
-chains the same two pieces for one watcher, so both paths run the same code.
-
-Nothing here fails for good: a watcher that died on a 403 would stay dead until someone redeployed.
-Errors never fire and never spin; they back off (doubling from ``poll_interval``, capped at an hour) and
-the connection is read again at the next attempt, so fixing it is enough. Like the threshold trigger, the
-blocking client runs in ``asyncio.to_thread`` with one connection (``concurrency=1``), and only the
-validation (no HTTP, no hook) is imported at module level, because a DAG file builds this trigger at parse.
+It fires on edges, never on levels: ``fire_on="met"`` when the gate becomes met, ``fire_on="change"`` when
+a watched value changes. The previous observation lives in ``triggers/event_state.py`` (the asset's state
+store on 3.3+, memory on 3.0). One fetch per connection, query and interval: on 3.3+
+:meth:`~DatadogScoreEventTrigger.open_shared_stream` polls once for every watcher and each one's
+:meth:`~DatadogScoreEventTrigger.filter_shared_stream` applies its condition; otherwise
+:meth:`~DatadogScoreEventTrigger.run` chains the two. Errors never fire and never end the watcher: they back
+off (doubling from ``poll_interval``, up to an hour). Only validation is imported at module level.
 """
 
 from __future__ import annotations

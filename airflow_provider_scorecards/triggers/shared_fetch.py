@@ -1,36 +1,12 @@
 """One fetch per key per interval for all the triggers of one triggerer process that wait on it.
 
-Why this exists: hundreds of deployment DAGs gate on the same scorecard, each deferred sensor waiting in
-the triggerer for its own service's score. The API cannot filter by score id, so every check fetches the
-whole query; without sharing, 500 waiting triggers fetch the same pages 500 times per interval, and each
-fetch holds one of the event loop's executor threads for its whole duration.
-
-How it works: triggers that watch the same connection, credentials and query subscribe to one registry
-entry (``async with SHARED_SCORES.subscribe(key, ...) as subscription``). A check calls
-``await subscription.fetch()`` and gets, in this order of preference:
-
-1. the entry's last result, if it is younger than the shortest ``max_age`` of the entry's subscribers
-   (age counted from when that fetch *started*, so the data is never older than the bound) and this
-   subscriber has not judged it already;
-2. else the fetch already in flight for the entry (one asyncio task per entry), shared by every waiter
-   (the freshest data there can be, even when a slow fetch takes longer than the bound);
-3. else a new fetch, which the next checks will share.
-
-The blocking fetch runs in a worker thread, parsing included, so the loop only ever waits. Threads are
-bounded twice: a key's group (for the score gate: its connection and credentials) runs at most
-:data:`MAX_FETCHES_PER_GROUP` fetches at once, and all of a loop's fetches share one pool of
-:data:`MAX_FETCH_THREADS` threads of their own, not the loop's default executor. So a connection whose
-server stalls holds a few threads, never the slots of other connections, and never the default executor
-that the process's other triggers use. A failed fetch is not kept: its exception reaches every waiter of
-that fetch, and each trigger treats it as its own check's error (transient or not, counted against its own
-limit). A waiter may stop waiting (its own deadline) without stopping the fetch for the others.
-
-Lifetime: an entry lives exactly as long as it has subscribers. Leaving the ``async with`` (normally, by an
-exception or by cancellation) removes the subscription synchronously, and the last one out drops the entry
-with its cached result and closes its client (a fetch in flight is abandoned first: its requests are
-cut, and the client is closed once it has returned). Nothing
-is shared between processes (the registry is a module attribute) or between event loops (the loop is part
-of every registry key), and nothing process-wide is changed.
+Triggers on the same connection, credentials and query subscribe to one entry (``async with
+SHARED_SCORES.subscribe(key, ...) as subscription``); ``await subscription.fetch()`` returns the entry's
+last result while it is younger than every subscriber's ``max_age`` (counted from the fetch's start), else
+joins the fetch in flight, else starts one. Fetches run in a pool of their own (:data:`MAX_FETCH_THREADS`),
+at most :data:`MAX_FETCHES_PER_GROUP` per connection, so a stalled server never holds the loop's default
+executor. A failure reaches every waiter and is not kept; the last subscriber out drops the entry and
+closes its client. Nothing is shared between processes or event loops.
 """
 
 from __future__ import annotations

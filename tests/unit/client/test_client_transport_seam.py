@@ -7,8 +7,8 @@ import json
 import pytest
 
 from airflow_provider_scorecards.client.client import ScorecardsClient
-from airflow_provider_scorecards.client.errors import ScorecardsResponseError
-from airflow_provider_scorecards.client.mock import MockTransport
+from airflow_provider_scorecards.client.errors import ScorecardsAuthError, ScorecardsResponseError
+from airflow_provider_scorecards.client.mock import MockTransport, Response
 from airflow_provider_scorecards.client.pages import Page
 from airflow_provider_scorecards.client.pagination import MAX_READS, FetchStats, ResultMovedError, paginate
 from airflow_provider_scorecards.client.query import ScoresQuery
@@ -19,16 +19,17 @@ def settings() -> ClientSettings:
     return settings_from_connection("unit", "datadogscorecards", "k", {"app_key_secret": "a"})
 
 
-def body(ids: list[str], total: int | None) -> bytes:
+def body(ids: list[str], total: int | None) -> Response:
     data = [{"id": i, "type": "score", "attributes": {"score": 0.5, "aggregation": "by-team"}} for i in ids]
-    return json.dumps({"data": data, "meta": {} if total is None else {"total": total}}).encode()
+    meta = {} if total is None else {"total": total}
+    return Response(200, json.dumps({"data": data, "meta": meta}).encode())
 
 
 def org(n: int, *, announce_total: bool = True) -> MockTransport:
     """An organisation of ``n`` scores, paged as Datadog pages them."""
     ids = [f"team-{k:03d}" for k in range(n)]
 
-    def handler(path: str, params: dict[str, str]) -> bytes:
+    def handler(path: str, params: dict[str, str]) -> Response:
         offset, limit = int(params["page[offset]"]), int(params["page[limit]"])
         return body(ids[offset : offset + limit], n if announce_total else None)
 
@@ -54,6 +55,29 @@ def test_max_results_stops_early() -> None:
         result = client.fetch(ScoresQuery.build("by-team", page_limit=100), max_results=150, concurrency=1)
     assert len(result.records) == 150
     assert len(transport.requests) == 2
+
+
+def test_a_429_is_retried_after_the_wait_its_headers_ask_for() -> None:
+    answers = [Response(429, headers={"X-RateLimit-Reset": "7", "Retry-After": "9"}), body(["team-a"], 1)]
+    transport = MockTransport(lambda path, params: answers.pop(0))
+    waits: list[float] = []
+    with ScorecardsClient(settings(), transport=transport, sleep=waits.append) as client:
+        result = client.fetch(ScoresQuery.build("by-team"))
+    assert [r["id"] for r in result.records] == ["team-a"]
+    assert len(waits) == 1
+    assert 7 <= waits[0] < 7.1  # X-RateLimit-Reset (not Retry-After), plus a little jitter
+    assert (result.stats.requests, result.stats.retries) == (2, 1)
+
+
+def test_a_401_fails_at_once_with_datadogs_message_scrubbed() -> None:
+    key = "abcdef0123456789abcdef0123456789"
+    error = {"errors": [{"status": "401", "title": "Unauthorized", "detail": f"API key {key} is invalid"}]}
+    transport = MockTransport(lambda path, params: Response(401, json.dumps(error).encode()))
+    keys = settings_from_connection("unit", "datadogscorecards", key, {"app_key_secret": "app-key-0123"})
+    with ScorecardsClient(keys, transport=transport) as client, pytest.raises(ScorecardsAuthError) as info:
+        client.fetch(ScoresQuery.build("by-team"))
+    assert "answered 401: Unauthorized: API key *** is invalid" in str(info.value)
+    assert len(transport.requests) == 1
 
 
 def pages_of(*pages: Page) -> tuple[list[tuple[int, int]], list[Page]]:
@@ -128,7 +152,7 @@ def test_a_differing_repeat_is_read_again_from_the_start_then_named() -> None:
     ids = ["team-a", "team-b", "team-c"]
     calls = {"n": 0}
 
-    def handler(path: str, params: dict[str, str]) -> bytes:
+    def handler(path: str, params: dict[str, str]) -> Response:
         calls["n"] += 1
         offset = int(params["page[offset]"])
         if offset == 0:
@@ -138,7 +162,7 @@ def test_a_differing_repeat_is_read_again_from_the_start_then_named() -> None:
             {"id": "team-b", "attributes": {"score": 0.1}},
             {"id": "team-c", "attributes": {"score": 0.5}},
         ]
-        return json.dumps({"data": data[: int(params["page[limit]"])]}).encode()
+        return Response(200, json.dumps({"data": data[: int(params["page[limit]"])]}).encode())
 
     client = ScorecardsClient(settings(), transport=MockTransport(handler))
     with client, pytest.raises(ResultMovedError) as info:
