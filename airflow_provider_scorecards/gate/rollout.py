@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_scorecards.client.coercion import coerce_bool
+from airflow_provider_scorecards.client.coercion import coerce_bool, coerce_int
 from airflow_provider_scorecards.client.errors import render_server_text
 from airflow_provider_scorecards.gate.explain import (
     DEFAULT_EXPLAIN_LIMIT,
+    MAX_EXPLAIN_LIMIT,
     Explanation,
     Explanations,
-    coerce_explain_limit,
     explain_failures,
 )
 from airflow_provider_scorecards.gate.verdict import build_verdict, decision_ids, verdict_document
@@ -63,7 +63,7 @@ class RolloutOptions:
             dry_run=_flag("dry_run", dry_run, default=False),
             waivers=parse_waivers(waivers),
             explain=_flag("explain", explain, default=True),
-            explain_limit=coerce_explain_limit(explain_limit),
+            explain_limit=coerce_int("explain_limit", explain_limit, minimum=1, maximum=MAX_EXPLAIN_LIMIT),
         )
 
     def describe(self) -> dict[str, Any]:

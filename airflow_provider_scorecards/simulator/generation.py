@@ -39,18 +39,7 @@ TEAM_NAMES = (
     "web",
 )
 NOUNS = ("api", "worker", "gateway", "db", "cache", "stream", "frontend", "indexer", "scheduler", "store")
-ADJECTIVES = (
-    "orders",
-    "users",
-    "cart",
-    "ledger",
-    "profile",
-    "events",
-    "pricing",
-    "ranking",
-    "auth",
-    "media",
-)
+ADJECTIVES = ("orders", "users", "cart", "ledger", "profile", "events", "pricing", "ranking", "auth", "media")
 
 SCORECARDS: tuple[tuple[str, str, bool, tuple[tuple[str, int], ...]], ...] = (
     (

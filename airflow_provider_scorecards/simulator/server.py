@@ -249,19 +249,18 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
         offset, limit = request.offset, request.limit
         items = sim._serialised_scores(aggregation, request.rule_filter, request.sort)
         total = len(items)
-        if fault is not None and fault.kind == "repeat_page" and offset >= limit:
+        kind = fault.kind if fault is not None else None
+        if kind == "repeat_page" and offset >= limit:
             page_items = items[offset - limit : offset]
         else:
             page_items = items[offset : offset + limit]
-        if fault is not None and fault.kind == "grow_total":
+        if kind == "grow_total":
             total += sim._grow_counter(limit)
-        if fault is not None and fault.kind == "bad_shape":
+        if kind == "bad_shape":
             return json.dumps({"data": {"unexpected": page_items[:1]}, "meta": "none"}).encode()
         next_params = {k: v for k, v in params.items() if k in FILTER_PARAMS or k == "sort"}
         next_params["page[limit]"] = str(limit)
-        next_params["page[offset]"] = (
-            "0" if fault is not None and fault.kind == "loop_next" else str(offset + limit)
-        )
+        next_params["page[offset]"] = "0" if kind == "loop_next" else str(offset + limit)
         tail = json.dumps(
             {
                 "links": {"next": page_link(SCORES_PREFIX + aggregation, next_params)},
