@@ -9,7 +9,7 @@ judged by ``on_missing``; ``match`` says whether all or any must pass; nothing l
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -105,39 +105,28 @@ class GateCondition:
                 "or max_drop with a baseline",
             )
         if low is not None and high is not None and low > high:
-            given = {"max_value": max_value} if high_score is None else {"max_score": max_score}
-            ((high_name, high_given),) = given.items()
-            low_name = "min_value" if low_score is None else "min_score"
-            lower = f"{low_name}={format_number(low)}"
-            raise InvalidParameterError(
-                high_name, high_given, f"the upper bound must be >= the lower bound {lower}"
+            high_name, high_given = (
+                ("max_value", max_value) if high_score is None else ("max_score", max_score)
             )
-        match_mode = str(match).strip().lower() if isinstance(match, str) else match
-        if match_mode not in MATCH_MODES:
-            raise InvalidParameterError("match", match, "expected 'all' or 'any'")
-        missing = str(on_missing).strip().lower() if isinstance(on_missing, str) else on_missing
-        if missing not in ON_MISSING:
-            raise InvalidParameterError("on_missing", on_missing, "expected 'wait', 'fail' or 'ignore'")
-        no_baseline = (
-            "pass"
-            if is_unset(on_missing_baseline)
-            else str(on_missing_baseline).strip().lower()
-            if isinstance(on_missing_baseline, str)
-            else on_missing_baseline
-        )
-        if no_baseline not in ON_MISSING_BASELINE:
+            low_name = "min_value" if low_score is None else "min_score"
             raise InvalidParameterError(
-                "on_missing_baseline", on_missing_baseline, "expected 'pass' or 'fail'"
+                high_name,
+                high_given,
+                f"the upper bound must be >= the lower bound {low_name}={format_number(low)}",
             )
         return cls(
             field=name,
             min_value=low,
             max_value=high,
-            match=match_mode,
-            on_missing=missing,
-            score_ids=coerce_str_list("score_ids", score_ids),
+            match=_choice("match", match, MATCH_MODES),
+            on_missing=_choice("on_missing", on_missing, ON_MISSING),
             max_drop=drop,
-            on_missing_baseline=no_baseline,
+            on_missing_baseline=(
+                "pass"
+                if is_unset(on_missing_baseline)
+                else _choice("on_missing_baseline", on_missing_baseline, ON_MISSING_BASELINE)
+            ),
+            score_ids=coerce_str_list("score_ids", score_ids),
         )
 
     @property
@@ -209,9 +198,7 @@ class GateCondition:
                 gone = f"gone since the baseline ({self.field} was {was})"
                 checks.append(GateCheck(score_id, None, self.bound, None, gone, baseline=then))
             elif record is None:
-                import difflib  # only when an id is absent: not at every DAG parse
-
-                closest = tuple(difflib.get_close_matches(score_id, by_id, n=CLOSEST_IDS, cutoff=0.6))
+                closest = closest_ids(score_id, by_id)
                 checks.append(GateCheck(score_id, None, self.bound, None, ABSENT, closest, baseline=then))
             elif (unevaluated := nothing_evaluated(record)) is not None:
                 checks.append(GateCheck(score_id, value, self.bound, None, unevaluated))
@@ -243,6 +230,22 @@ class GateCondition:
             baseline_size=len(before) if comparing else None,
             baseline_missing=self.max_drop is not None and baseline is None,
         )
+
+
+def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    """Read one of ``choices``, ignoring case and surrounding blanks; raise ``InvalidParameterError``."""
+    chosen = value.strip().lower() if isinstance(value, str) else value
+    if chosen not in choices:
+        expected = ", ".join(map(repr, choices[:-1])) + f" or {choices[-1]!r}"
+        raise InvalidParameterError(name, value, f"expected {expected}")
+    return str(chosen)
+
+
+def closest_ids(wanted: str, ids: Iterable[str]) -> tuple[str, ...]:
+    """Return up to :data:`CLOSEST_IDS` existing ids most like ``wanted`` (an absent id is often a typo)."""
+    import difflib  # only when an id is absent: not at every DAG parse
+
+    return tuple(difflib.get_close_matches(wanted, list(ids), n=CLOSEST_IDS, cutoff=0.6))
 
 
 @dataclass(frozen=True)

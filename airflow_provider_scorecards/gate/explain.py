@@ -13,9 +13,8 @@ import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from airflow_provider_scorecards.client.coercion import coerce_int
 from airflow_provider_scorecards.client.errors import (
     MAX_ID_CHARS,
     ScorecardsAuthError,
@@ -124,11 +123,6 @@ class Explanations:
                 f"  ... {self.not_explained} more failing id(s) not explained (explain_limit={self.limit})"
             )
         return lines
-
-
-def coerce_explain_limit(value: Any) -> int:
-    """``explain_limit`` as an int from 1 to :data:`MAX_EXPLAIN_LIMIT` (raises InvalidParameterError)."""
-    return coerce_int("explain_limit", value, minimum=1, maximum=MAX_EXPLAIN_LIMIT)
 
 
 def explanation_settings(settings: ClientSettings, timeout: float = EXPLAIN_TIMEOUT) -> ClientSettings:

@@ -13,16 +13,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_scorecards.client.coercion import coerce_bool
+from airflow_provider_scorecards.client.coercion import coerce_bool, coerce_int
 from airflow_provider_scorecards.client.errors import render_server_text
 from airflow_provider_scorecards.gate.explain import (
     DEFAULT_EXPLAIN_LIMIT,
+    MAX_EXPLAIN_LIMIT,
     Explanation,
     Explanations,
-    coerce_explain_limit,
     explain_failures,
 )
-from airflow_provider_scorecards.gate.verdict import build_verdict, decision_ids
+from airflow_provider_scorecards.gate.verdict import build_verdict, decision_ids, verdict_document
 from airflow_provider_scorecards.gate.waivers import (
     WaivedResult,
     Waiver,
@@ -63,7 +63,7 @@ class RolloutOptions:
             dry_run=_flag("dry_run", dry_run, default=False),
             waivers=parse_waivers(waivers),
             explain=_flag("explain", explain, default=True),
-            explain_limit=coerce_explain_limit(explain_limit),
+            explain_limit=coerce_int("explain_limit", explain_limit, minimum=1, maximum=MAX_EXPLAIN_LIMIT),
         )
 
     def describe(self) -> dict[str, Any]:
@@ -86,29 +86,19 @@ def decide(result: GateResult, options: RolloutOptions, now: datetime | None = N
     return apply_waivers(result, options.waivers, now or datetime.now(UTC))
 
 
-def wants_explanations(decision: WaivedResult, options: RolloutOptions, query: ScoresQuery) -> bool:
-    """Whether to explain this decision: a failed by-entity gate with failing ids and ``explain`` on."""
-    return (
-        options.explain
-        and not decision.met
-        and query.aggregation == "by-entity"
-        and bool(decision.failing_ids)
-    )
-
-
 def explain_decision(
     decision: WaivedResult,
     options: RolloutOptions,
     query: ScoresQuery,
     client: Callable[[], ScorecardsClient],
 ) -> Explanations | None:
-    """Explanations of a decision, or None when :func:`wants_explanations` says no.
+    """Explanations of a decision that failed, as :func:`explain_ids` gives them; None when it is met.
 
     ``client`` builds the explanation client (see
     :func:`~airflow_provider_scorecards.gate.explain.explanation_settings`) only when it is needed; it is
     closed afterwards. A failure to build it is reported as explanations unavailable, like any other.
     """
-    if not wants_explanations(decision, options, query):
+    if decision.met:
         return None
     return explain_ids(decision.failing_ids, options, query, client)
 
@@ -155,14 +145,4 @@ def verdict_from_parts(
     parts: dict[str, Any], report: str, options: RolloutOptions, explanations: Explanations | None = None
 ) -> dict[str, Any]:
     """Build the ``verdict`` document from :func:`decision_parts` and the decision's report."""
-    lines = [report, *(explanations.report_lines() if explanations is not None else [])]
-    return {
-        "met": bool(parts.get("met")),
-        "dry_run": options.dry_run,
-        "failing": list(parts.get("failing", [])),
-        "missing": list(parts.get("missing", [])),
-        "waived": list(parts.get("waived", [])),
-        "waivers": dict(parts.get("waivers", {})),
-        "report": "\n".join(lines),
-        "explanations": {} if explanations is None else explanations.as_dict(),
-    }
+    return verdict_document(parts, report, dry_run=options.dry_run, explanations=explanations)

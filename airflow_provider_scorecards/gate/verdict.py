@@ -26,23 +26,30 @@ VERDICT_KEYS: tuple[str, ...] = (
 """Keys of every verdict, in order."""
 
 
-def full_report(waived: WaivedResult, explanations: Explanations | None = None) -> str:
-    """Write the gate's report with waivers applied, then the explanations (when there are any)."""
-    lines = [waived.report()]
-    if explanations is not None:
-        lines += explanations.report_lines()
-    return "\n".join(lines)
-
-
 def build_verdict(
     waived: WaivedResult, *, dry_run: bool, explanations: Explanations | None = None
 ) -> dict[str, Any]:
     """Build the ``verdict`` document of one evaluation (JSON-serialisable, keys :data:`VERDICT_KEYS`)."""
+    parts = {"met": waived.met, **decision_ids(waived)}
+    return verdict_document(parts, waived.report(), dry_run=dry_run, explanations=explanations)
+
+
+def verdict_document(
+    parts: dict[str, Any], report: str, *, dry_run: bool, explanations: Explanations | None = None
+) -> dict[str, Any]:
+    """Build the ``verdict`` document from a decision's ``met`` and ids, and its report (waivers applied).
+
+    The report is followed by the explanations' lines, when there are explanations.
+    """
+    lines = [report, *(explanations.report_lines() if explanations is not None else [])]
     return {
-        "met": waived.met,
+        "met": bool(parts.get("met")),
         "dry_run": dry_run,
-        **decision_ids(waived),
-        "report": full_report(waived, explanations),
+        "failing": list(parts.get("failing", [])),
+        "missing": list(parts.get("missing", [])),
+        "waived": list(parts.get("waived", [])),
+        "waivers": dict(parts.get("waivers", {})),
+        "report": "\n".join(lines),
         "explanations": {} if explanations is None else explanations.as_dict(),
     }
 

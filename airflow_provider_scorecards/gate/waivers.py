@@ -19,7 +19,7 @@ from typing import Any
 
 from airflow_provider_scorecards.client.coercion import MAX_LIST_ITEMS
 from airflow_provider_scorecards.client.errors import InvalidParameterError, render_id, render_server_text
-from airflow_provider_scorecards.gate.condition import ABSENT, CLOSEST_IDS, GateCheck, GateResult
+from airflow_provider_scorecards.gate.condition import ABSENT, GateCheck, GateResult, closest_ids
 
 PARAMETER = "waivers"
 MAX_REASON = 300
@@ -272,7 +272,7 @@ def apply_waivers(result: GateResult, waivers: tuple[Waiver, ...], now: datetime
     for waiver in holding.values():
         watched = by_id.get(waiver.id)
         if watched is None:
-            unmatched.append((waiver, "the gate does not watch", _closest(waiver.id, by_id)))
+            unmatched.append((waiver, "the gate does not watch", closest_ids(waiver.id, by_id)))
         elif watched.missing == ABSENT:
             unmatched.append((waiver, "absent from the result", watched.closest))
         elif watched.passed is None:
@@ -285,12 +285,6 @@ def apply_waivers(result: GateResult, waivers: tuple[Waiver, ...], now: datetime
         baseline_missing=result.baseline_missing,
     )
     return WaivedResult(result, after, waived, expired, unmatched)
-
-
-def _closest(waiver_id: str, ids: Mapping[str, Any]) -> tuple[str, ...]:
-    import difflib  # only when a waiver names an unknown id
-
-    return tuple(difflib.get_close_matches(waiver_id, list(ids), n=CLOSEST_IDS, cutoff=0.6))
 
 
 def _why(check: GateCheck, field: str) -> str:

@@ -252,9 +252,6 @@ class ScorecardsSimulator:
         with self._lock:
             self.requests.clear()
 
-    def _next_request_id(self) -> int:
-        return next(self._ids)
-
     def _grow_counter(self, limit: int) -> int:
         return next(self._grow) * limit
 

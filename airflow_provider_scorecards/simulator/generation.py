@@ -39,18 +39,7 @@ TEAM_NAMES = (
     "web",
 )
 NOUNS = ("api", "worker", "gateway", "db", "cache", "stream", "frontend", "indexer", "scheduler", "store")
-ADJECTIVES = (
-    "orders",
-    "users",
-    "cart",
-    "ledger",
-    "profile",
-    "events",
-    "pricing",
-    "ranking",
-    "auth",
-    "media",
-)
+ADJECTIVES = ("orders", "users", "cart", "ledger", "profile", "events", "pricing", "ranking", "auth", "media")
 
 SCORECARDS: tuple[tuple[str, str, bool, tuple[tuple[str, int], ...]], ...] = (
     (
@@ -155,17 +144,15 @@ def outcome_row(rng: random.Random, quality: float, levels: list[int], fix_steps
     for level in levels:
         draw = rng.random()
         if draw < 0.05:
-            row.append(SKIP)
-            fix.append(0)
+            outcome = SKIP
         elif draw < 0.10:
-            row.append(NO_DATA)
-            fix.append(0)
+            outcome = NO_DATA
         elif rng.random() < quality - 0.12 * (level - 1):
-            row.append(PASS)
-            fix.append(0)
+            outcome = PASS
         else:
-            row.append(FAIL)
-            fix.append(rng.randint(1, fix_steps))
+            outcome = FAIL
+        row.append(outcome)
+        fix.append(rng.randint(1, fix_steps) if outcome == FAIL else 0)
     return bytes(row), bytes(fix)
 
 

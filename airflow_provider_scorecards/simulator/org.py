@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from operator import itemgetter
 from typing import Any
@@ -37,6 +38,7 @@ from airflow_provider_scorecards.simulator.score_items import (
 AGGREGATIONS = ("by-entity", "by-rule", "by-scorecard", "by-team", "by-kind")
 SORT_FIELDS = ("score", "numerator", "denominator", "total_pass", "total_fail", "total_skip", "total_no_data")
 
+Counts = tuple[int, ...]  # passes, fails, skips and no_data, in that order
 SPARSE_EVERY = 8
 """By default one score in this many is sent sparse (12.5 %): no relationships, null level and
 total_entities."""
@@ -191,14 +193,7 @@ class Organisation:
             entity_counts = self._entity_counts(selected, rows)
             if aggregation == "by-entity":
                 items = [
-                    score_item(
-                        "by-entity",
-                        entity.id,
-                        counts,
-                        1,
-                        level,
-                        entity_relationships(entity),
-                    )
+                    score_item("by-entity", entity.id, counts, 1, level, entity_relationships(entity))
                     for entity, (counts, level) in zip(self.entities, entity_counts, strict=True)
                 ]
             elif aggregation in ("by-team", "by-kind"):
@@ -214,15 +209,13 @@ class Organisation:
         """Whether the score ``score_id`` is sent sparse (no relationships, null level and total_entities)."""
         return bool(self.sparse_every) and zlib.crc32(score_id.encode()) % self.sparse_every == 0
 
-    def _entity_counts(
-        self, selected: list[int], rows: list[bytes]
-    ) -> list[tuple[tuple[int, int, int, int], int]]:
+    def _entity_counts(self, selected: list[int], rows: list[bytes]) -> list[tuple[Counts, int]]:
         pick = itemgetter(*selected) if len(selected) > 1 else (lambda row: (row[selected[0]],))
         levels_sel = [self.rules[i].level for i in selected]
         result = []
         for row in rows:
             values = pick(row)
-            counts = (values.count(PASS), values.count(FAIL), values.count(SKIP), values.count(NO_DATA))
+            counts = _counts(values)
             if counts[1]:
                 failing = min(lvl for lvl, v in zip(levels_sel, values, strict=True) if v == FAIL)
                 level = failing - 1
@@ -231,9 +224,8 @@ class Organisation:
             result.append((counts, level))
         return result
 
-    def _rule_counts(self, rule_index: int, rows: list[bytes]) -> tuple[int, int, int, int]:
-        column = bytes(row[rule_index] for row in rows)
-        return (column.count(PASS), column.count(FAIL), column.count(SKIP), column.count(NO_DATA))
+    def _rule_counts(self, rule_index: int, rows: list[bytes]) -> Counts:
+        return _counts(bytes(row[rule_index] for row in rows))
 
     def _rule_score(self, rule_index: int, rows: list[bytes]) -> dict[str, Any]:
         rule = self.rules[rule_index]
@@ -252,15 +244,14 @@ class Organisation:
     def _scorecard_scores(self, selected: list[int], rows: list[bytes]) -> list[dict[str, Any]]:
         totals: dict[str, list[int]] = {}
         for i in selected:
-            counts = self._rule_counts(i, rows)
             acc = totals.setdefault(self.rules[i].scorecard_id, [0, 0, 0, 0])
-            for k in range(4):
-                acc[k] += counts[k]
+            for k, count in enumerate(self._rule_counts(i, rows)):
+                acc[k] += count
         return [
             score_item(
                 "by-scorecard",
                 sc_id,
-                (acc[0], acc[1], acc[2], acc[3]),
+                acc,
                 len(self.entities),
                 None,
                 {"scorecard": relationship(sc_id, "scorecard")},
@@ -269,7 +260,7 @@ class Organisation:
         ]
 
     def _group_scores(
-        self, aggregation: str, entity_counts: list[tuple[tuple[int, int, int, int], int]]
+        self, aggregation: str, entity_counts: list[tuple[Counts, int]]
     ) -> list[dict[str, Any]]:
         groups: dict[str, list[int]] = {}  # pass, fail, skip, no_data, entities, min level
         for entity, (counts, level) in zip(self.entities, entity_counts, strict=True):
@@ -279,19 +270,14 @@ class Organisation:
                 acc[k] += counts[k]
             acc[4] += 1
             acc[5] = min(acc[5], level)
-        items = []
-        for key, acc in groups.items():
-            if aggregation == "by-team":
-                items.append(
-                    score_item(
-                        "by-team",
-                        key,
-                        (acc[0], acc[1], acc[2], acc[3]),
-                        acc[4],
-                        acc[5],
-                        {"team": relationship(key, "team")},
-                    )
-                )
-            else:
-                items.append(score_item("by-kind", key, (acc[0], acc[1], acc[2], acc[3]), acc[4], None, None))
-        return items
+        if aggregation == "by-kind":
+            return [score_item("by-kind", key, acc[:4], acc[4], None, None) for key, acc in groups.items()]
+        return [
+            score_item("by-team", key, acc[:4], acc[4], acc[5], {"team": relationship(key, "team")})
+            for key, acc in groups.items()
+        ]
+
+
+def _counts(outcomes: Sequence[int]) -> Counts:
+    """Count the passes, fails, skips and no_data among outcome codes, in that order."""
+    return tuple(outcomes.count(code) for code in (PASS, FAIL, SKIP, NO_DATA))

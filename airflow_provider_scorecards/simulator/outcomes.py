@@ -12,13 +12,14 @@ ordered by entity, then rule.
 from __future__ import annotations
 
 import json
+import time
 import zlib
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from airflow_provider_scorecards.simulator.model import Rule
-from airflow_provider_scorecards.simulator.org import Organisation
-from airflow_provider_scorecards.simulator.params import int_param
+from airflow_provider_scorecards.simulator.org import Organisation, RuleFilter
+from airflow_provider_scorecards.simulator.params import comma_set, int_param, page_link
 
 if TYPE_CHECKING:
     from airflow_provider_scorecards.simulator import ScorecardsSimulator
@@ -75,10 +76,7 @@ def outcomes_body(sim: ScorecardsSimulator, params: dict[str, str], fault: Fault
             for rule_id in seen
         ]
     payload["links"] = _links(params, query)
-    body = json.dumps(payload).replace("&", "\\u0026").encode()
-    if fault is not None and fault.kind == "truncate":
-        body = body[: max(1, len(body) // 2)]
-    return body
+    return json.dumps(payload).replace("&", "\\u0026").encode()
 
 
 def list_outcomes(org: Organisation, step: int, params: dict[str, str] | None = None) -> list[dict[str, Any]]:
@@ -92,7 +90,7 @@ def _select(org: Organisation, step: int, query: _Query) -> list[dict[str, Any]]
         if query.service_name is not None and entity.name != query.service_name:
             continue
         for rule_index, rule in enumerate(org.rules):
-            if not query.selects_rule(rule):
+            if not query.rule_filter.matches(rule):
                 continue
             state = org.outcome(entity_index, rule_index, step)
             if state not in STATES or (query.state is not None and state != query.state):
@@ -107,54 +105,45 @@ def failing_rules(org: Organisation, entity_id: str, step: int) -> list[Rule]:
     return [rule for r, rule in enumerate(org.rules) if org.outcome(index, r, step) == "fail"]
 
 
+@dataclass(frozen=True)
 class _Query:
     """The parameters of an outcomes request, validated as the API does (400 on a malformed value)."""
 
-    def __init__(self) -> None:
-        self.service_name: str | None = None
-        self.state: str | None = None
-        self.rule_ids: frozenset[str] | None = None
-        self.rule_name: str | None = None
-        self.rule_enabled: bool | None = None
-        self.include_rules = False
-        self.outcome_fields: frozenset[str] | None = None
-        self.rule_fields: frozenset[str] | None = None
-        self.size = DEFAULT_PAGE_SIZE
-        self.offset = 0
+    service_name: str | None
+    state: str | None
+    rule_filter: RuleFilter
+    include_rules: bool
+    outcome_fields: frozenset[str] | None
+    rule_fields: frozenset[str] | None
+    size: int
+    offset: int
 
     @classmethod
     def parse(cls, params: dict[str, str]) -> _Query:
-        query = cls()
-        query.service_name = params.get("filter[outcome][service_name]") or None
         state = params.get("filter[outcome][state]") or None
         if state is not None and state not in STATES:
             raise InvalidOutcomesRequest(
                 f"invalid filter[outcome][state] {state!r}: expected one of {', '.join(STATES)}"
             )
-        query.state = state
-        query.rule_ids = _set(params.get("filter[rule][id]"))
-        query.rule_name = params.get("filter[rule][name]") or None
         enabled = params.get("filter[rule][enabled]") or None
         if enabled is not None and enabled.lower() not in ("true", "false"):
             raise InvalidOutcomesRequest(f"invalid filter[rule][enabled] {enabled!r}: expected true or false")
-        query.rule_enabled = None if enabled is None else enabled.lower() == "true"
         include = params.get("include") or None
         if include is not None and include != "rule":
             raise InvalidOutcomesRequest(f"invalid include {include!r}: expected 'rule'")
-        query.include_rules = include == "rule"
-        query.outcome_fields = _set(params.get("fields[outcome]"))
-        query.rule_fields = _set(params.get("fields[rule]"))
-        query.size = int_param(
-            params, "page[size]", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE, InvalidOutcomesRequest
-        )
-        query.offset = int_param(params, "page[offset]", 0, 0, None, InvalidOutcomesRequest)
-        return query
-
-    def selects_rule(self, rule: Rule) -> bool:
-        return (
-            (self.rule_ids is None or rule.id in self.rule_ids)
-            and (self.rule_name is None or rule.name.lower() == self.rule_name.lower())
-            and (self.rule_enabled is None or rule.is_enabled == self.rule_enabled)
+        return cls(
+            service_name=params.get("filter[outcome][service_name]") or None,
+            state=state,
+            rule_filter=RuleFilter(
+                rule_ids=comma_set(params.get("filter[rule][id]")),
+                rule_name=params.get("filter[rule][name]") or None,
+                is_enabled=None if enabled is None else enabled.lower() == "true",
+            ),
+            include_rules=include == "rule",
+            outcome_fields=comma_set(params.get("fields[outcome]")),
+            rule_fields=comma_set(params.get("fields[rule]")),
+            size=int_param(params, "page[size]", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE, InvalidOutcomesRequest),
+            offset=int_param(params, "page[offset]", 0, 0, None, InvalidOutcomesRequest),
         )
 
 
@@ -202,17 +191,8 @@ def _links(params: dict[str, str], query: _Query) -> dict[str, str]:
 def _link(params: dict[str, str], size: int, offset: int) -> str:
     # As recorded: the page is given both as page[limit] and page[size], parameters in sorted order.
     every = {**params, "page[limit]": str(size), "page[offset]": str(offset), "page[size]": str(size)}
-    query = "&".join(f"{quote(k, safe='')}={quote(v, safe=',')}" for k, v in sorted(every.items()))
-    return f"{OUTCOMES_PATH}?{query}"
+    return page_link(OUTCOMES_PATH, every)
 
 
 def _timestamp(seconds: int) -> str:
-    import time
-
     return time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime(_EPOCH + seconds))
-
-
-def _set(raw: str | None) -> frozenset[str] | None:
-    if not raw:
-        return None
-    return frozenset(part.strip() for part in raw.split(",") if part.strip())

@@ -8,6 +8,7 @@ every aggregation shares and that tests compare the client's records with.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 def score_item(
     aggregation: str,
     item_id: str,
-    counts: tuple[int, int, int, int],
+    counts: Sequence[int],
     total_entities: int,
     level: int | None,
     relationships: dict[str, Any] | None,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from airflow_provider_scorecards.simulator.org import AGGREGATIONS, SORT_FIELDS, RuleFilter
-from airflow_provider_scorecards.simulator.params import int_param
+from airflow_provider_scorecards.simulator.params import comma_set, int_param
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -57,12 +57,6 @@ def parse_scores_request(aggregation: str, params: dict[str, str]) -> ScoresRequ
 def parse_filter(params: dict[str, str]) -> RuleFilter:
     """Parse the rule filters of a request, validated like the API does (400 on a malformed value)."""
 
-    def id_set(name: str) -> frozenset[str] | None:
-        raw = params.get(name)
-        if raw is None or raw == "":
-            return None
-        return frozenset(part.strip() for part in raw.split(",") if part.strip())
-
     def flag(name: str) -> bool | None:
         raw = params.get(name)
         if raw is None or raw == "":
@@ -72,17 +66,17 @@ def parse_filter(params: dict[str, str]) -> RuleFilter:
         raise BadRequest(f"invalid value {raw!r} for {name}: expected true or false")
 
     levels: frozenset[int] | None = None
-    raw_levels = id_set("filter[rule][level]")
+    raw_levels = comma_set(params.get("filter[rule][level]"))
     if raw_levels is not None:
         try:
             levels = frozenset(int(v) for v in raw_levels)
         except ValueError:
             raise BadRequest(f"invalid filter[rule][level] {params['filter[rule][level]']!r}") from None
     return RuleFilter(
-        rule_ids=id_set("filter[rule][id]"),
+        rule_ids=comma_set(params.get("filter[rule][id]")),
         rule_name=params.get("filter[rule][name]") or None,
         levels=levels,
-        scorecard_ids=id_set("filter[rule][scorecard_id]"),
+        scorecard_ids=comma_set(params.get("filter[rule][scorecard_id]")),
         is_custom=flag("filter[rule][is_custom]"),
         is_enabled=flag("filter[rule][is_enabled]"),
     )

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from airflow_provider_scorecards.simulator.faults import Fault
 from airflow_provider_scorecards.simulator.outcomes import (
@@ -29,7 +29,7 @@ from airflow_provider_scorecards.simulator.outcomes import (
     InvalidOutcomesRequest,
     outcomes_body,
 )
-from airflow_provider_scorecards.simulator.params import int_param
+from airflow_provider_scorecards.simulator.params import int_param, page_link
 from airflow_provider_scorecards.simulator.scores_params import (
     FILTER_PARAMS,
     BadRequest,
@@ -81,16 +81,18 @@ class RateLimiter:
             if allowed:
                 self._used += 1
             reset = max(0.0, self.period - (now - self._window_start))
-            headers = {
-                "X-RateLimit-Limit": str(self.limit),
-                "X-RateLimit-Period": _number(self.period),
-                "X-RateLimit-Remaining": str(max(0, self.limit - self._used)),
-                "X-RateLimit-Reset": _number(
-                    math.ceil(reset * 1000) / 1000 if reset < 1 else math.ceil(reset)
-                ),
-                "X-RateLimit-Name": "scorecard_scores",
-            }
-            return allowed, headers
+            rounded = math.ceil(reset * 1000) / 1000 if reset < 1 else math.ceil(reset)
+            return allowed, self.headers(max(0, self.limit - self._used), rounded)
+
+    def headers(self, remaining: int, reset: float) -> dict[str, str]:
+        """Return the ``X-RateLimit-*`` headers: ``remaining`` requests, the window resets in ``reset`` s."""
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Period": _number(self.period),
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset": _number(reset),
+            "X-RateLimit-Name": "scorecard_scores",
+        }
 
 
 class SimulatorHTTPServer(ThreadingHTTPServer):
@@ -125,13 +127,7 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
         sim = self.server.sim
         parts = urlsplit(self.path)
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
-        self._log_entry: dict[str, Any] = {
-            "path": parts.path,
-            "params": params,
-            "fault": None,
-            "authorised": False,
-        }
-        self._logged = False
+        self._begin_log(parts.path, params)
         try:
             if sim.faults.plan.latency:
                 time.sleep(sim.faults.plan.latency)
@@ -155,20 +151,17 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
                 return
             if parts.path == "/api/v1/validate":
                 self._send_json(200, {"valid": True}, "application/json", rate_headers)
-            elif parts.path.startswith(SCORES_PREFIX):
-                aggregation = parts.path[len(SCORES_PREFIX) :]
+            elif parts.path.startswith(SCORES_PREFIX) or parts.path == OUTCOMES_PATH:
                 try:
-                    body = self._scores_body(aggregation, params, fault)
-                except BadRequest as exc:
+                    if parts.path == OUTCOMES_PATH:
+                        body = outcomes_body(sim, params, fault)
+                    else:
+                        body = self._scores_body(parts.path[len(SCORES_PREFIX) :], params, fault)
+                except (BadRequest, InvalidOutcomesRequest) as exc:
                     self._send_error(400, "Bad Request", str(exc), rate_headers)
                     return
-                self._send_body(200, body, JSONAPI, rate_headers)
-            elif parts.path == OUTCOMES_PATH:
-                try:
-                    body = outcomes_body(sim, params, fault)
-                except InvalidOutcomesRequest as exc:
-                    self._send_error(400, "Bad Request", str(exc), rate_headers)
-                    return
+                if fault is not None and fault.kind == "truncate":
+                    body = body[: max(1, len(body) // 2)]
                 self._send_body(200, body, JSONAPI, rate_headers)
             else:
                 self._send_error(404, "Not Found", f"no route for {parts.path}")
@@ -176,6 +169,11 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
             pass
         finally:
             self._log(0)  # no answer was sent (a dropped connection)
+
+    def _begin_log(self, path: str, params: dict[str, str]) -> None:
+        """Start the request's log entry; :meth:`_log` records it once the status is known."""
+        self._log_entry: dict[str, Any] = {"path": path, "params": params, "fault": None, "authorised": False}
+        self._logged = False
 
     def _log(self, status: int) -> None:
         """Record the request once, before its answer leaves, so a client never outruns the log."""
@@ -187,8 +185,7 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
         """``POST /_simulator/advance?steps=N`` with the API key: drift N steps now, from another process."""
         parts = urlsplit(self.path)
         params = dict(parse_qsl(parts.query))
-        self._log_entry = {"path": parts.path, "params": params, "fault": None, "authorised": False}
-        self._logged = False
+        self._begin_log(parts.path, params)
         if parts.path != ADVANCE_PATH:
             self._send_error(405, "Method Not Allowed", "the Scorecards API only serves GET")
             return
@@ -204,8 +201,7 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
 
     def do_PUT(self) -> None:
         """Refuse the methods the API does not serve with 405, logged like any other request."""
-        self._log_entry = {"path": urlsplit(self.path).path, "params": {}, "fault": None, "authorised": False}
-        self._logged = False
+        self._begin_log(urlsplit(self.path).path, {})
         self._send_error(405, "Method Not Allowed", "the Scorecards API only serves GET")
 
     do_DELETE = do_PATCH = do_PUT
@@ -232,7 +228,7 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
             time.sleep(self.server.sim.faults.plan.slow_seconds)
             return False  # then answer normally (the client has usually given up)
         if fault.kind == "status":
-            self._send_error(fault.status, _reason(fault.status), "injected server error")
+            self._send_error(fault.status, _REASONS.get(fault.status, "Error"), "injected server error")
             return True
         if fault.kind == "redirect":
             self._send_body(302, b"", "text/plain", {"Location": fault.redirect_to + self.path})
@@ -241,14 +237,7 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
             return False  # body-level faults are applied while building the page
         headers: dict[str, str] = {}
         if fault.rate_limit_headers == "reset":
-            limiter = self.server.sim.rate_limiter
-            headers = {
-                "X-RateLimit-Limit": str(limiter.limit),
-                "X-RateLimit-Period": _number(limiter.period),
-                "X-RateLimit-Remaining": "0",
-                "X-RateLimit-Reset": _number(fault.reset_seconds),
-                "X-RateLimit-Name": "scorecard_scores",
-            }
+            headers = self.server.sim.rate_limiter.headers(0, fault.reset_seconds)
         elif fault.rate_limit_headers == "retry-after":
             headers = {"Retry-After": _number(fault.reset_seconds)}
         self._send_error(429, "Too Many Requests", "injected rate limit", headers)
@@ -260,58 +249,49 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
         offset, limit = request.offset, request.limit
         items = sim._serialised_scores(aggregation, request.rule_filter, request.sort)
         total = len(items)
-        if fault is not None and fault.kind == "repeat_page" and offset >= limit:
+        kind = fault.kind if fault is not None else None
+        if kind == "repeat_page" and offset >= limit:
             page_items = items[offset - limit : offset]
         else:
             page_items = items[offset : offset + limit]
-        if fault is not None and fault.kind == "grow_total":
+        if kind == "grow_total":
             total += sim._grow_counter(limit)
-        if fault is not None and fault.kind == "bad_shape":
+        if kind == "bad_shape":
             return json.dumps({"data": {"unexpected": page_items[:1]}, "meta": "none"}).encode()
         next_params = {k: v for k, v in params.items() if k in FILTER_PARAMS or k == "sort"}
         next_params["page[limit]"] = str(limit)
-        next_params["page[offset]"] = (
-            "0" if fault is not None and fault.kind == "loop_next" else str(offset + limit)
-        )
-        next_link = (
-            SCORES_PREFIX
-            + aggregation
-            + "?"
-            + "&".join(f"{quote(k, safe='')}={quote(v, safe=',')}" for k, v in sorted(next_params.items()))
-        )
+        next_params["page[offset]"] = "0" if kind == "loop_next" else str(offset + limit)
         tail = json.dumps(
             {
-                "links": {"next": next_link},
+                "links": {"next": page_link(SCORES_PREFIX + aggregation, next_params)},
                 "meta": {"count": len(page_items), "limit": limit, "offset": offset, "total": total},
             }
         ).replace("&", "\\u0026")
-        body = ('{"data":[' + ",".join(page_items) + "]," + tail[1:]).encode()
-        if fault is not None and fault.kind == "truncate":
-            body = body[: max(1, len(body) // 2)]
-        return body
+        return ('{"data":[' + ",".join(page_items) + "]," + tail[1:]).encode()
 
-    def _send_error(self, status: int, title: str, detail: str, headers: dict[str, str] | None = None) -> int:
+    def _send_error(
+        self, status: int, title: str, detail: str, headers: dict[str, str] | None = None
+    ) -> None:
         body = {"errors": [{"status": str(status), "title": title, "detail": detail}]}
-        return self._send_json(status, body, JSONAPI, headers)
+        self._send_json(status, body, JSONAPI, headers)
 
     def _send_json(
         self, status: int, payload: Any, content_type: str, headers: dict[str, str] | None = None
-    ) -> int:
-        return self._send_body(status, json.dumps(payload).encode(), content_type, headers)
+    ) -> None:
+        self._send_body(status, json.dumps(payload).encode(), content_type, headers)
 
     def _send_body(
         self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
-    ) -> int:
+    ) -> None:
         self._log(status)
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
-        self.send_header("X-Request-Id", f"sim-{self.server.sim._next_request_id()}")
+        self.send_header("X-Request-Id", f"sim-{next(self.server.sim._ids)}")
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
-        return status
 
 
 def drift_answer(sim: ScorecardsSimulator, steps: int) -> dict[str, Any]:
@@ -339,13 +319,12 @@ def drift_answer(sim: ScorecardsSimulator, steps: int) -> dict[str, Any]:
     return answer
 
 
-def _reason(status: int) -> str:
-    return {
-        500: "Internal Server Error",
-        502: "Bad Gateway",
-        503: "Service Unavailable",
-        504: "Gateway Timeout",
-    }.get(status, "Error")
+_REASONS = {
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
 
 
 def _number(value: float) -> str:
