@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -137,8 +138,6 @@ def check_header_value(name: str, value: str | None, source: str) -> None:
         return
     for position, char in enumerate(value, 1):
         if not "!" <= char <= "~":
-            import unicodedata  # only for a bad key
-
             what = unicodedata.name(char, "a control character")
             raise ScorecardsConfigError(
                 f"The {name} from {source} holds a character an HTTP header cannot carry: character "

@@ -13,8 +13,7 @@ It is an :class:`~airflow_provider_scorecards.client.errors.InvalidParameterErro
 once instead of spending its retries on a file that no retry will fix. A baseline that does not exist at
 all is not an error: it is the first run, and the gate's ``on_missing_baseline`` decides.
 
-No Airflow import at module level: ``ObjectStoragePath`` (which loads fsspec and universal_pathlib) is
-imported inside the functions that touch storage, so importing this module costs a DAG parse nothing.
+The task classes import this module when they run, not at DAG parse.
 """
 
 from __future__ import annotations
@@ -27,6 +26,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import IO, Any
+
+from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_scorecards.client.coercion import is_unset, parse_list_text
 from airflow_provider_scorecards.client.errors import InvalidParameterError, render_id
@@ -111,8 +112,6 @@ def read_snapshot(path: str, *, field: str = "score", aggregation: str | None = 
     ``[`` is read as one JSON list. Only the finished file counts: a ``.partial`` left by a fetch that
     was interrupted is never read (the operator renames it into place only once complete).
     """
-    from airflow.sdk import ObjectStoragePath
-
     try:
         target = ObjectStoragePath(path)
         if not target.exists():
@@ -147,8 +146,6 @@ def snapshot_history(
     dates (a backfill must not draw the future) and ``last`` keeps the most recent ones. A root that does
     not exist yet has no history.
     """
-    from airflow.sdk import ObjectStoragePath
-
     base = ObjectStoragePath(root)
     if not base.exists():
         return []
@@ -175,8 +172,6 @@ def published(path: str, mode: str = "w") -> Iterator[IO[Any]]:
     the same time never touch each other's partial file: each publishes a complete file of its own, and
     the last to finish is the one at ``path``. ``mode`` is ``"w"`` (text, UTF-8) or ``"wb"``.
     """
-    from airflow.sdk import ObjectStoragePath
-
     target = ObjectStoragePath(path)
     partial = ObjectStoragePath(f"{path}.{secrets.token_hex(8)}{PARTIAL_SUFFIX}")
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -216,8 +211,6 @@ def write_snapshot(path: str, batches: Iterable[list[Record]]) -> SnapshotFile:
 
     Memory stays at one batch (a page); the digest is computed on the way, over the bytes written.
     """
-    from airflow.sdk import ObjectStoragePath
-
     digest = hashlib.sha256()
     count = 0
     with published(path, "wb") as handle:

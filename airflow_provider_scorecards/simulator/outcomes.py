@@ -23,6 +23,7 @@ Choices where Datadog's documentation is silent (as unkind as the spec allows, d
 from __future__ import annotations
 
 import json
+import time
 import zlib
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -218,8 +219,6 @@ def _link(params: dict[str, str], size: int, offset: int) -> str:
 
 
 def _timestamp(seconds: int) -> str:
-    import time
-
     return time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime(_EPOCH + seconds))
 
 
