@@ -24,9 +24,7 @@ from airflow_provider_scorecards.client.errors import (
 )
 from airflow_provider_scorecards.client.query import ScoresQuery
 from airflow_provider_scorecards.client.settings import (
-    APP_KEY_FIELD,
     ClientSettings,
-    legacy_app_key_field,
     scorecards_ui_url,
     settings_from_connection,
     settings_from_env,
@@ -110,15 +108,6 @@ class DatadogScorecardsHook(BaseHook):
             )
             return settings_from_env(conn_id=self.datadog_conn_id)
         extra = conn.extra_dejson if conn.extra else {}
-        legacy = legacy_app_key_field(extra)
-        if legacy:
-            self.log.warning(
-                "Connection %r keeps the application key in the extra field %r, which Airflow shows in "
-                "clear in its UI and REST API; rename the field to %r so Airflow hides it",
-                self.datadog_conn_id,
-                legacy,
-                APP_KEY_FIELD,
-            )
         return settings_from_connection(self.datadog_conn_id, conn.conn_type, conn.password, extra)
 
     def get_conn(self) -> ScorecardsClient:
