@@ -34,16 +34,12 @@ except ImportError:  # Airflow 3.0
         TaskDeferralTimeout,
     )
 
-
-def mask_secret(secret: str) -> None:
-    """Register a secret with Airflow's log masker (effective inside a worker's log pipeline)."""
-    try:
-        from airflow.sdk.log import mask_secret as _mask
-    except ImportError:  # Airflow 3.0
-        from airflow.sdk.execution_time.secrets_masker import (  # type: ignore[no-redef,unused-ignore]
-            mask_secret as _mask,
-        )
-    _mask(secret)
+try:  # registers a secret with Airflow's log masker (effective inside a worker's log pipeline)
+    from airflow.sdk.log import mask_secret
+except ImportError:  # Airflow 3.0
+    from airflow.sdk.execution_time.secrets_masker import (  # type: ignore[no-redef,unused-ignore]
+        mask_secret,
+    )
 
 
 __all__ = [

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -19,8 +20,6 @@ from airflow_provider_scorecards.client.errors import ScorecardsResponseError, r
 from airflow_provider_scorecards.client.pages import NUMERIC_FIELDS, Page, score_numbers
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future
-
     from airflow_provider_scorecards.client.transport import Logger
 
 FetchPage = Callable[[int, int], Page]
@@ -211,8 +210,6 @@ def _fetch_concurrently(
     fetch: FetchPage, offsets: Iterable[int], limit: int, concurrency: int
 ) -> Iterator[Page]:
     """Pages for ``offsets`` in order, at most ``concurrency`` requests in flight or waiting to be read."""
-    from concurrent.futures import ThreadPoolExecutor
-
     pending: deque[Future[Page]] = deque()
     remaining = iter(offsets)
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="scorecards-page")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -44,9 +45,7 @@ __all__ = [
     "UNSUPPORTED_SITES",
     "ClientSettings",
     "api_base_url",
-    "app_key_from_extra",
     "is_loopback",
-    "legacy_app_key_field",
     "normalize_site",
     "scorecards_ui_url",
     "settings_from_connection",
@@ -58,8 +57,6 @@ APP_KEY_FIELD = "app_key_secret"
 """Extra field of the application key. The name contains "secret" so that Airflow's own sensitive-name
 matching hides its value in the REST API, the connection form's extra JSON and the audit log, with
 Airflow's default configuration (an extra named ``app_key`` is shown in clear)."""
-LEGACY_APP_KEY_FIELDS: tuple[str, ...] = ("app_key", "application_key")
-"""Older names of the application key, still read (and the official ``datadog`` type's name)."""
 
 DEFAULT_TIMEOUT = 30.0
 """``timeout``: the longest wait for the socket (to connect, or between two reads), in seconds."""
@@ -137,8 +134,6 @@ def check_header_value(name: str, value: str | None, source: str) -> None:
         return
     for position, char in enumerate(value, 1):
         if not "!" <= char <= "~":
-            import unicodedata  # only for a bad key
-
             what = unicodedata.name(char, "a control character")
             raise ScorecardsConfigError(
                 f"The {name} from {source} holds a character an HTTP header cannot carry: character "
@@ -159,7 +154,13 @@ def settings_from_connection(
         api_key = _text(extra.get("api_key")) or _text(password)
     else:
         api_key = _text(password) or _text(extra.get("api_key"))
-    app_key = app_key_from_extra(extra)
+    official_app_key = _text(extra.get("app_key"))  # the official type's field, shown in clear by Airflow
+    app_key = _text(extra.get(APP_KEY_FIELD)) or (official_app_key if conn_type == "datadog" else None)
+    if official_app_key and not app_key:
+        raise ScorecardsConfigError(
+            f"Connection {conn_id!r} keeps the application key in the extra field 'app_key', which only "
+            f"connections of type 'datadog' use: rename the field to {APP_KEY_FIELD!r}, which Airflow hides."
+        )
     bearer_token = _text(extra.get("bearer_token"))
     with _no_secret_echoed(api_key, app_key, bearer_token, _text(password)):
         if conn_type == "datadog":
@@ -208,22 +209,6 @@ def settings_from_env(
             extra={},
             hint="export both DD_API_KEY and DD_APP_KEY",
         )
-
-
-def app_key_from_extra(extra: Mapping[str, Any]) -> str | None:
-    """Return the application key of a connection's extra, under its current name or a legacy one."""
-    for name in (APP_KEY_FIELD, *LEGACY_APP_KEY_FIELDS):
-        value = _text(extra.get(name))
-        if value:
-            return value
-    return None
-
-
-def legacy_app_key_field(extra: Mapping[str, Any]) -> str | None:
-    """Return the legacy field name holding the application key, when the current one is not used."""
-    if _text(extra.get(APP_KEY_FIELD)):
-        return None
-    return next((name for name in LEGACY_APP_KEY_FIELDS if _text(extra.get(name))), None)
 
 
 def _settings_from_parts(

@@ -133,10 +133,9 @@ def _attach_current(connection: Any) -> None:
 @functools.cache
 def _pool_classes() -> dict[str, type[Any]]:
     """urllib3's pools, whose connections tell the current request's clock that they carry it."""
-    import urllib3.connection
-    import urllib3.connectionpool
+    from urllib3 import connection, connectionpool
 
-    class HTTPConnection(urllib3.connection.HTTPConnection):
+    class HTTPConnection(connection.HTTPConnection):
         def _new_conn(self) -> socket.socket:
             _attach_current(self)  # before the TLS handshake: a slow handshake is bounded too
             return super()._new_conn()
@@ -145,7 +144,7 @@ def _pool_classes() -> dict[str, type[Any]]:
             _attach_current(self)
             super().request(*args, **kwargs)
 
-    class HTTPSConnection(urllib3.connection.HTTPSConnection):
+    class HTTPSConnection(connection.HTTPSConnection):
         def _new_conn(self) -> socket.socket:
             _attach_current(self)
             return super()._new_conn()
@@ -154,10 +153,10 @@ def _pool_classes() -> dict[str, type[Any]]:
             _attach_current(self)
             super().request(*args, **kwargs)
 
-    class HTTPConnectionPool(urllib3.connectionpool.HTTPConnectionPool):
+    class HTTPConnectionPool(connectionpool.HTTPConnectionPool):
         ConnectionCls = HTTPConnection
 
-    class HTTPSConnectionPool(urllib3.connectionpool.HTTPSConnectionPool):
+    class HTTPSConnectionPool(connectionpool.HTTPSConnectionPool):
         ConnectionCls = HTTPSConnection
 
     return {"http": HTTPConnectionPool, "https": HTTPSConnectionPool}

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import airflow
+
 from airflow_provider_scorecards._compat import AirflowNotFoundException, BaseHook, mask_secret
 from airflow_provider_scorecards.client.client import ScorecardsClient
 from airflow_provider_scorecards.client.errors import (
@@ -22,12 +24,12 @@ from airflow_provider_scorecards.client.errors import (
 )
 from airflow_provider_scorecards.client.query import ScoresQuery
 from airflow_provider_scorecards.client.settings import (
-    APP_KEY_FIELD,
     ClientSettings,
-    legacy_app_key_field,
+    scorecards_ui_url,
     settings_from_connection,
     settings_from_env,
 )
+from airflow_provider_scorecards.get_provider_info import CONNECTION_FIELD_BEHAVIOUR
 from airflow_provider_scorecards.hooks import CONN_TYPE, DEFAULT_CONN_ID
 
 
@@ -65,8 +67,6 @@ class DatadogScorecardsHook(BaseHook):
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
         """Return the connection form (equal to ``get_provider_info``'s, which must not import the hook)."""
-        from airflow_provider_scorecards.get_provider_info import CONNECTION_FIELD_BEHAVIOUR
-
         return {
             "hidden_fields": CONNECTION_FIELD_BEHAVIOUR["hidden-fields"],
             "relabeling": CONNECTION_FIELD_BEHAVIOUR["relabeling"],
@@ -90,8 +90,6 @@ class DatadogScorecardsHook(BaseHook):
     @property
     def scorecards_ui_url(self) -> str:
         """The Scorecards page of the site this hook talks to, for the task's extra link."""
-        from airflow_provider_scorecards.client.settings import scorecards_ui_url
-
         return scorecards_ui_url(self.base_url)
 
     def _load_settings(self) -> ClientSettings:
@@ -110,22 +108,11 @@ class DatadogScorecardsHook(BaseHook):
             )
             return settings_from_env(conn_id=self.datadog_conn_id)
         extra = conn.extra_dejson if conn.extra else {}
-        legacy = legacy_app_key_field(extra)
-        if legacy:
-            self.log.warning(
-                "Connection %r keeps the application key in the extra field %r, which Airflow shows in "
-                "clear in its UI and REST API; rename the field to %r so Airflow hides it",
-                self.datadog_conn_id,
-                legacy,
-                APP_KEY_FIELD,
-            )
         return settings_from_connection(self.datadog_conn_id, conn.conn_type, conn.password, extra)
 
     def get_conn(self) -> ScorecardsClient:
         """Return the client of this hook, created once (its session is opened on the first request)."""
         if self._client is None:
-            import airflow
-
             self._client = ScorecardsClient(
                 self.settings,
                 concurrency=self.concurrency,

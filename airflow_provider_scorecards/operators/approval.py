@@ -12,12 +12,19 @@ On Airflow 3.0, which has no human-in-the-loop operators, using it is an error w
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+import airflow
+from airflow.sdk import Param
+from airflow.sdk.definitions.param import ParamsDict
+
 from airflow_provider_scorecards._compat import AirflowFailException
 from airflow_provider_scorecards.client.coercion import coerce_choice
+from airflow_provider_scorecards.gate.condition import check_gate
+from airflow_provider_scorecards.gate.rollout import decide
 from airflow_provider_scorecards.operators.base import DatadogScorecardsGateBaseOperator, failing_fast
 from airflow_provider_scorecards.operators.check import ONCE_ON_MISSING
 
@@ -71,15 +78,10 @@ class DatadogScoreApprovalOperator(DatadogScorecardsGateBaseOperator, HITLOperat
         **kwargs: Any,
     ) -> None:
         if HITL_UNAVAILABLE is not None:
-            import airflow
-
             raise RuntimeError(
                 "DatadogScoreApprovalOperator needs Airflow 3.1 or later (the standard provider's "
                 f"human-in-the-loop operators); this is Airflow {airflow.__version__} ({HITL_UNAVAILABLE})"
             )
-        from airflow.sdk import Param
-        from airflow.sdk.definitions.param import ParamsDict
-
         given = kwargs.pop("params", None)  # the DAG's params and the task's, merged by Airflow
         params = given if isinstance(given, ParamsDict) else ParamsDict(given or {})
         comment = Param("", type=["null", "string"], title="Comment", description="Why")
@@ -107,15 +109,11 @@ class DatadogScoreApprovalOperator(DatadogScorecardsGateBaseOperator, HITLOperat
 
     def execute(self, context: Context) -> Any:
         """Check the gate; met: return its verdict; else ask a person (the task waits for the answer)."""
-        from airflow_provider_scorecards.gate.condition import check_gate
-        from airflow_provider_scorecards.gate.rollout import decide
-        from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
-
         with failing_fast():
             args = self.gate_arguments()
             options = self.rollout_options()
             coerce_choice("on_missing", args.condition.on_missing, ONCE_ON_MISSING)
-            with DatadogScorecardsHook(args.conn_id) as hook:
+            with self.hook as hook:
                 self.scorecards_ui_url = hook.scorecards_ui_url
                 result = check_gate(hook.get_conn(), args.query, args.condition)
                 settings = hook.settings
@@ -173,8 +171,6 @@ def _markdown(report: str) -> str:
     The fence keeps the alignment, and text from the server cannot become a link or an image (inner
     fences are broken).
     """
-    import textwrap
-
     lines: list[str] = []
     for line in report.replace("```", "'''").splitlines():
         indent = line[: len(line) - len(line.lstrip())]

@@ -8,7 +8,8 @@ gate arguments, and each task class declares only its own.
 
 Arguments that are already plain values are validated when the DAG is parsed, so
 ``aggregation="by-service"`` fails when the DAG is loaded rather than at 3 a.m. when the task runs.
-Templated values and XComArgs are checked after rendering, before any request.
+Templated values and XComArgs are checked after rendering, before any request. The hook and the client
+(``requests`` behind them) are imported when a task runs, never at DAG parse.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator, BaseOperatorLink
 
 from airflow_provider_scorecards._compat import AirflowFailException
 from airflow_provider_scorecards.client.coercion import coerce_str_list
-from airflow_provider_scorecards.client.errors import ScorecardsError
+from airflow_provider_scorecards.client.errors import ScorecardsConfigError, ScorecardsError
 from airflow_provider_scorecards.client.query import DEFAULT_PAGE_LIMIT, ScoresQuery
 from airflow_provider_scorecards.gate.condition import GateCondition
 from airflow_provider_scorecards.gate.explain import DEFAULT_EXPLAIN_LIMIT, explanation_settings
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
     from airflow_provider_scorecards.client.client import ScorecardsClient
     from airflow_provider_scorecards.client.settings import ClientSettings
     from airflow_provider_scorecards.gate.waivers import WaivedResult
+    from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
 
 QUERY_ARGS: tuple[str, ...] = (
     "aggregation",
@@ -151,6 +154,17 @@ class DatadogScorecardsBaseOperator(BaseOperator):
     def connection_id(self) -> str:
         """Return the rendered ``datadog_conn_id``, checked."""
         return coerce_conn_id(self.datadog_conn_id)
+
+    def hook_concurrency(self) -> int:
+        """Return the size of the hook's connection pool (the export's is its rendered ``concurrency``)."""
+        return 4
+
+    @cached_property
+    def hook(self) -> DatadogScorecardsHook:
+        """The hook of the rendered ``datadog_conn_id``, built on first use (at run time, never at parse)."""
+        from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
+
+        return DatadogScorecardsHook(self.connection_id(), concurrency=self.hook_concurrency())
 
     def validate_plain_arguments(self, checks: Mapping[str, Callable[[Any], Any]] | None = None) -> None:
         """Validate at DAG parse the arguments that are plain values; leave templated ones for run time.
@@ -276,7 +290,6 @@ class DatadogScorecardsGateBaseOperator(DatadogScorecardsBaseOperator):
 
     def _explainer(self, settings: ClientSettings | None) -> ScorecardsClient:
         from airflow_provider_scorecards.client.client import ScorecardsClient
-        from airflow_provider_scorecards.client.errors import ScorecardsConfigError
 
         if settings is None:
             raise ScorecardsConfigError("no connection settings to ask with")

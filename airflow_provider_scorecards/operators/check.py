@@ -1,8 +1,8 @@
 """DatadogScoreCheckOperator: check a score gate once, optionally against a baseline snapshot.
 
 For gates where waiting makes no sense (a CI-style check inside a DAG). Imported at every DAG parse (it is
-re-exported by :mod:`airflow_provider_scorecards.operators.scores`, where DAGs import it): the hook, the
-gate's evaluation and object storage load inside ``execute``.
+re-exported by :mod:`airflow_provider_scorecards.operators.scores`, where DAGs import it): the hook and
+the snapshot code load inside ``execute``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_scorecards._compat import AirflowFailException
 from airflow_provider_scorecards.client.coercion import coerce_choice, coerce_optional_float, is_unset
 from airflow_provider_scorecards.client.errors import InvalidParameterError
-from airflow_provider_scorecards.gate.condition import GateCondition
+from airflow_provider_scorecards.gate.condition import GateCondition, check_gate
+from airflow_provider_scorecards.gate.rollout import decide
+from airflow_provider_scorecards.gate.verdict import dry_run_message
 from airflow_provider_scorecards.operators.base import (
     GATE_ARGS,
     DatadogScorecardsGateBaseOperator,
@@ -117,18 +119,13 @@ class DatadogScoreCheckOperator(DatadogScorecardsGateBaseOperator):
 
         The ``verdict`` XCom is pushed either way; with ``dry_run`` the task never fails on the verdict.
         """
-        from airflow_provider_scorecards.gate.condition import check_gate
-        from airflow_provider_scorecards.gate.rollout import decide
-        from airflow_provider_scorecards.gate.verdict import dry_run_message
-        from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
-
         with failing_fast():
             args = self.gate_arguments()
             options = self.rollout_options()
             _coerce_once_on_missing(args.condition.on_missing)
             # A corrupt baseline fails here, before any request.
             baseline = self._baseline(args.condition, args.query)
-            with DatadogScorecardsHook(args.conn_id) as hook:
+            with self.hook as hook:
                 self.scorecards_ui_url = hook.scorecards_ui_url
                 result = check_gate(hook.get_conn(), args.query, args.condition, baseline)
                 settings = hook.settings

@@ -1,8 +1,9 @@
 """DatadogScorecardScoresOperator: fetch every score of a query, push it as XCom or write a snapshot.
 
 This module is imported by every DAG file that uses the provider, at every parse, so it imports only
-what a parse needs (argument validation); ``requests``, the retry machinery and object storage load
-inside ``execute``. ``DatadogScoreCheckOperator`` is importable from here too, where DAGs import it.
+what a parse needs (argument validation); the hook (``requests``, the retry machinery), the summary and
+snapshot code load inside ``execute``. ``DatadogScoreCheckOperator`` is importable from here too, where
+DAGs import it.
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import pendulum
+from airflow.sdk import Asset
 
 from airflow_provider_scorecards.client.coercion import (
     coerce_bool,
@@ -107,18 +111,20 @@ class DatadogScorecardScoresOperator(DatadogScorecardsBaseOperator):
         own = {name: check(getattr(self, name)) for name, check in EXPORT_CHECKS.items()}
         return ExportArguments(query=self.scores_query(), conn_id=self.connection_id(), **own)
 
+    def hook_concurrency(self) -> int:
+        """Return the rendered ``concurrency``: the pool holds a connection per page fetched at once."""
+        return int(EXPORT_CHECKS["concurrency"](self.concurrency))
+
     def execute(self, context: Context) -> Any:
         """Fetch the scores, push the summary, describe the asset events; return the records or the file."""
         with failing_fast():
             return self._export(context, self.export_arguments())
 
     def _export(self, context: Context, args: ExportArguments) -> Any:
-        import pendulum
+        from airflow_provider_scorecards.operators.snapshots import write_snapshot
+        from airflow_provider_scorecards.operators.summary import ScoreSummary, asset_event_extra
 
-        from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
-        from airflow_provider_scorecards.operators.summary import ScoreSummary
-
-        hook = DatadogScorecardsHook(args.conn_id, concurrency=args.concurrency)
+        hook = self.hook
         self.scorecards_ui_url = hook.scorecards_ui_url
         fetched_at = pendulum.now("UTC")
         self.log.info("Fetching %s scores from %s: %s", args.query.aggregation, hook.base_url, _filters(args))
@@ -128,8 +134,6 @@ class DatadogScorecardScoresOperator(DatadogScorecardsBaseOperator):
             summary = ScoreSummary()
             batches = summary.counted(pages, raw=args.raw)
             if args.output_path:
-                from airflow_provider_scorecards.operators.snapshots import write_snapshot
-
                 return summary, write_snapshot(args.output_path, batches), []
             return summary, None, [record for batch in batches for record in batch]
 
@@ -171,30 +175,21 @@ class DatadogScorecardScoresOperator(DatadogScorecardsBaseOperator):
             "sha256": None if snapshot is None else snapshot.sha256,
         }
         context["ti"].xcom_push(key="summary", value=pushed)
-        self._describe_asset_events(context, pushed, snapshot)
+        self._describe_asset_events(context, asset_event_extra(pushed, snapshot))
         if snapshot is None:
             return records
         return {"path": snapshot.path, "count": snapshot.count, "sha256": snapshot.sha256}
 
-    def _describe_asset_events(
-        self, context: Context, summary: dict[str, Any], snapshot: SnapshotFile | None
-    ) -> None:
-        """Put the snapshot's summary in the ``extra`` of each asset event this task emits.
+    def _describe_asset_events(self, context: Context, extra: dict[str, Any]) -> None:
+        """Put the snapshot's summary (``extra``) in the ``extra`` of each asset event this task emits.
 
         Only ``Asset`` outlets: an ``AssetAlias`` needs the task to name the asset it resolves to, which
         is the DAG author's decision, not ours. The extra is updated, not replaced, so what a
         ``pre_execute`` or ``post_execute`` of the author's put there stays.
         """
-        from airflow.sdk import Asset
-
-        from airflow_provider_scorecards.operators.summary import asset_event_extra
-
-        assets = [outlet for outlet in self.outlets if isinstance(outlet, Asset)]
-        if not assets:
-            return
-        extra = asset_event_extra(summary, snapshot)
-        for asset in assets:
-            context["outlet_events"][asset].extra.update(extra)
+        for asset in self.outlets:
+            if isinstance(asset, Asset):
+                context["outlet_events"][asset].extra.update(extra)
 
 
 def _filters(args: ExportArguments) -> str:

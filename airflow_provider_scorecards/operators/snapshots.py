@@ -5,7 +5,7 @@ check's ``max_drop`` and the trend picture read them back, so the format is writ
 here once. A baseline that is not a valid snapshot raises :class:`InvalidSnapshotError` (an
 :class:`~airflow_provider_scorecards.client.errors.InvalidParameterError`, so no retries) naming the
 source and line, before any request; a missing one is the first run (``on_missing_baseline`` decides).
-``ObjectStoragePath`` is imported inside the functions that touch storage, never at a DAG parse.
+The task classes import this module when they run, not at DAG parse.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import IO, Any
+
+from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_scorecards.client.coercion import is_unset, parse_list_text
 from airflow_provider_scorecards.client.errors import InvalidParameterError, render_id
@@ -102,8 +104,6 @@ def read_snapshot(path: str, *, field: str = "score", aggregation: str | None = 
     ``[`` is read as one JSON list. Only the finished file counts: a ``.partial`` left by a fetch that
     was interrupted is never read (the operator renames it into place only once complete).
     """
-    from airflow.sdk import ObjectStoragePath
-
     try:
         target = ObjectStoragePath(path)
         if not target.exists():
@@ -138,8 +138,6 @@ def snapshot_history(
     dates (a backfill must not draw the future) and ``last`` keeps the most recent ones. A root that does
     not exist yet has no history.
     """
-    from airflow.sdk import ObjectStoragePath
-
     base = ObjectStoragePath(root)
     if not base.exists():
         return []
@@ -166,8 +164,6 @@ def published(path: str, mode: str = "w") -> Iterator[IO[Any]]:
     the same time never touch each other's partial file: each publishes a complete file of its own, and
     the last to finish is the one at ``path``. ``mode`` is ``"w"`` (text, UTF-8) or ``"wb"``.
     """
-    from airflow.sdk import ObjectStoragePath
-
     target = ObjectStoragePath(path)
     partial = ObjectStoragePath(f"{path}.{secrets.token_hex(8)}{PARTIAL_SUFFIX}")
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -207,8 +203,6 @@ def write_snapshot(path: str, batches: Iterable[list[Record]]) -> SnapshotFile:
 
     Memory stays at one batch (a page); the digest is computed on the way, over the bytes written.
     """
-    from airflow.sdk import ObjectStoragePath
-
     digest = hashlib.sha256()
     count = 0
     with published(path, "wb") as handle:

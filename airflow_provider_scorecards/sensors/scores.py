@@ -1,6 +1,6 @@
 """DatadogScoreThresholdSensor: wait until scores satisfy a gate (poke, reschedule or deferrable).
 
-Imported at every DAG parse: the hook, the trigger and ``requests`` load only when the sensor runs.
+Imported at every DAG parse: the hook (with ``requests``) and the trigger load only when the sensor runs.
 """
 
 from __future__ import annotations
@@ -22,7 +22,10 @@ from airflow_provider_scorecards._compat import (
 )
 from airflow_provider_scorecards.client.coercion import coerce_int
 from airflow_provider_scorecards.client.errors import ScorecardsError
+from airflow_provider_scorecards.gate.condition import check_gate
+from airflow_provider_scorecards.gate.rollout import decide, explain_ids, verdict_from_parts
 from airflow_provider_scorecards.gate.verdict import dry_run_message
+from airflow_provider_scorecards.gate.waivers import describe_waivers
 from airflow_provider_scorecards.operators.base import (
     DatadogScorecardsGateBaseOperator,
     GateArguments,
@@ -118,8 +121,6 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
 
     def _decide(self, result: GateResult) -> WaivedResult:
         """Apply the waivers to a result; their warnings are logged once per task run."""
-        from airflow_provider_scorecards.gate.rollout import decide
-
         decision = decide(result, self._rollout())
         if not self._warned_waivers and decision.warnings():
             self._warned_waivers = True
@@ -132,22 +133,17 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
     def _publish(self, context: Context, decision: WaivedResult) -> dict[str, Any]:
         """Explain (when the gate failed) and push the ``verdict``; never raises for the explanations."""
         args = self._gate()
-        return self.publish_verdict(context, decision, self._rollout(), args.query, self._settings(args))
+        return self.publish_verdict(context, decision, self._rollout(), args.query, self._settings())
 
-    def _settings(self, args: GateArguments) -> ClientSettings | None:
-        from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
-
+    def _settings(self) -> ClientSettings | None:
         try:
-            return DatadogScorecardsHook(args.conn_id).settings
+            return self.hook.settings
         except ScorecardsError:
             return None
 
     def _check(self) -> GateResult:
-        from airflow_provider_scorecards.gate.condition import check_gate
-        from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
-
         args = self._gate()
-        with DatadogScorecardsHook(args.conn_id) as hook:
+        with self.hook as hook:
             self.scorecards_ui_url = hook.scorecards_ui_url
             result = check_gate(hook.get_conn(), args.query, args.condition)
         if not self._warned_absent:
@@ -215,7 +211,6 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
         return False
 
     def _execute_deferrable(self, args: GateArguments, context: Context) -> Any:
-        from airflow_provider_scorecards.gate.waivers import describe_waivers
         from airflow_provider_scorecards.triggers.scores import DatadogScoreThresholdTrigger
 
         with failing_fast():
@@ -267,13 +262,11 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
 
     def _publish_event(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """Push the verdict of a decision the trigger made, explained here when it failed."""
-        from airflow_provider_scorecards.gate.rollout import explain_ids, verdict_from_parts
-
         args, options = self._gate(), self._rollout()
         parts = event.get("verdict") or {}
         explanations = None
         if not parts.get("met"):
-            settings = self._settings(args)
+            settings = self._settings()
             explanations = explain_ids(
                 list(parts.get("failing", [])), options, args.query, lambda: self._explainer(settings)
             )
@@ -283,10 +276,8 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
 
     def _remember_ui_url(self) -> None:
         """Where the extra link points after resuming from the triggerer (a new process: nothing kept)."""
-        from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
-
         with suppress(ScorecardsError):  # else the link shows Datadog's main site; the event decides
-            self.scorecards_ui_url = DatadogScorecardsHook(self.connection_id()).scorecards_ui_url
+            self.scorecards_ui_url = self.hook.scorecards_ui_url
 
     # -- timeout ------------------------------------------------------------------------------------
 

@@ -3,7 +3,8 @@
 Airflow reads its configuration when first imported, and a test module that does
 ``from airflow.sdk import DAG`` imports it at collection, before any fixture runs. So the environment
 variables are set, and when Airflow was already imported its settings and database engine are pointed
-at the new home too; both are put back at the end of the session.
+at the new home too; both are put back at the end of the session. For the same reason Airflow's modules
+are imported inside the methods, once the environment is set.
 """
 
 from __future__ import annotations

@@ -34,13 +34,13 @@ def scorecards_simulator(
     ``AIRFLOW_CONN_DATADOG_SCORECARDS_DEFAULT`` is set for the test and restored after it; the simulator
     stops at teardown.
     """
-    from airflow_provider_scorecards.hooks import DEFAULT_CONN_ID
     from airflow_provider_scorecards.simulator import ScorecardsSimulator
     from airflow_provider_scorecards.testing.simulator import SimulatorFixture
 
     with ScorecardsSimulator(**scorecards_simulator_options) as simulator:
-        monkeypatch.setenv(f"AIRFLOW_CONN_{DEFAULT_CONN_ID.upper()}", simulator.connection_uri())
-        yield SimulatorFixture(simulator, DEFAULT_CONN_ID)
+        fixture = SimulatorFixture(simulator)  # on the default connection
+        monkeypatch.setenv(f"AIRFLOW_CONN_{fixture.conn_id.upper()}", simulator.connection_uri())
+        yield fixture
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from airflow_provider_scorecards.client.query import ScoresQuery
 from airflow_provider_scorecards.hooks import DEFAULT_CONN_ID
 from airflow_provider_scorecards.simulator import ScorecardsSimulator
 from airflow_provider_scorecards.simulator.server import RequestRecord
+from airflow_provider_scorecards.testing.watchers import first_event
 
 
 class SimulatorFixture:
@@ -85,8 +86,6 @@ class SimulatorFixture:
         The trigger runs as the triggerer runs it (rebuilt from its serialized form, its ``run()`` in an
         event loop); call this from a plain, not ``async``, test.
         """
-        from airflow_provider_scorecards.testing.watchers import first_event
-
         answered = len(self.score_requests)
         return first_event(
             watched,

@@ -211,5 +211,6 @@ def _accessors(store: Any) -> list[Any]:
     several, every asset gets the state (and the first that has it is read), through its per-asset
     accessors. A store without them (a test's fake) is used as it is.
     """
+    # Private fields: Airflow offers no public way to list the accessors, only to look one up by its asset.
     many = [*getattr(store, "_by_name", {}).values(), *getattr(store, "_by_uri", {}).values()]
     return many if len(many) > 1 else [store]

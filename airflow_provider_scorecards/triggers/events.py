@@ -23,12 +23,14 @@ from typing import TYPE_CHECKING, Any
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
 from airflow_provider_scorecards.client.coercion import coerce_bool, coerce_choice, coerce_float
+from airflow_provider_scorecards.client.errors import ScorecardsError, render_server_text
 from airflow_provider_scorecards.client.query import ScoresQuery
 from airflow_provider_scorecards.gate.condition import GateCondition
 from airflow_provider_scorecards.gate.waivers import describe_waivers, parse_waivers
 from airflow_provider_scorecards.hooks import DEFAULT_CONN_ID, coerce_conn_id
 from airflow_provider_scorecards.operators.base import GATE_ARGS, QUERY_ARGS
-from airflow_provider_scorecards.triggers import trigger_event
+from airflow_provider_scorecards.triggers import trigger_event, trigger_hook
+from airflow_provider_scorecards.triggers.event_state import Watch
 
 if TYPE_CHECKING:
     from airflow_provider_scorecards.client.pages import Record
@@ -198,8 +200,6 @@ class DatadogScoreEventTrigger(BaseEventTrigger):
         self, shared_stream: AsyncIterator[Any]
     ) -> AsyncGenerator[TriggerEvent, None]:
         """Apply this watcher's condition to each snapshot and yield an event on each edge."""
-        from airflow_provider_scorecards.triggers.event_state import Watch
-
         watch = Watch(self)
         async for snapshot in shared_stream:
             if not await watch.load():
@@ -207,8 +207,6 @@ class DatadogScoreEventTrigger(BaseEventTrigger):
             try:
                 payload = watch.observe(snapshot["records"])
             except Exception as exc:  # a watcher outlives any evaluation error: no event, said loudly
-                from airflow_provider_scorecards.client.errors import render_server_text
-
                 self.log.error(
                     "This observation could not be judged (%s); no event fires for it, the watcher goes on",
                     render_server_text(f"{type(exc).__name__}: {exc}"),
@@ -231,16 +229,13 @@ class DatadogScoreEventTrigger(BaseEventTrigger):
             await stream.aclose()
 
     async def _poll(self) -> AsyncGenerator[dict[str, Any], None]:
-        from airflow_provider_scorecards.client.errors import ScorecardsError
-        from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
-
         hook: DatadogScorecardsHook | None = None
         failures = 0
         try:
             while True:
                 try:
                     if hook is None:  # a new hook reads the connection again: a fixed key is picked up
-                        hook = DatadogScorecardsHook(self.datadog_conn_id, concurrency=1)
+                        hook = trigger_hook(self.datadog_conn_id)
                     records = await asyncio.to_thread(_fetch, hook, self.query)
                 except Exception as exc:  # a watcher must outlive any error: see below
                     failures += 1

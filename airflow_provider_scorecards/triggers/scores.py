@@ -17,17 +17,22 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+import airflow
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_scorecards.triggers import trigger_event
+from airflow_provider_scorecards.client.errors import ScorecardsError, render_server_text
+from airflow_provider_scorecards.client.query import ScoresQuery
+from airflow_provider_scorecards.gate.condition import GateCondition
+from airflow_provider_scorecards.gate.rollout import decision_parts
+from airflow_provider_scorecards.gate.waivers import apply_waivers, parse_waivers
+from airflow_provider_scorecards.triggers import trigger_event, trigger_hook
 
 # The event trigger's public path (events.PUBLIC_CLASSPATH, what every watcher stores); it lives in events.
 from airflow_provider_scorecards.triggers.events import DatadogScoreEventTrigger as DatadogScoreEventTrigger
 
 if TYPE_CHECKING:
-    from airflow_provider_scorecards.client.query import ScoresQuery
     from airflow_provider_scorecards.client.settings import ClientSettings
-    from airflow_provider_scorecards.gate.condition import GateCondition, GateResult
+    from airflow_provider_scorecards.gate.condition import GateResult
     from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
     from airflow_provider_scorecards.triggers.shared_fetch import Fetched
     from airflow_provider_scorecards.triggers.shared_scores import ScoresSnapshot
@@ -117,24 +122,15 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
         try:
             event = await self._wait_for_verdict()
         except Exception as exc:  # a trigger never dies: anything unforeseen ends the wait as a typed error
-            from airflow_provider_scorecards.client.errors import render_server_text
-
             event = {"status": "error", "message": render_server_text(f"{type(exc).__name__}: {exc}")}
         yield trigger_event(event)
 
     async def _wait_for_verdict(self) -> dict[str, Any]:
-        from airflow_provider_scorecards.client.errors import ScorecardsError
-        from airflow_provider_scorecards.client.query import ScoresQuery
-        from airflow_provider_scorecards.gate.condition import GateCondition
-        from airflow_provider_scorecards.gate.rollout import decision_parts
-        from airflow_provider_scorecards.gate.waivers import apply_waivers, parse_waivers
-        from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
-
         query = ScoresQuery.from_description(self.query)
         condition = GateCondition.from_description(self.condition)
         waivers = parse_waivers(self.waivers)
         parts: dict[str, Any] = {}
-        hook = DatadogScorecardsHook(self.datadog_conn_id, concurrency=1)
+        hook = trigger_hook(self.datadog_conn_id)
         loop = asyncio.get_running_loop()
         failures = 0
         last_report = "no successful check yet"
@@ -209,8 +205,7 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
         trigger's ``poke_interval``. (``benchmarks/triggerer_scale.py`` overrides this method to measure
         triggers that each fetch on their own.)
         """
-        import airflow
-
+        # Brings the client and requests: not at the parse of a DAG file that imports this module.
         from airflow_provider_scorecards.triggers.shared_scores import SHARED_SCORES, ScoresKey, ScoresSource
 
         return SHARED_SCORES.subscribe(

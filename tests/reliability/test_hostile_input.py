@@ -112,7 +112,7 @@ def test_hostile_connections_are_refused(
             {
                 "conn_type": "datadogscorecards",
                 "password": "KEY-hostile-1",
-                "extra": {"app_key": "APP-hostile-2", **extra},
+                "extra": {"app_key_secret": "APP-hostile-2", **extra},
             }
         ),
     )

@@ -194,19 +194,15 @@ def test_only_the_default_connection_falls_back_to_the_environment(monkeypatch: 
     assert DatadogScorecardsHook().settings.api_key == "env-api-key"
 
 
-@pytest.mark.parametrize("legacy", ["app_key", "application_key"])
-def test_legacy_app_key_field_is_read_with_a_warning(
-    monkeypatch: pytest.MonkeyPatch, sim: ScorecardsSimulator, legacy: str, capsys: pytest.CaptureFixture[str]
+def test_app_key_extra_of_our_type_is_refused_by_name(
+    monkeypatch: pytest.MonkeyPatch, sim: ScorecardsSimulator
 ) -> None:
     conn = sim.connection_dict()
-    conn["extra"][legacy] = conn["extra"].pop("app_key_secret")
+    conn["extra"]["app_key"] = conn["extra"].pop("app_key_secret")  # the official datadog type's field
     monkeypatch.setenv(CONN_ENV, json.dumps(conn))
-    with DatadogScorecardsHook() as hook:
-        assert hook.get_conn().get_page(ScoresQuery.build("by-kind")).count > 0
-    output = capsys.readouterr().out
-    assert f"extra field {legacy!r}" in output
-    assert "'app_key_secret'" in output
-    assert sim.app_key not in output
+    with pytest.raises(ScorecardsConfigError, match=r"extra field 'app_key'.*'app_key_secret'") as info:
+        _ = DatadogScorecardsHook().settings
+    assert sim.app_key not in str(info.value)
 
 
 def test_connection_extras_are_coerced(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -217,7 +213,7 @@ def test_connection_extras_are_coerced(monkeypatch: pytest.MonkeyPatch) -> None:
                 "conn_type": "datadogscorecards",
                 "password": "k",
                 "extra": {
-                    "app_key": "a",
+                    "app_key_secret": "a",
                     "site": "us5.datadoghq.com",
                     "timeout": "12.5",
                     "max_retries": "2",
@@ -240,7 +236,7 @@ def test_gov_site_in_connection_is_refused(monkeypatch: pytest.MonkeyPatch) -> N
             {
                 "conn_type": "datadogscorecards",
                 "password": "k",
-                "extra": {"app_key": "a", "site": "ddog-gov.com"},
+                "extra": {"app_key_secret": "a", "site": "ddog-gov.com"},
             }
         ),
     )
@@ -265,7 +261,7 @@ def test_keys_are_registered_with_the_secrets_masker(monkeypatch: pytest.MonkeyP
             {
                 "conn_type": "datadogscorecards",
                 "password": "mask-me-api-key-1",
-                "extra": {"app_key": "mask-me-app-key-2", "bearer_token": "mask-me-token-3"},
+                "extra": {"app_key_secret": "mask-me-app-key-2", "bearer_token": "mask-me-token-3"},
             }
         ),
     )
@@ -339,7 +335,7 @@ def test_connection_refused_is_typed(monkeypatch: pytest.MonkeyPatch) -> None:
                 "conn_type": "datadogscorecards",
                 "password": "k",
                 "extra": {
-                    "app_key": "a",
+                    "app_key_secret": "a",
                     "api_url": "http://127.0.0.1:9",
                     "max_retries": 1,
                     "backoff_base": 0.01,
