@@ -18,6 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import airflow
 import pendulum
 import pytest
 
@@ -66,6 +67,8 @@ def test_a_dag_file_parses_and_runs(sample: Sample, sim_conn: ScorecardsSimulato
         bag = DagBag(str(path))
         assert not bag.import_errors, f"{sample.where}: {bag.import_errors}"
         assert bag.dag_ids, f"{sample.where}: no DAG"
+        if "triggering_asset_events" in sample.text and airflow.__version__.startswith("3.0."):
+            pytest.skip("3.0's dag.test() runs tasks outside the task SDK: no asset-event accessors")
         for dag_id in bag.dag_ids:
             result = _run_loaded(bag.get_dag(dag_id), {}, pendulum.now("UTC"))  # as `airflow dags test`
             assert result.state == "success", f"{sample.where}: {dag_id} {result.task_states}"
