@@ -30,6 +30,13 @@ from airflow_provider_scorecards.simulator.outcomes import (
     outcomes_body,
 )
 from airflow_provider_scorecards.simulator.params import int_param
+from airflow_provider_scorecards.simulator.rules import (
+    LATE_FAULTS,
+    RULES_PATH,
+    ApiError,
+    read_body,
+    rules_answer,
+)
 from airflow_provider_scorecards.simulator.scores_params import (
     FILTER_PARAMS,
     BadRequest,
@@ -114,6 +121,7 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
     # delayed ACK hold every keep-alive answer back by ~40 ms.
     disable_nagle_algorithm = True
     server_version = "ScorecardsSimulator"
+    _body: bytes | ApiError = b""  # a POST's body, read before its answer
     sys_version = ""
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -137,7 +145,10 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
                 time.sleep(sim.faults.plan.latency)
             fault = sim.faults.next_fault() if parts.path.startswith("/api/") else None
             self._log_entry["fault"] = fault.kind if fault else None
-            if fault is not None and self._apply_fault(fault):
+            late = (
+                fault if self.command == "POST" and fault is not None and fault.kind in LATE_FAULTS else None
+            )
+            if fault is not None and late is None and self._apply_fault(fault):
                 return
             if parts.path == PAGE_PATH:
                 self._send_body(200, render_scores_page(sim), "text/html; charset=utf-8")
@@ -153,7 +164,14 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
                     429, "Too Many Requests", "rate limit exceeded for scorecard_scores", rate_headers
                 )
                 return
-            if parts.path == "/api/v1/validate":
+            if parts.path == RULES_PATH or self.command == "POST":
+                try:
+                    status, body = rules_answer(sim, self.command, parts.path, params, self._body, fault)
+                except ApiError as exc:
+                    status, body = exc.status, json.dumps(exc.body).encode()
+                if late is None or not self._apply_fault(late):  # else the write is done, its answer lost
+                    self._send_body(status, body, JSONAPI, rate_headers)
+            elif parts.path == "/api/v1/validate":
                 self._send_json(200, {"valid": True}, "application/json", rate_headers)
             elif parts.path.startswith(SCORES_PREFIX):
                 aggregation = parts.path[len(SCORES_PREFIX) :]
@@ -184,7 +202,11 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
             self.server.sim._record(RequestRecord(status=status, at=time.time(), **self._log_entry))
 
     def do_POST(self) -> None:
-        """``POST /_simulator/advance?steps=N`` with the API key: drift N steps now, from another process."""
+        """Answer the API's writes; ``POST /_simulator/advance?steps=N`` (API key) drifts N steps now."""
+        if urlsplit(self.path).path in (RULES_PATH, OUTCOMES_PATH):
+            self._body = read_body(self)
+            self.do_GET()
+            return
         parts = urlsplit(self.path)
         params = dict(parse_qsl(parts.query))
         self._log_entry = {"path": parts.path, "params": params, "fault": None, "authorised": False}
