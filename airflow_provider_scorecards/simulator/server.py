@@ -331,6 +331,8 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
         self.send_header("X-Request-Id", f"sim-{self.server.sim._next_request_id()}")
         for name, value in (headers or {}).items():
             self.send_header(name, value)
+        if self.close_connection:  # set before the answer: say so
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
         return status
