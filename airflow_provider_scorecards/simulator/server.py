@@ -4,7 +4,8 @@ Standard library only (``http.server``, one thread per connection, HTTP/1.1 keep
 ``GET /api/v2/scorecard/scores/{aggregation}`` and ``GET /api/v1/validate`` with Datadog's wire details:
 ``application/vnd.api+json``, ``links.next`` on every page (even the last, empty one), ``meta`` with
 count/limit/offset/total, JSON:API error objects, ``X-RateLimit-*`` headers and 429 when the window is
-spent. It imports nothing from the provider's client code: it is an independent reading of the API.
+spent; the rules list and the writes are :mod:`.rules`'s. It imports nothing from the provider's client
+code: it is an independent reading of the API.
 What a scores request asks for (filters, sort, paging) is parsed by
 :mod:`~airflow_provider_scorecards.simulator.scores_params` before the handler builds the page.
 
