@@ -36,6 +36,8 @@ MAX_CUSTOM_RULES = 500
 """Custom rules an organisation can be given through the API; one more is a 400."""
 MAX_POSTED = 100_000
 """Outcome results the log keeps (the oldest go first), and the most waiting to count."""
+BODY_SECONDS = 10.0
+"""How long a body may take to arrive once its headers have."""
 LATE_FAULTS = ("status", "drop")
 """Fault kinds a write suffers after it is done: the client cannot tell whether it happened."""
 
@@ -176,7 +178,14 @@ def read_body(handler: BaseHTTPRequestHandler) -> bytes | ApiError:
     if int(length) > MAX_BODY_BYTES:
         handler.close_connection = True
         return ApiError(413, "Payload Too Large", f"the body is over {MAX_BODY_BYTES} bytes")
-    return handler.rfile.read(int(length))
+    handler.connection.settimeout(BODY_SECONDS)  # a body promised and not sent holds no thread for long
+    try:
+        return handler.rfile.read(int(length))
+    except TimeoutError:
+        handler.close_connection = True
+        return ApiError(408, "Request Timeout", f"the body did not arrive within {BODY_SECONDS} s")
+    finally:
+        handler.connection.settimeout(None)
 
 
 def rules_answer(

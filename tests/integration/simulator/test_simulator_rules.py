@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import requests
 
-from airflow_provider_scorecards.simulator import ScorecardsSimulator
+from airflow_provider_scorecards.simulator import ScorecardsSimulator, rules
 from airflow_provider_scorecards.simulator.rules import MAX_BODY_BYTES
 
 RULES = "/api/v2/scorecard/rules"
@@ -184,7 +184,9 @@ def test_outcomes_are_refused_as_recorded(writable: ScorecardsSimulator) -> None
     assert writable.writes.posted_outcomes() == []  # a refused batch posts nothing of it
 
 
-def test_the_body_is_bounded_and_read_by_its_length(writable: ScorecardsSimulator) -> None:
+def test_the_body_is_bounded_and_read_by_its_length(
+    writable: ScorecardsSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     headers = {"DD-API-KEY": writable.api_key, "DD-APPLICATION-KEY": writable.app_key}
     connection = http.client.HTTPConnection("127.0.0.1", writable.port, timeout=10)
     connection.putrequest("POST", RULES)
@@ -201,6 +203,14 @@ def test_the_body_is_bounded_and_read_by_its_length(writable: ScorecardsSimulato
         connection.putheader(name, value)
     connection.endheaders()
     assert connection.getresponse().status == 411
+    connection.close()
+    monkeypatch.setattr(rules, "BODY_SECONDS", 0.2)
+    connection = http.client.HTTPConnection("127.0.0.1", writable.port, timeout=10)
+    connection.putrequest("POST", OUTCOMES)
+    for name, value in {**headers, "Content-Length": "100"}.items():
+        connection.putheader(name, value)
+    connection.endheaders(b"{")  # and the rest never comes
+    assert connection.getresponse().status == 408
     connection.close()
 
 
