@@ -47,11 +47,8 @@ class ApiError(Exception):
 
     def __init__(self, status: int, title: str, detail: str | None = None) -> None:
         super().__init__(detail or title)
-        error = {"status": str(status), "title": title}
-        self.status, self.body = (
-            status,
-            {"errors": [error if detail is None else {**error, "detail": detail}]},
-        )
+        error = {"status": str(status), "title": title} | ({} if detail is None else {"detail": detail})
+        self.status, self.body = status, {"errors": [error]}
 
 
 class _BadRequest(ApiError):
@@ -79,7 +76,7 @@ class Writes:
 
     def current(self) -> Organisation:
         """Return the organisation now, the posted outcomes that are due counted."""
-        if self._pending and self._pending[0][0] <= time.monotonic():
+        if self._pending:  # a look without the lock first: most requests find nothing waiting
             with self.lock:
                 while self._pending and self._pending[0][0] <= time.monotonic():
                     self._count(self._pending.popleft())
