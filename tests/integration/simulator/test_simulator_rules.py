@@ -248,3 +248,41 @@ def test_faults_apply_to_writes(writable: ScorecardsSimulator) -> None:
     assert len(writable.writes.posted_outcomes()) == 1
     writable.faults.inject("truncate")
     assert _call(writable, "GET", RULES).content.endswith(b"}") is False
+
+
+def test_datadogs_own_client_creates_lists_and_posts(writable: ScorecardsSimulator) -> None:
+    from datadog_api_client import ApiClient, Configuration
+    from datadog_api_client.v2.api.scorecards_api import ScorecardsApi
+    from datadog_api_client.v2.model.create_rule_request import CreateRuleRequest
+    from datadog_api_client.v2.model.create_rule_request_data import CreateRuleRequestData
+    from datadog_api_client.v2.model.rule_attributes_request import RuleAttributesRequest
+    from datadog_api_client.v2.model.rule_type import RuleType
+    from datadog_api_client.v2.model.update_outcomes_async_attributes import UpdateOutcomesAsyncAttributes
+    from datadog_api_client.v2.model.update_outcomes_async_request import UpdateOutcomesAsyncRequest
+    from datadog_api_client.v2.model.update_outcomes_async_request_data import UpdateOutcomesAsyncRequestData
+    from datadog_api_client.v2.model.update_outcomes_async_request_item import UpdateOutcomesAsyncRequestItem
+    from datadog_api_client.v2.model.update_outcomes_async_type import UpdateOutcomesAsyncType
+
+    config = Configuration(host=writable.url)
+    config.api_key["apiKeyAuth"] = writable.api_key
+    config.api_key["appKeyAuth"] = writable.app_key
+    with ApiClient(config) as client:
+        api = ScorecardsApi(client)
+        attributes = RuleAttributesRequest(
+            name="Data tests", scorecard_name="Production Readiness", enabled=True
+        )
+        created = api.create_scorecard_rule(
+            CreateRuleRequest(data=CreateRuleRequestData(attributes=attributes, type=RuleType.RULE))
+        )
+        assert created.data.attributes.custom is True
+        listed = [rule.id for rule in api.list_scorecard_rules_with_pagination(page_size=2)]
+        assert listed == sorted(rule.id for rule in writable.org.rules)
+        item = UpdateOutcomesAsyncRequestItem(
+            rule_id=created.data.id, entity_reference="service:checkout-api", state="pass"
+        )
+        data = UpdateOutcomesAsyncRequestData(
+            attributes=UpdateOutcomesAsyncAttributes(results=[item]),
+            type=UpdateOutcomesAsyncType.BATCHED_OUTCOME,
+        )
+        api.update_scorecard_outcomes(UpdateOutcomesAsyncRequest(data=data))
+    assert writable.writes.posted_outcomes()[0]["state"] == "pass"
