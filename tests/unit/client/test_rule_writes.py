@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,7 @@ from airflow_provider_scorecards.client.errors import (
     ScorecardsConflictError,
     ScorecardsResponseError,
     ScorecardsServerError,
+    ScorecardsTransportError,
 )
 from airflow_provider_scorecards.client.mock import MockTransport, Response
 from airflow_provider_scorecards.client.rules import (
@@ -180,6 +182,18 @@ def test_a_create_answered_429_is_sent_again_without_a_lookup() -> None:
     datadog = Datadog(scripted={("POST", RULES_PATH): [limited]})
     datadog.client().create_rule(name="fresh data", scorecard_name="Ops")
     assert datadog.log == [f"POST {RULES_PATH}"] * 2
+
+
+def test_a_create_that_never_connected_is_sent_again_without_a_lookup() -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    extra = {"app_key_secret": APP_KEY, "api_url": f"http://127.0.0.1:{port}", "max_retries": 2}
+    settings = settings_from_connection("unit", "datadogscorecards", API_KEY, extra)
+    with ScorecardsClient(settings, sleep=lambda s: None) as client:
+        with pytest.raises(ScorecardsTransportError, match="connection refused"):
+            client.create_rule(name="fresh data", scorecard_name="Ops")
+        assert client.transport.stats.requests == 3  # three POSTs, no lookup between them
 
 
 def test_an_unknown_scorecard_is_datadogs_400_at_once() -> None:
