@@ -13,10 +13,14 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from airflow_provider_scorecards.client.coercion import coerce_choice, coerce_optional_str, is_unset
-from airflow_provider_scorecards.client.rules import OUTCOME_STATES, OutcomeResult, parse_outcomes
+from airflow_provider_scorecards.client.rules import (
+    OUTCOME_STATES,
+    OutcomeResult,
+    parse_outcomes,
+    required_text,
+)
 from airflow_provider_scorecards.hooks import DEFAULT_CONN_ID, coerce_conn_id
 from airflow_provider_scorecards.operators.base import is_run_time_value
-from airflow_provider_scorecards.operators.outcomes import required_str
 
 try:
     from airflow.sdk import BaseNotifier
@@ -161,9 +165,9 @@ class DatadogScorecardOutcomeNotifier(BaseNotifier):
 
 
 CHECKS = {
-    "rule_name": lambda v: required_str("rule_name", v),
-    "scorecard_name": lambda v: required_str("scorecard_name", v),
-    "entity": lambda v: required_str("entity", v),
+    "rule_name": lambda v: required_text("rule_name", v),
+    "scorecard_name": lambda v: required_text("scorecard_name", v),
+    "entity": lambda v: required_text("entity", v),
     "state": lambda v: None if is_unset(v) else coerce_choice("state", v, OUTCOME_STATES),
     "remarks": lambda v: coerce_optional_str("remarks", v),
     "datadog_conn_id": coerce_conn_id,

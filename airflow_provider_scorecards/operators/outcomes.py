@@ -11,10 +11,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow_provider_scorecards._compat import AirflowFailException
 from airflow_provider_scorecards.client.coercion import coerce_bool, coerce_int, coerce_optional_str
 from airflow_provider_scorecards.client.errors import InvalidParameterError
-from airflow_provider_scorecards.client.rules import OutcomeResult, PartialPostError, parse_outcomes
+from airflow_provider_scorecards.client.rules import OutcomeResult, parse_outcomes, required_text
 from airflow_provider_scorecards.operators.base import (
     DatadogScorecardsConnectionBaseOperator,
     failing_fast,
@@ -23,17 +22,6 @@ from airflow_provider_scorecards.operators.base import (
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-SHOWN_UNPOSTED = 20
-"""How many entities that were not posted a failure names (then how many more)."""
-
-
-def required_str(name: str, value: Any) -> str:
-    """Return non-blank text, trimmed; refuse anything else, naming the parameter."""
-    text = coerce_optional_str(name, value)
-    if not text:
-        raise InvalidParameterError(name, value, "expected a non-blank string")
-    return text
 
 
 def _create_rule(value: Any) -> bool:
@@ -44,8 +32,8 @@ def _create_rule(value: Any) -> bool:
 
 
 OUTCOME_CHECKS: dict[str, Callable[[Any], Any]] = {
-    "rule_name": lambda v: required_str("rule_name", v),
-    "scorecard_name": lambda v: required_str("scorecard_name", v),
+    "rule_name": lambda v: required_text("rule_name", v),
+    "scorecard_name": lambda v: required_text("scorecard_name", v),
     "remarks": lambda v: coerce_optional_str("remarks", v),
     "create_rule": _create_rule,
     "rule_description": lambda v: coerce_optional_str("rule_description", v),
@@ -166,17 +154,8 @@ class DatadogScorecardOutcomesOperator(DatadogScorecardsConnectionBaseOperator):
                     rule.id,
                     args.scorecard_name,
                 )
-                try:
-                    posted = client.post_outcomes(rule.id, args.results)
-                except PartialPostError as exc:
-                    raise AirflowFailException(partial_post_message(exc, len(args.results))) from exc
+                # A half-posted run fails naming the entities not posted (PartialPostError): no retry
+                # when its cause is final, Airflow's retries when not (posting again is harmless).
+                posted = client.post_outcomes(rule.id, args.results)
         self.log.info("Datadog accepted %d outcomes; the scorecard shows them shortly", posted)
         return {"rule_id": rule.id, "posted": posted}
-
-
-def partial_post_message(exc: PartialPostError, total: int) -> str:
-    """Say how many outcomes were posted and which entities were not (the first few, then a count)."""
-    shown = ", ".join(exc.unposted[:SHOWN_UNPOSTED])
-    more = len(exc.unposted) - SHOWN_UNPOSTED
-    tail = f" and {more} more" if more > 0 else ""
-    return f"Posted {exc.posted} of {total} outcomes, then: {exc}. Not posted: {shown}{tail}"
