@@ -128,6 +128,10 @@ class DatadogScorecardOutcomeNotifier(BaseNotifier):
             if not is_run_time_value(getattr(self, name)):
                 check(getattr(self, name))
 
+    def get_template_env(self, dag: Any = None) -> Any:
+        """Airflow's environment of ``dag``; a plain one when ``dag`` has none (dag.test()'s serialized DAG)."""
+        return super().get_template_env(dag=dag if hasattr(dag, "get_template_env") else None)
+
     def notify(self, context: Context) -> None:
         """Post the outcome of what just ended (a task or DAG callback); log one line if that fails."""
         self._post_logged(context, ended_state(context) if is_unset(self.state) else self.state)
