@@ -231,9 +231,9 @@ def decode_outcomes_page(body: bytes, offset: int, page_size: int) -> OutcomesPa
             raise msgspec.ValidationError(f"{len(items)} outcomes in answer to page[size]={page_size}")
         rules: dict[str, IncludedRule] = {}
         for item in page.included or ():
-            if item.id and item.type in (None, "rule") and item.id not in rules:
+            if item.id and item.type in (None, "rule"):  # every copy is checked; the first one names it
                 named = (item.attributes and _RULE_ATTRIBUTES.decode(item.attributes)) or _NO_RULE_ATTRIBUTES
-                rules[item.id] = IncludedRule(item.id, named.name, named.scorecard_name)
+                rules.setdefault(item.id, IncludedRule(item.id, named.name, named.scorecard_name))
     except (msgspec.DecodeError, RecursionError) as exc:  # ValidationError is a DecodeError
         raise refusal(body, where, exc) from None
     outcomes = []
