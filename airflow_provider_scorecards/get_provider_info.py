@@ -32,7 +32,7 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-scorecards",
         "name": "Datadog Scorecards",
-        "description": "Fetch Datadog Scorecards scores and gate pipelines on them.",
+        "description": "Read Datadog Scorecards scores, gate on them, and report checks as rule outcomes.",
         "versions": [__version__],
         "integrations": [
             {
@@ -53,6 +53,7 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "airflow_provider_scorecards.operators.approval",
                     "airflow_provider_scorecards.operators.check",
+                    "airflow_provider_scorecards.operators.outcomes",
                     "airflow_provider_scorecards.operators.scores",
                 ],
             }
@@ -73,6 +74,9 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "extra-links": ["airflow_provider_scorecards.operators.links.ScorecardsLink"],
+        "notifications": [
+            "airflow_provider_scorecards.notifications.outcomes.DatadogScorecardOutcomeNotifier"
+        ],
         "connection-types": [
             {
                 "hook-class-name": "airflow_provider_scorecards.hooks.scorecards.DatadogScorecardsHook",

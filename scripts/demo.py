@@ -161,8 +161,9 @@ def plan_runs(real: bool) -> list[tuple[str, str | None, dict[str, Any], str]]:
         ("scorecards_deploy_gate", None, gate_conf, "gate"),
         ("scorecards_team_fanout", None, {}, "main"),
     ]
-    if not real:  # its services are the simulator's; against Datadog, gate your own with that example
+    if not real:  # their services are the simulator's; against Datadog, adapt those examples to yours
         runs.append(("scorecards_gate_rollout", None, {}, "main"))
+        runs.append(("scorecards_close_the_loop", None, {}, "main"))  # writes: never to a real org unasked
     return runs
 
 
@@ -310,6 +311,19 @@ def show_results() -> None:
                 for entity, rules in (document.get("explanations") or {}).items():
                     names = ", ".join(str(rule.get("rule_name")) for rule in rules)
                     print(f"    {entity} fails: {names}")
+        loop = latest("scorecards_close_the_loop")
+        if loop is not None:
+            print(f"\n== scorecards_close_the_loop: {loop.state}")
+            for service, result in (xcom(loop, "data_quality") or {}).items():
+                state = result if isinstance(result, str) else result["state"]
+                print(f"  data quality of {service}: {state}")
+            reported = xcom(loop, "report") or {}
+            print(f"  posted {reported.get('posted')} outcomes to custom rule {reported.get('rule_id')}")
+            gate = task_instance(loop, "gate")
+            seen = xcom(loop, "gate") or []
+            read = f" (its score on the rule: {seen[0]['score']:.2f})" if seen else ""
+            print(f"  the gate read it back: {gate.state if gate else '?'}{read}")
+            print(f"  deploy: {xcom(loop, 'deploy') or task_instance(loop, 'deploy').state}")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ entry points return what happened along with the data, never through out-paramet
 - :meth:`ScorecardsClient.get_page`: one page (one request, retried as the transport says);
 - :meth:`ScorecardsClient.stream`: a :class:`PageStream` of every page of a query, fetched as it is
   iterated (pages in order, deduplicated, optionally concurrent), whose ``stats`` say what happened;
-- :meth:`ScorecardsClient.fetch`: every record of a query in a :class:`FetchResult`.
+- :meth:`ScorecardsClient.fetch`: every record of a query in a :class:`FetchResult`;
+- custom rules listed and created, their outcomes posted: :class:`~.writes.RuleWrites`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from airflow_provider_scorecards.client.pagination import MAX_CONCURRENCY, Fetch
 from airflow_provider_scorecards.client.query import ScoresQuery
 from airflow_provider_scorecards.client.settings import ClientSettings
 from airflow_provider_scorecards.client.transport import Logger, Transport
+from airflow_provider_scorecards.client.writes import RuleWrites
 
 if TYPE_CHECKING:
     import requests.adapters
@@ -108,8 +110,8 @@ class PageStream:
             )
 
 
-class ScorecardsClient:
-    """A client of Datadog's Scorecards scores endpoint for one set of settings.
+class ScorecardsClient(RuleWrites):
+    """A client of Datadog's Scorecards API: scores and rule outcomes read, rules and outcomes written.
 
     :param settings: where to send requests and with which credentials (see :mod:`.settings`).
     :param concurrency: size of the connection pool (the largest page concurrency you will ask for).
@@ -188,7 +190,8 @@ class ScorecardsClient:
         self, query: ScoresQuery, offset: int = 0, limit: int | None = None, *, raw: bool = False
     ) -> Page:
         """One page of scores as flat records (the JSON:API objects with ``raw``), with its metadata."""
-        page: Page = self.transport.get_json(
+        page: Page = self.transport.request(
+            "GET",
             query.path,
             query.to_params(offset=offset, limit=limit),
             decode=lambda body: decode_page(body, offset, raw=raw),
@@ -200,7 +203,8 @@ class ScorecardsClient:
 
         See :mod:`airflow_provider_scorecards.client.outcomes`.
         """
-        page: OutcomesPage = self.transport.get_json(
+        page: OutcomesPage = self.transport.request(
+            "GET",
             query.path,
             query.to_params(offset),
             decode=lambda body: decode_outcomes_page(body, offset, query.page_size),

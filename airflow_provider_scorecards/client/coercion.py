@@ -248,6 +248,48 @@ def parse_list_text(text: str) -> list[Any]:
     return list(parsed)
 
 
+class DuplicateKeyError(ValueError):
+    """A key given twice in a mapping's text (JSON and Python literals would silently keep the last)."""
+
+
+def parse_dict_text(text: str) -> dict[Any, Any]:
+    """Read a mapping from its JSON text or the Python literal Jinja renders of one (``"{'a': 1}"``).
+
+    Raises :class:`DuplicateKeyError` (the key in ``args[0]``) for a key given twice, ``TypeError`` when
+    the text holds something other than a mapping, and ``ValueError`` when neither reading works. Only
+    texts of at most :data:`MAX_LITERAL_CHARS` are tried as a Python literal.
+    """
+    stripped = text.strip()
+    try:
+        parsed = json.loads(stripped, object_pairs_hook=_no_duplicates)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    except DuplicateKeyError:
+        raise
+    except json.JSONDecodeError:
+        if len(stripped) > MAX_LITERAL_CHARS:
+            raise
+        try:
+            tree = ast.parse(stripped, mode="eval")
+            if isinstance(tree.body, ast.Dict):  # literal_eval keeps the last of two equal keys: refuse them
+                _no_duplicates([(str(k.value), None) for k in tree.body.keys if isinstance(k, ast.Constant)])
+            parsed = ast.literal_eval(tree)
+        except (SyntaxError, MemoryError, RecursionError):
+            raise ValueError("neither JSON nor a Python literal") from None
+    if not isinstance(parsed, dict):
+        raise TypeError(type(parsed).__name__)
+    return parsed
+
+
+def _no_duplicates(pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
+    result: dict[Any, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise DuplicateKeyError(key)
+        result[key] = value
+    return result
+
+
 def _range_text(minimum: float | None, maximum: float | None, kind: str) -> str:
     if minimum is not None and maximum is not None:
         return f"{kind} from {minimum} to {maximum}"

@@ -90,11 +90,15 @@ class ServerText:
         if cut:
             raw = raw[:window]
         if self._pattern is not None:
-            raw = self._pattern.sub(REDACTED, raw)
+            raw = self.scrub(raw)
             if cut and self._longest:
                 raw = raw[: max(len(raw) - self._longest, 0)]
         rendered = render_server_text(raw, limit)
         return rendered if not cut or rendered.endswith("... (cut)") else rendered + "... (cut)"
+
+    def scrub(self, text: str) -> str:
+        """Return ``text`` with every secret replaced and nothing else changed (text the provider sends)."""
+        return text if self._pattern is None else self._pattern.sub(REDACTED, text)
 
     def clean_all(self, pieces: Iterable[str], limit: int = MAX_SERVER_MESSAGE) -> list[str]:
         """Pieces already cleaned, kept while they fit in ``limit`` characters together."""
@@ -164,6 +168,7 @@ class ScorecardsAPIError(ScorecardsError):
         request_id: str | None = None,
         url: str | None = None,
         reason: str | None = None,
+        method: str = "GET",
     ) -> None:
         self.status = status
         self.errors = list(errors)
@@ -172,7 +177,7 @@ class ScorecardsAPIError(ScorecardsError):
         detail = "; ".join(self.errors) or reason or "no detail in the response"
         message = f"Datadog Scorecards API answered {status}: {detail}"
         if url:
-            message += f" (GET {url})"
+            message += f" ({method} {url})"
         if request_id:
             message += f" [request id {request_id}]"
         super().__init__(message)
@@ -188,6 +193,10 @@ class ScorecardsAuthError(ScorecardsAPIError):
 
 class ScorecardsNotFoundError(ScorecardsAPIError):
     """404: the endpoint is not there (wrong site or ``api_url``)."""
+
+
+class ScorecardsConflictError(ScorecardsAPIError):
+    """409: the write conflicts with what exists (a rule of that name, or an unknown rule id)."""
 
 
 class ScorecardsRateLimitError(ScorecardsAPIError):
@@ -225,6 +234,7 @@ def api_error_for_status(
     request_id: str | None,
     url: str | None,
     reason: str | None = None,
+    method: str = "GET",
 ) -> ScorecardsAPIError:
     """Pick the most specific :class:`ScorecardsAPIError` subclass for an HTTP status."""
     cls: type[ScorecardsAPIError]
@@ -238,9 +248,11 @@ def api_error_for_status(
         cls = ScorecardsNotFoundError
     elif status == 400:
         cls = ScorecardsBadRequestError
+    elif status == 409:
+        cls = ScorecardsConflictError
     else:
         cls = ScorecardsAPIError
-    return cls(status, errors, request_id=request_id, url=url, reason=reason)
+    return cls(status, errors, request_id=request_id, url=url, reason=reason, method=method)
 
 
 def error_messages(body: Any) -> list[str]:

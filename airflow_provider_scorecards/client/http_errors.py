@@ -10,6 +10,7 @@ came from a proxy; every other cause is read from the standard library's excepti
 from __future__ import annotations
 
 import json
+import re
 import socket
 import ssl
 from collections.abc import Mapping
@@ -36,8 +37,9 @@ def status_error(
     body: bytes,
     path: str,
     text: ServerText,
+    method: str = "GET",
 ) -> ScorecardsAPIError:
-    """Return the typed error of a non-200 answer; every text taken from it is scrubbed and capped."""
+    """Return the typed error of a non-2xx answer; every text taken from it is scrubbed and capped."""
     try:
         decoded = json.loads(body) if body else None
     except (ValueError, RecursionError):
@@ -53,6 +55,7 @@ def status_error(
         request_id=None if request_id is None else text.clean(request_id, limit=200),
         url=path,
         reason=None if reason is None else text.clean(reason, limit=200),
+        method=method,
     )
 
 
@@ -75,14 +78,14 @@ class Endpoint:
 
 def transport_error(
     exc: BaseException,
-    path: str,
+    where_to: str,
     text: ServerText,
     where: Endpoint,
     *,
     unsendable: bool = False,
     proxy_failed: bool = False,
 ) -> ScorecardsError:
-    """Return the typed error of a request that got no answer: its cause first, then the detail.
+    """Return the typed error of a request (``"GET /path"``) that got no answer: its cause first.
 
     ``unsendable``: the request itself was bad. ``proxy_failed``: the HTTP stack blames the proxy. The
     original exception is chained to the error, unless some text in its chain holds a credential (a
@@ -90,11 +93,11 @@ def transport_error(
     """
     # The exception text of requests can include the full URL with query but never headers.
     if unsendable:
-        return ScorecardsResponseError(f"GET {path}: request could not be sent ({type(exc).__name__})")
+        return ScorecardsResponseError(f"{where_to}: request could not be sent ({type(exc).__name__})")
     chain = _chain(exc)
     root = chain[-1]
     detail = f"{type(root).__name__}: {text.clean(str(root), limit=300)}"
-    error = ScorecardsTransportError(f"GET {path}: {_cause(chain, where, proxy_failed)} ({detail})")
+    error = ScorecardsTransportError(f"{where_to}: {_cause(chain, where, proxy_failed)} ({detail})")
     if not any(_holds_secret(str(e), text) for e in chain):
         error.__cause__ = exc
     return error
@@ -135,6 +138,11 @@ def _cause(chain: list[BaseException], where: Endpoint, proxy_failed: bool) -> s
     return f"no HTTP answer from {where.target}"
 
 
+def caused_by(exc: BaseException, kinds: type[BaseException] | tuple[type[BaseException], ...]) -> bool:
+    """Whether ``exc`` or anything it wraps is one of ``kinds``."""
+    return any(isinstance(e, kinds) for e in _chain(exc))
+
+
 def _chain(exc: BaseException, limit: int = 12) -> list[BaseException]:
     """Return ``exc`` and what it wraps (causes, contexts, a ``reason``, ``args``), deepest last."""
     depth: dict[int, tuple[int, BaseException]] = {}
@@ -155,4 +163,4 @@ def _holds_secret(raw: str, text: ServerText) -> bool:
 
 def brief(error: BaseException | None) -> str:
     """Return an error's message without the request it was about, for the one-line retry log."""
-    return str(error).split(" (GET ")[0][:200]
+    return re.split(r" \((?:GET|POST) /", str(error))[0][:200]

@@ -12,6 +12,7 @@ field and the value (docs/decoding.rst).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -230,11 +231,11 @@ def decode_outcomes_page(body: bytes, offset: int, page_size: int) -> OutcomesPa
             raise msgspec.ValidationError(f"{len(items)} outcomes in answer to page[size]={page_size}")
         rules: dict[str, IncludedRule] = {}
         for item in page.included or ():
-            if item.id and item.type in (None, "rule") and item.id not in rules:
+            if item.id and item.type in (None, "rule"):  # every copy is checked; the first one names it
                 named = (item.attributes and _RULE_ATTRIBUTES.decode(item.attributes)) or _NO_RULE_ATTRIBUTES
-                rules[item.id] = IncludedRule(item.id, named.name, named.scorecard_name)
+                rules.setdefault(item.id, IncludedRule(item.id, named.name, named.scorecard_name))
     except (msgspec.DecodeError, RecursionError) as exc:  # ValidationError is a DecodeError
-        raise _refusal(body, where, exc) from None
+        raise refusal(body, where, exc) from None
     outcomes = []
     for outcome in items:
         r = outcome.relationships
@@ -289,10 +290,12 @@ _OUTCOME = {
 }
 _INCLUDED = {"id": str, "type": str}
 _INCLUDED_RULE = {"attributes": {"name": str, "scorecard_name": str}}
-_EXPECTED = {list: "a list", dict: "an object", str: "a string"}
+_EXPECTED = {list: "a list", dict: "an object", str: "a string", bool: "a boolean", int: "an integer"}
 
 
-def _refusal(body: bytes, where: str, refused: Exception) -> ScorecardsResponseError:
+def refusal(
+    body: bytes, where: str, refused: Exception, problem: Callable[[Any], str | None] | None = None
+) -> ScorecardsResponseError:
     """Return the error for a body the decoder refused, naming its first problem (item, id, field, value).
 
     The body is read again, loosely, only to name what is wrong; the page is refused whatever is found.
@@ -305,25 +308,25 @@ def _refusal(body: bytes, where: str, refused: Exception) -> ScorecardsResponseE
         payload = json.loads(body)
     except RecursionError:
         return nested
-    return ScorecardsResponseError(f"{where}{_page_problem(payload) or f': {refused}'}")
+    return ScorecardsResponseError(f"{where}{(problem or _page_problem)(payload) or f': {refused}'}")
 
 
 def _page_problem(payload: Any) -> str | None:
-    if problem := _shape_problem(payload, _PAGE, "a JSON object"):
+    if problem := shape_problem(payload, _PAGE, "a JSON object"):
         return f": {problem}"
     for position, item in enumerate(payload.get("included") or ()):
-        problem = _shape_problem(item, _INCLUDED, "an object")
+        problem = shape_problem(item, _INCLUDED, "an object")
         if problem is None and item.get("type") in (None, "rule") and item.get("id"):  # a rule: typed
-            problem = _shape_problem(item, _INCLUDED_RULE, "an object")
+            problem = shape_problem(item, _INCLUDED_RULE, "an object")
         if problem:
-            return f", included item {position}{_named(item)}: {problem}"
+            return f", included item {position}{named(item)}: {problem}"
     for position, item in enumerate(payload.get("data") or ()):
-        if problem := _shape_problem(item, _OUTCOME, "an outcome object"):
-            return f", item {position}{_named(item)}: {problem}"
+        if problem := shape_problem(item, _OUTCOME, "an outcome object"):
+            return f", item {position}{named(item)}: {problem}"
     return None
 
 
-def _shape_problem(value: Any, shape: dict[str, Any], what: str, path: str = "") -> str | None:
+def shape_problem(value: Any, shape: dict[str, Any], what: str, path: str = "") -> str | None:
     """Why a decoded value is not an object of ``shape`` (its keys' types, or their shapes); None if it is."""
     if type(value) is not dict:
         return f"expected {what}, got {_kind(value)}"
@@ -333,12 +336,12 @@ def _shape_problem(value: Any, shape: dict[str, Any], what: str, path: str = "")
         if type(inner) is not (expected := dict if type(kind) is dict else kind):
             shown = render_server_text(repr(inner) if type(inner) is str else inner, 40)
             return f"'{path}{key}' is {_kind(inner)} {shown}, expected {_EXPECTED[expected]}"
-        if expected is dict and (problem := _shape_problem(inner, kind, "", f"{path}{key}.")):
+        if expected is dict and (problem := shape_problem(inner, kind, "", f"{path}{key}.")):
             return problem
     return None
 
 
-def _named(item: Any) -> str:
+def named(item: Any) -> str:
     """`` (id '...')`` for an item with a string id, to say which one is wrong."""
     return f" (id '{render_id(item['id'])}')" if type(item) is dict and type(item.get("id")) is str else ""
 

@@ -25,7 +25,13 @@ from airflow_provider_scorecards.client.errors import (
     ScorecardsTransportError,
     ServerText,
 )
-from airflow_provider_scorecards.client.http_errors import Endpoint, brief, status_error, transport_error
+from airflow_provider_scorecards.client.http_errors import (
+    Endpoint,
+    brief,
+    caused_by,
+    status_error,
+    transport_error,
+)
 from airflow_provider_scorecards.client.rate_limit import RateLimitPacer, rate_limit_wait
 from airflow_provider_scorecards.client.settings import ClientSettings, proxy_passwords
 from airflow_provider_scorecards.client.watchdog import RequestWatchdog, deadline_adapter
@@ -101,18 +107,24 @@ def _host_and_port(url: str) -> str:
 class _RetryableAnswer(Exception):
     """Carries a retryable error and the wait its answer asked for (a 429's reset) to the retry policy."""
 
-    def __init__(self, error: ScorecardsError, wait: float | None = None) -> None:
+    def __init__(
+        self, error: ScorecardsError, wait: float | None = None, *, unprocessed: bool = False
+    ) -> None:
         super().__init__(str(error))
         self.error = error
         self.wait = wait
+        self.unprocessed = unprocessed
+        """The server cannot have acted on the request (a 429, a connection never made)."""
 
 
 class Transport:
-    """GETs JSON from the Scorecards API with the retry policy of the provider.
+    """Sends requests to the Scorecards API (GET, and JSON POSTs) with the retry policy of the provider.
 
     - 429: wait for ``X-RateLimit-Reset`` (or ``Retry-After``; else exponential backoff), capped.
     - 5xx, connection errors, read timeouts, a truncated body: exponential backoff with full jitter.
-    - 400/401/403/404 and any other status: raise at once with Datadog's message; no retry.
+    - 400/401/403/404/409 and any other status: raise at once with Datadog's message; no retry.
+    - A write that must not be repeated (a create) is sent again after a 5xx or a lost answer only once
+      its caller has looked for what it may have done (see :meth:`request`).
     - Redirects are not followed: a redirect to another host would carry the keys along.
     """
 
@@ -127,6 +139,7 @@ class Transport:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         import requests
+        import urllib3
 
         self.settings = settings
         self.log: Logger = log or logging.getLogger(__name__)
@@ -145,6 +158,8 @@ class Transport:
             requests.exceptions.InvalidHeader,
         )
         self._proxy_errors = requests.exceptions.ProxyError
+        # Failures to connect at all: nothing was sent, so even a create may be sent again.
+        self._connect_errors = (requests.exceptions.ConnectTimeout, urllib3.exceptions.NewConnectionError)
         self._watchdog = RequestWatchdog()
         proxies = settings.proxies if settings.proxies is not None else environment_proxies(settings.base_url)
         self._text = ServerText((*settings.secrets, *proxy_passwords(proxies)))
@@ -172,37 +187,79 @@ class Transport:
         self._abandoned.set()
         self._watchdog.expire_all()
 
+    def scrub(self, text: str) -> str:
+        """Return ``text`` with the connection's secrets (keys, token, proxy passwords) replaced."""
+        return self._text.scrub(text)
+
     def close(self) -> None:
         """Close the session's pooled connections."""
         self.session.close()
 
-    def get_json(
-        self, path: str, params: Mapping[str, str], decode: Callable[[bytes], Any] = json.loads
+    def request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        decode: Callable[[bytes], Any] = json.loads,
+        *,
+        body: Any = None,
+        max_bytes: int | None = None,
+        before_resend: Callable[[], Any] | None = None,
     ) -> Any:
-        """Return the decoded JSON body of ``GET base_url + path``, after retries; raise a typed error.
+        """Return the decoded body of a 2xx answer to ``method base_url + path``, after retries.
 
         ``decode`` turns the body into the result (``json.loads`` by default); a ``ValueError`` from it
-        means a truncated or garbled body, which is retried like a dropped connection.
+        means a truncated or garbled body, retried like a dropped connection. ``body`` is sent as JSON;
+        an answer over ``max_bytes`` (default ``max_page_bytes``) is refused. ``before_resend`` marks a
+        write that must never be repeated blindly (a create): after a failure the server may have acted
+        on (a 5xx, a lost or cut answer), it is called before sending again, and what it returns, unless
+        ``None``, is the result. Without it, every retryable failure is retried (reads, idempotent writes).
+        Failures where nothing was processed (a 429, a refused connection) are retried either way.
         """
+        data = None if body is None else json.dumps(body).encode()
+        limit = self.settings.max_page_bytes if max_bytes is None else max_bytes
+        acted = [False]
+
+        def attempt() -> Any:
+            if acted[0] and before_resend is not None and (found := before_resend()) is not None:
+                return found
+            try:
+                return self._attempt(method, path, params or {}, decode, data, limit)
+            except _RetryableAnswer as answer:
+                acted[0] = acted[0] or not answer.unprocessed
+                raise
+
         try:
-            return self._retry_policy()(self._attempt, path, params, decode)
+            return self._retry_policy()(attempt)
         except _RetryableAnswer as exhausted:
             raise exhausted.error from exhausted.error.__cause__  # what the HTTP stack said, if anything
 
-    def _attempt(self, path: str, params: Mapping[str, str], decode: Callable[[bytes], Any]) -> Any:
+    def _attempt(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str],
+        decode: Callable[[bytes], Any],
+        data: bytes | None,
+        limit: int,
+    ) -> Any:
         """One request: the body, a typed error raised at once, or a retryable answer for the policy."""
         self.pacer.before_request()
+        where = f"{method} {path}"
         if self._abandoned.is_set():
-            raise self._abandonment(path)
+            raise self._abandonment(where)
         self._count(requests=1)
         settings = self.settings
         with self._watchdog.request(settings.request_deadline) as clock:
             try:
                 # ``verify`` per request: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override the
                 # session's, and the connection's setting must win.
-                response = self.session.get(
+                response = self.session.request(
+                    method,
                     settings.base_url + path,
                     params=params,
+                    data=data,
+                    headers=None if data is None else {"Content-Type": "application/json"},
                     timeout=(min(settings.timeout, settings.request_deadline), settings.timeout),
                     allow_redirects=False,
                     stream=True,
@@ -210,37 +267,37 @@ class Transport:
                 )
                 try:
                     self.pacer.observe(response.headers)
-                    limit = settings.max_page_bytes if response.status_code == 200 else MAX_ERROR_BODY_BYTES
-                    body = self._read_body(response, path, limit, truncate=response.status_code != 200)
+                    ok = 200 <= response.status_code < 300
+                    content = self._read_body(response, where, limit if ok else MAX_ERROR_BODY_BYTES, ok)
                 finally:
                     response.close()
             except (self._request_errors, OSError) as exc:
-                raise self._failure(exc, path, clock.expired) from None
+                raise self._failure(exc, where, clock.expired) from None
             if clock.expired:  # a cut answer can look complete (headers ended by the shutdown)
-                raise self._failure(None, path, expired=True)
-        if response.status_code == 200:
+                raise self._failure(None, where, expired=True)
+        if ok:
             try:
-                return decode(body)
+                return decode(content)
             except ScorecardsResponseError as exc:
                 raise ScorecardsResponseError(self._text.clean(str(exc))) from None
             except RecursionError:
-                raise ScorecardsResponseError(
-                    f"GET {path}: the response body is nested too deeply to be a scores page"
-                ) from None
+                raise ScorecardsResponseError(f"{where}: the response body is nested too deeply") from None
             except ValueError:
                 raise _RetryableAnswer(
-                    ScorecardsTransportError(f"GET {path}: the response body is not valid JSON (truncated?)")
+                    ScorecardsTransportError(f"{where}: the response body is not valid JSON (truncated?)")
                 ) from None
-        error = status_error(response.status_code, response.reason, response.headers, body, path, self._text)
+        status = response.status_code
+        error = status_error(status, response.reason, response.headers, content, path, self._text, method)
         if not error.retryable:
             raise error
-        raise _RetryableAnswer(error, rate_limit_wait(response.status_code, response.headers))
+        raise _RetryableAnswer(error, rate_limit_wait(status, response.headers), unprocessed=status == 429)
 
-    def _read_body(self, response: requests.Response, path: str, limit: int, *, truncate: bool) -> bytes:
-        """Read the body in chunks, never beyond ``limit`` bytes (an error body is cut there)."""
+    def _read_body(self, response: requests.Response, where: str, limit: int, whole: bool) -> bytes:
+        """Read the body in chunks, never beyond ``limit`` bytes (an error body, not ``whole``, is cut)."""
+        truncate = not whole
         declared = response.headers.get("Content-Length", "")
-        if not truncate and declared.isdigit() and len(declared) < 20 and int(declared) > limit:
-            raise self._too_large(path, limit)
+        if whole and declared.isdigit() and len(declared) < 20 and int(declared) > limit:
+            raise self._too_large(where, limit)
         chunks: list[bytes] = []
         size = 0
         for chunk in response.iter_content(min(CHUNK_BYTES, limit + 1)):
@@ -249,38 +306,42 @@ class Transport:
                 if truncate:
                     chunks.append(chunk[: limit - (size - len(chunk))])
                     break
-                raise self._too_large(path, limit)
+                raise self._too_large(where, limit)
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _too_large(self, path: str, limit: int) -> ScorecardsResponseError:
+    def _too_large(self, where: str, limit: int) -> ScorecardsResponseError:
         return ScorecardsResponseError(
-            f"GET {path}: the response body is larger than max_page_bytes={limit} (a page of 1000 scores "
+            f"{where}: the response body is larger than max_page_bytes={limit} (a page of 1000 scores "
             "is well under 1 MB); refused"
+            if limit == self.settings.max_page_bytes
+            else f"{where}: the response body is larger than the {limit} bytes such an answer takes; refused"
         )
 
-    def _failure(self, exc: Exception | None, path: str, expired: bool) -> Exception:
+    def _failure(self, exc: Exception | None, where: str, expired: bool) -> Exception:
         """Return the typed error (or retryable answer) for a request that got no complete answer."""
         if self._abandoned.is_set():
-            return self._abandonment(path)
+            return self._abandonment(where)
         if expired or exc is None:
             error: ScorecardsError = ScorecardsTransportError(
-                f"GET {path}: no complete answer within request_deadline={self.settings.request_deadline:g} s"
+                f"{where}: no complete answer within request_deadline={self.settings.request_deadline:g} s"
             )
         else:
             error = transport_error(
                 exc,
-                path,
+                where,
                 self._text,
                 self._endpoint,
                 unsendable=isinstance(exc, self._unsendable),
                 proxy_failed=isinstance(exc, self._proxy_errors),
             )
-        return _RetryableAnswer(error) if error.retryable else error
+        # A connection never made carried nothing: the server cannot have acted on the request.
+        unsent = exc is not None and caused_by(exc, self._connect_errors)
+        return _RetryableAnswer(error, unprocessed=unsent) if error.retryable else error
 
-    def _abandonment(self, path: str) -> ScorecardsTransportError:
+    def _abandonment(self, where: str) -> ScorecardsTransportError:
         """Return the error of an abandoned request: raised as it is, so neither retried nor logged."""
-        return ScorecardsTransportError(f"GET {path}: abandoned, nobody waits for the answer any more")
+        return ScorecardsTransportError(f"{where}: abandoned, nobody waits for the answer any more")
 
     def _retry_policy(self) -> tenacity.Retrying:
         """Build the retry loop of one request (per request: its state is that request's own)."""

@@ -8,16 +8,14 @@ data, so it cannot open a gate on data nobody has. Expired or unmatched waivers 
 
 from __future__ import annotations
 
-import ast
 import contextlib
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from airflow_provider_scorecards.client.coercion import MAX_LIST_ITEMS
+from airflow_provider_scorecards.client.coercion import MAX_LIST_ITEMS, DuplicateKeyError, parse_dict_text
 from airflow_provider_scorecards.client.errors import InvalidParameterError, render_id, render_server_text
 from airflow_provider_scorecards.gate.condition import ABSENT, GateCheck, GateResult, closest_ids
 
@@ -101,35 +99,11 @@ def _from_text(text: str) -> Any:
             PARAMETER, f"<{len(stripped)} characters>", f"expected at most {MAX_TEXT}"
         )
     try:
-        return json.loads(stripped, object_pairs_hook=_no_duplicates)
-    except _DuplicateId as duplicate:
+        return parse_dict_text(stripped)
+    except DuplicateKeyError as duplicate:
         raise InvalidParameterError(PARAMETER, text, f"{duplicate.args[0]!r} is waived twice") from None
-    except json.JSONDecodeError:
-        pass
-    try:
-        tree = ast.parse(stripped, mode="eval")  # a dict rendered by Jinja: {'service:a': '2026-12-31'}
-        if isinstance(tree.body, ast.Dict):  # literal_eval keeps the last of two equal keys: refuse them
-            _no_duplicates(
-                [(str(key.value), None) for key in tree.body.keys if isinstance(key, ast.Constant)]
-            )
-        return ast.literal_eval(tree)
-    except _DuplicateId as duplicate:
-        raise InvalidParameterError(PARAMETER, text, f"{duplicate.args[0]!r} is waived twice") from None
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
+    except (ValueError, TypeError):
         raise InvalidParameterError(PARAMETER, text, f"{_FORMS}, as JSON or a dict") from None
-
-
-class _DuplicateId(ValueError):
-    pass
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _DuplicateId(key)
-        result[key] = value
-    return result
 
 
 def _waiver(waiver_id: str, spec: Any, shown: Any) -> Waiver:

@@ -135,14 +135,19 @@ class DatadogScorecardsHook(BaseHook):
         self.close()
 
     def test_connection(self) -> tuple[bool, str]:
-        """One cheap request that proves both keys and the ``apm_service_catalog_read`` permission."""
+        """One cheap request that proves both keys and the read permission, naming the write one too.
+
+        Reading scores needs ``apm_service_catalog_read``; posting rule outcomes (and creating custom rules)
+        needs ``apm_service_catalog_write``, which no request can test without writing.
+        """
         try:
             page = self.get_conn().get_page(ScoresQuery.build("by-kind", page_limit=1))
         except ScorecardsAuthError as exc:
             return False, (
                 f"Datadog refused the credentials ({exc.status}): {'; '.join(exc.errors) or 'forbidden'}. "
                 "Check the API key and the application key, and that the application key (or OAuth "
-                "token) has the apm_service_catalog_read permission."
+                "token) has the apm_service_catalog_read permission (and apm_service_catalog_write to post "
+                "rule outcomes)."
             )
         except ScorecardsAPIError as exc:
             return False, str(exc)
@@ -152,5 +157,6 @@ class DatadogScorecardsHook(BaseHook):
             self.close()
         return True, (
             f"Connected to {self.settings.base_url}: keys accepted, scores readable "
-            f"({page.total if page.total is not None else page.count} score kinds)."
+            f"({page.total if page.total is not None else page.count} score kinds). Posting rule outcomes "
+            "also needs the apm_service_catalog_write permission, which this test does not check."
         )

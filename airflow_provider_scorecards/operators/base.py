@@ -1,10 +1,10 @@
 """The base classes of the provider's task classes: one home for the arguments they share.
 
-The export operator, the check operator and the threshold sensor take the same nine query arguments and
-``datadog_conn_id``; the last two also take the same gate arguments. As common.sql's ``BaseSQLOperator``
-and the Slack provider's ``SlackAPIOperator`` do, :class:`DatadogScorecardsBaseOperator` assigns the
-shared arguments and declares their template fields, :class:`DatadogScorecardsGateBaseOperator` adds the
-gate arguments, and each task class declares only its own.
+Every task class takes ``datadog_conn_id`` (:class:`DatadogScorecardsConnectionBaseOperator`); the export,
+the check and the sensor also take the same nine query arguments (:class:`DatadogScorecardsBaseOperator`),
+the last two the gate arguments (:class:`DatadogScorecardsGateBaseOperator`). As common.sql's
+``BaseSQLOperator`` does, each base assigns its arguments and declares their template fields; each task
+class declares only its own.
 
 Arguments that are already plain values are validated when the DAG is parsed, so
 ``aggregation="by-service"`` fails when the DAG is loaded rather than at 3 a.m. when the task runs.
@@ -97,8 +97,39 @@ class GateArguments:
     conn_id: str
 
 
-class DatadogScorecardsBaseOperator(BaseOperator):
-    """The query arguments, the connection, the colours and the extra link of every task class.
+class DatadogScorecardsConnectionBaseOperator(BaseOperator):
+    """The connection, the colours and the extra link of every task class.
+
+    :param datadog_conn_id: the Airflow connection to use (templated).
+    """
+
+    template_fields: Sequence[str] = ("datadog_conn_id",)
+    ui_color = "#632ca6"  # Datadog purple
+    ui_fgcolor = "#ffffff"
+    operator_extra_links: Collection[BaseOperatorLink] = (ScorecardsLink(),)
+
+    def __init__(self, *, datadog_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.datadog_conn_id = datadog_conn_id
+
+    def connection_id(self) -> str:
+        """Return the rendered ``datadog_conn_id``, checked."""
+        return coerce_conn_id(self.datadog_conn_id)
+
+    def hook_concurrency(self) -> int:
+        """Return the size of the hook's connection pool (the export's is its rendered ``concurrency``)."""
+        return 4
+
+    @cached_property
+    def hook(self) -> DatadogScorecardsHook:
+        """The hook of the rendered ``datadog_conn_id``, built on first use (at run time, never at parse)."""
+        from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
+
+        return DatadogScorecardsHook(self.connection_id(), concurrency=self.hook_concurrency())
+
+
+class DatadogScorecardsBaseOperator(DatadogScorecardsConnectionBaseOperator):
+    """The query arguments of every task class that reads scores, and the connection.
 
     :param aggregation: ``by-entity``, ``by-rule``, ``by-scorecard``, ``by-team`` or ``by-kind``
         (templated).
@@ -116,9 +147,6 @@ class DatadogScorecardsBaseOperator(BaseOperator):
 
     template_fields: Sequence[str] = (*QUERY_ARGS, "datadog_conn_id")
     template_fields_renderers: ClassVar[dict[str, str]] = LIST_RENDERERS
-    ui_color = "#632ca6"  # Datadog purple
-    ui_fgcolor = "#ffffff"
-    operator_extra_links: Collection[BaseOperatorLink] = (ScorecardsLink(),)
 
     def __init__(
         self,
@@ -132,7 +160,6 @@ class DatadogScorecardsBaseOperator(BaseOperator):
         is_enabled: bool | str | None = None,
         sort: str | None = None,
         page_limit: int | str = DEFAULT_PAGE_LIMIT,
-        datadog_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -145,26 +172,10 @@ class DatadogScorecardsBaseOperator(BaseOperator):
         self.is_enabled = is_enabled
         self.sort = sort
         self.page_limit = page_limit
-        self.datadog_conn_id = datadog_conn_id
 
     def scores_query(self) -> ScoresQuery:
         """Build the query of this task from its rendered arguments; raises before any request."""
         return ScoresQuery.build(**{name: getattr(self, name) for name in QUERY_ARGS})
-
-    def connection_id(self) -> str:
-        """Return the rendered ``datadog_conn_id``, checked."""
-        return coerce_conn_id(self.datadog_conn_id)
-
-    def hook_concurrency(self) -> int:
-        """Return the size of the hook's connection pool (the export's is its rendered ``concurrency``)."""
-        return 4
-
-    @cached_property
-    def hook(self) -> DatadogScorecardsHook:
-        """The hook of the rendered ``datadog_conn_id``, built on first use (at run time, never at parse)."""
-        from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
-
-        return DatadogScorecardsHook(self.connection_id(), concurrency=self.hook_concurrency())
 
     def validate_plain_arguments(self, checks: Mapping[str, Callable[[Any], Any]] | None = None) -> None:
         """Validate at DAG parse the arguments that are plain values; leave templated ones for run time.

@@ -22,6 +22,7 @@ from urllib.parse import quote, urlencode
 from airflow_provider_scorecards.hooks import CONN_TYPE
 from airflow_provider_scorecards.simulator.faults import FaultInjector, FaultPlan
 from airflow_provider_scorecards.simulator.org import Organisation, RuleFilter
+from airflow_provider_scorecards.simulator.rules import Writes
 from airflow_provider_scorecards.simulator.scores_params import parse_filter
 from airflow_provider_scorecards.simulator.server import RateLimiter, RequestRecord, SimulatorHTTPServer
 
@@ -69,6 +70,7 @@ class ScorecardsSimulator:
     :param rate_limit_period: the window of ``rate_limit``, in seconds.
     :param faults: random fault rates and added latency (see :mod:`.faults`); ``sim.faults.inject`` adds
         deterministic ones.
+    :param outcome_delay: seconds between accepting posted outcomes and counting them (0: at once).
     """
 
     def __init__(
@@ -88,12 +90,15 @@ class ScorecardsSimulator:
         rate_limit: int = 10_000,
         rate_limit_period: float = 10.0,
         faults: FaultPlan | None = None,
+        outcome_delay: float = 0.5,
     ) -> None:
         if organisation is None and (
             isinstance(entities, bool) or not isinstance(entities, int) or entities < 1
         ):
             raise ValueError(f"entities must be a whole number of at least 1, got {entities!r}")
-        self.org = organisation or Organisation.generate(seed=seed, entities=entities, teams=teams)
+        self.writes = Writes(
+            organisation or Organisation.generate(seed=seed, entities=entities, teams=teams), outcome_delay
+        )
         self.api_key = required_key("api_key", api_key)
         self.app_key = required_key("app_key", app_key)
         self.bearer_token = None if bearer_token is None else required_key("bearer_token", bearer_token)
@@ -107,7 +112,7 @@ class ScorecardsSimulator:
         self.requests: list[RequestRecord] = []
         self._manual_step = 0
         self._started_at = time.monotonic()
-        self._lock = threading.Lock()
+        self._lock = self.writes.lock
         self._ids = itertools.count(1)
         self._grow = itertools.count(1)
         self._cache: dict[tuple[Any, ...], list[str]] = {}
@@ -179,6 +184,11 @@ class ScorecardsSimulator:
         if self.bearer_token:
             extra["bearer_token"] = self.bearer_token
         return {"conn_type": conn_type, "password": self.api_key, "extra": extra}
+
+    @property
+    def org(self) -> Organisation:
+        """The organisation now: with the rules created through the API, and the posted outcomes due."""
+        return self.writes.current()
 
     # -- drift --------------------------------------------------------------------------------------
 
@@ -259,10 +269,11 @@ class ScorecardsSimulator:
 
     def _serialised_scores(self, aggregation: str, rule_filter: RuleFilter, sort: str | None) -> list[str]:
         """Score objects as JSON strings, cached per query and drift step (pages are slices of this)."""
-        key = (aggregation, rule_filter, sort, self.step)
+        org = self.org
+        key = (aggregation, rule_filter, sort, self.step, self.writes.version)
         cached = self._cache.get(key)
         if cached is None:
-            items = _sorted(self.org.scores(aggregation, rule_filter, key[3]), sort)
+            items = _sorted(org.scores(aggregation, rule_filter, key[3]), sort)
             cached = [json.dumps(item, separators=(",", ":")) for item in items]
             with self._lock:
                 if len(self._cache) > 64:

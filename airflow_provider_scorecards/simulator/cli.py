@@ -100,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--latency", type=_non_negative_float, default=0.0, help="seconds added to every request"
     )
+    parser.add_argument(
+        "--outcome-delay", type=_non_negative_float, default=0.5, help="seconds before posted outcomes count"
+    )
     parser.add_argument("--error-rate", type=_share, default=0.0, help="share of requests answered 5xx")
     parser.add_argument(
         "--rate-limit", type=_positive_int, default=10_000, help="requests per period before 429"
@@ -142,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         rate_limit=args.rate_limit,
         rate_limit_period=args.rate_limit_period,
         faults=FaultPlan(latency=args.latency, error_rate=args.error_rate),
+        outcome_delay=args.outcome_delay,
     )
     try:
         sim.start()

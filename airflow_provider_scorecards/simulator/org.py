@@ -92,6 +92,7 @@ class Organisation:
         self._fix = fix_steps_by_entity  # drift step at which a fail turns into a pass (0 = never)
         self.fix_steps = fix_steps
         self._step_cache: dict[int, list[bytes]] = {0: outcomes}
+        self.remarks: dict[tuple[int, int], str] = {}  # posted remarks, by entity and rule index
 
     # -- generation -------------------------------------------------------------------------------
 

@@ -95,7 +95,8 @@ def _select(org: Organisation, step: int, query: _Query) -> list[dict[str, Any]]
             state = org.outcome(entity_index, rule_index, step)
             if state not in STATES or (query.state is not None and state != query.state):
                 continue
-            items.append(_outcome_item(entity.name, entity.kind, rule, state, step))
+            remarks = org.remarks.get((entity_index, rule_index))
+            items.append(_outcome_item(entity.name, entity.kind, rule, state, step, remarks))
     return items
 
 
@@ -147,11 +148,15 @@ class _Query:
         )
 
 
-def _outcome_item(service: str, kind: str, rule: Rule, state: str, step: int) -> dict[str, Any]:
+def _outcome_item(
+    service: str, kind: str, rule: Rule, state: str, step: int, remarks: str | None = None
+) -> dict[str, Any]:
     outcome_id = f"{rule.id}\\{service}"
     draw = zlib.crc32(outcome_id.encode())
     attributes: dict[str, Any] = {"service_name": service, "state": state}
-    if state == "fail":
+    if remarks is not None:  # as posted
+        attributes["remarks"] = remarks
+    elif state == "fail":
         template = _FAILURE_REMARKS.get(rule.name, f"{rule.name}: not met by {{name}}.")
         attributes["remarks"] = template.format(name=service)
     elif state == "skip":

@@ -4,7 +4,8 @@ Standard library only (``http.server``, one thread per connection, HTTP/1.1 keep
 ``GET /api/v2/scorecard/scores/{aggregation}`` and ``GET /api/v1/validate`` with Datadog's wire details:
 ``application/vnd.api+json``, ``links.next`` on every page (even the last, empty one), ``meta`` with
 count/limit/offset/total, JSON:API error objects, ``X-RateLimit-*`` headers and 429 when the window is
-spent. It imports nothing from the provider's client code: it is an independent reading of the API.
+spent; the rules list and the writes are :mod:`.rules`'s. It imports nothing from the provider's client
+code: it is an independent reading of the API.
 What a scores request asks for (filters, sort, paging) is parsed by
 :mod:`~airflow_provider_scorecards.simulator.scores_params` before the handler builds the page.
 
@@ -30,6 +31,13 @@ from airflow_provider_scorecards.simulator.outcomes import (
     outcomes_body,
 )
 from airflow_provider_scorecards.simulator.params import int_param, page_link
+from airflow_provider_scorecards.simulator.rules import (
+    LATE_FAULTS,
+    RULES_PATH,
+    ApiError,
+    read_body,
+    rules_answer,
+)
 from airflow_provider_scorecards.simulator.scores_params import (
     FILTER_PARAMS,
     BadRequest,
@@ -116,6 +124,7 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
     # delayed ACK hold every keep-alive answer back by ~40 ms.
     disable_nagle_algorithm = True
     server_version = "ScorecardsSimulator"
+    _body: bytes | ApiError = b""  # a POST's body, read before its answer
     sys_version = ""
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -133,7 +142,10 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
                 time.sleep(sim.faults.plan.latency)
             fault = sim.faults.next_fault() if parts.path.startswith("/api/") else None
             self._log_entry["fault"] = fault.kind if fault else None
-            if fault is not None and self._apply_fault(fault):
+            late = (
+                fault if self.command == "POST" and fault is not None and fault.kind in LATE_FAULTS else None
+            )
+            if fault is not None and late is None and self._apply_fault(fault):
                 return
             if parts.path == PAGE_PATH:
                 self._send_body(200, render_scores_page(sim), "text/html; charset=utf-8")
@@ -149,7 +161,14 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
                     429, "Too Many Requests", "rate limit exceeded for scorecard_scores", rate_headers
                 )
                 return
-            if parts.path == "/api/v1/validate":
+            if parts.path == RULES_PATH or self.command == "POST":
+                try:
+                    status, body = rules_answer(sim, self.command, parts.path, params, self._body, fault)
+                except ApiError as exc:
+                    status, body = exc.status, json.dumps(exc.body).encode()
+                if late is None or not self._apply_fault(late):  # else the write is done, its answer lost
+                    self._send_body(status, body, JSONAPI, rate_headers)
+            elif parts.path == "/api/v1/validate":
                 self._send_json(200, {"valid": True}, "application/json", rate_headers)
             elif parts.path.startswith(SCORES_PREFIX) or parts.path == OUTCOMES_PATH:
                 try:
@@ -182,7 +201,11 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
             self.server.sim._record(RequestRecord(status=status, at=time.time(), **self._log_entry))
 
     def do_POST(self) -> None:
-        """``POST /_simulator/advance?steps=N`` with the API key: drift N steps now, from another process."""
+        """Answer the API's writes; ``POST /_simulator/advance?steps=N`` (API key) drifts N steps now."""
+        if urlsplit(self.path).path in (RULES_PATH, OUTCOMES_PATH):
+            self._body = read_body(self)
+            self.do_GET()
+            return
         parts = urlsplit(self.path)
         params = dict(parse_qsl(parts.query))
         self._begin_log(parts.path, params)
@@ -290,6 +313,8 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
         self.send_header("X-Request-Id", f"sim-{next(self.server.sim._ids)}")
         for name, value in (headers or {}).items():
             self.send_header(name, value)
+        if self.close_connection:  # set before the answer: say so
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
 

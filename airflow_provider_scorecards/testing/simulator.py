@@ -96,6 +96,20 @@ class SimulatorFixture:
         )
 
     @property
+    def posted_outcomes(self) -> list[dict[str, Any]]:
+        """Every outcome result the simulator accepted, in order, as sent.
+
+        Each a dict: ``rule_id``, ``entity_reference``, ``state`` and ``remarks`` (None when not sent). The
+        scores count them ``outcome_delay`` seconds after they were accepted.
+        """
+        return self.simulator.writes.posted_outcomes()
+
+    @property
+    def rules(self) -> list[dict[str, Any]]:
+        """The custom rules created through the API, in order: ``id`` and the attributes it answered."""
+        return self.simulator.writes.created_rules()
+
+    @property
     def score_requests(self) -> list[RequestRecord]:
         """Every score request the simulator answered so far (never its headers)."""
         return self.simulator.score_requests()

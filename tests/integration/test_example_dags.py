@@ -28,6 +28,7 @@ EXAMPLE_IDS = [
     "scorecards_snapshot_consumer",
     "scorecards_event_driven",
     "scorecards_gate_rollout",
+    "scorecards_close_the_loop",
 ]
 
 

@@ -140,3 +140,35 @@ def test_watch_needs_one_watcher(kit: SimulatorFixture) -> None:
         kit.watch(_asset("a", "b"))
     with pytest.raises(TypeError, match="expected an Asset, an AssetWatcher or a trigger, got str"):
         kit.watch("checkout_ready")
+
+
+def test_the_kit_shows_the_rules_created_and_the_outcomes_posted(kit: SimulatorFixture) -> None:
+    import requests
+
+    headers = {"DD-API-KEY": kit.simulator.api_key, "DD-APPLICATION-KEY": kit.simulator.app_key}
+    rule = {"name": "Data tests", "scorecard_name": "Production Readiness", "description": "dbt tests"}
+    answer = requests.post(
+        f"{kit.url}/api/v2/scorecard/rules",
+        json={"data": {"type": "rule", "attributes": rule}},
+        headers=headers,
+        timeout=10,
+    )
+    assert answer.status_code == 201
+    rule_id = answer.json()["data"]["id"]
+    assert [(r["id"], r["name"], r["description"], r["level"]) for r in kit.rules] == [
+        (rule_id, "Data tests", "dbt tests", 3)
+    ]
+    result = {
+        "rule_id": rule_id,
+        "entity_reference": "service:checkout-api",
+        "state": "fail",
+        "remarks": "2 failed",
+    }
+    body = {"data": {"type": "batched-outcome", "attributes": {"results": [result]}}}
+    assert (
+        requests.post(
+            f"{kit.url}/api/v2/scorecard/outcomes", json=body, headers=headers, timeout=10
+        ).status_code
+        == 202
+    )
+    assert kit.posted_outcomes == [result]

@@ -255,10 +255,16 @@ def _answer(status: int, body: bytes, headers: dict[str, str] | None = None) -> 
     return lambda handler: answer(handler, status, body, headers)
 
 
-def _echo_keys(handler: BaseHTTPRequestHandler) -> None:
-    echoed = "; ".join(f"{k}: {v}" for k, v in handler.headers.items()) + "x" * 5_000_000
-    body = json.dumps({"errors": [{"title": "Forbidden", "detail": echoed}]}).encode()
-    _answer(403, body, {"X-Request-Id": echoed[:2000]})(handler)
+def _echo_keys_as(status: int) -> Behaviour:
+    def echo(handler: BaseHTTPRequestHandler) -> None:
+        echoed = "; ".join(f"{k}: {v}" for k, v in handler.headers.items()) + "x" * 5_000_000
+        body = json.dumps({"errors": [{"title": "Refused", "detail": echoed}]}).encode()
+        _answer(status, body, {"X-Request-Id": echoed[:2000]})(handler)
+
+    return echo
+
+
+_echo_keys = _echo_keys_as(403)
 
 
 HOSTILE_CELLS: tuple[tuple[str, Behaviour, frozenset[str], int, float], ...] = (
@@ -334,3 +340,126 @@ def run_hostile_cell(name: str, behave: Behaviour) -> tuple[str, int, float, boo
         seconds = time.monotonic() - started
     leaked = any(key.lower() in message.lower() for key in SECRETS) or len(message) > 10_000
     return outcome, len(server.seen), seconds, leaked
+
+
+EMPTY_RULES = json.dumps({"data": [], "links": {"next": "/api/v2/scorecard/rules?page[offset]=100"}}).encode()
+
+
+def _on_write(write: Behaviour) -> Behaviour:
+    """Answer reads with an empty rules list (nothing to find) and writes with ``write``."""
+    return lambda handler: write(handler) if handler.command == "POST" else _answer(200, EMPTY_RULES)(handler)
+
+
+@dataclass(frozen=True)
+class WriteCell:
+    """A hostile server on the write path: a create (through ``find_or_create_rule``) or a post.
+
+    ``max_posts`` bounds the POSTs; a create the server may have acted on is never sent again blindly
+    (with no lookup before it), a post may be.
+    """
+
+    name: str
+    write: str
+    behave: Behaviour
+    outcomes: frozenset[str]
+    max_requests: int
+    max_posts: int
+    max_seconds: float = 5
+
+
+WRITE_CELLS: tuple[WriteCell, ...] = (
+    WriteCell(
+        "create: 201 dripping",
+        "create",
+        _on_write(drip_body(0.05, 400)),
+        frozenset({"ScorecardsTransportError"}),
+        7,
+        3,
+    ),
+    WriteCell(
+        "create: 201 endless",
+        "create",
+        _on_write(endless_chunked),
+        frozenset({"ScorecardsResponseError"}),
+        2,
+        1,
+        10,
+    ),
+    WriteCell(
+        "create: 201 claiming 1 TB",
+        "create",
+        _on_write(_answer(201, b"{", {"Content-Length": str(10**12)})),
+        frozenset({"ScorecardsResponseError"}),
+        2,
+        1,
+    ),
+    WriteCell(
+        "create: 201 nested 200k deep",
+        "create",
+        _on_write(_answer(201, b"[" * 200_000)),
+        frozenset({"ScorecardsResponseError"}),
+        2,
+        1,
+    ),
+    WriteCell(
+        "create: 409 echoing the keys",
+        "create",
+        _on_write(_echo_keys_as(409)),
+        frozenset({"ScorecardsConflictError"}),
+        3,
+        1,
+    ),
+    WriteCell(
+        "create: 503 always",
+        "create",
+        _on_write(_answer(503, b"")),
+        frozenset({"ScorecardsServerError"}),
+        7,
+        3,
+    ),
+    WriteCell(
+        "create: everything 503", "create", _answer(503, b""), frozenset({"ScorecardsServerError"}), 3, 0
+    ),
+    WriteCell(
+        "post: 202 dripping", "post", drip_body(0.05, 400), frozenset({"ScorecardsTransportError"}), 3, 3
+    ),
+    WriteCell("post: 202 endless", "post", endless_chunked, frozenset({"ScorecardsResponseError"}), 1, 1, 10),
+    WriteCell(
+        "post: 202 lying total_received",
+        "post",
+        _answer(202, b'{"meta": {"total_received": 1e99}}'),
+        frozenset({"ScorecardsResponseError"}),
+        1,
+        1,
+    ),
+    WriteCell("post: 503 always", "post", _answer(503, b""), frozenset({"ScorecardsServerError"}), 3, 3),
+)
+"""The write path's hostile servers, with the connection of :data:`HOSTILE_CELLS`."""
+
+
+def run_write_cell(cell: WriteCell) -> tuple[str, int, int, bool, float, bool]:
+    """Make the cell's write: (outcome, requests and POSTs the server saw, whether a POST followed a POST
+    with no lookup between them, seconds, a key in the message)."""
+    from airflow_provider_scorecards.client.client import ScorecardsClient
+    from airflow_provider_scorecards.client.errors import ScorecardsError
+    from airflow_provider_scorecards.client.rules import OutcomeResult
+    from airflow_provider_scorecards.client.settings import settings_from_connection
+
+    with HostileServer(cell.behave) as server:
+        extra = {"app_key_secret": APP_KEY, "api_url": f"http://127.0.0.1:{server.port}", "timeout": 2}
+        extra.update(request_deadline=0.5, max_page_bytes=1024 * 1024, max_retries=2, backoff_base=0.01)
+        settings = settings_from_connection("hostile", "datadog_scorecards", API_KEY, extra)
+        started, message = time.monotonic(), ""
+        try:
+            with ScorecardsClient(settings, concurrency=1) as client:
+                if cell.write == "create":
+                    client.find_or_create_rule(name="fresh data", scorecard_name="Ops")
+                else:
+                    client.post_outcomes("rule", [OutcomeResult(f"service:{k}", "pass") for k in range(3)])
+            outcome = "complete"
+        except ScorecardsError as exc:
+            outcome, message = type(exc).__name__, str(exc)
+        seconds = time.monotonic() - started
+    leaked = any(key.lower() in message.lower() for key in SECRETS) or len(message) > 10_000
+    methods = "".join(seen["method"][0] for seen in server.seen)
+    return outcome, len(methods), methods.count("P"), "PP" in methods, seconds, leaked

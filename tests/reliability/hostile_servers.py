@@ -39,16 +39,23 @@ class HostileServer:
 
     def __init__(self, behave: Behaviour, *, tls: ssl.SSLContext | None = None) -> None:
         self.seen: list[dict[str, str]] = []
-        """Every request, in order: its path and headers."""
+        """Every request, in order: its path, method and headers."""
+        self.bodies: list[bytes] = []
+        """The body of every POST, in order."""
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:
-                outer.seen.append({"path": self.path, **dict(self.headers)})
+                outer.seen.append({"path": self.path, "method": self.command, **dict(self.headers)})
                 with contextlib.suppress(OSError):  # the client hung up (what a deadline does)
                     behave(self)
+
+            def do_POST(self) -> None:
+                with contextlib.suppress(OSError, ValueError):
+                    outer.bodies.append(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+                self.do_GET()
 
             def log_message(self, *args: Any) -> None:
                 return None

@@ -8,9 +8,12 @@ from tests.import_probe import loaded_by
 from tests.reliability.fault_matrix import (
     FETCH_CELLS,
     TRIGGER_CELLS,
+    WRITE_CELLS,
     Cell,
+    WriteCell,
     run_fetch_cell,
     run_trigger_cell,
+    run_write_cell,
 )
 
 
@@ -50,3 +53,14 @@ def test_importing_the_matrix_loads_no_airflow_http_stack_or_simulator() -> None
     ours = ("simulator", "hooks", "client")
     heavy = ("airflow", "requests", *(f"airflow_provider_scorecards.{name}" for name in ours))
     assert loaded_by(["tests.reliability.fault_matrix"], heavy) == []
+
+
+@pytest.mark.parametrize("cell", WRITE_CELLS, ids=[cell.name for cell in WRITE_CELLS])
+def test_write_cell(cell: WriteCell) -> None:
+    outcome, requests, posts, resent_blindly, seconds, leaked = run_write_cell(cell)
+    assert outcome in cell.outcomes, (outcome, requests, posts, seconds)
+    assert requests <= cell.max_requests, (outcome, requests, posts, seconds)
+    assert posts <= cell.max_posts, (outcome, requests, posts, seconds)
+    assert seconds <= cell.max_seconds, (outcome, requests, posts, seconds)
+    assert not (resent_blindly and cell.write == "create")
+    assert not leaked

@@ -10,6 +10,11 @@ from types import ModuleType
 from airflow.sdk import BaseOperator, BaseOperatorLink, BaseSensorOperator
 from airflow.triggers.base import BaseTrigger
 
+try:
+    from airflow.sdk import BaseNotifier
+except ImportError:  # Airflow 3.0
+    from airflow.sdk.bases.notifier import BaseNotifier  # type: ignore[no-redef,unused-ignore]
+
 import airflow_provider_scorecards
 from airflow_provider_scorecards._compat import BaseHook
 from airflow_provider_scorecards.get_provider_info import get_provider_info
@@ -46,7 +51,8 @@ def defined_here(module: ModuleType, base: type) -> list[type]:
 
 
 def derived() -> dict[str, list[str]]:
-    found: dict[str, set[str]] = {k: set() for k in ("hooks", "operators", "sensors", "triggers", "links")}
+    kinds = ("hooks", "operators", "sensors", "triggers", "links", "notifications")
+    found: dict[str, set[str]] = {k: set() for k in kinds}
     for module in package_modules():
         name = module.__name__
         if defined_here(module, BaseHook):
@@ -58,6 +64,7 @@ def derived() -> dict[str, list[str]]:
         if defined_here(module, BaseTrigger):
             found["triggers"].add(name)
         found["links"].update(f"{name}.{c.__qualname__}" for c in defined_here(module, BaseOperatorLink))
+        found["notifications"].update(f"{name}.{c.__qualname__}" for c in defined_here(module, BaseNotifier))
     return {k: sorted(v) for k, v in found.items()}
 
 
@@ -68,6 +75,7 @@ def listed() -> dict[str, list[str]]:
         for section in ("hooks", "operators", "sensors", "triggers")
     }
     result["links"] = sorted(info["extra-links"])
+    result["notifications"] = sorted(info["notifications"])
     return result
 
 

@@ -382,12 +382,14 @@ def test_client_errors_are_not_retried(fresh_conn: ScorecardsSimulator, status: 
 def test_test_connection(sim_conn: ScorecardsSimulator, monkeypatch: pytest.MonkeyPatch) -> None:
     ok, message = DatadogScorecardsHook().test_connection()
     assert ok, message
+    assert "apm_service_catalog_write" in message  # what posting outcomes needs, which it cannot test
     conn = sim_conn.connection_dict()
     conn["extra"]["app_key_secret"] = "bad-app-key"
     monkeypatch.setenv(CONN_ENV, json.dumps(conn))
     ok, message = DatadogScorecardsHook().test_connection()
     assert not ok
     assert "apm_service_catalog_read" in message
+    assert "apm_service_catalog_write" in message
     assert "bad-app-key" not in message
 
 

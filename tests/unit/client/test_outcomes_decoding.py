@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from airflow_provider_scorecards.client.errors import ScorecardsResponseError
@@ -158,6 +158,7 @@ payloads = (
 )
 
 
+@example({"included": [{"id": "r1"}, {"id": "r1", "attributes": {"name": []}}]})  # a bad second copy
 @settings(max_examples=1000, deadline=None)
 @given(payloads)
 def test_the_decoder_answers_as_the_model(payload: Any) -> None:
