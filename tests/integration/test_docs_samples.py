@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import airflow
@@ -24,6 +25,7 @@ import pytest
 
 from airflow_provider_scorecards.simulator import ScorecardsSimulator
 from tests.airflow_support import init_db
+from tests.conftest import CONN_ENV
 from tests.docs_samples import DOCS, PYTHON, Sample, every_sample
 
 SAMPLES = every_sample()
@@ -48,8 +50,17 @@ def test_a_script_runs(sample: Sample, sim_conn: ScorecardsSimulator) -> None:
     exec(compile(sample.text, sample.where, "exec"), {"__name__": "__main__"})
 
 
+@pytest.fixture
+def writable_conn(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScorecardsSimulator]:
+    """A simulator of the test's own, for a sample that writes: the shared one stays as generated."""
+    with ScorecardsSimulator(seed=7, entities=300, outcome_delay=0) as sim:
+        monkeypatch.setenv(CONN_ENV, sim.connection_uri())
+        yield sim
+
+
 @pytest.mark.parametrize("sample", _of("dag"), ids=_id)
-def test_a_dag_file_parses_and_runs(sample: Sample, sim_conn: ScorecardsSimulator) -> None:
+def test_a_dag_file_parses_and_runs(sample: Sample, request: pytest.FixtureRequest) -> None:
+    request.getfixturevalue("writable_conn" if "Outcome" in sample.text else "sim_conn")
     from airflow import settings
 
     from airflow_provider_scorecards.testing.airflow_env import _run_loaded

@@ -17,6 +17,7 @@ import pytest
 
 from airflow_provider_scorecards.client.pages import flatten
 from airflow_provider_scorecards.simulator import ScorecardsSimulator
+from airflow_provider_scorecards.testing.simulator import SimulatorFixture
 from tests.airflow_support import NO_LOGICAL_DATE, dagbag, run_dag
 from tests.conftest import CONN_ENV, EXAMPLE_DAGS
 
@@ -202,3 +203,25 @@ def test_team_fanout_maps_over_teams(demo_sim: ScorecardsSimulator) -> None:
         if rule.is_enabled and any(demo_sim.org.outcome(e, r_index, demo_sim.step) == "fail" for e in members)
     }
     assert set(summary[0]["failing_rules"]) == expected
+
+
+def test_close_the_loop_posts_and_its_gate_reads_what_it_posted(monkeypatch: pytest.MonkeyPatch) -> None:
+    with ScorecardsSimulator(seed=7, entities=300, outcome_delay=0) as sim:  # writes: a simulator of its own
+        monkeypatch.setenv(CONN_ENV, sim.connection_uri())
+        result = run_dag("scorecards_close_the_loop")
+        assert result.state == "success", result.task_states
+        kit = SimulatorFixture(sim)
+        rules = {rule["name"]: rule["id"] for rule in kit.rules}
+        checks, pipeline = rules["Data quality checks pass"], rules["Data quality pipeline succeeds"]
+        assert len(kit.rules) == 2
+        assert result.xcom("report") == {"rule_id": checks, "posted": 3}
+        posted = {(o["rule_id"], o["entity_reference"]): o["state"] for o in kit.posted_outcomes}
+        assert posted == {
+            (checks, "service:checkout-api"): "pass",
+            (checks, "service:payments-gateway"): "pass",
+            (checks, "service:search-indexer"): "fail",
+            (pipeline, "service:identity-service"): "pass",  # the DAG's own outcome, by its notifier
+        }
+        (gate_record,) = result.xcom("gate")
+        assert (gate_record["id"], gate_record["score"]) == ("service:checkout-api", 1.0)
+        assert result.xcom("deploy").startswith("Deploying service:checkout-api")
