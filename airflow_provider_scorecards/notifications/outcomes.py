@@ -129,7 +129,7 @@ class DatadogScorecardOutcomeNotifier(BaseNotifier):
                 check(getattr(self, name))
 
     def get_template_env(self, dag: Any = None) -> Any:
-        """Airflow's environment of ``dag``; a plain one when ``dag`` has none (dag.test()'s serialized DAG)."""
+        """Airflow's environment of ``dag``; a plain one when it has none (dag.test()'s serialized DAG)."""
         return super().get_template_env(dag=dag if hasattr(dag, "get_template_env") else None)
 
     def notify(self, context: Context) -> None:
