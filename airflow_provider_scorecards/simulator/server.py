@@ -53,6 +53,7 @@ logger = logging.getLogger("airflow_provider_scorecards.simulator")
 
 SCORES_PREFIX = "/api/v2/scorecard/scores/"
 ADVANCE_PATH = "/_simulator/advance"
+WRITES_PATH = "/_simulator/writes"
 JSONAPI = "application/vnd.api+json"
 
 
@@ -150,6 +151,9 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
             if parts.path == PAGE_PATH:
                 self._send_body(200, render_scores_page(sim), "text/html; charset=utf-8")
                 return
+            if parts.path == WRITES_PATH and self.command == "GET":
+                self._send_writes()
+                return
             authorised = self._authorised(parts.path)
             self._log_entry["authorised"] = authorised
             if not authorised:
@@ -230,6 +234,15 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
     do_DELETE = do_PATCH = do_PUT
 
     # -- pieces -------------------------------------------------------------------------------------
+
+    def _send_writes(self) -> None:
+        """Answer ``GET /_simulator/writes`` (API key): the custom rules created and every result posted."""
+        sim = self.server.sim
+        if self.headers.get("DD-API-KEY") != sim.api_key:
+            self._send_error(403, "Forbidden", "invalid or missing API key")
+            return
+        writes = {"rules": sim.writes.created_rules(), "posted_outcomes": sim.writes.posted_outcomes()}
+        self._send_json(200, writes, "application/json")
 
     def _authorised(self, path: str) -> bool:
         sim = self.server.sim

@@ -7,7 +7,8 @@ Every example DAG is triggered through the REST API once with a logical date and
 - the dated runs of the scheduled examples use the logical date the scheduler would pick next, and are
   created while the DAGs are still paused: unpausing then adds no scheduled run of its own (which would
   write to the export's default ``/tmp`` output root and cost more runs on two cores);
-- ``gate-waits`` gates ``service:checkout-api`` (0.25 in the simulator) on 0.8: its sensor defers;
+- ``gate-waits`` gates ``service:checkout-api`` (0.25 in the simulator, 0.4 once the close-the-loop
+  example has posted its pass on a custom rule of the same scorecard) on 0.8: its sensor defers;
 - ``gate-fail-fast`` gates ``service:search-indexer`` with ``min_score`` 0.0, so the sensor passes at once
   and the fail-fast path meets its observability score of 0.25 below 0.5: the check fails, no retry;
 - the asset-scheduled examples also run by themselves: the snapshot consumer on the export's snapshot

@@ -224,3 +224,37 @@ def test_advance_endpoint_drifts_from_another_process() -> None:
         assert response.json()["step"] == 2
         assert sim.step == 2
         assert requests.post(sim.url + SCORES + "by-kind", timeout=5).status_code == 405
+
+
+def test_writes_endpoint_shows_created_rules_and_posted_outcomes_to_another_process() -> None:
+    with ScorecardsSimulator(seed=2, entities=10, outcome_delay=0) as sim:
+        url = sim.url + "/_simulator/writes"
+        assert requests.get(url, timeout=5).status_code == 403
+        keys = {"DD-API-KEY": sim.api_key, "DD-APPLICATION-KEY": sim.app_key}
+        assert requests.get(url, headers=keys, timeout=5).json() == {"rules": [], "posted_outcomes": []}
+        rule = {"name": "Airflow checks", "scorecard_name": "Production Readiness"}
+        created = requests.post(
+            sim.url + "/api/v2/scorecard/rules",
+            json={"data": {"type": "rule", "attributes": rule}},
+            headers=keys,
+            timeout=5,
+        )
+        assert created.status_code == 201, created.text
+        rule_id = created.json()["data"]["id"]
+        result = {"rule_id": rule_id, "entity_reference": "service:checkout-api", "state": "pass"}
+        posted = requests.post(
+            sim.url + "/api/v2/scorecard/outcomes",
+            json={"data": {"type": "batched-outcome", "attributes": {"results": [result]}}},
+            headers=keys,
+            timeout=5,
+        )
+        assert posted.status_code == 202, posted.text
+        writes = requests.get(url, headers={"DD-API-KEY": sim.api_key}, timeout=5).json()
+        assert [(r["id"], r["name"], r["custom"]) for r in writes["rules"]] == [
+            (rule_id, "Airflow checks", True)
+        ]
+        assert writes["posted_outcomes"] == [{**result, "remarks": None}]
+        assert writes == {
+            "rules": sim.writes.created_rules(),
+            "posted_outcomes": sim.writes.posted_outcomes(),
+        }
