@@ -40,4 +40,6 @@ autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 autodoc_default_options = {"members": True, "show-inheritance": False}
 myst_heading_anchors = 3
-suppress_warnings = ["myst.header"]
+# "ref.python" is only the ambiguity warning: an unqualified ``Rule`` in a signature names both the client's
+# and the simulator's (each module's own is meant); a missing target still fails the build (nitpicky).
+suppress_warnings = ["myst.header", "ref.python"]
