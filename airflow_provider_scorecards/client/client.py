@@ -220,12 +220,8 @@ class ScorecardsClient(RuleWrites):
         raw: bool = False,
     ) -> PageStream:
         """Every page of the query, fetched as the stream is iterated; see :class:`PageStream`."""
-        workers = coerce_int(
-            "concurrency",
-            self.concurrency if concurrency is None else concurrency,
-            minimum=1,
-            maximum=MAX_CONCURRENCY,
-        )
+        chosen = self.concurrency if concurrency is None else concurrency
+        workers = coerce_int("concurrency", chosen, minimum=1, maximum=MAX_CONCURRENCY)
         return PageStream(self, query, max_results=max_results, concurrency=workers, raw=raw)
 
     def read(

@@ -205,10 +205,8 @@ def coerce_filter_str(name: str, value: Any) -> str | None:
     """Read a one-string filter (``rule_name``): omitted or ``None``: no filter; given but blank: an error."""
     if is_none(value):
         return None
-    if not isinstance(value, str | int) or isinstance(value, bool):
-        raise InvalidParameterError(name, value, "expected a string")
-    text = str(value).strip()
-    if not text:
+    text = coerce_optional_str(name, value)
+    if text is None:
         raise blank_filter_error(name, value)
     return text
 

@@ -227,6 +227,17 @@ class ScorecardsResponseError(ScorecardsError):
     retryable = False
 
 
+_ERROR_OF_STATUS: dict[int, type[ScorecardsAPIError]] = {
+    400: ScorecardsBadRequestError,
+    401: ScorecardsAuthError,
+    403: ScorecardsAuthError,
+    404: ScorecardsNotFoundError,
+    409: ScorecardsConflictError,
+    429: ScorecardsRateLimitError,
+}
+"""The error of each status that has its own; any other 5xx is a ``ScorecardsServerError``."""
+
+
 def api_error_for_status(
     status: int,
     errors: Sequence[str],
@@ -237,21 +248,7 @@ def api_error_for_status(
     method: str = "GET",
 ) -> ScorecardsAPIError:
     """Pick the most specific :class:`ScorecardsAPIError` subclass for an HTTP status."""
-    cls: type[ScorecardsAPIError]
-    if status == 429:
-        cls = ScorecardsRateLimitError
-    elif status >= 500:
-        cls = ScorecardsServerError
-    elif status in (401, 403):
-        cls = ScorecardsAuthError
-    elif status == 404:
-        cls = ScorecardsNotFoundError
-    elif status == 400:
-        cls = ScorecardsBadRequestError
-    elif status == 409:
-        cls = ScorecardsConflictError
-    else:
-        cls = ScorecardsAPIError
+    cls = _ERROR_OF_STATUS.get(status) or (ScorecardsServerError if status >= 500 else ScorecardsAPIError)
     return cls(status, errors, request_id=request_id, url=url, reason=reason, method=method)
 
 

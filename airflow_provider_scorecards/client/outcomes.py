@@ -294,20 +294,24 @@ _EXPECTED = {list: "a list", dict: "an object", str: "a string", bool: "a boolea
 
 
 def refusal(
-    body: bytes, where: str, refused: Exception, problem: Callable[[Any], str | None] | None = None
+    body: bytes,
+    where: str,
+    refused: Exception,
+    problem: Callable[[Any], str | None] | None = None,
+    *,
+    nested: str = "JSON nested too deeply",
 ) -> ScorecardsResponseError:
     """Return the error for a body the decoder refused, naming its first problem (item, id, field, value).
 
     The body is read again, loosely, only to name what is wrong; the page is refused whatever is found.
     A body that is not JSON at all raises ``json``'s ``ValueError`` here, for the transport to retry.
     """
-    nested = ScorecardsResponseError(f"{where}: JSON nested too deeply")
     if isinstance(refused, RecursionError):
-        return nested
+        return ScorecardsResponseError(f"{where}: {nested}")
     try:
         payload = json.loads(body)
     except RecursionError:
-        return nested
+        return ScorecardsResponseError(f"{where}: {nested}")
     return ScorecardsResponseError(f"{where}{(problem or _page_problem)(payload) or f': {refused}'}")
 
 
@@ -329,13 +333,13 @@ def _page_problem(payload: Any) -> str | None:
 def shape_problem(value: Any, shape: dict[str, Any], what: str, path: str = "") -> str | None:
     """Why a decoded value is not an object of ``shape`` (its keys' types, or their shapes); None if it is."""
     if type(value) is not dict:
-        return f"expected {what}, got {_kind(value)}"
+        return f"expected {what}, got {kind_of(value)}"
     for key, kind in shape.items():
         if (inner := value.get(key)) is None:
             continue
         if type(inner) is not (expected := dict if type(kind) is dict else kind):
             shown = render_server_text(repr(inner) if type(inner) is str else inner, 40)
-            return f"'{path}{key}' is {_kind(inner)} {shown}, expected {_EXPECTED[expected]}"
+            return f"'{path}{key}' is {kind_of(inner)} {shown}, expected {_EXPECTED[expected]}"
         if expected is dict and (problem := shape_problem(inner, kind, "", f"{path}{key}.")):
             return problem
     return None
@@ -346,7 +350,8 @@ def named(item: Any) -> str:
     return f" (id '{render_id(item['id'])}')" if type(item) is dict and type(item.get("id")) is str else ""
 
 
-def _kind(value: Any) -> str:
+def kind_of(value: Any) -> str:
+    """Name the JSON kind of a decoded value, as messages say it (``null``, ``str``, ``dict``...)."""
     if value is None:
         return "null"
     return type(value).__name__

@@ -19,6 +19,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from airflow_provider_scorecards.client.errors import ScorecardsResponseError, render_id
+from airflow_provider_scorecards.client.outcomes import kind_of, refusal
 
 NUMERIC_FIELDS: tuple[str, ...] = (
     "score",
@@ -137,6 +138,7 @@ _NO_RELATIONSHIPS = _Relationships()
 _NUMBERS_OF_RECORD = operator.itemgetter(*NUMERIC_FIELDS)
 _NUMBER = (int, float)
 _EMPTY: dict[str, Any] = {}
+_NESTED = "JSON nested too deeply to decode; a scores page is four levels deep"
 
 
 class _Impossible(Exception):
@@ -155,7 +157,7 @@ def decode_page(body: bytes, offset: int, *, raw: bool = False) -> Page:
         page = _DECODER.decode(body)
         records = [_record(score) for score in page.data]
     except (msgspec.DecodeError, RecursionError, _Impossible) as exc:  # ValidationError is a DecodeError
-        raise _refusal(body, offset, exc) from None
+        raise refusal(body, f"page at offset {offset}", exc, _page_problem, nested=_NESTED) from None
     total = page.meta.total if page.meta is not None else None
     if type(total) is not int or total < 0:
         total = None
@@ -267,34 +269,15 @@ def nothing_evaluated(record: Record) -> str | None:
 # -- the error path: what msgspec refused, named -----------------------------------------------------------
 
 
-def _refusal(body: bytes, offset: int, refused: Exception) -> ScorecardsResponseError:
-    """Return the error for a body the decoder refused, naming its first problem (item, id, field, value).
-
-    The body is read again, loosely, only to name what is wrong; the page is refused whatever is found.
-    A body that is not JSON at all raises ``json``'s ``ValueError`` here, for the transport to retry.
-    """
-    where = f"page at offset {offset}"
-    nested = ScorecardsResponseError(
-        f"{where}: JSON nested too deeply to decode; a scores page is four levels deep"
-    )
-    if isinstance(refused, RecursionError):
-        return nested
-    try:
-        payload = json.loads(body)
-    except RecursionError:
-        return nested
-    return ScorecardsResponseError(f"{where}{_page_problem(payload) or f': {refused}'}")
-
-
 def _page_problem(payload: Any) -> str | None:
     if type(payload) is not dict:
-        return f": expected a JSON object, got {_kind(payload)}"
+        return f": expected a JSON object, got {kind_of(payload)}"
     data = payload.get("data")
     if type(data) is not list:
-        return f": 'data' is {_kind(data)}, expected a list"
+        return f": 'data' is {kind_of(data)}, expected a list"
     meta = payload.get("meta")
     if meta is not None and type(meta) is not dict:
-        return f": 'meta' is {_kind(meta)}, expected an object"
+        return f": 'meta' is {kind_of(meta)}, expected an object"
     for position, item in enumerate(data):
         if problem := _item_problem(item):
             return f", item {position}: {problem}"
@@ -304,30 +287,30 @@ def _page_problem(payload: Any) -> str | None:
 def _item_problem(item: Any) -> str | None:
     """Why a score object is not one, in words; None when nothing is found."""
     if type(item) is not dict:
-        return f"expected a score object, got {_kind(item)}"
+        return f"expected a score object, got {kind_of(item)}"
     if type(item.get("id")) is not str or not item["id"]:
         return "'id' is missing or not a string"
     attributes = item.get("attributes")
     if attributes is not None:
         if type(attributes) is not dict:
-            return f"'attributes' is {_kind(attributes)}, expected an object"
+            return f"'attributes' is {kind_of(attributes)}, expected an object"
         numbers = tuple(attributes.get(name) for name in NUMERIC_FIELDS)
         for name, value in zip(NUMERIC_FIELDS, numbers, strict=True):
             if not _finite_number(value):
-                return f"attribute {name!r} is {_kind(value)} {value!r:.40}, expected a finite number"
+                return f"attribute {name!r} is {kind_of(value)} {value!r:.40}, expected a finite number"
         aggregation = attributes.get("aggregation")
         if aggregation is not None and type(aggregation) is not str:
-            return f"attribute 'aggregation' is {_kind(aggregation)}, expected a string"
+            return f"attribute 'aggregation' is {kind_of(aggregation)}, expected a string"
         if impossible := domain_problem(numbers):
             return f"impossible value in score '{render_id(item['id'])}': {impossible}"
     relationships = item.get("relationships")
     if relationships is not None:
         if type(relationships) is not dict:
-            return f"'relationships' is {_kind(relationships)}, expected an object"
+            return f"'relationships' is {kind_of(relationships)}, expected an object"
         for name in RELATIONSHIPS:
             relationship = relationships.get(name)
             if relationship is not None and type(relationship) is not dict:
-                return f"relationship {name!r} is {_kind(relationship)}, expected an object"
+                return f"relationship {name!r} is {kind_of(relationship)}, expected an object"
             data = (relationship or _EMPTY).get("data")
             if data is not None and (type(data) is not dict or not isinstance(data.get("id"), str | None)):
                 return f"relationship {name!r} has malformed 'data'"
@@ -337,9 +320,3 @@ def _item_problem(item: Any) -> str | None:
 def _finite_number(value: Any) -> bool:
     """Whether a decoded value is None or a finite int or float (not a bool, a string, NaN or infinity)."""
     return value is None or (type(value) in _NUMBER and value - value == 0)
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    return type(value).__name__

@@ -35,11 +35,11 @@ from airflow_provider_scorecards.client.errors import (
 from airflow_provider_scorecards.client.outcomes import (
     MAX_TEXT,
     OUTCOME_STATES,
-    OUTCOMES_PATH,
     named,
     refusal,
     shape_problem,
 )
+from airflow_provider_scorecards.client.query import RULE_LEVELS
 
 __all__ = [
     "MAX_OUTCOMES_PER_REQUEST",
@@ -53,7 +53,6 @@ __all__ = [
 ]
 
 RULES_PATH = "/api/v2/scorecard/rules"
-OUTCOMES_POST_PATH = OUTCOMES_PATH
 MAX_OUTCOMES_PER_REQUEST = 1000
 """Most results in one post: Datadog documents no limit for this endpoint, and 1,000 is its cap elsewhere."""
 MAX_REMARKS_CHARS = 2000
@@ -68,7 +67,6 @@ MAX_ENTITY_REFERENCE_CHARS = 500
 """Longest entity reference accepted (``service:checkout``)."""
 MAX_OUTCOMES_TEXT_CHARS = 16 * 1024 * 1024
 """Longest text of an outcomes mapping read (a rendered template or XCom)."""
-RULE_LEVELS = (1, 2, 3)
 _CUT = "... (cut)"
 _FORMS = (
     'expected a mapping of entity reference to "pass", "fail" or "skip", or to {"state": ..., "remarks": ...}'

@@ -94,12 +94,8 @@ class ClientSettings:
     max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES
 
     def __post_init__(self) -> None:
-        for name, value in (
-            ("api_key", self.api_key),
-            ("app_key", self.app_key),
-            ("bearer_token", self.bearer_token),
-        ):
-            check_header_value(name, value, self.source)
+        for name in ("api_key", "app_key", "bearer_token"):
+            check_header_value(name, getattr(self, name), self.source)
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self) if f.repr)

@@ -33,7 +33,6 @@ DEFAULT_SITE = "datadoghq.com"
 
 def normalize_site(site: str) -> str:
     """Return the canonical site name (``datadoghq.eu``) for any common spelling of it."""
-    raw = site
     text = site.strip().lower()
     if "://" in text:
         text = urlsplit(text).hostname or ""
@@ -47,11 +46,11 @@ def normalize_site(site: str) -> str:
     if text in UNSUPPORTED_SITES:
         raise UnsupportedSiteError(
             "site",
-            raw,
+            site,
             "Datadog Scorecards is not offered on the US government sites (ddog-gov.com); "
             f"supported sites are {', '.join(SITES)}",
         )
-    raise InvalidParameterError("site", raw, f"expected one of {', '.join(SITES)} (or set api_url)")
+    raise InvalidParameterError("site", site, f"expected one of {', '.join(SITES)} (or set api_url)")
 
 
 def api_base_url(site: str) -> str:

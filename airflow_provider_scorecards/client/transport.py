@@ -294,7 +294,6 @@ class Transport:
 
     def _read_body(self, response: requests.Response, where: str, limit: int, whole: bool) -> bytes:
         """Read the body in chunks, never beyond ``limit`` bytes (an error body, not ``whole``, is cut)."""
-        truncate = not whole
         declared = response.headers.get("Content-Length", "")
         if whole and declared.isdigit() and len(declared) < 20 and int(declared) > limit:
             raise self._too_large(where, limit)
@@ -303,7 +302,7 @@ class Transport:
         for chunk in response.iter_content(min(CHUNK_BYTES, limit + 1)):
             size += len(chunk)
             if size > limit:
-                if truncate:
+                if not whole:
                     chunks.append(chunk[: limit - (size - len(chunk))])
                     break
                 raise self._too_large(where, limit)

@@ -144,14 +144,8 @@ def _pool_classes() -> dict[str, type[Any]]:
             _attach_current(self)
             super().request(*args, **kwargs)
 
-    class HTTPSConnection(connection.HTTPSConnection):
-        def _new_conn(self) -> socket.socket:
-            _attach_current(self)
-            return super()._new_conn()
-
-        def request(self, *args: Any, **kwargs: Any) -> None:
-            _attach_current(self)
-            super().request(*args, **kwargs)
+    class HTTPSConnection(HTTPConnection, connection.HTTPSConnection):  # the two methods above, over TLS
+        pass
 
     class HTTPConnectionPool(connectionpool.HTTPConnectionPool):
         ConnectionCls = HTTPConnection

@@ -20,11 +20,11 @@ from airflow_provider_scorecards.client.errors import (
     ScorecardsTransportError,
     render_id,
 )
+from airflow_provider_scorecards.client.outcomes import OUTCOMES_PATH
 from airflow_provider_scorecards.client.rules import (
     MAX_ANSWER_BYTES,
     MAX_OUTCOMES_PER_REQUEST,
     MAX_RULE_PAGES,
-    OUTCOMES_POST_PATH,
     RULES_PAGE_SIZE,
     RULES_PATH,
     OutcomeResult,
@@ -176,14 +176,14 @@ class RuleWrites:
             try:
                 received = self.transport.request(
                     "POST",
-                    OUTCOMES_POST_PATH,
+                    OUTCOMES_PATH,
                     decode=decode_accepted,
                     body=outcomes_body(rule, batch, self.transport.scrub),
                     max_bytes=MAX_ANSWER_BYTES,
                 )
                 if received is not None and received != len(batch):
                     raise ScorecardsResponseError(
-                        f"POST {OUTCOMES_POST_PATH}: {received} outcomes received of the {len(batch)} sent"
+                        f"POST {OUTCOMES_PATH}: {received} outcomes received of the {len(batch)} sent"
                     )
             except ScorecardsError as error:
                 if not posted:

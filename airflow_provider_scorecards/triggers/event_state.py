@@ -129,7 +129,7 @@ class Watch:
         self.was_fatal = result.fatal
         by_id = {record["id"]: record for record in records}
         # Each watched id's value as reported, also where the gate calls it missing (denominator 0).
-        values = {check.id: _field(by_id.get(check.id), condition.field) for check in result.checks}
+        values = {check.id: (by_id.get(check.id) or {}).get(condition.field) for check in result.checks}
         if self.trigger.fire_on == "change":
             return self._observe_change(result, values, by_id)
         return self._observe_met(result, values)
@@ -182,10 +182,6 @@ class Watch:
             payload["met"] = bool(result.met)
             payload["report"] = result.report()
         return payload
-
-
-def _field(record: Record | None, field: str) -> Any:
-    return None if record is None else record.get(field)
 
 
 def _capped(items: list[Any], counter: str = "truncated") -> tuple[list[Any], dict[str, int]]:

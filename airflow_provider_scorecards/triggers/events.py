@@ -52,6 +52,20 @@ _QUERY_DEFAULTS: dict[str, Any] = {
     field.name: field.default for field in dataclasses.fields(ScoresQuery) if field.name != "aggregation"
 }
 """The query's defaults (left out of ``serialize()``), read from ScoresQuery itself."""
+_CONDITION_DEFAULTS: dict[str, Any] = {
+    "field": "score",
+    "min_value": None,
+    "max_value": None,
+    "match": "all",
+    "on_missing": "wait",
+}
+_WATCHER_DEFAULTS: dict[str, Any] = {
+    "fire_on": "met",
+    "fire_on_start": False,
+    "poll_interval": DEFAULT_POLL_INTERVAL,
+    "datadog_conn_id": DEFAULT_CONN_ID,
+}
+"""The gate's and the watcher's arguments in ``serialize()`` order, each with the default left out."""
 _STATE_NEUTRAL = ("poll_interval", "fire_on_start")
 """Kwargs that do not change what a stored observation means: changing them keeps the stored state."""
 
@@ -130,27 +144,12 @@ class DatadogScoreEventTrigger(BaseEventTrigger):
         for name, value in self.query.describe().items():
             if name != "aggregation" and value != _QUERY_DEFAULTS[name]:
                 kwargs[name] = value
-        condition = self.condition
-        if condition.score_ids is not None:
-            kwargs["score_ids"] = list(condition.score_ids)
-        if condition.field != "score":
-            kwargs["field"] = condition.field
-        if condition.min_value is not None:
-            kwargs["min_value"] = condition.min_value
-        if condition.max_value is not None:
-            kwargs["max_value"] = condition.max_value
-        if condition.match != "all":
-            kwargs["match"] = condition.match
-        if condition.on_missing != "wait":
-            kwargs["on_missing"] = condition.on_missing
-        if self.fire_on != "met":
-            kwargs["fire_on"] = self.fire_on
-        if self.fire_on_start:
-            kwargs["fire_on_start"] = True
-        if self.poll_interval != DEFAULT_POLL_INTERVAL:
-            kwargs["poll_interval"] = self.poll_interval
-        if self.datadog_conn_id != DEFAULT_CONN_ID:
-            kwargs["datadog_conn_id"] = self.datadog_conn_id
+        if self.condition.score_ids is not None:
+            kwargs["score_ids"] = list(self.condition.score_ids)
+        for source, defaults in ((self.condition, _CONDITION_DEFAULTS), (self, _WATCHER_DEFAULTS)):
+            for name, default in defaults.items():
+                if (value := getattr(source, name)) != default:
+                    kwargs[name] = value
         if self.waivers:
             kwargs["waivers"] = describe_waivers(self.waivers)
         cls = type(self)

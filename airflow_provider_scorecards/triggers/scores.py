@@ -44,6 +44,8 @@ REPORT_REPEAT_SECONDS = 600.0
 """An unchanged report is logged again after this long: a long wait still shows in the task log that it
 is alive, without a line per check from each of hundreds of triggers (each line costs the loop tens of
 microseconds, and the log pipeline more)."""
+_KWARGS = ("datadog_conn_id", "query", "condition", "poke_interval", "deadline", "max_consecutive_failures")
+"""What ``serialize()`` writes of a trigger, in order (``waivers`` too, when there are any)."""
 
 
 class ScoresFeed(Protocol):
@@ -102,18 +104,10 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Return the classpath and the kwargs the triggerer rebuilds this trigger from."""
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "datadog_conn_id": self.datadog_conn_id,
-                "query": self.query,
-                "condition": self.condition,
-                "poke_interval": self.poke_interval,
-                "deadline": self.deadline,
-                "max_consecutive_failures": self.max_consecutive_failures,
-                **({"waivers": self.waivers} if self.waivers else {}),
-            },
-        )
+        kwargs = {name: getattr(self, name) for name in _KWARGS}
+        if self.waivers:
+            kwargs["waivers"] = self.waivers
+        return f"{type(self).__module__}.{type(self).__qualname__}", kwargs
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Check the gate every ``poke_interval`` and yield the one event that ends the wait."""

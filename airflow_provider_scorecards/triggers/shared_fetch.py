@@ -258,9 +258,7 @@ class SharedFetches(Generic[T]):
             if shared is None:
                 shared = self._loops[loop] = _LoopFetches(self._max_threads)
             group = self._group_of(key)
-            slots = shared.slots.get(group)
-            if slots is None:
-                slots = shared.slots[group] = asyncio.Semaphore(self._max_fetches_per_group)
+            slots = shared.slots.setdefault(group, asyncio.Semaphore(self._max_fetches_per_group))
             entry = self._entries[(loop, key)] = _Entry(source, slots, shared.threads)
         entry.subscriptions.add(subscription)
         entry.max_ages[subscription.max_age] += 1
