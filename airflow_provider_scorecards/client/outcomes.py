@@ -207,8 +207,6 @@ class _Body(Struct, gc=False):
     links: _Links | None = None
 
 
-_DECODER = msgspec.json.Decoder(_Body)
-_RULE_ATTRIBUTES = msgspec.json.Decoder(_RuleAttributes | None)
 _NO_ATTRIBUTES = _Attributes()
 _NO_RULE_ATTRIBUTES = _RuleAttributes()
 _NO_RULE = IncludedRule("", None, None)
@@ -226,13 +224,14 @@ def decode_outcomes_page(body: bytes, offset: int, page_size: int) -> OutcomesPa
         raise ScorecardsResponseError(f"{where}: {len(body)} bytes, more than the {MAX_PAGE_BYTES} accepted")
     body.decode()  # msgspec checks UTF-8 only where it reads
     try:
-        page = _DECODER.decode(body)
+        page = msgspec.json.decode(body, type=_Body)
         if len(items := page.data or []) > page_size:
             raise msgspec.ValidationError(f"{len(items)} outcomes in answer to page[size]={page_size}")
         rules: dict[str, IncludedRule] = {}
         for item in page.included or ():
             if item.id and item.type in (None, "rule"):  # every copy is checked; the first one names it
-                named = (item.attributes and _RULE_ATTRIBUTES.decode(item.attributes)) or _NO_RULE_ATTRIBUTES
+                raw = item.attributes
+                named = (raw and msgspec.json.decode(raw, type=_RuleAttributes | None)) or _NO_RULE_ATTRIBUTES
                 rules.setdefault(item.id, IncludedRule(item.id, named.name, named.scorecard_name))
     except (msgspec.DecodeError, RecursionError) as exc:  # ValidationError is a DecodeError
         raise refusal(body, where, exc) from None

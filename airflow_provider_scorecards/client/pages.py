@@ -132,7 +132,6 @@ class _Page(Struct, gc=False):
     meta: _Meta | None = None
 
 
-_DECODER = msgspec.json.Decoder(_Page)
 _NO_ATTRIBUTES = _Attributes()
 _NO_RELATIONSHIPS = _Relationships()
 _NUMBERS_OF_RECORD = operator.itemgetter(*NUMERIC_FIELDS)
@@ -154,7 +153,7 @@ def decode_page(body: bytes, offset: int, *, raw: bool = False) -> Page:
     """
     body.decode()  # msgspec checks UTF-8 only where it reads
     try:
-        page = _DECODER.decode(body)
+        page = msgspec.json.decode(body, type=_Page)
         records = [_record(score) for score in page.data]
     except (msgspec.DecodeError, RecursionError, _Impossible) as exc:  # ValidationError is a DecodeError
         raise refusal(body, f"page at offset {offset}", exc, _page_problem, nested=_NESTED) from None
