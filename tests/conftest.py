@@ -5,6 +5,7 @@ The environment is set before anything imports Airflow, so no test touches a rea
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -30,6 +31,7 @@ for _name in ("DD_API_KEY", "DD_APP_KEY", "DD_SITE", "DD_BEARER_TOKEN", "DD_APPL
 import pytest  # noqa: E402
 
 from airflow_provider_scorecards.simulator import ScorecardsSimulator  # noqa: E402
+from airflow_provider_scorecards.testing.simulator import SimulatorFixture  # noqa: E402
 
 CONN_ENV = "AIRFLOW_CONN_DATADOG_SCORECARDS_DEFAULT"
 
@@ -72,3 +74,13 @@ def history_sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScorecardsSimulator
     with ScorecardsSimulator(seed=7, entities=200) as sim:
         monkeypatch.setenv(CONN_ENV, sim.connection_uri())
         yield sim
+
+
+@pytest.fixture
+def kit(monkeypatch: pytest.MonkeyPatch) -> Iterator[SimulatorFixture]:
+    """For tests that write: a simulator of the test's own (outcomes visible at once), the default connection pointing at it."""
+    with ScorecardsSimulator(seed=3, entities=40, outcome_delay=0) as sim:
+        conn = sim.connection_dict()
+        conn["extra"]["backoff_base"] = 0.01
+        monkeypatch.setenv(CONN_ENV, json.dumps(conn))
+        yield SimulatorFixture(sim)

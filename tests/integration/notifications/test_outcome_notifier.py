@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import Iterator
 
 import airflow
 import pytest
 
 from airflow_provider_scorecards.client.errors import InvalidParameterError
 from airflow_provider_scorecards.notifications.outcomes import DatadogScorecardOutcomeNotifier
-from airflow_provider_scorecards.simulator import ScorecardsSimulator
 from airflow_provider_scorecards.testing.simulator import SimulatorFixture
 from tests.airflow_support import run_dag
-from tests.conftest import CONN_ENV
 
 ENTITY = "service:payments-gateway"
-
-
-@pytest.fixture
-def kit(monkeypatch: pytest.MonkeyPatch) -> Iterator[SimulatorFixture]:
-    with ScorecardsSimulator(seed=3, entities=40, outcome_delay=0) as sim:
-        conn = sim.connection_dict()
-        conn["extra"]["backoff_base"] = 0.01
-        monkeypatch.setenv(CONN_ENV, json.dumps(conn))
-        yield SimulatorFixture(sim)
 
 
 @pytest.mark.parametrize(("fail", "state"), [(False, "pass"), (True, "fail")])

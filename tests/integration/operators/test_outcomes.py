@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from airflow_provider_scorecards.client.errors import InvalidParameterError
 from airflow_provider_scorecards.operators.outcomes import DatadogScorecardOutcomesOperator
-from airflow_provider_scorecards.simulator import ScorecardsSimulator
 from airflow_provider_scorecards.testing.simulator import SimulatorFixture
 from tests.airflow_support import run_dag
-from tests.conftest import CONN_ENV
 
 RULE = "Data quality checks pass"
-
-
-@pytest.fixture
-def kit(monkeypatch: pytest.MonkeyPatch) -> Iterator[SimulatorFixture]:
-    """A simulator of this test's own (outcomes visible at once), the default connection pointing at it."""
-    with ScorecardsSimulator(seed=3, entities=40, outcome_delay=0) as sim:
-        conn = sim.connection_dict()
-        conn["extra"]["backoff_base"] = 0.01
-        monkeypatch.setenv(CONN_ENV, json.dumps(conn))
-        yield SimulatorFixture(sim)
 
 
 def posted(kit: SimulatorFixture) -> list[tuple[str, str, str | None]]:
