@@ -62,7 +62,6 @@ def fresh_conn(monkeypatch: pytest.MonkeyPatch, fresh_sim: ScorecardsSimulator) 
     conn = fresh_sim.connection_dict()
     conn["extra"]["backoff_base"] = 0.01
     conn["extra"]["timeout"] = 2
-    import json
 
     monkeypatch.setenv(CONN_ENV, json.dumps(conn))
     return fresh_sim
