@@ -279,6 +279,25 @@ def parse_dict_text(text: str) -> dict[Any, Any]:
     return parsed
 
 
+def mapping_from_text(
+    name: str, value: Any, text: str, *, max_chars: int, forms: str, twice: str
+) -> dict[Any, Any]:
+    """Read the mapping an argument's text holds (see :func:`parse_dict_text`), at most ``max_chars`` long.
+
+    Raises :class:`InvalidParameterError` naming ``name``: for a text too long (before it is parsed), a key
+    given twice (``"'<key>' <twice>"``), or a text that is not a mapping (``forms`` says what is allowed).
+    """
+    if len(text) > max_chars:
+        shown = f"<text of {len(text)} characters>"
+        raise InvalidParameterError(name, shown, f"expected at most {max_chars} characters")
+    try:
+        return parse_dict_text(text)
+    except DuplicateKeyError as duplicate:
+        raise InvalidParameterError(name, value, f"{duplicate.args[0]!r} {twice}") from None
+    except (ValueError, TypeError):
+        raise InvalidParameterError(name, value, f"{forms}, as JSON or a dict") from None
+
+
 def _no_duplicates(pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
     result: dict[Any, Any] = {}
     for key, value in pairs:

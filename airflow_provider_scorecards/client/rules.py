@@ -19,12 +19,11 @@ import msgspec
 from msgspec import Meta, Struct
 
 from airflow_provider_scorecards.client.coercion import (
-    DuplicateKeyError,
     coerce_bool,
     coerce_choice,
     coerce_int,
     is_none,
-    parse_dict_text,
+    mapping_from_text,
 )
 from airflow_provider_scorecards.client.errors import (
     InvalidParameterError,
@@ -165,15 +164,9 @@ def _mapping(name: str, value: Any) -> Mapping[Any, Any]:
         raise InvalidParameterError(
             name, value, f"{_FORMS}; the text is empty (did a template render nothing?)"
         )
-    if len(text) > MAX_OUTCOMES_TEXT_CHARS:
-        shown = f"<text of {len(text)} characters>"
-        raise InvalidParameterError(name, shown, f"expected at most {MAX_OUTCOMES_TEXT_CHARS} characters")
-    try:
-        return parse_dict_text(text)
-    except DuplicateKeyError as duplicate:
-        raise InvalidParameterError(name, value, f"{duplicate.args[0]!r} is given twice") from None
-    except (ValueError, TypeError):
-        raise InvalidParameterError(name, value, f"{_FORMS}, as JSON or a dict") from None
+    return mapping_from_text(
+        name, value, text, max_chars=MAX_OUTCOMES_TEXT_CHARS, forms=_FORMS, twice="is given twice"
+    )
 
 
 def _remarks(name: str, value: Any) -> str | None:

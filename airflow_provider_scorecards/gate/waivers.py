@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from airflow_provider_scorecards.client.coercion import MAX_LIST_ITEMS, DuplicateKeyError, parse_dict_text
+from airflow_provider_scorecards.client.coercion import MAX_LIST_ITEMS, mapping_from_text
 from airflow_provider_scorecards.client.errors import InvalidParameterError, render_id, render_server_text
 from airflow_provider_scorecards.gate.condition import ABSENT, GateCheck, GateResult, closest_ids
 
@@ -94,16 +94,9 @@ def _from_text(text: str) -> Any:
     stripped = text.strip()
     if not stripped or stripped.lower() in ("none", "null", "{}"):
         return {}
-    if len(stripped) > MAX_TEXT:
-        raise InvalidParameterError(
-            PARAMETER, f"<{len(stripped)} characters>", f"expected at most {MAX_TEXT}"
-        )
-    try:
-        return parse_dict_text(stripped)
-    except DuplicateKeyError as duplicate:
-        raise InvalidParameterError(PARAMETER, text, f"{duplicate.args[0]!r} is waived twice") from None
-    except (ValueError, TypeError):
-        raise InvalidParameterError(PARAMETER, text, f"{_FORMS}, as JSON or a dict") from None
+    return mapping_from_text(
+        PARAMETER, text, stripped, max_chars=MAX_TEXT, forms=_FORMS, twice="is waived twice"
+    )
 
 
 def _waiver(waiver_id: str, spec: Any, shown: Any) -> Waiver:
