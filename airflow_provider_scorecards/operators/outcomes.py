@@ -44,7 +44,7 @@ OUTCOME_CHECKS: dict[str, Callable[[Any], Any]] = {
 
 @dataclass(frozen=True)
 class OutcomeArguments:
-    """The operator's rendered arguments, validated: which rule, what to post, through which connection."""
+    """The operator's rendered arguments, validated: which rule, and what to post to it."""
 
     rule_name: str
     scorecard_name: str
@@ -53,7 +53,6 @@ class OutcomeArguments:
     rule_description: str | None
     rule_level: int
     rule_owner: str | None
-    conn_id: str
 
 
 def parse_results(outcomes: Any, remarks: Any) -> tuple[OutcomeResult, ...]:
@@ -127,7 +126,7 @@ class DatadogScorecardOutcomesOperator(DatadogScorecardsConnectionBaseOperator):
             name: check(getattr(self, name)) for name, check in OUTCOME_CHECKS.items() if name != "remarks"
         }
         results = parse_results(self.outcomes, self.remarks)
-        return OutcomeArguments(results=results, conn_id=self.connection_id(), **own)
+        return OutcomeArguments(results=results, **own)
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Find or create the rule, post the outcomes; return ``{"rule_id", "posted"}``."""
