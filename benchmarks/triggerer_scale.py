@@ -146,7 +146,7 @@ def benchmark_queries(count: int) -> list[ScoresQuery]:
 
 def crossing_ids(org: Organisation, query: ScoresQuery) -> list[str]:
     """Services of ``query`` below the bound now and at or above it once the simulator has fully drifted."""
-    from airflow_provider_scorecards.simulator.server import parse_filter
+    from airflow_provider_scorecards.simulator.params import parse_filter
 
     rule_filter = parse_filter(query.to_params())
     later = {i["id"]: i["attributes"]["score"] for i in org.scores("by-entity", rule_filter, org.fix_steps)}

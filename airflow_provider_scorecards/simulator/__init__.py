@@ -22,8 +22,8 @@ from urllib.parse import quote, urlencode
 from airflow_provider_scorecards.hooks import CONN_TYPE
 from airflow_provider_scorecards.simulator.faults import FaultInjector, FaultPlan
 from airflow_provider_scorecards.simulator.org import Organisation, RuleFilter
+from airflow_provider_scorecards.simulator.params import parse_filter
 from airflow_provider_scorecards.simulator.rules import Writes
-from airflow_provider_scorecards.simulator.scores_params import parse_filter
 from airflow_provider_scorecards.simulator.server import RateLimiter, RequestRecord, SimulatorHTTPServer
 
 DEFAULT_API_KEY = "sim-api-key-00000000000000000000"

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_scorecards.simulator.model import Rule
 from airflow_provider_scorecards.simulator.org import Organisation, RuleFilter
-from airflow_provider_scorecards.simulator.params import comma_set, int_param, page_link
+from airflow_provider_scorecards.simulator.params import choice, comma_set, flag, int_param, page_links
 
 if TYPE_CHECKING:
     from airflow_provider_scorecards.simulator import ScorecardsSimulator
@@ -29,7 +29,6 @@ OUTCOMES_PATH = "/api/v2/scorecard/outcomes"
 STATES = ("pass", "fail", "skip")
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 100
-_PAGE_PARAMS = ("page[size]", "page[offset]", "page[limit]")
 _EPOCH = 1_780_000_000  # 2026-05-28: a fixed instant, so answers are the same on every run
 
 _FAILURE_REMARKS: dict[str, str] = {
@@ -55,10 +54,6 @@ _FAILURE_REMARKS: dict[str, str] = {
 }
 
 
-class InvalidOutcomesRequest(ValueError):
-    """A malformed outcomes request: the server answers 400 with this text."""
-
-
 def outcomes_body(sim: ScorecardsSimulator, params: dict[str, str], fault: Fault | None) -> bytes:
     """Build the JSON body of one outcomes page for a request's parameters, at the current drift step."""
     query = _Query.parse(params)
@@ -75,7 +70,8 @@ def outcomes_body(sim: ScorecardsSimulator, params: dict[str, str], fault: Fault
             _fields(_rule_item(by_id[rule_id], sim.org.rules[by_id[rule_id]], names), query.rule_fields)
             for rule_id in seen
         ]
-    payload["links"] = _links(params, query)
+    # As recorded: the page is given both as page[limit] and page[size].
+    payload["links"] = page_links(OUTCOMES_PATH, params, query.size, query.offset, with_size=True)
     return json.dumps(payload).replace("&", "\\u0026").encode()
 
 
@@ -121,30 +117,19 @@ class _Query:
 
     @classmethod
     def parse(cls, params: dict[str, str]) -> _Query:
-        state = params.get("filter[outcome][state]") or None
-        if state is not None and state not in STATES:
-            raise InvalidOutcomesRequest(
-                f"invalid filter[outcome][state] {state!r}: expected one of {', '.join(STATES)}"
-            )
-        enabled = params.get("filter[rule][enabled]") or None
-        if enabled is not None and enabled.lower() not in ("true", "false"):
-            raise InvalidOutcomesRequest(f"invalid filter[rule][enabled] {enabled!r}: expected true or false")
-        include = params.get("include") or None
-        if include is not None and include != "rule":
-            raise InvalidOutcomesRequest(f"invalid include {include!r}: expected 'rule'")
         return cls(
             service_name=params.get("filter[outcome][service_name]") or None,
-            state=state,
+            state=choice(params, "filter[outcome][state]", STATES),
             rule_filter=RuleFilter(
                 rule_ids=comma_set(params.get("filter[rule][id]")),
                 rule_name=params.get("filter[rule][name]") or None,
-                is_enabled=None if enabled is None else enabled.lower() == "true",
+                is_enabled=flag(params, "filter[rule][enabled]"),
             ),
-            include_rules=include == "rule",
+            include_rules=choice(params, "include", ("rule",)) is not None,
             outcome_fields=comma_set(params.get("fields[outcome]")),
             rule_fields=comma_set(params.get("fields[rule]")),
-            size=int_param(params, "page[size]", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE, InvalidOutcomesRequest),
-            offset=int_param(params, "page[offset]", 0, 0, None, InvalidOutcomesRequest),
+            size=int_param(params, "page[size]", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE),
+            offset=int_param(params, "page[offset]", 0, 0),
         )
 
 
@@ -183,20 +168,6 @@ def _fields(item: dict[str, Any], keep: frozenset[str] | None) -> dict[str, Any]
     if keep is None:
         return item
     return {**item, "attributes": {k: v for k, v in item["attributes"].items() if k in keep}}
-
-
-def _links(params: dict[str, str], query: _Query) -> dict[str, str]:
-    kept = {k: v for k, v in params.items() if k not in _PAGE_PARAMS}
-    links = {"next": _link(kept, query.size, query.offset + query.size)}
-    if query.offset > 0:
-        links["previous"] = _link(kept, query.size, max(0, query.offset - query.size))
-    return links
-
-
-def _link(params: dict[str, str], size: int, offset: int) -> str:
-    # As recorded: the page is given both as page[limit] and page[size], parameters in sorted order.
-    every = {**params, "page[limit]": str(size), "page[offset]": str(offset), "page[size]": str(size)}
-    return page_link(OUTCOMES_PATH, every)
 
 
 def _timestamp(seconds: int) -> str:

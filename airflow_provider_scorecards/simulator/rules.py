@@ -23,7 +23,15 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_scorecards.simulator.model import NO_DATA, Rule
 from airflow_provider_scorecards.simulator.org import Organisation
 from airflow_provider_scorecards.simulator.outcomes import STATES, _fields, _timestamp
-from airflow_provider_scorecards.simulator.params import comma_set, int_param, page_link
+from airflow_provider_scorecards.simulator.params import (
+    ApiError,
+    BadRequest,
+    choice,
+    comma_set,
+    flag,
+    int_param,
+    page_links,
+)
 
 if TYPE_CHECKING:
     from airflow_provider_scorecards.simulator import ScorecardsSimulator
@@ -40,20 +48,6 @@ BODY_SECONDS = 10.0
 """How long a body may take to arrive once its headers have."""
 LATE_FAULTS = ("status", "drop")
 """Fault kinds a write suffers after it is done: the client cannot tell whether it happened."""
-
-
-class ApiError(Exception):
-    """An error answer: its status and a JSON:API error object (``detail`` omitted when None)."""
-
-    def __init__(self, status: int, title: str, detail: str | None = None) -> None:
-        super().__init__(detail or title)
-        error = {"status": str(status), "title": title} | ({} if detail is None else {"detail": detail})
-        self.status, self.body = status, {"errors": [error]}
-
-
-class _BadRequest(ApiError):
-    def __init__(self, detail: str) -> None:
-        super().__init__(400, "Bad Request", detail)
 
 
 class Writes:
@@ -102,11 +96,9 @@ class Writes:
             org = self.current()
             name = attributes["name"]
             if any(r.name == name and r.scorecard_id == scorecard_id for r in org.rules):
-                raise ApiError(
-                    409, "Conflict", f"a rule named {name!r} exists in scorecard {scorecard_name!r}"
-                )
+                raise ApiError(409, f"a rule named {name!r} exists in scorecard {scorecard_name!r}")
             if len(self._created) >= MAX_CUSTOM_RULES:
-                raise _BadRequest(
+                raise BadRequest(
                     f"the organisation has {MAX_CUSTOM_RULES} custom rules, the most it can have"
                 )
             rule = Rule(
@@ -142,7 +134,7 @@ class Writes:
             org = self.current()
             rules = {rule.id: index for index, rule in enumerate(org.rules) if rule.is_custom}
             if any(result["rule_id"] not in rules for result in results):
-                raise ApiError(409, "Invalid rule_id")
+                raise ApiError(409, title="Invalid rule_id")
             entities = {entity.id: index for index, entity in enumerate(org.entities)}
             due = time.monotonic() + self.delay
             for result in results:
@@ -171,16 +163,16 @@ def read_body(handler: BaseHTTPRequestHandler) -> bytes | ApiError:
     length = handler.headers.get("Content-Length")
     if length is None or not length.isdigit():
         handler.close_connection = True
-        return ApiError(411, "Length Required", "a request body needs a Content-Length")
+        return ApiError(411, "a request body needs a Content-Length")
     if int(length) > MAX_BODY_BYTES:
         handler.close_connection = True
-        return ApiError(413, "Payload Too Large", f"the body is over {MAX_BODY_BYTES} bytes")
+        return ApiError(413, f"the body is over {MAX_BODY_BYTES} bytes", "Payload Too Large")
     handler.connection.settimeout(BODY_SECONDS)  # a body promised and not sent holds no thread for long
     try:
         return handler.rfile.read(int(length))
     except TimeoutError:
         handler.close_connection = True
-        return ApiError(408, "Request Timeout", f"the body did not arrive within {BODY_SECONDS} s")
+        return ApiError(408, f"the body did not arrive within {BODY_SECONDS} s")
     finally:
         handler.connection.settimeout(None)
 
@@ -202,7 +194,7 @@ def rules_answer(
         try:
             document = json.loads(body)
         except ValueError as exc:  # also a body that is not UTF-8
-            raise _BadRequest(f"the body is not JSON: {exc}") from None
+            raise BadRequest(f"the body is not JSON: {exc}") from None
         if path == RULES_PATH:
             status, payload = 201, {"data": _create_rule(sim, document)}
         else:
@@ -211,19 +203,16 @@ def rules_answer(
             payload["meta"] = {"total_received": count}
     if fault is not None and fault.kind == "bad_shape":
         payload = {"data": {"unexpected": payload["data"]}, "links": []}
-    encoded = json.dumps(payload).replace("&", "\\u0026").encode()
-    if fault is not None and fault.kind == "truncate":
-        encoded = encoded[: max(1, len(encoded) // 2)]
-    return status, encoded
+    return status, json.dumps(payload).replace("&", "\\u0026").encode()
 
 
 def _attributes(document: Any, kind: str) -> dict[str, Any]:
     data = document.get("data") if isinstance(document, dict) else None
     if not isinstance(data, dict) or data.get("type", kind) != kind:
-        raise _BadRequest(f'attribute "data" must be an object of type "{kind}"')
+        raise BadRequest(f'attribute "data" must be an object of type "{kind}"')
     attributes = data.get("attributes")
     if not isinstance(attributes, dict):
-        raise _BadRequest('attribute "attributes" must be an object')
+        raise BadRequest('attribute "attributes" must be an object')
     return attributes
 
 
@@ -231,20 +220,20 @@ def _create_rule(sim: ScorecardsSimulator, document: Any) -> dict[str, Any]:
     given = _attributes(document, "rule")
     name = given.get("name")
     if not isinstance(name, str) or not name.strip():
-        raise _BadRequest('attribute "name" is required')
+        raise BadRequest('attribute "name" is required')
     scorecard = next((s for s in sim.org.scorecards if s.name == given.get("scorecard_name")), None)
     if scorecard is None:
-        raise _BadRequest('attribute "scorecard_id" failed scorecard lookup')
+        raise BadRequest('attribute "scorecard_id" failed scorecard lookup')
     level, enabled = given.get("level", 3), given.get("enabled", True)
     if type(level) is not int or not 1 <= level <= 3:
-        raise _BadRequest('attribute "level" must be 1, 2 or 3')
+        raise BadRequest('attribute "level" must be 1, 2 or 3')
     if not isinstance(enabled, bool):
-        raise _BadRequest('attribute "enabled" must be a boolean')
+        raise BadRequest('attribute "enabled" must be a boolean')
     texts: dict[str, Any] = {
         key: given[key] for key in ("owner", "description", "scope_query") if key in given
     }
     if not all(isinstance(text, str) for text in texts.values()):
-        raise _BadRequest('attributes "owner", "description" and "scope_query" must be strings')
+        raise BadRequest('attributes "owner", "description" and "scope_query" must be strings')
     attributes: dict[str, Any] = {"name": name, "level": level, "enabled": enabled, **texts}
     return sim.writes.add_rule(attributes, scorecard.id, scorecard.name)
 
@@ -252,31 +241,27 @@ def _create_rule(sim: ScorecardsSimulator, document: Any) -> dict[str, Any]:
 def _results(document: Any) -> list[dict[str, Any]]:
     results = _attributes(document, "batched-outcome").get("results")
     if not isinstance(results, list) or not results:
-        raise _BadRequest('attribute "results" must be a list of at least one result')
+        raise BadRequest('attribute "results" must be a list of at least one result')
     checked = []
     for result in results:
         if not isinstance(result, dict):
-            raise _BadRequest('attribute "results" must hold objects')
+            raise BadRequest('attribute "results" must hold objects')
         for key in ("rule_id", "entity_reference"):
             if not isinstance(result.get(key), str) or not result[key]:
-                raise _BadRequest(f'attribute "{key}" is required')
+                raise BadRequest(f'attribute "{key}" is required')
         if result.get("state") not in STATES:
-            raise _BadRequest('attribute "state" must be one of "pass fail skip"')
+            raise BadRequest('attribute "state" must be one of "pass fail skip"')
         if not isinstance(result.get("remarks", ""), str):
-            raise _BadRequest('attribute "remarks" must be a string')
+            raise BadRequest('attribute "remarks" must be a string')
         checked.append({key: result.get(key) for key in ("rule_id", "entity_reference", "state", "remarks")})
     return checked
 
 
 def _rules_page(sim: ScorecardsSimulator, params: dict[str, str]) -> dict[str, Any]:
-    size = int_param(params, "page[size]", 100, 1, 100, _BadRequest)
-    offset = int_param(params, "page[offset]", 0, 0, None, _BadRequest)
-    flags = {key: params.get(f"filter[rule][{key}]") or None for key in ("enabled", "custom")}
-    if any(flag is not None and flag.lower() not in ("true", "false") for flag in flags.values()):
-        raise _BadRequest("invalid filter[rule][enabled] or filter[rule][custom]: expected true or false")
-    include = params.get("include") or None
-    if include not in (None, "scorecard"):
-        raise _BadRequest(f"invalid include {include!r}: expected 'scorecard'")
+    size = int_param(params, "page[size]", 100, 1, 100)
+    offset = int_param(params, "page[offset]", 0, 0)
+    flags = {key: flag(params, f"filter[rule][{key}]") for key in ("enabled", "custom")}
+    include = choice(params, "include", ("scorecard",))
     ids = comma_set(params.get("filter[rule][id]"))
     texts = {key: (params.get(f"filter[rule][{key}]") or "").lower() for key in ("name", "description")}
     org = sim.org
@@ -287,7 +272,7 @@ def _rules_page(sim: ScorecardsSimulator, params: dict[str, str]) -> dict[str, A
         attributes = item["attributes"]
         if (
             (ids is None or rule.id in ids)
-            and all(flag is None or flag.lower() == str(attributes[k]).lower() for k, flag in flags.items())
+            and all(wanted is None or attributes[k] == wanted for k, wanted in flags.items())
             and all(not text or text in attributes.get(k, "").lower() for k, text in texts.items())
         ):
             selected.append(item)
@@ -302,15 +287,8 @@ def _rules_page(sim: ScorecardsSimulator, params: dict[str, str]) -> dict[str, A
             _fields({"id": card, "type": "scorecard", "attributes": {"name": names[card]}}, scorecard_fields)
             for card in cards
         ]
-    kept = {k: v for k, v in params.items() if not k.startswith("page[")}
-    if "page[size]" in params:  # as recorded: the links repeat page[size] only when it was asked for
-        kept["page[size]"] = str(size)
-    payload["links"] = {
-        "next": page_link(RULES_PATH, {**kept, "page[limit]": str(size), "page[offset]": str(offset + size)})
-    }
-    if offset:
-        previous = {**kept, "page[limit]": str(size), "page[offset]": str(max(0, offset - size))}
-        payload["links"]["previous"] = page_link(RULES_PATH, previous)
+    # As recorded: the links repeat page[size] only when it was asked for.
+    payload["links"] = page_links(RULES_PATH, params, size, offset, with_size="page[size]" in params)
     return payload
 
 

@@ -7,7 +7,7 @@ count/limit/offset/total, JSON:API error objects, ``X-RateLimit-*`` headers and 
 spent; the rules list and the writes are :mod:`.rules`'s. It imports nothing from the provider's client
 code: it is an independent reading of the API.
 What a scores request asks for (filters, sort, paging) is parsed by
-:mod:`~airflow_provider_scorecards.simulator.scores_params` before the handler builds the page.
+:mod:`~airflow_provider_scorecards.simulator.params` before the handler builds the page.
 
 Nothing here logs a request header, so credentials never reach the simulator's log.
 """
@@ -25,25 +25,15 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from airflow_provider_scorecards.simulator.faults import Fault
-from airflow_provider_scorecards.simulator.outcomes import (
-    OUTCOMES_PATH,
-    InvalidOutcomesRequest,
-    outcomes_body,
-)
-from airflow_provider_scorecards.simulator.params import int_param, page_link
-from airflow_provider_scorecards.simulator.rules import (
-    LATE_FAULTS,
-    RULES_PATH,
-    ApiError,
-    read_body,
-    rules_answer,
-)
-from airflow_provider_scorecards.simulator.scores_params import (
+from airflow_provider_scorecards.simulator.outcomes import OUTCOMES_PATH, outcomes_body
+from airflow_provider_scorecards.simulator.params import (
     FILTER_PARAMS,
-    BadRequest,
+    ApiError,
+    int_param,
+    page_link,
     parse_scores_request,
 )
-from airflow_provider_scorecards.simulator.scores_params import parse_filter as parse_filter
+from airflow_provider_scorecards.simulator.rules import LATE_FAULTS, RULES_PATH, read_body, rules_answer
 from airflow_provider_scorecards.simulator.web_page import PAGE_PATH, render_scores_page
 
 if TYPE_CHECKING:
@@ -157,37 +147,30 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
             authorised = self._authorised(parts.path)
             self._log_entry["authorised"] = authorised
             if not authorised:
-                self._send_error(403, "Forbidden", "invalid or missing API key or application key")
+                self._send_error(403, "invalid or missing API key or application key")
                 return
             allowed, rate_headers = sim.rate_limiter.take()
             if not allowed:
-                self._send_error(
-                    429, "Too Many Requests", "rate limit exceeded for scorecard_scores", rate_headers
-                )
+                self._send_error(429, "rate limit exceeded for scorecard_scores", rate_headers)
                 return
-            if parts.path == RULES_PATH or self.command == "POST":
-                try:
-                    status, body = rules_answer(sim, self.command, parts.path, params, self._body, fault)
-                except ApiError as exc:
-                    status, body = exc.status, json.dumps(exc.body).encode()
-                if late is None or not self._apply_fault(late):  # else the write is done, its answer lost
-                    self._send_body(status, body, JSONAPI, rate_headers)
-            elif parts.path == "/api/v1/validate":
+            if parts.path == "/api/v1/validate":
                 self._send_json(200, {"valid": True}, "application/json", rate_headers)
-            elif parts.path.startswith(SCORES_PREFIX) or parts.path == OUTCOMES_PATH:
-                try:
-                    if parts.path == OUTCOMES_PATH:
-                        body = outcomes_body(sim, params, fault)
-                    else:
-                        body = self._scores_body(parts.path[len(SCORES_PREFIX) :], params, fault)
-                except (BadRequest, InvalidOutcomesRequest) as exc:
-                    self._send_error(400, "Bad Request", str(exc), rate_headers)
-                    return
-                if fault is not None and fault.kind == "truncate":
-                    body = body[: max(1, len(body) // 2)]
-                self._send_body(200, body, JSONAPI, rate_headers)
-            else:
-                self._send_error(404, "Not Found", f"no route for {parts.path}")
+                return
+            try:
+                if parts.path == RULES_PATH or self.command == "POST":
+                    status, body = rules_answer(sim, self.command, parts.path, params, self._body, fault)
+                elif parts.path == OUTCOMES_PATH:
+                    status, body = 200, outcomes_body(sim, params, fault)
+                elif parts.path.startswith(SCORES_PREFIX):
+                    status, body = 200, self._scores_body(parts.path[len(SCORES_PREFIX) :], params, fault)
+                else:
+                    raise ApiError(404, f"no route for {parts.path}")
+            except ApiError as exc:
+                status, body = exc.status, json.dumps(exc.body).encode()
+            if status < 400 and fault is not None and fault.kind == "truncate":
+                body = body[: max(1, len(body) // 2)]
+            if late is None or not self._apply_fault(late):  # else the write is done, its answer lost
+                self._send_body(status, body, JSONAPI, rate_headers)
         except (BrokenPipeError, ConnectionResetError):
             pass
         finally:
@@ -214,22 +197,22 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
         params = dict(parse_qsl(parts.query))
         self._begin_log(parts.path, params)
         if parts.path != ADVANCE_PATH:
-            self._send_error(405, "Method Not Allowed", "the Scorecards API only serves GET")
+            self._send_error(405, "the Scorecards API only serves GET")
             return
         if self.headers.get("DD-API-KEY") != self.server.sim.api_key:
-            self._send_error(403, "Forbidden", "invalid or missing API key")
+            self._send_error(403, "invalid or missing API key")
             return
         try:
-            steps = int_param(params, "steps", 1, 1, 100, BadRequest)
-        except BadRequest as exc:
-            self._send_error(400, "Bad Request", str(exc))
+            steps = int_param(params, "steps", 1, 1, 100)
+        except ApiError as exc:
+            self._send_error(400, str(exc))
             return
         self._send_json(200, drift_answer(self.server.sim, steps), "application/json")
 
     def do_PUT(self) -> None:
         """Refuse the methods the API does not serve with 405, logged like any other request."""
         self._begin_log(urlsplit(self.path).path, {})
-        self._send_error(405, "Method Not Allowed", "the Scorecards API only serves GET")
+        self._send_error(405, "the Scorecards API only serves GET")
 
     do_DELETE = do_PATCH = do_PUT
 
@@ -239,7 +222,7 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
         """Answer ``GET /_simulator/writes`` (API key): the custom rules created and every result posted."""
         sim = self.server.sim
         if self.headers.get("DD-API-KEY") != sim.api_key:
-            self._send_error(403, "Forbidden", "invalid or missing API key")
+            self._send_error(403, "invalid or missing API key")
             return
         writes = {"rules": sim.writes.created_rules(), "posted_outcomes": sim.writes.posted_outcomes()}
         self._send_json(200, writes, "application/json")
@@ -264,7 +247,7 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
             time.sleep(self.server.sim.faults.plan.slow_seconds)
             return False  # then answer normally (the client has usually given up)
         if fault.kind == "status":
-            self._send_error(fault.status, _REASONS.get(fault.status, "Error"), "injected server error")
+            self._send_error(fault.status, "injected server error")
             return True
         if fault.kind == "redirect":
             self._send_body(302, b"", "text/plain", {"Location": fault.redirect_to + self.path})
@@ -276,7 +259,7 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
             headers = self.server.sim.rate_limiter.headers(0, fault.reset_seconds)
         elif fault.rate_limit_headers == "retry-after":
             headers = {"Retry-After": _number(fault.reset_seconds)}
-        self._send_error(429, "Too Many Requests", "injected rate limit", headers)
+        self._send_error(429, "injected rate limit", headers)
         return True
 
     def _scores_body(self, aggregation: str, params: dict[str, str], fault: Fault | None) -> bytes:
@@ -305,11 +288,8 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
         ).replace("&", "\\u0026")
         return ('{"data":[' + ",".join(page_items) + "]," + tail[1:]).encode()
 
-    def _send_error(
-        self, status: int, title: str, detail: str, headers: dict[str, str] | None = None
-    ) -> None:
-        body = {"errors": [{"status": str(status), "title": title, "detail": detail}]}
-        self._send_json(status, body, JSONAPI, headers)
+    def _send_error(self, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
+        self._send_json(status, ApiError(status, detail).body, JSONAPI, headers)
 
     def _send_json(
         self, status: int, payload: Any, content_type: str, headers: dict[str, str] | None = None
@@ -355,14 +335,6 @@ def drift_answer(sim: ScorecardsSimulator, steps: int) -> dict[str, Any]:
             f"{steps - (after - before)} of the {steps} steps asked for had nothing left to improve"
         )
     return answer
-
-
-_REASONS = {
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-    504: "Gateway Timeout",
-}
 
 
 def _number(value: float) -> str:

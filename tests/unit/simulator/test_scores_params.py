@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_scorecards.simulator.scores_params import (
+from airflow_provider_scorecards.simulator.params import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     BadRequest,
