@@ -13,6 +13,8 @@ import signal
 import socket
 import sys
 import threading
+from collections.abc import Callable
+from typing import Any
 
 from airflow_provider_scorecards.client.settings import is_loopback
 from airflow_provider_scorecards.hooks import DEFAULT_CONN_ID
@@ -26,11 +28,23 @@ from airflow_provider_scorecards.simulator.faults import FaultPlan
 from airflow_provider_scorecards.simulator.org import Organisation
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text}")
-    return value
+def _number(convert: Callable[[str], float], accept: Callable[[float], bool], expected: str) -> Any:
+    """Return an argparse type: ``convert``, then refuse a value ``accept`` rejects as not ``expected``."""
+
+    def parse(text: str) -> float:
+        value = convert(text)
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text}")
+        return value
+
+    return parse
+
+
+_POSITIVE_INT = _number(int, lambda value: value >= 1, "a whole number of at least 1")
+_POSITIVE_FLOAT = _number(float, lambda value: value > 0, "a number above 0")
+_SECONDS = _number(float, lambda value: value >= 0, "a number of seconds of at least 0")
+_SHARE = _number(float, lambda value: 0 <= value <= 1, "a share from 0 to 1")
+_PORT = _number(int, lambda value: 0 <= value <= 65535, "a port from 0 (a free one) to 65535")
 
 
 def _key(text: str) -> str:
@@ -40,40 +54,7 @@ def _key(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _port(text: str) -> int:
-    value = int(text)
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port from 0 (a free one) to 65535, got {text}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text}")
-    return value
-
-
-def _share(text: str) -> float:
-    value = float(text)
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"expected a share from 0 to 1, got {text}")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    value = float(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds of at least 0, got {text}")
-    return value
-
-
 _WILDCARDS = ("0.0.0.0", "::", "")
-
-
-def _reached_through_loopback(host: str) -> bool:
-    """Tell whether the provider on this machine can use the simulator (it talks plain http to loopback)."""
-    return host in _WILDCARDS or is_loopback(host)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,29 +67,32 @@ def build_parser() -> argparse.ArgumentParser:
         default="127.0.0.1",
         help="address to bind (default 127.0.0.1); 0.0.0.0 listens on every interface, with a warning",
     )
-    parser.add_argument("--port", type=_port, default=0, help="port (default: a free one)")
+    parser.add_argument("--port", type=_PORT, default=0, help="port (default: a free one)")
     parser.add_argument("--port-file", help="write the chosen port to this file once listening")
     parser.add_argument("--seed", type=int, default=7, help="seed of the generated organisation")
-    parser.add_argument("--entities", type=_positive_int, default=200, help="number of entities (at least 1)")
+    parser.add_argument("--entities", type=_POSITIVE_INT, default=200, help="number of entities (at least 1)")
     parser.add_argument("--org-file", help="load the organisation from a JSON file instead")
     parser.add_argument(
-        "--improve-every", type=_positive_float, help="drift: improve outcomes every N seconds"
+        "--improve-every", type=_POSITIVE_FLOAT, help="drift: improve outcomes every N seconds"
     )
     parser.add_argument(
-        "--improve-every-requests", type=_positive_int, help="drift: one step per N score requests"
+        "--improve-every-requests", type=_POSITIVE_INT, help="drift: one step per N score requests"
+    )
+    parser.add_argument("--latency", type=_SECONDS, default=0.0, help="seconds added to every request")
+    parser.add_argument(
+        "--outcome-delay", type=_SECONDS, default=0.5, help="seconds before posted outcomes count"
     )
     parser.add_argument(
-        "--latency", type=_non_negative_float, default=0.0, help="seconds added to every request"
+        "--error-rate",
+        type=_SHARE,
+        default=0.0,
+        help="share of requests answered 5xx",
     )
     parser.add_argument(
-        "--outcome-delay", type=_non_negative_float, default=0.5, help="seconds before posted outcomes count"
-    )
-    parser.add_argument("--error-rate", type=_share, default=0.0, help="share of requests answered 5xx")
-    parser.add_argument(
-        "--rate-limit", type=_positive_int, default=10_000, help="requests per period before 429"
+        "--rate-limit", type=_POSITIVE_INT, default=10_000, help="requests per period before 429"
     )
     parser.add_argument(
-        "--rate-limit-period", type=_positive_float, default=10.0, help="rate-limit window (s)"
+        "--rate-limit-period", type=_POSITIVE_FLOAT, default=10.0, help="rate-limit window (s)"
     )
     parser.add_argument(
         "--api-key",
@@ -205,14 +189,13 @@ def _exposure_warning(host: str, api_key: str, app_key: str) -> str | None:
 
 def _banner(sim: ScorecardsSimulator, host: str) -> str:
     """Describe what the simulator serves and the connection that reaches it (always a loopback one)."""
-    reachable = _reached_through_loopback(host)
     where = sim.url
     lines = [
         f"Scorecards simulator on {where} ({len(sim.org.entities)} entities, "
         f"{len(sim.org.teams)} teams, {len(sim.org.rules)} rules)",
         f"Scores page: {where}/software/scorecards",
     ]
-    if reachable:
+    if host in _WILDCARDS or is_loopback(host):  # the provider talks plain http only to loopback
         lines += [
             "Connection for Airflow (paste into the environment of every Airflow component):",
             f"  export AIRFLOW_CONN_{DEFAULT_CONN_ID.upper()}='{sim.connection_uri()}'",

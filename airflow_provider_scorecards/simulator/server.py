@@ -141,8 +141,8 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
             if parts.path == PAGE_PATH:
                 self._send_body(200, render_scores_page(sim), "text/html; charset=utf-8")
                 return
-            if parts.path == WRITES_PATH and self.command == "GET":
-                self._send_writes()
+            if parts.path == (ADVANCE_PATH if self.command == "POST" else WRITES_PATH):
+                self._send_control(parts.path, params)
                 return
             authorised = self._authorised(parts.path)
             self._log_entry["authorised"] = authorised
@@ -188,26 +188,14 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
             self.server.sim._record(RequestRecord(status=status, at=time.time(), **self._log_entry))
 
     def do_POST(self) -> None:
-        """Answer the API's writes; ``POST /_simulator/advance?steps=N`` (API key) drifts N steps now."""
-        if urlsplit(self.path).path in (RULES_PATH, OUTCOMES_PATH):
+        """Answer the API's writes, and ``POST /_simulator/advance?steps=N`` (API key): N drift steps now."""
+        path = urlsplit(self.path).path
+        if path in (RULES_PATH, OUTCOMES_PATH):
             self._body = read_body(self)
+        if path in (RULES_PATH, OUTCOMES_PATH, ADVANCE_PATH):
             self.do_GET()
-            return
-        parts = urlsplit(self.path)
-        params = dict(parse_qsl(parts.query))
-        self._begin_log(parts.path, params)
-        if parts.path != ADVANCE_PATH:
-            self._send_error(405, "the Scorecards API only serves GET")
-            return
-        if self.headers.get("DD-API-KEY") != self.server.sim.api_key:
-            self._send_error(403, "invalid or missing API key")
-            return
-        try:
-            steps = int_param(params, "steps", 1, 1, 100)
-        except ApiError as exc:
-            self._send_error(400, str(exc))
-            return
-        self._send_json(200, drift_answer(self.server.sim, steps), "application/json")
+        else:
+            self.do_PUT()
 
     def do_PUT(self) -> None:
         """Refuse the methods the API does not serve with 405, logged like any other request."""
@@ -218,14 +206,23 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
 
     # -- pieces -------------------------------------------------------------------------------------
 
-    def _send_writes(self) -> None:
-        """Answer ``GET /_simulator/writes`` (API key): the custom rules created and every result posted."""
+    def _send_control(self, path: str, params: dict[str, str]) -> None:
+        """Answer ``GET /_simulator/writes`` (rules created, results posted) and the drift, by API key."""
         sim = self.server.sim
-        if self.headers.get("DD-API-KEY") != sim.api_key:
-            self._send_error(403, "invalid or missing API key")
+        try:
+            if self.headers.get("DD-API-KEY") != sim.api_key:
+                raise ApiError(403, "invalid or missing API key")
+            if path == WRITES_PATH:
+                answer = {
+                    "rules": sim.writes.created_rules(),
+                    "posted_outcomes": sim.writes.posted_outcomes(),
+                }
+            else:
+                answer = drift_answer(sim, int_param(params, "steps", 1, 1, 100))
+        except ApiError as exc:
+            self._send_json(exc.status, exc.body, JSONAPI)
             return
-        writes = {"rules": sim.writes.created_rules(), "posted_outcomes": sim.writes.posted_outcomes()}
-        self._send_json(200, writes, "application/json")
+        self._send_json(200, answer, "application/json")
 
     def _authorised(self, path: str) -> bool:
         sim = self.server.sim
