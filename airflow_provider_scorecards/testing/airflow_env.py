@@ -17,14 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-_ENV_NAMES = (
-    "AIRFLOW_HOME",
-    "AIRFLOW__CORE__DAGS_FOLDER",
-    "AIRFLOW__CORE__LOAD_EXAMPLES",
-    "AIRFLOW__CORE__UNIT_TEST_MODE",
-    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
-)
-
 
 @dataclass
 class DagRunResult:
@@ -79,8 +71,7 @@ class AirflowTestEnv:
     def start(self) -> None:
         """Point Airflow at this home and migrate its database."""
         self.dags_folder.mkdir(parents=True, exist_ok=True)
-        for name in _ENV_NAMES:
-            self._saved[name] = os.environ.get(name)
+        self._saved = {name: os.environ.get(name) for name in self.environ}
         os.environ.update(self.environ)
         _reconfigure_if_imported()
         from airflow.utils.db import resetdb
@@ -145,13 +136,12 @@ class AirflowTestEnv:
 
 def _reconfigure_if_imported() -> None:
     """Re-read the home, DAG folder and database URL when Airflow was imported before they were set."""
-    if "airflow.settings" not in sys.modules:
+    settings = sys.modules.get("airflow.settings")
+    if settings is None:
         return
-    from airflow import settings
-
     settings.dispose_orm()
-    settings.configure_vars()  # type: ignore[no-untyped-call]
-    settings.configure_orm()  # type: ignore[no-untyped-call]
+    settings.configure_vars()
+    settings.configure_orm()
 
 
 WITHOUT_LOGICAL_DATE = object()
@@ -160,10 +150,9 @@ WITHOUT_LOGICAL_DATE = object()
 
 def _run_loaded(dag: Any, conf: dict[str, Any], logical_date: Any = None) -> DagRunResult:
     """Run a DAG already loaded from a DagBag with ``dag.test()`` and collect what it did."""
-    return _collect(dag.dag_id, _test(dag, conf, logical_date))
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
 
-
-def _test(dag: Any, conf: dict[str, Any], logical_date: Any) -> Any:
     if not hasattr(dag, "test"):  # Airflow 3.0: test() lives on the core DAG
         from airflow.dag_processing.bundles.manager import DagBundlesManager
         from airflow.models.dag import DAG as CoreDAG
@@ -172,21 +161,16 @@ def _test(dag: Any, conf: dict[str, Any], logical_date: Any) -> Any:
         # 3.0's dag.test() does not register the DAG's assets, as its dag-processor does: do it here.
         DagBundlesManager().sync_bundles_to_db()  # type: ignore[no-untyped-call]
         CoreDAG.bulk_write_to_db("dags-folder", None, [dag])
-    if logical_date is WITHOUT_LOGICAL_DATE:
-        return dag.test(run_conf=conf, logical_date=None)
     if logical_date is not None:
-        return dag.test(run_conf=conf, logical_date=logical_date)
-    return dag.test(run_conf=conf)
-
-
-def _collect(dag_id: str, run: Any) -> DagRunResult:
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
+        run = dag.test(
+            run_conf=conf, logical_date=None if logical_date is WITHOUT_LOGICAL_DATE else logical_date
+        )
+    else:
+        run = dag.test(run_conf=conf)
     with create_session() as session:
         rows = (
             session.query(XComModel)
-            .filter(XComModel.dag_id == dag_id, XComModel.run_id == run.run_id)
+            .filter(XComModel.dag_id == dag.dag_id, XComModel.run_id == run.run_id)
             .order_by(XComModel.map_index)
             .all()
         )
@@ -197,13 +181,8 @@ def _collect(dag_id: str, run: Any) -> DagRunResult:
                 xcoms.setdefault((row.task_id, row.key), []).append(value)
             else:
                 xcoms[(row.task_id, row.key)] = value
-        states = {ti.task_id: _state(ti.state) for ti in run.get_task_instances(session=session)}
-    return DagRunResult(
-        dag_id=dag_id, run_id=run.run_id, state=str(_state(run.state)), task_states=states, xcoms=xcoms
-    )
-
-
-def _state(state: Any) -> str | None:
-    if state is None:
-        return None
-    return str(state.value) if hasattr(state, "value") else str(state)
+        states = {
+            ti.task_id: None if ti.state is None else str(ti.state)
+            for ti in run.get_task_instances(session=session)
+        }
+    return DagRunResult(dag.dag_id, run.run_id, str(run.state), states, xcoms)
