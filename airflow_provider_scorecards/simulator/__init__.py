@@ -262,9 +262,6 @@ class ScorecardsSimulator:
         with self._lock:
             self.requests.clear()
 
-    def _grow_counter(self, limit: int) -> int:
-        return next(self._grow) * limit
-
     # -- serving ------------------------------------------------------------------------------------
 
     def _serialised_scores(self, aggregation: str, rule_filter: RuleFilter, sort: str | None) -> list[str]:

@@ -14,18 +14,9 @@ import random
 import threading
 from dataclasses import dataclass, field
 
-FAULT_KINDS = (
-    "status",
-    "rate_limit",
-    "drop",
-    "slow",
-    "truncate",
-    "bad_shape",
-    "repeat_page",
-    "grow_total",
-    "loop_next",
-    "redirect",
-)
+PAGING_FAULTS = ("repeat_page", "grow_total", "loop_next")
+"""The paging misbehaviours, which ``FaultInjector.set_always`` can keep on."""
+FAULT_KINDS = ("status", "rate_limit", "drop", "slow", "truncate", "bad_shape", *PAGING_FAULTS, "redirect")
 
 
 @dataclass
@@ -92,7 +83,7 @@ class FaultInjector:
             )
 
     def set_always(self, kind: str, enabled: bool = True) -> None:
-        """Keep a pagination misbehaviour (``repeat_page``, ``grow_total``) on for every request."""
+        """Keep a paging misbehaviour (:data:`PAGING_FAULTS`) on for every request."""
         with self._lock:
             (self.always.add if enabled else self.always.discard)(kind)
 
@@ -115,7 +106,7 @@ class FaultInjector:
                     self.injected += 1
                     return scripted
                 return None
-            for kind in ("repeat_page", "grow_total", "loop_next"):
+            for kind in PAGING_FAULTS:
                 if kind in self.always:
                     return Fault(kind)
             plan = self.plan

@@ -105,13 +105,8 @@ class Writes:
                 str(uuid.uuid4()), name, scorecard_id, attributes["level"], True, attributes["enabled"]
             )
             now = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
-            given = {
-                **attributes,
-                "category": scorecard_name,
-                "scorecard_name": scorecard_name,
-                "custom": True,
-            }
-            item = _item(rule, {**given, "created_at": now, "modified_at": now})
+            attributes = {**attributes, "category": scorecard_name, "scorecard_name": scorecard_name}
+            item = _item(rule, attributes | {"custom": True, "created_at": now, "modified_at": now})
             # Every entity gets no data on the new rule; the rows are copied, never changed under a reader.
             new = Organisation(
                 org.teams,

@@ -271,7 +271,7 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
         else:
             page_items = items[offset : offset + limit]
         if kind == "grow_total":
-            total += sim._grow_counter(limit)
+            total += next(sim._grow) * limit
         if kind == "bad_shape":
             return json.dumps({"data": {"unexpected": page_items[:1]}, "meta": "none"}).encode()
         next_params = {k: v for k, v in params.items() if k in FILTER_PARAMS or k == "sort"}
@@ -317,8 +317,7 @@ def drift_answer(sim: ScorecardsSimulator, steps: int) -> dict[str, Any]:
     """
     last = sim.org.fix_steps
     before = sim.step
-    if before < last:
-        sim.advance(min(steps, last - before))
+    sim.advance(max(0, min(steps, last - before)))
     after = sim.step
     answer: dict[str, Any] = {
         "step": after,
