@@ -41,52 +41,31 @@ TEAM_NAMES = (
 NOUNS = ("api", "worker", "gateway", "db", "cache", "stream", "frontend", "indexer", "scheduler", "store")
 ADJECTIVES = ("orders", "users", "cart", "ledger", "profile", "events", "pricing", "ranking", "auth", "media")
 
-SCORECARDS: tuple[tuple[str, str, bool, tuple[tuple[str, int], ...]], ...] = (
-    (
-        "production-readiness",
-        "Production Readiness",
-        False,
-        (
-            ("Has on-call", 1),
-            ("Has runbook", 1),
-            ("Has SLOs defined", 2),
-            ("Has deployment tracking", 2),
-            ("Has multi-zone failover", 3),
-        ),
-    ),
-    (
-        "observability-best-practices",
-        "Observability Best Practices",
-        False,
-        (
-            ("Has monitors", 1),
-            ("Has logs", 1),
-            ("Has APM traces", 2),
-            ("Has profiling enabled", 3),
-        ),
-    ),
-    (
-        "documentation-ownership",
-        "Documentation & Ownership",
-        False,
-        (
-            ("Has owner team", 1),
-            ("Has docs link", 1),
-            ("Has repository link", 2),
-        ),
-    ),
-    (
-        "security-posture",
-        "Security Posture",
-        True,
-        (
-            ("Dependencies scanned", 1),
-            ("No critical vulnerabilities", 2),
-            ("Secrets in vault", 3),
-        ),
-    ),
+SCORECARDS = (
+    Scorecard("production-readiness", "Production Readiness", False),
+    Scorecard("observability-best-practices", "Observability Best Practices", False),
+    Scorecard("documentation-ownership", "Documentation & Ownership", False),
+    Scorecard("security-posture", "Security Posture", True),
 )
-"""The scorecards: id, name, custom or Datadog's own, and their rules (name, level)."""
+"""The scorecards: custom ones, or Datadog's own."""
+RULES = (
+    ("production-readiness", "Has on-call", 1),
+    ("production-readiness", "Has runbook", 1),
+    ("production-readiness", "Has SLOs defined", 2),
+    ("production-readiness", "Has deployment tracking", 2),
+    ("production-readiness", "Has multi-zone failover", 3),
+    ("observability-best-practices", "Has monitors", 1),
+    ("observability-best-practices", "Has logs", 1),
+    ("observability-best-practices", "Has APM traces", 2),
+    ("observability-best-practices", "Has profiling enabled", 3),
+    ("documentation-ownership", "Has owner team", 1),
+    ("documentation-ownership", "Has docs link", 1),
+    ("documentation-ownership", "Has repository link", 2),
+    ("security-posture", "Dependencies scanned", 1),
+    ("security-posture", "No critical vulnerabilities", 2),
+    ("security-posture", "Secrets in vault", 3),
+)
+"""The rules, by scorecard: scorecard id, name, level."""
 
 
 def generate_parts(
@@ -96,21 +75,18 @@ def generate_parts(
     rng = random.Random(seed)
     n_teams = teams if teams is not None else max(3, min(len(TEAM_NAMES), entities // 10 or 3))
     team_names = [TEAM_NAMES[i] if i < len(TEAM_NAMES) else f"team-{i:03d}" for i in range(n_teams)]
-    scorecards: list[Scorecard] = []
-    rules: list[Rule] = []
-    for sc_id, sc_name, custom, rule_specs in SCORECARDS:
-        scorecards.append(Scorecard(sc_id, sc_name, custom))
-        for name, level in rule_specs:
-            rules.append(
-                Rule(
-                    id=rule_id(rng),
-                    name=name,
-                    scorecard_id=sc_id,
-                    level=level,
-                    is_custom=custom or rng.random() < 0.15,
-                    is_enabled=rng.random() < 0.85,
-                )
-            )
+    custom = {scorecard.id: scorecard.is_custom for scorecard in SCORECARDS}
+    rules = [
+        Rule(
+            id=rule_id(rng),
+            name=name,
+            scorecard_id=scorecard_id,
+            level=level,
+            is_custom=custom[scorecard_id] or rng.random() < 0.15,
+            is_enabled=rng.random() < 0.85,
+        )
+        for scorecard_id, name, level in RULES
+    ]
     kinds = rng.choices(KINDS, weights=KIND_WEIGHTS, k=entities)
     entity_list = []
     for i, kind in enumerate(kinds):
@@ -134,7 +110,7 @@ def generate_parts(
             row, fix = outcome_row(rng, rng.uniform(0.25, 0.95), levels, fix_steps)
         outcomes.append(row)
         fixes.append(fix)
-    return team_names, scorecards, rules, entity_list, outcomes, fixes
+    return team_names, list(SCORECARDS), rules, entity_list, outcomes, fixes
 
 
 def outcome_row(rng: random.Random, quality: float, levels: list[int], fix_steps: int) -> tuple[bytes, bytes]:
