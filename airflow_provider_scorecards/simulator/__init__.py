@@ -34,7 +34,8 @@ no Datadog key and never works against Datadog.
 """
 DEFAULT_APP_KEY = "sim-app-key-0000000000000000000000000000"
 """The application key the simulator accepts unless given another: fake and public, like the API key."""
-_WILDCARD_HOSTS = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}
+WILDCARD_HOSTS = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}
+"""The addresses that listen on every interface, and the loopback address that reaches each."""
 
 __all__ = ["DEFAULT_API_KEY", "DEFAULT_APP_KEY", "FaultPlan", "Organisation", "ScorecardsSimulator"]
 
@@ -161,7 +162,7 @@ class ScorecardsSimulator:
         """
         if self._server is None:
             raise RuntimeError("the simulator is not running; call start() or use it as a context manager")
-        host = _WILDCARD_HOSTS.get(self.host, self.host)
+        host = WILDCARD_HOSTS.get(self.host, self.host)
         return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
 
     def connection_uri(self, conn_type: str = CONN_TYPE) -> str:

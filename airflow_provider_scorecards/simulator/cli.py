@@ -21,6 +21,7 @@ from airflow_provider_scorecards.hooks import DEFAULT_CONN_ID
 from airflow_provider_scorecards.simulator import (
     DEFAULT_API_KEY,
     DEFAULT_APP_KEY,
+    WILDCARD_HOSTS,
     ScorecardsSimulator,
     required_key,
 )
@@ -52,9 +53,6 @@ def _key(text: str) -> str:
         return required_key("the key", text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-_WILDCARDS = ("0.0.0.0", "::", "")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -178,7 +176,7 @@ def _exposure_warning(host: str, api_key: str, app_key: str) -> str | None:
     )
     use = (
         "Airflow must run on this machine and use the loopback connection printed below"
-        if host in _WILDCARDS
+        if host in WILDCARD_HOSTS
         else "the provider cannot use this address at all"
     )
     return (
@@ -195,7 +193,7 @@ def _banner(sim: ScorecardsSimulator, host: str) -> str:
         f"{len(sim.org.teams)} teams, {len(sim.org.rules)} rules)",
         f"Scores page: {where}/software/scorecards",
     ]
-    if host in _WILDCARDS or is_loopback(host):  # the provider talks plain http only to loopback
+    if host in WILDCARD_HOSTS or is_loopback(host):  # the provider talks plain http only to loopback
         lines += [
             "Connection for Airflow (paste into the environment of every Airflow component):",
             f"  export AIRFLOW_CONN_{DEFAULT_CONN_ID.upper()}='{sim.connection_uri()}'",

@@ -212,11 +212,9 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
         try:
             if self.headers.get("DD-API-KEY") != sim.api_key:
                 raise ApiError(403, "invalid or missing API key")
+            writes = sim.writes
             if path == WRITES_PATH:
-                answer = {
-                    "rules": sim.writes.created_rules(),
-                    "posted_outcomes": sim.writes.posted_outcomes(),
-                }
+                answer = {"rules": writes.created_rules(), "posted_outcomes": writes.posted_outcomes()}
             else:
                 answer = drift_answer(sim, int_param(params, "steps", 1, 1, 100))
         except ApiError as exc:
