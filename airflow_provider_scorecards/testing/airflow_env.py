@@ -90,13 +90,6 @@ class AirflowTestEnv:
         _reconfigure_if_imported()
         shutil.rmtree(self.home, ignore_errors=True)
 
-    def add_dag_file(self, path: str | os.PathLike[str]) -> Path:
-        """Copy a DAG file into the DAG folder (``dag.test()`` runs DAGs from there); return the copy."""
-        source = Path(path)
-        target = self.dags_folder / source.name
-        shutil.copyfile(source, target)
-        return target
-
     def run_dag(
         self,
         dag_file: str | os.PathLike[str],
@@ -111,8 +104,8 @@ class AirflowTestEnv:
         first unless it is already there. Import errors are raised with Airflow's message.
         """
         source = Path(dag_file).resolve()
-        if source.parent != self.dags_folder.resolve():
-            source = self.add_dag_file(source)
+        if source.parent != self.dags_folder.resolve():  # dag.test() runs DAGs from the DAG folder
+            source = Path(shutil.copyfile(source, self.dags_folder / source.name))
         return _run_loaded(self._load(source, dag_id), conf or {}, logical_date)
 
     def _load(self, path: Path, dag_id: str | None) -> Any:
