@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import time
 import zlib
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_scorecards.simulator.model import Rule
@@ -56,40 +55,49 @@ _FAILURE_REMARKS: dict[str, str] = {
 
 def outcomes_body(sim: ScorecardsSimulator, params: dict[str, str], fault: Fault | None) -> bytes:
     """Build the JSON body of one outcomes page for a request's parameters, at the current drift step."""
-    query = _Query.parse(params)
-    outcomes = _select(sim.org, sim.step, query)
-    page = outcomes[query.offset : query.offset + query.size]
+    size = int_param(params, "page[size]", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    offset = int_param(params, "page[offset]", 0, 0)
+    include_rules = choice(params, "include", ("rule",)) is not None
+    page = list_outcomes(sim.org, sim.step, params)[offset : offset + size]
     if fault is not None and fault.kind == "bad_shape":
         return json.dumps({"data": {"unexpected": page[:1]}, "links": []}).encode()
-    payload: dict[str, Any] = {"data": [_fields(o, query.outcome_fields) for o in page]}
-    if query.include_rules:
+    payload: dict[str, Any] = {"data": [_fields(o, comma_set(params.get("fields[outcome]"))) for o in page]}
+    if include_rules:
         by_id = {rule.id: index for index, rule in enumerate(sim.org.rules)}
         names = {scorecard.id: scorecard.name for scorecard in sim.org.scorecards}
         seen = dict.fromkeys(o["relationships"]["rule"]["data"]["id"] for o in page if "relationships" in o)
+        rule_fields = comma_set(params.get("fields[rule]"))
         payload["included"] = [
-            _fields(_rule_item(by_id[rule_id], sim.org.rules[by_id[rule_id]], names), query.rule_fields)
+            _fields(_rule_item(by_id[rule_id], sim.org.rules[by_id[rule_id]], names), rule_fields)
             for rule_id in seen
         ]
     # As recorded: the page is given both as page[limit] and page[size].
-    payload["links"] = page_links(OUTCOMES_PATH, params, query.size, query.offset, with_size=True)
+    payload["links"] = page_links(OUTCOMES_PATH, params, size, offset, with_size=True)
     return json.dumps(payload).replace("&", "\\u0026").encode()
 
 
 def list_outcomes(org: Organisation, step: int, params: dict[str, str] | None = None) -> list[dict[str, Any]]:
-    """Every outcome object a request's parameters select (all pages joined), in the endpoint's order."""
-    return _select(org, step, _Query.parse(params or {}))
+    """Every outcome object a request's parameters select (all pages joined), in the endpoint's order.
 
-
-def _select(org: Organisation, step: int, query: _Query) -> list[dict[str, Any]]:
+    The parameters are validated as the API does (400 on a malformed value).
+    """
+    params = params or {}
+    service_name = params.get("filter[outcome][service_name]") or None
+    wanted = choice(params, "filter[outcome][state]", STATES)
+    rule_filter = RuleFilter(
+        rule_ids=comma_set(params.get("filter[rule][id]")),
+        rule_name=params.get("filter[rule][name]") or None,
+        is_enabled=flag(params, "filter[rule][enabled]"),
+    )
     items = []
     for entity_index, entity in enumerate(org.entities):
-        if query.service_name is not None and entity.name != query.service_name:
+        if service_name is not None and entity.name != service_name:
             continue
         for rule_index, rule in enumerate(org.rules):
-            if not query.rule_filter.matches(rule):
+            if not rule_filter.matches(rule):
                 continue
             state = org.outcome(entity_index, rule_index, step)
-            if state not in STATES or (query.state is not None and state != query.state):
+            if state not in STATES or (wanted is not None and state != wanted):
                 continue
             remarks = org.remarks.get((entity_index, rule_index))
             items.append(_outcome_item(entity.name, entity.kind, rule, state, step, remarks))
@@ -100,37 +108,6 @@ def failing_rules(org: Organisation, entity_id: str, step: int) -> list[Rule]:
     """Return the rules an entity fails at a drift step: what its outcomes with state ``fail`` name."""
     index = next(i for i, entity in enumerate(org.entities) if entity.id == entity_id)
     return [rule for r, rule in enumerate(org.rules) if org.outcome(index, r, step) == "fail"]
-
-
-@dataclass(frozen=True)
-class _Query:
-    """The parameters of an outcomes request, validated as the API does (400 on a malformed value)."""
-
-    service_name: str | None
-    state: str | None
-    rule_filter: RuleFilter
-    include_rules: bool
-    outcome_fields: frozenset[str] | None
-    rule_fields: frozenset[str] | None
-    size: int
-    offset: int
-
-    @classmethod
-    def parse(cls, params: dict[str, str]) -> _Query:
-        return cls(
-            service_name=params.get("filter[outcome][service_name]") or None,
-            state=choice(params, "filter[outcome][state]", STATES),
-            rule_filter=RuleFilter(
-                rule_ids=comma_set(params.get("filter[rule][id]")),
-                rule_name=params.get("filter[rule][name]") or None,
-                is_enabled=flag(params, "filter[rule][enabled]"),
-            ),
-            include_rules=choice(params, "include", ("rule",)) is not None,
-            outcome_fields=comma_set(params.get("fields[outcome]")),
-            rule_fields=comma_set(params.get("fields[rule]")),
-            size=int_param(params, "page[size]", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE),
-            offset=int_param(params, "page[offset]", 0, 0),
-        )
 
 
 def _outcome_item(
