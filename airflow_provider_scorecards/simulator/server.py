@@ -224,14 +224,10 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
 
     def _authorised(self, path: str) -> bool:
         sim = self.server.sim
-        token = sim.bearer_token
-        auth = self.headers.get("Authorization", "")
-        if token and auth == f"Bearer {token}":
+        if sim.bearer_token and self.headers.get("Authorization") == f"Bearer {sim.bearer_token}":
             return True
-        api_ok = self.headers.get("DD-API-KEY") == sim.api_key
-        if path == "/api/v1/validate":
-            return api_ok
-        return api_ok and self.headers.get("DD-APPLICATION-KEY") == sim.app_key
+        app_ok = path == "/api/v1/validate" or self.headers.get("DD-APPLICATION-KEY") == sim.app_key
+        return self.headers.get("DD-API-KEY") == sim.api_key and app_ok
 
     def _apply_fault(self, fault: Fault) -> bool:
         """Act out a transport-level fault; True when the request is finished (answered or dropped)."""

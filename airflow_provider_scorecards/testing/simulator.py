@@ -60,9 +60,7 @@ class SimulatorFixture:
         """
         max_results = filters.pop("max_results", None)
         query = ScoresQuery.build(aggregation, **filters)
-        params = {k: v for k, v in query.to_params().items() if not k.startswith("page[")}
-        params.pop("sort", None)
-        items = self.simulator.expected_scores(query.aggregation, params, sort=query.sort)
+        items = self.simulator.expected_scores(query.aggregation, query.to_params(), sort=query.sort)
         records = [flatten(item) for item in items]
         return records if max_results is None else records[: int(max_results)]
 
