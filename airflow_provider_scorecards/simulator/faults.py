@@ -32,18 +32,15 @@ class Fault:
 
 @dataclass
 class FaultPlan:
-    """Random fault rates (0..1) plus the fixed latency added to every API request."""
+    """Random fault rates (0..1), drawn from ``seed``, plus the fixed latency added to every API request.
+
+    ``error_rate`` answers a 500, 502, 503 or 504; ``slow_seconds`` is how long a ``slow`` fault stalls.
+    """
 
     latency: float = 0.0
     error_rate: float = 0.0
-    error_statuses: tuple[int, ...] = (500, 502, 503, 504)
-    rate_limit_rate: float = 0.0
-    rate_limit_headers: str = "reset"
     drop_rate: float = 0.0
-    slow_rate: float = 0.0
     slow_seconds: float = 2.0
-    truncate_rate: float = 0.0
-    bad_shape_rate: float = 0.0
     seed: int = 0
 
 
@@ -87,12 +84,6 @@ class FaultInjector:
         with self._lock:
             (self.always.add if enabled else self.always.discard)(kind)
 
-    def clear(self) -> None:
-        """Drop the scripted faults and the always-on misbehaviours (the rates of ``plan`` still apply)."""
-        with self._lock:
-            self._script.clear()
-            self.always.clear()
-
     def next_fault(self) -> Fault | None:
         """Return the fault for the request that just arrived, or None.
 
@@ -113,19 +104,8 @@ class FaultInjector:
             if self._rng is None:
                 self._rng = random.Random(plan.seed)
             rng = self._rng
-            for kind, rate in (
-                ("status", plan.error_rate),
-                ("rate_limit", plan.rate_limit_rate),
-                ("drop", plan.drop_rate),
-                ("slow", plan.slow_rate),
-                ("truncate", plan.truncate_rate),
-                ("bad_shape", plan.bad_shape_rate),
-            ):
+            for kind, rate in (("status", plan.error_rate), ("drop", plan.drop_rate)):
                 if rate and rng.random() < rate:
                     self.injected += 1
-                    return Fault(
-                        kind,
-                        status=rng.choice(plan.error_statuses),
-                        rate_limit_headers=plan.rate_limit_headers,
-                    )
+                    return Fault(kind, status=rng.choice((500, 502, 503, 504)))
         return None
