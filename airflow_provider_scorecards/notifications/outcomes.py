@@ -20,7 +20,7 @@ from airflow_provider_scorecards.client.rules import (
     required_text,
 )
 from airflow_provider_scorecards.hooks import DEFAULT_CONN_ID, coerce_conn_id
-from airflow_provider_scorecards.operators.base import is_run_time_value
+from airflow_provider_scorecards.operators.base import check_plain, scorecards_hook
 
 try:
     from airflow.sdk import BaseNotifier
@@ -124,9 +124,7 @@ class DatadogScorecardOutcomeNotifier(BaseNotifier):
         self.state = state
         self.remarks = remarks
         self.datadog_conn_id = datadog_conn_id
-        for name, check in CHECKS.items():  # a plain bad value fails the DAG's parse, not the callback
-            if not is_run_time_value(getattr(self, name)):
-                check(getattr(self, name))
+        check_plain(self, CHECKS)  # a plain bad value fails the DAG's parse, not the callback
 
     def get_template_env(self, dag: Any = None) -> Any:
         """Airflow's environment of ``dag``; a plain one if ``dag`` has none (dag.test()'s serialized DAG)."""
@@ -152,15 +150,13 @@ class DatadogScorecardOutcomeNotifier(BaseNotifier):
             self.log.info("Posted %s for %s", state, what)
 
     def _post(self, context: Any, state: str) -> None:
-        from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
-
         checked: dict[str, Any] = {name: check(getattr(self, name)) for name, check in CHECKS.items()}
         state = coerce_choice("state", state, OUTCOME_STATES)
         remarks = checked["remarks"] or default_remarks(context, state)
         results: tuple[OutcomeResult, ...] = parse_outcomes(
             "entity", {checked["entity"]: state}, remarks=remarks
         )
-        with DatadogScorecardsHook(checked["datadog_conn_id"]) as hook:
+        with scorecards_hook(checked["datadog_conn_id"]) as hook:
             client = hook.get_conn()
             rule = client.find_or_create_rule(
                 name=checked["rule_name"], scorecard_name=checked["scorecard_name"]

@@ -123,9 +123,14 @@ class DatadogScorecardsConnectionBaseOperator(BaseOperator):
     @cached_property
     def hook(self) -> DatadogScorecardsHook:
         """The hook of the rendered ``datadog_conn_id``, built on first use (at run time, never at parse)."""
-        from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
+        return scorecards_hook(self.connection_id(), self.hook_concurrency())
 
-        return DatadogScorecardsHook(self.connection_id(), concurrency=self.hook_concurrency())
+    def validate_plain(self, checks: Mapping[str, Callable[[Any], Any]]) -> None:
+        """Apply each coercer (name → coercer) to its argument and ``datadog_conn_id`` when plain values.
+
+        Templated values and XComArgs are checked after rendering, before any request.
+        """
+        check_plain(self, {"datadog_conn_id": coerce_conn_id, **checks})
 
 
 class DatadogScorecardsBaseOperator(DatadogScorecardsConnectionBaseOperator):
@@ -189,10 +194,7 @@ class DatadogScorecardsBaseOperator(DatadogScorecardsConnectionBaseOperator):
             if (value := getattr(self, name)) is not None or name in _PLACEHOLDERS
         }
         ScoresQuery.build(**plain)
-        for name, coerce in {"datadog_conn_id": lambda _: self.connection_id(), **(checks or {})}.items():
-            value = getattr(self, name)
-            if not is_run_time_value(value):
-                coerce(value)
+        self.validate_plain(checks or {})
 
 
 class DatadogScorecardsGateBaseOperator(DatadogScorecardsBaseOperator):
@@ -326,6 +328,24 @@ def push_verdict(context: Context, verdict: dict[str, Any]) -> None:
     ti = context.get("ti")
     if ti is not None:
         ti.xcom_push(key="verdict", value=verdict)
+
+
+def scorecards_hook(conn_id: str, concurrency: int = 4) -> DatadogScorecardsHook:
+    """Build the hook of ``conn_id``: at run time only, as its module brings ``requests``.
+
+    Every task class, trigger and notifier builds its hook here; a trigger's has one connection, as its
+    blocking client runs in ``asyncio.to_thread``.
+    """
+    from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
+
+    return DatadogScorecardsHook(conn_id, concurrency=concurrency)
+
+
+def check_plain(task: Any, checks: Mapping[str, Callable[[Any], Any]]) -> None:
+    """Apply each coercer (name → coercer) to the attribute of ``task`` by that name, when a plain value."""
+    for name, coerce in checks.items():
+        if not is_run_time_value(value := getattr(task, name)):
+            coerce(value)
 
 
 def is_run_time_value(value: Any) -> bool:

@@ -114,9 +114,7 @@ class DatadogScorecardOutcomesOperator(DatadogScorecardsConnectionBaseOperator):
         self.rule_description = rule_description
         self.rule_level = rule_level
         self.rule_owner = rule_owner
-        for name, check in {"datadog_conn_id": lambda _: self.connection_id(), **OUTCOME_CHECKS}.items():
-            if not is_run_time_value(getattr(self, name)):
-                check(getattr(self, name))
+        self.validate_plain(OUTCOME_CHECKS)
         if not is_run_time_value(outcomes) and not is_run_time_value(remarks):
             parse_results(outcomes, remarks)
 

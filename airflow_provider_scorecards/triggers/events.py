@@ -28,8 +28,7 @@ from airflow_provider_scorecards.client.query import ScoresQuery
 from airflow_provider_scorecards.gate.condition import GateCondition
 from airflow_provider_scorecards.gate.waivers import describe_waivers, parse_waivers
 from airflow_provider_scorecards.hooks import DEFAULT_CONN_ID, coerce_conn_id
-from airflow_provider_scorecards.operators.base import GATE_ARGS, QUERY_ARGS
-from airflow_provider_scorecards.triggers import trigger_event, trigger_hook
+from airflow_provider_scorecards.operators.base import GATE_ARGS, QUERY_ARGS, scorecards_hook
 from airflow_provider_scorecards.triggers.event_state import Watch
 
 if TYPE_CHECKING:
@@ -212,7 +211,7 @@ class DatadogScoreEventTrigger(BaseEventTrigger):
                 )
                 continue
             if payload is not None:
-                yield trigger_event(payload)
+                yield TriggerEvent(payload)  # type: ignore[no-untyped-call,unused-ignore]
             # After the yield: the event is queued before the state that suppresses a repeat is stored.
             await watch.save()
 
@@ -234,7 +233,7 @@ class DatadogScoreEventTrigger(BaseEventTrigger):
             while True:
                 try:
                     if hook is None:  # a new hook reads the connection again: a fixed key is picked up
-                        hook = trigger_hook(self.datadog_conn_id)
+                        hook = scorecards_hook(self.datadog_conn_id, concurrency=1)
                     records = await asyncio.to_thread(_fetch, hook, self.query)
                 except Exception as exc:  # a watcher must outlive any error: see below
                     failures += 1

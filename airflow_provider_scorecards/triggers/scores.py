@@ -25,7 +25,7 @@ from airflow_provider_scorecards.client.query import ScoresQuery
 from airflow_provider_scorecards.gate.condition import GateCondition
 from airflow_provider_scorecards.gate.rollout import decision_parts
 from airflow_provider_scorecards.gate.waivers import apply_waivers, parse_waivers
-from airflow_provider_scorecards.triggers import trigger_event, trigger_hook
+from airflow_provider_scorecards.operators.base import scorecards_hook
 
 # The event trigger's public path (events.PUBLIC_CLASSPATH, what every watcher stores); it lives in events.
 from airflow_provider_scorecards.triggers.events import DatadogScoreEventTrigger as DatadogScoreEventTrigger
@@ -117,14 +117,14 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
             event = await self._wait_for_verdict()
         except Exception as exc:  # a trigger never dies: anything unforeseen ends the wait as a typed error
             event = {"status": "error", "message": render_server_text(f"{type(exc).__name__}: {exc}")}
-        yield trigger_event(event)
+        yield TriggerEvent(event)  # type: ignore[no-untyped-call,unused-ignore]
 
     async def _wait_for_verdict(self) -> dict[str, Any]:
         query = ScoresQuery.from_description(self.query)
-        condition = GateCondition.from_description(self.condition)
+        condition = GateCondition.build(**self.condition)  # validated again: the data travels
         waivers = parse_waivers(self.waivers)
         parts: dict[str, Any] = {}
-        hook = trigger_hook(self.datadog_conn_id)
+        hook = scorecards_hook(self.datadog_conn_id, concurrency=1)
         loop = asyncio.get_running_loop()
         failures = 0
         last_report = "no successful check yet"
