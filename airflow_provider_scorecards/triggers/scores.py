@@ -34,8 +34,7 @@ if TYPE_CHECKING:
     from airflow_provider_scorecards.client.settings import ClientSettings
     from airflow_provider_scorecards.gate.condition import GateResult
     from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
-    from airflow_provider_scorecards.triggers.shared_fetch import Fetched
-    from airflow_provider_scorecards.triggers.shared_scores import ScoresSnapshot
+    from airflow_provider_scorecards.triggers.shared_fetch import Fetched, ScoresSnapshot
 
 FAILED_CHECK_WAIT_MAX = 300.0
 """Longest wait between two checks after transient failures in a row (seconds). The client's own retries
@@ -51,7 +50,7 @@ _KWARGS = ("datadog_conn_id", "query", "condition", "poke_interval", "deadline",
 class ScoresFeed(Protocol):
     """Where a trigger's checks get their scores: ``fetch()`` once per check (see ``_scores_feed``)."""
 
-    async def fetch(self) -> Fetched[ScoresSnapshot]:
+    async def fetch(self) -> Fetched:
         """Return a snapshot young enough for this trigger, fetched for it or shared with others."""
         ...
 
@@ -200,7 +199,7 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
         triggers that each fetch on their own.)
         """
         # Brings the client and requests: not at the parse of a DAG file that imports this module.
-        from airflow_provider_scorecards.triggers.shared_scores import SHARED_SCORES, ScoresKey, ScoresSource
+        from airflow_provider_scorecards.triggers.shared_fetch import SHARED_SCORES, ScoresKey, ScoresSource
 
         return SHARED_SCORES.subscribe(
             ScoresKey.of(self.datadog_conn_id, settings, query),
