@@ -14,6 +14,7 @@ Templated values and XComArgs are checked after rendering, before any request. T
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,18 +42,8 @@ if TYPE_CHECKING:
     from airflow_provider_scorecards.gate.waivers import WaivedResult
     from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
 
-QUERY_ARGS: tuple[str, ...] = (
-    "aggregation",
-    "rule_ids",
-    "rule_name",
-    "rule_levels",
-    "scorecard_ids",
-    "is_custom",
-    "is_enabled",
-    "sort",
-    "page_limit",
-)
-"""The query arguments, in the order they are documented; all are template fields."""
+QUERY_ARGS: tuple[str, ...] = tuple(field.name for field in dataclasses.fields(ScoresQuery))
+"""The query arguments (``ScoresQuery``'s fields), in the order they are documented; all templated."""
 
 GATE_ARGS: tuple[str, ...] = (
     "score_ids",
@@ -76,12 +67,9 @@ calls on Airflow 3.0) and a template field must be named as its attribute."""
 BOUND_ARGS: tuple[str, ...] = ("min_score", "max_score", "min_value", "max_value")
 """The gate arguments that bound a value: a gate needs at least one of them."""
 
-LIST_RENDERERS: dict[str, str] = {
-    "rule_ids": "py",
-    "rule_levels": "py",
-    "scorecard_ids": "py",
-    "score_ids": "py",
-}
+LIST_RENDERERS: dict[str, str] = dict.fromkeys(
+    ("rule_ids", "rule_levels", "scorecard_ids", "score_ids"), "py"
+)
 """``template_fields_renderers`` of the list arguments, shared by every task class."""
 
 _PLACEHOLDERS: dict[str, Any] = {"aggregation": "by-entity", "page_limit": DEFAULT_PAGE_LIMIT}
