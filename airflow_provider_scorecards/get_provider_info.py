@@ -27,6 +27,11 @@ CONNECTION_FIELD_BEHAVIOUR: dict[str, Any] = {
 """How the connection form looks; the hook's ``get_ui_field_behaviour`` returns the same."""
 
 
+def _modules(*names: str) -> list[dict[str, Any]]:
+    """One ``python-modules`` entry of the integration: the provider's modules of that kind."""
+    return [{"integration-name": _INTEGRATION, "python-modules": [f"{__package__}.{n}" for n in names]}]
+
+
 def get_provider_info() -> dict[str, Any]:
     """Describe the provider: what ``airflow providers list`` shows, how the UI renders its connection."""
     return {
@@ -41,38 +46,12 @@ def get_provider_info() -> dict[str, Any]:
                 "tags": ["service"],
             }
         ],
-        "hooks": [
-            {
-                "integration-name": _INTEGRATION,
-                "python-modules": ["airflow_provider_scorecards.hooks.scorecards"],
-            }
-        ],
-        "operators": [
-            {
-                "integration-name": _INTEGRATION,
-                "python-modules": [
-                    "airflow_provider_scorecards.operators.approval",
-                    "airflow_provider_scorecards.operators.check",
-                    "airflow_provider_scorecards.operators.outcomes",
-                    "airflow_provider_scorecards.operators.scores",
-                ],
-            }
-        ],
-        "sensors": [
-            {
-                "integration-name": _INTEGRATION,
-                "python-modules": ["airflow_provider_scorecards.sensors.scores"],
-            }
-        ],
-        "triggers": [
-            {
-                "integration-name": _INTEGRATION,
-                "python-modules": [
-                    "airflow_provider_scorecards.triggers.events",
-                    "airflow_provider_scorecards.triggers.scores",
-                ],
-            }
-        ],
+        "hooks": _modules("hooks.scorecards"),
+        "operators": _modules(
+            "operators.approval", "operators.check", "operators.outcomes", "operators.scores"
+        ),
+        "sensors": _modules("sensors.scores"),
+        "triggers": _modules("triggers.events", "triggers.scores"),
         "extra-links": ["airflow_provider_scorecards.operators.links.ScorecardsLink"],
         "notifications": [
             "airflow_provider_scorecards.notifications.outcomes.DatadogScorecardOutcomeNotifier"

@@ -52,11 +52,8 @@ _QUERY_DEFAULTS: dict[str, Any] = {
 }
 """The query's defaults (left out of ``serialize()``), read from ScoresQuery itself."""
 _CONDITION_DEFAULTS: dict[str, Any] = {
-    "field": "score",
-    "min_value": None,
-    "max_value": None,
-    "match": "all",
-    "on_missing": "wait",
+    name: getattr(GateCondition(), name)
+    for name in ("field", "min_value", "max_value", "match", "on_missing")
 }
 _WATCHER_DEFAULTS: dict[str, Any] = {
     "fire_on": "met",

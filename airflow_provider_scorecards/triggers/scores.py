@@ -33,7 +33,6 @@ from airflow_provider_scorecards.triggers.events import DatadogScoreEventTrigger
 if TYPE_CHECKING:
     from airflow_provider_scorecards.client.settings import ClientSettings
     from airflow_provider_scorecards.gate.condition import GateResult
-    from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
     from airflow_provider_scorecards.triggers.shared_fetch import Fetched, ScoresSnapshot
 
 FAILED_CHECK_WAIT_MAX = 300.0
@@ -138,7 +137,7 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
                 try:
                     async with wait_bound:
                         if feed is None:
-                            settings = await asyncio.to_thread(_read_settings, hook)  # reads the connection
+                            settings = await asyncio.to_thread(lambda: hook.settings)  # reads the connection
                             feed = await subscriptions.enter_async_context(self._scores_feed(settings, query))
                         fetched = await feed.fetch()
                     # Waivers apply at each check: one that ends while the gate waits stops applying.
@@ -208,11 +207,6 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
                 settings, query, user_agent_suffix=f"apache-airflow/{airflow.__version__}"
             ),
         )
-
-
-def _read_settings(hook: DatadogScorecardsHook) -> ClientSettings:
-    """Read the connection's settings (blocking: a metadata-database or secrets-backend read)."""
-    return hook.settings
 
 
 async def _judge(condition: GateCondition, snapshot: ScoresSnapshot) -> GateResult:
