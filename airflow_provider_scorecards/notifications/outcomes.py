@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from airflow.configuration import conf
+
 from airflow_provider_scorecards.client.coercion import coerce_choice, coerce_optional_str, is_unset
 from airflow_provider_scorecards.client.rules import (
     OUTCOME_STATES,
@@ -60,7 +62,8 @@ def default_remarks(context: Any, state: str) -> str:
         dag_id, run_id = getattr(dag, "dag_id", None), context.get("run_id") or getattr(run, "run_id", None)
     ti = context.get("ti") if "reason" not in context else None  # a DAG callback's ti is only the last one
     task_id = getattr(ti, "task_id", None)
-    link = f"{_base_url()}/dags/{quote(str(dag_id))}/runs/{quote(str(run_id), safe='')}"
+    base_url = str(conf.get("api", "base_url", fallback="http://localhost:8080")).rstrip("/")
+    link = f"{base_url}/dags/{quote(str(dag_id))}/runs/{quote(str(run_id), safe='')}"
     where = f"DAG {dag_id}, run {run_id}" + (f", task {task_id}" if task_id else "")
     if task_id:
         link += f"/tasks/{quote(str(task_id))}"
@@ -70,14 +73,6 @@ def default_remarks(context: Any, state: str) -> str:
         else {"pass": "succeeded", "skip": "was skipped"}.get(state, "failed")
     )
     return f"Airflow: {where} {how}. {link}"
-
-
-def _base_url() -> str:
-    try:
-        from airflow.sdk.configuration import conf
-    except ImportError:  # Airflow 3.0
-        from airflow.configuration import conf  # type: ignore[no-redef,unused-ignore]
-    return str(conf.get("api", "base_url", fallback="http://localhost:8080")).rstrip("/")
 
 
 class DatadogScorecardOutcomeNotifier(BaseNotifier):
