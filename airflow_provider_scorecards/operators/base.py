@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.sdk import BaseOperator, BaseOperatorLink
 
 from airflow_provider_scorecards._compat import AirflowFailException
-from airflow_provider_scorecards.client.coercion import coerce_str_list
+from airflow_provider_scorecards.client.coercion import coerce_choice, coerce_str_list
 from airflow_provider_scorecards.client.errors import ScorecardsConfigError, ScorecardsError
 from airflow_provider_scorecards.client.query import DEFAULT_PAGE_LIMIT, ScoresQuery
-from airflow_provider_scorecards.gate.condition import GateCondition
+from airflow_provider_scorecards.gate.condition import GateCondition, check_gate
 from airflow_provider_scorecards.gate.explain import DEFAULT_EXPLAIN_LIMIT, explanation_settings
-from airflow_provider_scorecards.gate.rollout import ROLLOUT_ARGS, RolloutOptions, explain_decision
+from airflow_provider_scorecards.gate.rollout import ROLLOUT_ARGS, RolloutOptions, decide, explain_decision
 from airflow_provider_scorecards.gate.rollout import verdict as rollout_verdict
 from airflow_provider_scorecards.hooks import DEFAULT_CONN_ID, coerce_conn_id
 from airflow_provider_scorecards.operators.links import ScorecardsLink
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_scorecards.client.client import ScorecardsClient
+    from airflow_provider_scorecards.client.pages import Record
     from airflow_provider_scorecards.client.settings import ClientSettings
     from airflow_provider_scorecards.gate.waivers import WaivedResult
     from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
@@ -71,6 +72,9 @@ LIST_RENDERERS: dict[str, str] = dict.fromkeys(
     ("rule_ids", "rule_levels", "scorecard_ids", "score_ids"), "py"
 )
 """``template_fields_renderers`` of the list arguments, shared by every task class."""
+
+ONCE_ON_MISSING = ("fail", "ignore")
+"""What missing data can mean to a task that decides once (check, approval): there is nothing to wait for."""
 
 _PLACEHOLDERS: dict[str, Any] = {"aggregation": "by-entity", "page_limit": DEFAULT_PAGE_LIMIT}
 """Valid stand-ins for required query arguments that are templated, so the others are still checked."""
@@ -296,6 +300,26 @@ class DatadogScorecardsGateBaseOperator(DatadogScorecardsBaseOperator):
             raise ScorecardsConfigError("no connection settings to ask with")
         return ScorecardsClient(explanation_settings(settings), concurrency=1, log=self.log)
 
+    def check_once(
+        self, context: Context, read_baseline: Callable[[GateArguments], list[Record] | None] | None = None
+    ) -> tuple[GateArguments, RolloutOptions, WaivedResult, dict[str, Any]]:
+        """Check the gate once (check, approval): one fetch, the decision, its ``verdict`` pushed.
+
+        Bad arguments, and a baseline that is not a snapshot, fail the task before any request.
+        """
+        with failing_fast():
+            args, options = self.gate_arguments(), self.rollout_options()
+            coerce_once_on_missing(args.condition.on_missing)
+            baseline = None if read_baseline is None else read_baseline(args)
+            with self.hook as hook:
+                self.scorecards_ui_url = hook.scorecards_ui_url
+                result = check_gate(hook.get_conn(), args.query, args.condition, baseline)
+                settings = hook.settings
+        decision = decide(result, options)
+        for warning in decision.warnings():
+            self.log.warning("%s", warning)
+        return args, options, decision, self.publish_verdict(context, decision, options, args.query, settings)
+
     def validate_plain_arguments(self, checks: Mapping[str, Callable[[Any], Any]] | None = None) -> None:
         """Validate the plain query and rollout arguments, then the bounds once their field is known."""
         super().validate_plain_arguments(checks)
@@ -309,6 +333,16 @@ class DatadogScorecardsGateBaseOperator(DatadogScorecardsBaseOperator):
             GateCondition.build(**plain)  # no bound given, not even a templated one: refused by name
         if bounded and not is_run_time_value(self.field) and any(name in plain for name in BOUND_ARGS):
             GateCondition.build(**plain)  # the plain bounds, checked against a known field
+
+
+def coerce_once_on_missing(value: Any) -> str:
+    """Read ``on_missing`` of a task that decides once: ``"fail"`` or ``"ignore"``."""
+    return coerce_choice(
+        "on_missing",
+        value,
+        ONCE_ON_MISSING,
+        hint="this task decides once: 'fail' or 'ignore' (DatadogScoreThresholdSensor can wait)",
+    )
 
 
 def push_verdict(context: Context, verdict: dict[str, Any]) -> None:
