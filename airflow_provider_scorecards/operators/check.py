@@ -97,7 +97,7 @@ class DatadogScoreCheckOperator(DatadogScorecardsGateBaseOperator):
             return
         if self.max_drop is None:
             _no_baseline_without_max_drop(self.baseline)
-        elif _unset_baseline(self.baseline):
+        elif is_unset(self.baseline):
             raise InvalidParameterError(
                 "baseline",
                 self.baseline,
@@ -153,12 +153,8 @@ class DatadogScoreCheckOperator(DatadogScorecardsGateBaseOperator):
         return loaded.records
 
 
-def _unset_baseline(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and is_unset(value))
-
-
 def _no_baseline_without_max_drop(baseline: Any) -> None:
-    if not _unset_baseline(baseline):
+    if not is_unset(baseline):
         raise InvalidParameterError(
             "max_drop", None, "a baseline is only compared with max_drop: give the largest allowed drop"
         )
