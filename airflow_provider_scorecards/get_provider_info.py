@@ -27,6 +27,16 @@ CONNECTION_FIELD_BEHAVIOUR: dict[str, Any] = {
 """How the connection form looks; the hook's ``get_ui_field_behaviour`` returns the same."""
 
 
+def _modules(*names: str) -> list[dict[str, Any]]:
+    """One ``python-modules`` entry of the integration: the provider's modules of that kind."""
+    return [{"integration-name": _INTEGRATION, "python-modules": [f"{__package__}.{n}" for n in names]}]
+
+
+def _field(label: str, *types: str, **schema: Any) -> dict[str, Any]:
+    """One extra field of the connection form: its label and its schema (every field may be left empty)."""
+    return {"label": label, "schema": {"type": [*types, "null"], **schema}}
+
+
 def get_provider_info() -> dict[str, Any]:
     """Describe the provider: what ``airflow providers list`` shows, how the UI renders its connection."""
     return {
@@ -41,38 +51,12 @@ def get_provider_info() -> dict[str, Any]:
                 "tags": ["service"],
             }
         ],
-        "hooks": [
-            {
-                "integration-name": _INTEGRATION,
-                "python-modules": ["airflow_provider_scorecards.hooks.scorecards"],
-            }
-        ],
-        "operators": [
-            {
-                "integration-name": _INTEGRATION,
-                "python-modules": [
-                    "airflow_provider_scorecards.operators.approval",
-                    "airflow_provider_scorecards.operators.check",
-                    "airflow_provider_scorecards.operators.outcomes",
-                    "airflow_provider_scorecards.operators.scores",
-                ],
-            }
-        ],
-        "sensors": [
-            {
-                "integration-name": _INTEGRATION,
-                "python-modules": ["airflow_provider_scorecards.sensors.scores"],
-            }
-        ],
-        "triggers": [
-            {
-                "integration-name": _INTEGRATION,
-                "python-modules": [
-                    "airflow_provider_scorecards.triggers.events",
-                    "airflow_provider_scorecards.triggers.scores",
-                ],
-            }
-        ],
+        "hooks": _modules("hooks.scorecards"),
+        "operators": _modules(
+            "operators.approval", "operators.check", "operators.outcomes", "operators.scores"
+        ),
+        "sensors": _modules("sensors.scores"),
+        "triggers": _modules("triggers.events", "triggers.scores"),
         "extra-links": ["airflow_provider_scorecards.operators.links.ScorecardsLink"],
         "notifications": [
             "airflow_provider_scorecards.notifications.outcomes.DatadogScorecardOutcomeNotifier"
@@ -85,38 +69,16 @@ def get_provider_info() -> dict[str, Any]:
                 "ui-field-behaviour": CONNECTION_FIELD_BEHAVIOUR,
                 "conn-fields": {
                     # "secret" in the name: Airflow's own redaction hides the value everywhere.
-                    "app_key_secret": {
-                        "label": "Application key",
-                        "schema": {"type": ["string", "null"], "format": "password"},
-                    },
-                    "site": {
-                        "label": "Datadog site",
-                        "schema": {"type": ["string", "null"], "default": "datadoghq.com"},
-                    },
-                    "api_url": {
-                        "label": "API URL (overrides site; proxies and the simulator)",
-                        "schema": {"type": ["string", "null"]},
-                    },
-                    "bearer_token": {
-                        "label": "OAuth bearer token",
-                        "schema": {"type": ["string", "null"], "format": "password"},
-                    },
-                    "backoff_base": {
-                        "label": "First retry backoff (seconds, doubled per retry)",
-                        "schema": {"type": ["number", "null"], "default": 0.5},
-                    },
-                    "timeout": {
-                        "label": "Request timeout (seconds)",
-                        "schema": {"type": ["number", "null"], "default": 30},
-                    },
-                    "max_retries": {
-                        "label": "Retries on 429/5xx/connection errors",
-                        "schema": {"type": ["integer", "null"], "default": 5},
-                    },
-                    "verify": {
-                        "label": "Verify TLS (true/false or a CA bundle path)",
-                        "schema": {"type": ["string", "boolean", "null"]},
-                    },
+                    "app_key_secret": _field("Application key", "string", format="password"),
+                    "site": _field("Datadog site", "string", default="datadoghq.com"),
+                    "api_url": _field("API URL (overrides site; proxies and the simulator)", "string"),
+                    "bearer_token": _field("OAuth bearer token", "string", format="password"),
+                    "backoff_base": _field(
+                        "First retry backoff (seconds, doubled per retry)", "number", default=0.5
+                    ),
+                    "timeout": _field("Request timeout (seconds)", "number", default=30),
+                    "max_retries": _field("Retries on 429/5xx/connection errors", "integer", default=5),
+                    "verify": _field("Verify TLS (true/false or a CA bundle path)", "string", "boolean"),
                 },
             }
         ],

@@ -56,8 +56,7 @@ if TYPE_CHECKING:
     from airflow_provider_scorecards.client.settings import ClientSettings
     from airflow_provider_scorecards.simulator.org import Organisation
     from airflow_provider_scorecards.triggers.scores import ScoresFeed
-    from airflow_provider_scorecards.triggers.shared_fetch import Fetched
-    from airflow_provider_scorecards.triggers.shared_scores import ScoresSnapshot, ScoresSource
+    from airflow_provider_scorecards.triggers.shared_fetch import Fetched, ScoresSource
 
 HERE = Path(__file__).resolve()
 ENTITIES = 2000
@@ -101,7 +100,7 @@ FIRE_SLACK = 0.25
 def unshared_trigger_class() -> type[Any]:
     """The trigger with its check fetching on its own every time (no shared fetches)."""
     from airflow_provider_scorecards.triggers.scores import DatadogScoreThresholdTrigger
-    from airflow_provider_scorecards.triggers.shared_scores import ScoresSource
+    from airflow_provider_scorecards.triggers.shared_fetch import ScoresSource
 
     class UnsharedScoreThresholdTrigger(DatadogScoreThresholdTrigger):
         def _scores_feed(
@@ -126,7 +125,7 @@ class OwnFetches:
     ) -> None:
         await asyncio.to_thread(self._source.close)
 
-    async def fetch(self) -> Fetched[ScoresSnapshot]:
+    async def fetch(self) -> Fetched:
         from airflow_provider_scorecards.triggers.shared_fetch import Fetched
 
         loop = asyncio.get_running_loop()
@@ -425,7 +424,7 @@ def evaluation_cost() -> tuple[float, float]:
     from airflow_provider_scorecards.client.settings import settings_from_connection
     from airflow_provider_scorecards.gate.condition import GateCondition
     from airflow_provider_scorecards.simulator import ScorecardsSimulator
-    from airflow_provider_scorecards.triggers.shared_scores import ScoresSource
+    from airflow_provider_scorecards.triggers.shared_fetch import ScoresSource
 
     with ScorecardsSimulator(seed=SEED, entities=ENTITIES) as sim:
         conn = sim.connection_dict()

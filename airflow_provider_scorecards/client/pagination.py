@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow_provider_scorecards.client.errors import ScorecardsResponseError, render_id
 from airflow_provider_scorecards.client.pages import NUMERIC_FIELDS, Page, score_numbers
+from airflow_provider_scorecards.client.query import MAX_CONCURRENCY as MAX_CONCURRENCY
 
 if TYPE_CHECKING:
     from airflow_provider_scorecards.client.transport import Logger
@@ -26,8 +27,6 @@ FetchPage = Callable[[int, int], Page]
 """``fetch(offset, limit) -> Page``: one request (the transport retries inside it)."""
 
 MAX_PAGES_WITHOUT_TOTAL = 100_000
-MAX_CONCURRENCY = 16
-"""Most pages fetched at once for one query (more only adds pressure on Datadog's rate limit)."""
 MAX_READS = 3
 """Reads of a whole result, from the start, before a ``meta.total`` that keeps moving is an error."""
 

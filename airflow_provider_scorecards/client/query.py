@@ -35,6 +35,9 @@ SORT_FIELDS: tuple[str, ...] = (
     "total_no_data",
 )
 RULE_LEVELS: tuple[int, ...] = (1, 2, 3)
+MAX_CONCURRENCY = 16
+"""Most pages fetched at once for one query (more only adds pressure on Datadog's rate limit); here, not in
+``pagination``, so that the export checks its ``concurrency`` at DAG parse without loading the pager."""
 MAX_PAGE_LIMIT = 1000
 """Largest ``page[limit]`` the API accepts."""
 DEFAULT_PAGE_LIMIT = MAX_PAGE_LIMIT

@@ -13,7 +13,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_scorecards.client.coercion import coerce_optional_float, coerce_str_list, is_unset
+from airflow_provider_scorecards.client.coercion import (
+    coerce_choice,
+    coerce_optional_float,
+    coerce_str_list,
+    is_unset,
+)
 from airflow_provider_scorecards.client.errors import InvalidParameterError, render_id
 from airflow_provider_scorecards.client.pages import (
     DOMAINS,
@@ -118,13 +123,13 @@ class GateCondition:
             field=name,
             min_value=low,
             max_value=high,
-            match=_choice("match", match, MATCH_MODES),
-            on_missing=_choice("on_missing", on_missing, ON_MISSING),
+            match=coerce_choice("match", match, MATCH_MODES),
+            on_missing=coerce_choice("on_missing", on_missing, ON_MISSING),
             max_drop=drop,
             on_missing_baseline=(
                 "pass"
                 if is_unset(on_missing_baseline)
-                else _choice("on_missing_baseline", on_missing_baseline, ON_MISSING_BASELINE)
+                else coerce_choice("on_missing_baseline", on_missing_baseline, ON_MISSING_BASELINE)
             ),
             score_ids=coerce_str_list("score_ids", score_ids),
         )
@@ -150,27 +155,13 @@ class GateCondition:
         return ", ".join(parts)
 
     def describe(self) -> dict[str, Any]:
-        """Return a JSON-serialisable description (trigger kwargs, logs); comparison keys only when used."""
+        """Return a JSON-serialisable description (trigger kwargs, logs) that :meth:`build` reads back."""
         data = asdict(self)
         if data["score_ids"] is not None:
             data["score_ids"] = list(data["score_ids"])
         if self.max_drop is None:  # unchanged for every gate without a comparison (trigger kwargs, hashes)
             del data["max_drop"], data["on_missing_baseline"]
         return data
-
-    @classmethod
-    def from_description(cls, data: dict[str, Any]) -> GateCondition:
-        """Rebuild a condition from :meth:`describe`'s output, validated again (the data travels)."""
-        return cls.build(
-            field=data.get("field"),
-            min_value=data.get("min_value"),
-            max_value=data.get("max_value"),
-            match=data.get("match", "all"),
-            on_missing=data.get("on_missing", "wait"),
-            score_ids=data.get("score_ids"),
-            max_drop=data.get("max_drop"),
-            on_missing_baseline=data.get("on_missing_baseline", "pass"),
-        )
 
     def evaluate(self, records: list[Record], baseline: Sequence[Record] | None = None) -> GateResult:
         """Judge the fetched records, against ``baseline`` when ``max_drop`` is set.
@@ -230,15 +221,6 @@ class GateCondition:
             baseline_size=len(before) if comparing else None,
             baseline_missing=self.max_drop is not None and baseline is None,
         )
-
-
-def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
-    """Read one of ``choices``, ignoring case and surrounding blanks; raise ``InvalidParameterError``."""
-    chosen = value.strip().lower() if isinstance(value, str) else value
-    if chosen not in choices:
-        expected = ", ".join(map(repr, choices[:-1])) + f" or {choices[-1]!r}"
-        raise InvalidParameterError(name, value, f"expected {expected}")
-    return str(chosen)
 
 
 def closest_ids(wanted: str, ids: Iterable[str]) -> tuple[str, ...]:

@@ -54,10 +54,6 @@ class RuleExplanation:
     rule_name: str | None
     remarks: str | None
 
-    def as_dict(self) -> dict[str, str | None]:
-        """Return the form of the ``verdict`` XCom: ``{"rule_id", "rule_name", "remarks"}``."""
-        return {"rule_id": self.rule_id, "rule_name": self.rule_name, "remarks": self.remarks}
-
 
 @dataclass(frozen=True, slots=True)
 class Explanation:
@@ -88,7 +84,7 @@ class Explanations:
     def as_dict(self) -> dict[str, list[dict[str, str | None]]]:
         """``{id: [{"rule_id", "rule_name", "remarks"}, ...]}`` for every id that could be explained."""
         return {
-            render_id(item.id): [rule.as_dict() for rule in item.rules]
+            render_id(item.id): [dataclasses.asdict(rule) for rule in item.rules]
             for item in self.items
             if item.unavailable is None
         }

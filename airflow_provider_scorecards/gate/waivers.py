@@ -12,12 +12,13 @@ import contextlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from airflow_provider_scorecards.client.coercion import MAX_LIST_ITEMS, mapping_from_text
 from airflow_provider_scorecards.client.errors import InvalidParameterError, render_id, render_server_text
 from airflow_provider_scorecards.gate.condition import ABSENT, GateCheck, GateResult, closest_ids
+from airflow_provider_scorecards.gate.report import failure_reason
 
 PARAMETER = "waivers"
 MAX_REASON = 300
@@ -39,14 +40,9 @@ class Waiver:
     until: date
     reason: str | None = None
 
-    @property
-    def ends_at(self) -> datetime:
-        """The first instant the waiver no longer holds: midnight UTC after ``until``."""
-        return datetime(self.until.year, self.until.month, self.until.day, tzinfo=UTC) + timedelta(days=1)
-
     def holds_at(self, now: datetime) -> bool:
-        """Whether the waiver still holds at ``now`` (an aware datetime)."""
-        return now < self.ends_at
+        """Whether the waiver holds at ``now`` (an aware datetime): until midnight UTC after ``until``."""
+        return now < datetime.combine(self.until + timedelta(days=1), time(), tzinfo=UTC)
 
     def describe(self) -> dict[str, Any]:
         """Return a JSON-serialisable form (``{"until", "reason"}``) that :func:`parse_waivers` reads."""
@@ -143,6 +139,7 @@ class WaivedCheck:
     waiver: Waiver
 
 
+@dataclass(frozen=True)
 class WaivedResult:
     """A gate result with waivers applied: the verdict, what was waived, and the warnings.
 
@@ -150,21 +147,13 @@ class WaivedResult:
     verdict without them.
     """
 
-    def __init__(
-        self,
-        original: GateResult,
-        result: GateResult,
-        waived: list[WaivedCheck],
-        expired: list[Waiver],
-        unmatched: list[tuple[Waiver, str, tuple[str, ...]]],
-    ) -> None:
-        self.original = original
-        self.result = result
-        self.waived = waived
-        self.expired = expired
-        self.unmatched = unmatched
-        """Waivers that name an id the gate does not watch, or one absent from the result: (waiver, why,
-        closest watched ids)."""
+    original: GateResult
+    result: GateResult
+    waived: list[WaivedCheck]
+    expired: list[Waiver]
+    unmatched: list[tuple[Waiver, str, tuple[str, ...]]]
+    """Waivers that name an id the gate does not watch, or one absent from the result: (waiver, why,
+    closest watched ids)."""
 
     @property
     def met(self) -> bool:
@@ -205,9 +194,8 @@ class WaivedResult:
     def report(self) -> str:
         """Write the gate's report, then the waived ids with their reasons, then the warnings."""
         lines = [self.result.report()]
-        condition = self.result.condition
         for item in self.waived:
-            why = _why(item.check, condition.field)
+            why = failure_reason(self.original, item.check)
             lines.append(
                 f"  {render_id(item.check.id)}: WAIVED {item.waiver.text()}: {why} (counted as acceptable)"
             )
@@ -252,12 +240,3 @@ def apply_waivers(result: GateResult, waivers: tuple[Waiver, ...], now: datetime
         baseline_missing=result.baseline_missing,
     )
     return WaivedResult(result, after, waived, expired, unmatched)
-
-
-def _why(check: GateCheck, field: str) -> str:
-    reasons = []
-    if check.out_of_bounds and check.value is not None:
-        reasons.append(f"{field}={check.value:g}, needs {check.bound}")
-    if check.regressed and check.baseline is not None and check.value is not None:
-        reasons.append(f"{field} {check.baseline:g} -> {check.value:g}, more than the allowed drop")
-    return "; ".join(reasons) or "failed"

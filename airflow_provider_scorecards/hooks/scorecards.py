@@ -67,11 +67,7 @@ class DatadogScorecardsHook(BaseHook):
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
         """Return the connection form (equal to ``get_provider_info``'s, which must not import the hook)."""
-        return {
-            "hidden_fields": CONNECTION_FIELD_BEHAVIOUR["hidden-fields"],
-            "relabeling": CONNECTION_FIELD_BEHAVIOUR["relabeling"],
-            "placeholders": CONNECTION_FIELD_BEHAVIOUR["placeholders"],
-        }
+        return {key.replace("-", "_"): value for key, value in CONNECTION_FIELD_BEHAVIOUR.items()}
 
     @property
     def settings(self) -> ClientSettings:

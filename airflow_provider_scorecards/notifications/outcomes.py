@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from airflow.configuration import conf
+
 from airflow_provider_scorecards.client.coercion import coerce_choice, coerce_optional_str, is_unset
 from airflow_provider_scorecards.client.rules import (
     OUTCOME_STATES,
@@ -20,7 +22,7 @@ from airflow_provider_scorecards.client.rules import (
     required_text,
 )
 from airflow_provider_scorecards.hooks import DEFAULT_CONN_ID, coerce_conn_id
-from airflow_provider_scorecards.operators.base import is_run_time_value
+from airflow_provider_scorecards.operators.base import check_plain, scorecards_hook
 
 try:
     from airflow.sdk import BaseNotifier
@@ -60,7 +62,8 @@ def default_remarks(context: Any, state: str) -> str:
         dag_id, run_id = getattr(dag, "dag_id", None), context.get("run_id") or getattr(run, "run_id", None)
     ti = context.get("ti") if "reason" not in context else None  # a DAG callback's ti is only the last one
     task_id = getattr(ti, "task_id", None)
-    link = f"{_base_url()}/dags/{quote(str(dag_id))}/runs/{quote(str(run_id), safe='')}"
+    base_url = str(conf.get("api", "base_url", fallback="http://localhost:8080")).rstrip("/")
+    link = f"{base_url}/dags/{quote(str(dag_id))}/runs/{quote(str(run_id), safe='')}"
     where = f"DAG {dag_id}, run {run_id}" + (f", task {task_id}" if task_id else "")
     if task_id:
         link += f"/tasks/{quote(str(task_id))}"
@@ -70,14 +73,6 @@ def default_remarks(context: Any, state: str) -> str:
         else {"pass": "succeeded", "skip": "was skipped"}.get(state, "failed")
     )
     return f"Airflow: {where} {how}. {link}"
-
-
-def _base_url() -> str:
-    try:
-        from airflow.sdk.configuration import conf
-    except ImportError:  # Airflow 3.0
-        from airflow.configuration import conf  # type: ignore[no-redef,unused-ignore]
-    return str(conf.get("api", "base_url", fallback="http://localhost:8080")).rstrip("/")
 
 
 class DatadogScorecardOutcomeNotifier(BaseNotifier):
@@ -124,9 +119,7 @@ class DatadogScorecardOutcomeNotifier(BaseNotifier):
         self.state = state
         self.remarks = remarks
         self.datadog_conn_id = datadog_conn_id
-        for name, check in CHECKS.items():  # a plain bad value fails the DAG's parse, not the callback
-            if not is_run_time_value(getattr(self, name)):
-                check(getattr(self, name))
+        check_plain(self, CHECKS)  # a plain bad value fails the DAG's parse, not the callback
 
     def get_template_env(self, dag: Any = None) -> Any:
         """Airflow's environment of ``dag``; a plain one if ``dag`` has none (dag.test()'s serialized DAG)."""
@@ -152,15 +145,13 @@ class DatadogScorecardOutcomeNotifier(BaseNotifier):
             self.log.info("Posted %s for %s", state, what)
 
     def _post(self, context: Any, state: str) -> None:
-        from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
-
         checked: dict[str, Any] = {name: check(getattr(self, name)) for name, check in CHECKS.items()}
         state = coerce_choice("state", state, OUTCOME_STATES)
         remarks = checked["remarks"] or default_remarks(context, state)
         results: tuple[OutcomeResult, ...] = parse_outcomes(
             "entity", {checked["entity"]: state}, remarks=remarks
         )
-        with DatadogScorecardsHook(checked["datadog_conn_id"]) as hook:
+        with scorecards_hook(checked["datadog_conn_id"]) as hook:
             client = hook.get_conn()
             rule = client.find_or_create_rule(
                 name=checked["rule_name"], scorecard_name=checked["scorecard_name"]

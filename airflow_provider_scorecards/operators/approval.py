@@ -22,11 +22,10 @@ from airflow.sdk import Param
 from airflow.sdk.definitions.param import ParamsDict
 
 from airflow_provider_scorecards._compat import AirflowFailException
-from airflow_provider_scorecards.client.coercion import coerce_choice
-from airflow_provider_scorecards.gate.condition import check_gate
-from airflow_provider_scorecards.gate.rollout import decide
-from airflow_provider_scorecards.operators.base import DatadogScorecardsGateBaseOperator, failing_fast
-from airflow_provider_scorecards.operators.check import ONCE_ON_MISSING
+from airflow_provider_scorecards.operators.base import (
+    DatadogScorecardsGateBaseOperator,
+    coerce_once_on_missing,
+)
 
 try:
     from airflow.providers.standard.operators.hitl import HITLOperator
@@ -103,24 +102,11 @@ class DatadogScoreApprovalOperator(DatadogScorecardsGateBaseOperator, HITLOperat
             on_missing=on_missing,
             **kwargs,
         )
-        self.validate_plain_arguments(
-            {"on_missing": lambda v: coerce_choice("on_missing", v, ONCE_ON_MISSING)}
-        )
+        self.validate_plain_arguments({"on_missing": coerce_once_on_missing})
 
     def execute(self, context: Context) -> Any:
         """Check the gate; met: return its verdict; else ask a person (the task waits for the answer)."""
-        with failing_fast():
-            args = self.gate_arguments()
-            options = self.rollout_options()
-            coerce_choice("on_missing", args.condition.on_missing, ONCE_ON_MISSING)
-            with self.hook as hook:
-                self.scorecards_ui_url = hook.scorecards_ui_url
-                result = check_gate(hook.get_conn(), args.query, args.condition)
-                settings = hook.settings
-        decision = decide(result, options)
-        for warning in decision.warnings():
-            self.log.warning("%s", warning)
-        verdict = self.publish_verdict(context, decision, options, args.query, settings)
+        args, options, decision, verdict = self.check_once(context)
         if decision.met or options.dry_run:
             self.log.info("%s", verdict["report"])
             return verdict

@@ -14,6 +14,7 @@ Templated values and XComArgs are checked after rendering, before any request. T
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,12 +24,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.sdk import BaseOperator, BaseOperatorLink
 
 from airflow_provider_scorecards._compat import AirflowFailException
-from airflow_provider_scorecards.client.coercion import coerce_str_list
+from airflow_provider_scorecards.client.coercion import coerce_choice, coerce_str_list
 from airflow_provider_scorecards.client.errors import ScorecardsConfigError, ScorecardsError
 from airflow_provider_scorecards.client.query import DEFAULT_PAGE_LIMIT, ScoresQuery
-from airflow_provider_scorecards.gate.condition import GateCondition
+from airflow_provider_scorecards.gate.condition import GateCondition, check_gate
 from airflow_provider_scorecards.gate.explain import DEFAULT_EXPLAIN_LIMIT, explanation_settings
-from airflow_provider_scorecards.gate.rollout import ROLLOUT_ARGS, RolloutOptions, explain_decision
+from airflow_provider_scorecards.gate.rollout import ROLLOUT_ARGS, RolloutOptions, decide, explain_decision
 from airflow_provider_scorecards.gate.rollout import verdict as rollout_verdict
 from airflow_provider_scorecards.hooks import DEFAULT_CONN_ID, coerce_conn_id
 from airflow_provider_scorecards.operators.links import ScorecardsLink
@@ -37,22 +38,13 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_scorecards.client.client import ScorecardsClient
+    from airflow_provider_scorecards.client.pages import Record
     from airflow_provider_scorecards.client.settings import ClientSettings
     from airflow_provider_scorecards.gate.waivers import WaivedResult
     from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
 
-QUERY_ARGS: tuple[str, ...] = (
-    "aggregation",
-    "rule_ids",
-    "rule_name",
-    "rule_levels",
-    "scorecard_ids",
-    "is_custom",
-    "is_enabled",
-    "sort",
-    "page_limit",
-)
-"""The query arguments, in the order they are documented; all are template fields."""
+QUERY_ARGS: tuple[str, ...] = tuple(field.name for field in dataclasses.fields(ScoresQuery))
+"""The query arguments (``ScoresQuery``'s fields), in the order they are documented; all templated."""
 
 GATE_ARGS: tuple[str, ...] = (
     "score_ids",
@@ -76,13 +68,13 @@ calls on Airflow 3.0) and a template field must be named as its attribute."""
 BOUND_ARGS: tuple[str, ...] = ("min_score", "max_score", "min_value", "max_value")
 """The gate arguments that bound a value: a gate needs at least one of them."""
 
-LIST_RENDERERS: dict[str, str] = {
-    "rule_ids": "py",
-    "rule_levels": "py",
-    "scorecard_ids": "py",
-    "score_ids": "py",
-}
+LIST_RENDERERS: dict[str, str] = dict.fromkeys(
+    ("rule_ids", "rule_levels", "scorecard_ids", "score_ids"), "py"
+)
 """``template_fields_renderers`` of the list arguments, shared by every task class."""
+
+ONCE_ON_MISSING = ("fail", "ignore")
+"""What missing data can mean to a task that decides once (check, approval): there is nothing to wait for."""
 
 _PLACEHOLDERS: dict[str, Any] = {"aggregation": "by-entity", "page_limit": DEFAULT_PAGE_LIMIT}
 """Valid stand-ins for required query arguments that are templated, so the others are still checked."""
@@ -123,9 +115,14 @@ class DatadogScorecardsConnectionBaseOperator(BaseOperator):
     @cached_property
     def hook(self) -> DatadogScorecardsHook:
         """The hook of the rendered ``datadog_conn_id``, built on first use (at run time, never at parse)."""
-        from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
+        return scorecards_hook(self.connection_id(), self.hook_concurrency())
 
-        return DatadogScorecardsHook(self.connection_id(), concurrency=self.hook_concurrency())
+    def validate_plain(self, checks: Mapping[str, Callable[[Any], Any]]) -> None:
+        """Apply each coercer (name → coercer) to its argument and ``datadog_conn_id`` when plain values.
+
+        Templated values and XComArgs are checked after rendering, before any request.
+        """
+        check_plain(self, {"datadog_conn_id": coerce_conn_id, **checks})
 
 
 class DatadogScorecardsBaseOperator(DatadogScorecardsConnectionBaseOperator):
@@ -189,10 +186,7 @@ class DatadogScorecardsBaseOperator(DatadogScorecardsConnectionBaseOperator):
             if (value := getattr(self, name)) is not None or name in _PLACEHOLDERS
         }
         ScoresQuery.build(**plain)
-        for name, coerce in {"datadog_conn_id": lambda _: self.connection_id(), **(checks or {})}.items():
-            value = getattr(self, name)
-            if not is_run_time_value(value):
-                coerce(value)
+        self.validate_plain(checks or {})
 
 
 class DatadogScorecardsGateBaseOperator(DatadogScorecardsBaseOperator):
@@ -306,6 +300,26 @@ class DatadogScorecardsGateBaseOperator(DatadogScorecardsBaseOperator):
             raise ScorecardsConfigError("no connection settings to ask with")
         return ScorecardsClient(explanation_settings(settings), concurrency=1, log=self.log)
 
+    def check_once(
+        self, context: Context, read_baseline: Callable[[GateArguments], list[Record] | None] | None = None
+    ) -> tuple[GateArguments, RolloutOptions, WaivedResult, dict[str, Any]]:
+        """Check the gate once (check, approval): one fetch, the decision, its ``verdict`` pushed.
+
+        Bad arguments, and a baseline that is not a snapshot, fail the task before any request.
+        """
+        with failing_fast():
+            args, options = self.gate_arguments(), self.rollout_options()
+            coerce_once_on_missing(args.condition.on_missing)
+            baseline = None if read_baseline is None else read_baseline(args)
+            with self.hook as hook:
+                self.scorecards_ui_url = hook.scorecards_ui_url
+                result = check_gate(hook.get_conn(), args.query, args.condition, baseline)
+                settings = hook.settings
+        decision = decide(result, options)
+        for warning in decision.warnings():
+            self.log.warning("%s", warning)
+        return args, options, decision, self.publish_verdict(context, decision, options, args.query, settings)
+
     def validate_plain_arguments(self, checks: Mapping[str, Callable[[Any], Any]] | None = None) -> None:
         """Validate the plain query and rollout arguments, then the bounds once their field is known."""
         super().validate_plain_arguments(checks)
@@ -321,11 +335,39 @@ class DatadogScorecardsGateBaseOperator(DatadogScorecardsBaseOperator):
             GateCondition.build(**plain)  # the plain bounds, checked against a known field
 
 
+def coerce_once_on_missing(value: Any) -> str:
+    """Read ``on_missing`` of a task that decides once: ``"fail"`` or ``"ignore"``."""
+    return coerce_choice(
+        "on_missing",
+        value,
+        ONCE_ON_MISSING,
+        hint="this task decides once: 'fail' or 'ignore' (DatadogScoreThresholdSensor can wait)",
+    )
+
+
 def push_verdict(context: Context, verdict: dict[str, Any]) -> None:
     """Push the ``verdict`` XCom (a task called without a task instance, as in a bare poke(), skips it)."""
     ti = context.get("ti")
     if ti is not None:
         ti.xcom_push(key="verdict", value=verdict)
+
+
+def scorecards_hook(conn_id: str, concurrency: int = 4) -> DatadogScorecardsHook:
+    """Build the hook of ``conn_id``: at run time only, as its module brings ``requests``.
+
+    Every task class, trigger and notifier builds its hook here; a trigger's has one connection, as its
+    blocking client runs in ``asyncio.to_thread``.
+    """
+    from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
+
+    return DatadogScorecardsHook(conn_id, concurrency=concurrency)
+
+
+def check_plain(task: Any, checks: Mapping[str, Callable[[Any], Any]]) -> None:
+    """Apply each coercer (name → coercer) to the attribute of ``task`` by that name, when a plain value."""
+    for name, coerce in checks.items():
+        if not is_run_time_value(value := getattr(task, name)):
+            coerce(value)
 
 
 def is_run_time_value(value: Any) -> bool:

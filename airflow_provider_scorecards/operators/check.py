@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_scorecards._compat import AirflowFailException
 from airflow_provider_scorecards.client.coercion import coerce_choice, coerce_optional_float, is_unset
 from airflow_provider_scorecards.client.errors import InvalidParameterError
-from airflow_provider_scorecards.gate.condition import GateCondition, check_gate
-from airflow_provider_scorecards.gate.rollout import decide
+from airflow_provider_scorecards.gate.condition import GateCondition
 from airflow_provider_scorecards.gate.verdict import dry_run_message
 from airflow_provider_scorecards.operators.base import (
     GATE_ARGS,
     DatadogScorecardsGateBaseOperator,
-    failing_fast,
+    GateArguments,
+    coerce_once_on_missing,
     is_run_time_value,
 )
 
@@ -27,10 +27,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_scorecards.client.pages import Record
-    from airflow_provider_scorecards.client.query import ScoresQuery
 
-ONCE_ON_MISSING = ("fail", "ignore")
-"""What missing data can mean to a check that decides once: there is nothing to wait for."""
 COMPARISON_ARGS = ("max_drop", "baseline", "on_missing_baseline")
 """The check's own arguments, which compare with an earlier snapshot."""
 
@@ -83,7 +80,7 @@ class DatadogScoreCheckOperator(DatadogScorecardsGateBaseOperator):
         self.on_missing_baseline = on_missing_baseline
         self.validate_plain_arguments(
             {
-                "on_missing": _coerce_once_on_missing,
+                "on_missing": coerce_once_on_missing,
                 "max_drop": lambda v: coerce_optional_float("max_drop", v, minimum=0.0),
                 "on_missing_baseline": lambda v: coerce_choice("on_missing_baseline", v, ("pass", "fail")),
             }
@@ -100,7 +97,7 @@ class DatadogScoreCheckOperator(DatadogScorecardsGateBaseOperator):
             return
         if self.max_drop is None:
             _no_baseline_without_max_drop(self.baseline)
-        elif _unset_baseline(self.baseline):
+        elif is_unset(self.baseline):
             raise InvalidParameterError(
                 "baseline",
                 self.baseline,
@@ -119,20 +116,7 @@ class DatadogScoreCheckOperator(DatadogScorecardsGateBaseOperator):
 
         The ``verdict`` XCom is pushed either way; with ``dry_run`` the task never fails on the verdict.
         """
-        with failing_fast():
-            args = self.gate_arguments()
-            options = self.rollout_options()
-            _coerce_once_on_missing(args.condition.on_missing)
-            # A corrupt baseline fails here, before any request.
-            baseline = self._baseline(args.condition, args.query)
-            with self.hook as hook:
-                self.scorecards_ui_url = hook.scorecards_ui_url
-                result = check_gate(hook.get_conn(), args.query, args.condition, baseline)
-                settings = hook.settings
-        decision = decide(result, options)
-        for warning in decision.warnings():
-            self.log.warning("%s", warning)
-        verdict = self.publish_verdict(context, decision, options, args.query, settings)
+        _, options, decision, verdict = self.check_once(context, self._baseline)
         if options.dry_run:
             self.log.warning("%s", dry_run_message(verdict))
         elif not decision.met:
@@ -141,14 +125,15 @@ class DatadogScoreCheckOperator(DatadogScorecardsGateBaseOperator):
             self.log.info("%s", verdict["report"])
         return decision.result.passed_records
 
-    def _baseline(self, condition: GateCondition, query: ScoresQuery) -> list[Record] | None:
+    def _baseline(self, args: GateArguments) -> list[Record] | None:
         """Read the baseline's records (validated), or None when there is none yet; log which it is."""
+        condition = args.condition
         if condition.max_drop is None:
             _no_baseline_without_max_drop(self.baseline)
             return None
         from airflow_provider_scorecards.operators.snapshots import load_baseline
 
-        loaded = load_baseline(self.baseline, field=condition.field, aggregation=query.aggregation)
+        loaded = load_baseline(self.baseline, field=condition.field, aggregation=args.query.aggregation)
         if loaded.records is None:
             self.log.warning(
                 "No baseline to compare with (%s): the first run has nothing to compare with; "
@@ -168,21 +153,8 @@ class DatadogScoreCheckOperator(DatadogScorecardsGateBaseOperator):
         return loaded.records
 
 
-def _coerce_once_on_missing(value: Any) -> str:
-    return coerce_choice(
-        "on_missing",
-        value,
-        ONCE_ON_MISSING,
-        hint="the check operator decides once: 'fail' or 'ignore' (DatadogScoreThresholdSensor can wait)",
-    )
-
-
-def _unset_baseline(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and is_unset(value))
-
-
 def _no_baseline_without_max_drop(baseline: Any) -> None:
-    if not _unset_baseline(baseline):
+    if not is_unset(baseline):
         raise InvalidParameterError(
             "max_drop", None, "a baseline is only compared with max_drop: give the largest allowed drop"
         )

@@ -114,24 +114,19 @@ class DatadogScorecardOutcomesOperator(DatadogScorecardsConnectionBaseOperator):
         self.rule_description = rule_description
         self.rule_level = rule_level
         self.rule_owner = rule_owner
-        for name, check in {"datadog_conn_id": lambda _: self.connection_id(), **OUTCOME_CHECKS}.items():
-            if not is_run_time_value(getattr(self, name)):
-                check(getattr(self, name))
+        self.validate_plain(OUTCOME_CHECKS)
         if not is_run_time_value(outcomes) and not is_run_time_value(remarks):
             parse_results(outcomes, remarks)
 
-    def outcome_arguments(self) -> OutcomeArguments:
-        """Coerce and validate the rendered arguments; raises before any request is sent."""
-        own = {
-            name: check(getattr(self, name)) for name, check in OUTCOME_CHECKS.items() if name != "remarks"
-        }
-        results = parse_results(self.outcomes, self.remarks)
-        return OutcomeArguments(results=results, **own)
-
     def execute(self, context: Context) -> dict[str, Any]:
         """Find or create the rule, post the outcomes; return ``{"rule_id", "posted"}``."""
-        with failing_fast():
-            args = self.outcome_arguments()
+        with failing_fast():  # the rendered arguments, validated before any request
+            own = {
+                name: check(getattr(self, name))
+                for name, check in OUTCOME_CHECKS.items()
+                if name != "remarks"
+            }
+            args = OutcomeArguments(results=parse_results(self.outcomes, self.remarks), **own)
             with self.hook as hook:
                 self.scorecards_ui_url = hook.scorecards_ui_url
                 client = hook.get_conn()

@@ -21,7 +21,7 @@ from airflow_provider_scorecards.client.coercion import (
     coerce_optional_int,
     coerce_optional_str,
 )
-from airflow_provider_scorecards.client.pagination import MAX_CONCURRENCY
+from airflow_provider_scorecards.client.query import MAX_CONCURRENCY
 from airflow_provider_scorecards.operators.base import DatadogScorecardsBaseOperator, failing_fast
 from airflow_provider_scorecards.operators.check import DatadogScoreCheckOperator
 from airflow_provider_scorecards.operators.links import ScorecardsLink

@@ -71,30 +71,22 @@ def load_baseline(value: Any, *, field: str = "score", aggregation: str | None =
     if is_unset(value):
         return Baseline(None, "no baseline given")
     if isinstance(value, list | tuple):
-        records = _checked(
-            ((f"record {n}", item) for n, item in enumerate(value, 1)), "<list>", field, aggregation
-        )
+        records = _checked(_numbered(value), "<list>", field, aggregation)
         return Baseline(records, f"a list of {len(records)} records")
     if not isinstance(value, str):
         raise InvalidSnapshotError(
             f"<{type(value).__name__}>", "expected a path, a list of records or the JSON text of a list"
         )
     text = value.strip()
-    if len(text) > MAX_SNAPSHOT_CHARS:
-        raise InvalidSnapshotError("<JSON text>", f"larger than {MAX_SNAPSHOT_CHARS} characters, refused")
     if text.startswith("["):
-        items = _parse_list_text(text, "<JSON text>")
-        records = _checked(
-            ((f"record {n}", item) for n, item in enumerate(items, 1)), "<JSON text>", field, aggregation
-        )
+        records = _records(text, "<JSON text>", field, aggregation)
         return Baseline(records, f"a list of {len(records)} records")
     if len(text) > MAX_PATH_CHARS:  # refused alike on every storage, whose own limits differ
         raise InvalidSnapshotError(
             "<path>",
             f"longer than {MAX_PATH_CHARS} characters: not a path (JSON text of a list starts with '[')",
         )
-    found = read_snapshot(text, field=field, aggregation=aggregation)
-    return Baseline(found, text)
+    return Baseline(read_snapshot(text, field=field, aggregation=aggregation), text)
 
 
 def read_snapshot(path: str, *, field: str = "score", aggregation: str | None = None) -> list[Record] | None:
@@ -118,14 +110,7 @@ def read_snapshot(path: str, *, field: str = "score", aggregation: str | None = 
         raise InvalidSnapshotError(path, f"not UTF-8 text (byte {exc.start})") from None
     except (OSError, ValueError) as exc:  # a name too long, no permission, not a path at all
         raise InvalidSnapshotError(path, f"cannot be read ({type(exc).__name__})") from None
-    if len(text) > MAX_SNAPSHOT_CHARS:
-        raise InvalidSnapshotError(
-            path, f"larger than {MAX_SNAPSHOT_CHARS} characters, refused before parsing"
-        )
-    if text.lstrip().startswith("["):
-        items = _parse_list_text(text, path)
-        return _checked(((f"record {n}", item) for n, item in enumerate(items, 1)), path, field, aggregation)
-    return _checked(_json_lines(text, path), path, field, aggregation)
+    return _records(text, path, field, aggregation)
 
 
 def snapshot_history(
@@ -215,6 +200,29 @@ def write_snapshot(path: str, batches: Iterable[list[Record]]) -> SnapshotFile:
     return SnapshotFile(str(ObjectStoragePath(path)), count, digest.hexdigest())
 
 
+def _records(text: str, source: str, field: str, aggregation: str | None) -> list[Record]:
+    """Validate the records of a snapshot's text: one JSON list, or JSON Lines; bounded before parsing."""
+    if len(text) > MAX_SNAPSHOT_CHARS:
+        raise InvalidSnapshotError(
+            source, f"larger than {MAX_SNAPSHOT_CHARS} characters, refused before parsing"
+        )
+    if not text.lstrip().startswith("["):
+        return _checked(_json_lines(text, source), source, field, aggregation)
+    try:  # a JSON list, or the Python literal Jinja renders of a list of dicts (``[{'id': 'a', ...}]``)
+        items = parse_list_text(text)
+    except json.JSONDecodeError as error:
+        raise InvalidSnapshotError(
+            source, f"not valid JSON ({error.msg} at line {error.lineno} column {error.colno})"
+        ) from None
+    except TypeError as error:
+        raise InvalidSnapshotError(source, f"expected a list of records, got {error}") from None
+    return _checked(_numbered(items), source, field, aggregation)
+
+
+def _numbered(items: Iterable[Any]) -> Iterator[tuple[str, Any]]:
+    return ((f"record {n}", item) for n, item in enumerate(items, 1))
+
+
 def _json_lines(text: str, source: str) -> Iterator[tuple[str, Any]]:
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -226,18 +234,6 @@ def _json_lines(text: str, source: str) -> Iterator[tuple[str, Any]]:
         except ValueError as exc:
             detail = f"{exc.msg} at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else str(exc)
             raise InvalidSnapshotError(source, f"line {number} is not valid JSON ({detail})") from None
-
-
-def _parse_list_text(text: str, source: str) -> list[Any]:
-    """Read a JSON list, or the Python literal Jinja renders of a list of dicts (``[{'id': 'a', ...}]``)."""
-    try:
-        return parse_list_text(text)
-    except json.JSONDecodeError as error:
-        raise InvalidSnapshotError(
-            source, f"not valid JSON ({error.msg} at line {error.lineno} column {error.colno})"
-        ) from None
-    except TypeError as error:
-        raise InvalidSnapshotError(source, f"expected a list of records, got {error}") from None
 
 
 def _checked(

@@ -146,11 +146,9 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
         with self.hook as hook:
             self.scorecards_ui_url = hook.scorecards_ui_url
             result = check_gate(hook.get_conn(), args.query, args.condition)
-        if not self._warned_absent:
-            warning = result.absent_warning()
-            if warning:
-                self._warned_absent = True
-                self.log.warning("%s", warning)
+        if not self._warned_absent and (warning := result.absent_warning()):
+            self._warned_absent = True
+            self.log.warning("%s", warning)
         return result
 
     # -- execution ----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import asyncio
 import dataclasses
 import hashlib
 import json
+import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Hashable
 from dataclasses import replace
@@ -28,8 +29,7 @@ from airflow_provider_scorecards.client.query import ScoresQuery
 from airflow_provider_scorecards.gate.condition import GateCondition
 from airflow_provider_scorecards.gate.waivers import describe_waivers, parse_waivers
 from airflow_provider_scorecards.hooks import DEFAULT_CONN_ID, coerce_conn_id
-from airflow_provider_scorecards.operators.base import GATE_ARGS, QUERY_ARGS
-from airflow_provider_scorecards.triggers import trigger_event, trigger_hook
+from airflow_provider_scorecards.operators.base import GATE_ARGS, QUERY_ARGS, scorecards_hook
 from airflow_provider_scorecards.triggers.event_state import Watch
 
 if TYPE_CHECKING:
@@ -53,11 +53,8 @@ _QUERY_DEFAULTS: dict[str, Any] = {
 }
 """The query's defaults (left out of ``serialize()``), read from ScoresQuery itself."""
 _CONDITION_DEFAULTS: dict[str, Any] = {
-    "field": "score",
-    "min_value": None,
-    "max_value": None,
-    "match": "all",
-    "on_missing": "wait",
+    name: getattr(GateCondition(), name)
+    for name in ("field", "min_value", "max_value", "match", "on_missing")
 }
 _WATCHER_DEFAULTS: dict[str, Any] = {
     "fire_on": "met",
@@ -212,7 +209,7 @@ class DatadogScoreEventTrigger(BaseEventTrigger):
                 )
                 continue
             if payload is not None:
-                yield trigger_event(payload)
+                yield TriggerEvent(payload)  # type: ignore[no-untyped-call,unused-ignore]
             # After the yield: the event is queued before the state that suppresses a repeat is stored.
             await watch.save()
 
@@ -234,35 +231,28 @@ class DatadogScoreEventTrigger(BaseEventTrigger):
             while True:
                 try:
                     if hook is None:  # a new hook reads the connection again: a fixed key is picked up
-                        hook = trigger_hook(self.datadog_conn_id)
+                        hook = scorecards_hook(self.datadog_conn_id, concurrency=1)
                     records = await asyncio.to_thread(_fetch, hook, self.query)
-                except Exception as exc:  # a watcher must outlive any error: see below
+                except Exception as exc:  # a watcher must outlive any error: said, then tried again later
                     failures += 1
                     wait = backoff(self.poll_interval, failures)
-                    retryable = isinstance(exc, ScorecardsError) and exc.retryable
-                    if retryable:
-                        self.log.warning(
-                            "Scores of %s unavailable (%d failure(s) in a row): %s; next attempt in %.3g s",
-                            self.query.path,
-                            failures,
-                            exc,
-                            wait,
-                        )
-                    else:
-                        # 400/401/403/404, a bad connection, an unexpected answer: only a person can fix
-                        # it, so say it loudly, and look again later with the connection read afresh.
-                        self.log.error(
-                            "Scores of %s cannot be read (%d failure(s) in a row): %s: %s; no event fires "
-                            "until this is fixed; next attempt in %.3g s",
-                            self.query.path,
-                            failures,
-                            type(exc).__name__,
-                            exc,
-                            wait,
-                        )
-                        if hook is not None:
-                            hook.close()
-                            hook = None
+                    # 400/401/403/404, a bad connection, an unexpected answer: only a person can fix it, so
+                    # it is said loudly, and the connection is read afresh at the next attempt.
+                    final = not (isinstance(exc, ScorecardsError) and exc.retryable)
+                    self.log.log(
+                        logging.ERROR if final else logging.WARNING,
+                        "Scores of %s %s (%d failure(s) in a row): %s: %s; %snext attempt in %.3g s",
+                        self.query.path,
+                        "cannot be read" if final else "unavailable",
+                        failures,
+                        type(exc).__name__,
+                        exc,
+                        "no event fires until this is fixed; " if final else "",
+                        wait,
+                    )
+                    if final and hook is not None:
+                        hook.close()
+                        hook = None
                 else:
                     if failures:
                         self.log.info("Scores readable again after %d failure(s)", failures)

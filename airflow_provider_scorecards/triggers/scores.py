@@ -25,7 +25,7 @@ from airflow_provider_scorecards.client.query import ScoresQuery
 from airflow_provider_scorecards.gate.condition import GateCondition
 from airflow_provider_scorecards.gate.rollout import decision_parts
 from airflow_provider_scorecards.gate.waivers import apply_waivers, parse_waivers
-from airflow_provider_scorecards.triggers import trigger_event, trigger_hook
+from airflow_provider_scorecards.operators.base import scorecards_hook
 
 # The event trigger's public path (events.PUBLIC_CLASSPATH, what every watcher stores); it lives in events.
 from airflow_provider_scorecards.triggers.events import DatadogScoreEventTrigger as DatadogScoreEventTrigger
@@ -33,9 +33,7 @@ from airflow_provider_scorecards.triggers.events import DatadogScoreEventTrigger
 if TYPE_CHECKING:
     from airflow_provider_scorecards.client.settings import ClientSettings
     from airflow_provider_scorecards.gate.condition import GateResult
-    from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
-    from airflow_provider_scorecards.triggers.shared_fetch import Fetched
-    from airflow_provider_scorecards.triggers.shared_scores import ScoresSnapshot
+    from airflow_provider_scorecards.triggers.shared_fetch import Fetched, ScoresSnapshot
 
 FAILED_CHECK_WAIT_MAX = 300.0
 """Longest wait between two checks after transient failures in a row (seconds). The client's own retries
@@ -51,7 +49,7 @@ _KWARGS = ("datadog_conn_id", "query", "condition", "poke_interval", "deadline",
 class ScoresFeed(Protocol):
     """Where a trigger's checks get their scores: ``fetch()`` once per check (see ``_scores_feed``)."""
 
-    async def fetch(self) -> Fetched[ScoresSnapshot]:
+    async def fetch(self) -> Fetched:
         """Return a snapshot young enough for this trigger, fetched for it or shared with others."""
         ...
 
@@ -117,14 +115,14 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
             event = await self._wait_for_verdict()
         except Exception as exc:  # a trigger never dies: anything unforeseen ends the wait as a typed error
             event = {"status": "error", "message": render_server_text(f"{type(exc).__name__}: {exc}")}
-        yield trigger_event(event)
+        yield TriggerEvent(event)  # type: ignore[no-untyped-call,unused-ignore]
 
     async def _wait_for_verdict(self) -> dict[str, Any]:
         query = ScoresQuery.from_description(self.query)
-        condition = GateCondition.from_description(self.condition)
+        condition = GateCondition.build(**self.condition)  # validated again: the data travels
         waivers = parse_waivers(self.waivers)
         parts: dict[str, Any] = {}
-        hook = trigger_hook(self.datadog_conn_id)
+        hook = scorecards_hook(self.datadog_conn_id, concurrency=1)
         loop = asyncio.get_running_loop()
         failures = 0
         last_report = "no successful check yet"
@@ -139,7 +137,7 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
                 try:
                     async with wait_bound:
                         if feed is None:
-                            settings = await asyncio.to_thread(_read_settings, hook)  # reads the connection
+                            settings = await asyncio.to_thread(lambda: hook.settings)  # reads the connection
                             feed = await subscriptions.enter_async_context(self._scores_feed(settings, query))
                         fetched = await feed.fetch()
                     # Waivers apply at each check: one that ends while the gate waits stops applying.
@@ -200,7 +198,7 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
         triggers that each fetch on their own.)
         """
         # Brings the client and requests: not at the parse of a DAG file that imports this module.
-        from airflow_provider_scorecards.triggers.shared_scores import SHARED_SCORES, ScoresKey, ScoresSource
+        from airflow_provider_scorecards.triggers.shared_fetch import SHARED_SCORES, ScoresKey, ScoresSource
 
         return SHARED_SCORES.subscribe(
             ScoresKey.of(self.datadog_conn_id, settings, query),
@@ -209,11 +207,6 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
                 settings, query, user_agent_suffix=f"apache-airflow/{airflow.__version__}"
             ),
         )
-
-
-def _read_settings(hook: DatadogScorecardsHook) -> ClientSettings:
-    """Read the connection's settings (blocking: a metadata-database or secrets-backend read)."""
-    return hook.settings
 
 
 async def _judge(condition: GateCondition, snapshot: ScoresSnapshot) -> GateResult:

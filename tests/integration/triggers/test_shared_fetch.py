@@ -23,8 +23,12 @@ from airflow_provider_scorecards.hooks import DEFAULT_CONN_ID
 from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
 from airflow_provider_scorecards.simulator import FaultPlan, ScorecardsSimulator
 from airflow_provider_scorecards.triggers.scores import DatadogScoreThresholdTrigger
-from airflow_provider_scorecards.triggers.shared_fetch import MAX_FETCHES_PER_GROUP
-from airflow_provider_scorecards.triggers.shared_scores import SHARED_SCORES, ScoresKey, ScoresSource
+from airflow_provider_scorecards.triggers.shared_fetch import (
+    MAX_FETCHES_PER_GROUP,
+    SHARED_SCORES,
+    ScoresKey,
+    ScoresSource,
+)
 from tests.conftest import CONN_ENV
 from tests.integration.sensors.test_sensor import crossing_entity, first_event
 

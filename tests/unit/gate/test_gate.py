@@ -116,4 +116,4 @@ def test_description_round_trip() -> None:
     condition = GateCondition.build(
         field="level", min_value="2", score_ids="x,y", match="any", on_missing="ignore"
     )
-    assert GateCondition.from_description(condition.describe()) == condition
+    assert GateCondition.build(**condition.describe()) == condition

@@ -131,7 +131,7 @@ def test_invalid_comparisons(kwargs: dict[str, Any], parameter: str, fragment: s
 def test_max_drop_alone_is_a_valid_condition_and_travels() -> None:
     condition = GateCondition.build(max_drop="0.05", on_missing_baseline="FAIL", on_missing="ignore")
     assert (condition.max_drop, condition.on_missing_baseline) == (0.05, "fail")
-    assert GateCondition.from_description(json.loads(json.dumps(condition.describe()))) == condition
+    assert GateCondition.build(**json.loads(json.dumps(condition.describe()))) == condition
     # a gate without a comparison describes itself as before (trigger kwargs and their hash unchanged)
     assert set(GateCondition.build(min_score=0.5).describe()) == {
         "field",
