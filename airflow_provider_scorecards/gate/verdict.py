@@ -3,9 +3,9 @@
 ``{"met", "dry_run", "failing", "missing", "waived", "waivers", "report", "explanations", "scores",
 "query"}``: ``met`` is the verdict after waivers whatever ``dry_run`` says; the id lists and the
 ``waivers`` and ``scores`` keys are rendered like all server text; ``report`` is the text the log shows
-(docs/gate-rollout.rst has an example); ``scores`` holds ``{"value", "bound", "baseline"}`` of the failing
-(and waived) ids, and of every compared id when a baseline was read, at most :data:`MAX_SCORES`;
-``query`` is the query's description (the Scorecards view in Airflow's UI shows them).
+(docs/gate-rollout.rst has an example); ``scores`` holds ``{"value", "bound", "baseline"}`` of the watched
+ids with a value, the failing ones (before waivers) first, at most :data:`MAX_SCORES`; ``query`` is the
+query's description (the Scorecards view in Airflow's UI shows them).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ VERDICT_KEYS: tuple[str, ...] = (
 """Keys of every verdict, in order."""
 
 MAX_SCORES = 50
-"""At most this many ids in a verdict's ``scores``: failing first, then the ones compared to a baseline."""
+"""At most this many ids in a verdict's ``scores``."""
 
 
 def build_verdict(
@@ -91,10 +91,10 @@ def decision_ids(waived: WaivedResult) -> dict[str, Any]:
 
 
 def _scored(waived: WaivedResult) -> list[GateCheck]:
-    """Return the checks of ``scores``: failing (before waivers), then those compared to a baseline."""
+    """Return the checks of ``scores``: failing (before waivers) first, then the other watched ids scored."""
     failing = waived.original.failing
-    compared = [c for c in waived.original.checks if c.baseline is not None and c not in failing]
-    return [*failing, *compared][:MAX_SCORES]
+    scored = [c for c in waived.original.checks if c.value is not None and c not in failing]
+    return [*failing, *scored][:MAX_SCORES]
 
 
 def dry_run_message(verdict: dict[str, Any]) -> str:

@@ -116,12 +116,10 @@ def verdict_page(
             for i in verdict["waived"]
         ]
         parts += ["<h2>Waived</h2>", _table(["id", "value", "bound", "reason", "until"], rows)]
-    trend = [(i, s) for i, s in scores.items() if isinstance(s, dict) and s.get("baseline") is not None]
-    if trend:
-        rows = [
-            (f"<code>{text(i)}</code>", _number(s["baseline"]), _number(s.get("value"))) for i, s in trend
-        ]
-        parts += ["<h2>Since the baseline snapshot</h2>", _table(["id", "before", "after"], rows)]
+    others = [i for i in scores if i not in failing and i not in (verdict.get("waived") or [])]
+    if others:
+        rows = [(f"<code>{text(i)}</code>", *_values(scores[i])) for i in others]
+        parts += ["<h2>Watched scores</h2>", _table(["id", "value", "bound", "baseline"], rows)]
     report = "\n".join(text(line) for line in str(verdict.get("report") or "").splitlines())
     parts.append(f"<details><summary>Report</summary><pre>{report}</pre></details>")
     return page(f"Scorecards: {ti['task_id']}", "".join(parts))

@@ -131,6 +131,8 @@ def test_each_map_index_shows_its_own_verdict(client: Any, mapped: Any) -> None:
     first, second = (tab(client, mapped, "gate", map_index=str(i)).text for i in (0, 1))
     assert "not met" in first
     assert CHECKOUT in first
+    assert "Watched scores" in second  # a met gate shows what it watched, with the score
+    assert f"<code>{PAYMENTS}</code>" in second
     assert "not met" not in second
     assert ">met<" in second
     assert "not a Scorecards gate" in tab(client, mapped, "gate").text  # the unmapped index: none

@@ -10,7 +10,7 @@ TI = {"dag_id": "d", "run_id": "r", "task_id": "gate", "map_index": 2}
 CHECKED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
-def test_a_waived_id_and_the_scores_since_the_baseline() -> None:
+def test_a_waived_id_and_the_watched_scores_with_their_baseline() -> None:
     verdict = {
         "met": True,
         "dry_run": False,
@@ -27,7 +27,7 @@ def test_a_waived_id_and_the_scores_since_the_baseline() -> None:
     assert "gate [2]" in page
     assert ">met<" in page
     assert "<td>migrating</td><td>2026-12-31</td>" in page
-    assert "<td><code>svc:b</code></td><td>0.95</td><td>0.9</td>" in page
+    assert "<td><code>svc:b</code></td><td>0.9</td><td>score &gt;= 0.8</td><td>0.95</td>" in page
     assert "2026-01-02 03:04:05 UTC" in page
     assert "javascript:" not in page  # only an http(s) link is shown
     assert "line &lt;two&gt;" in page
