@@ -3,13 +3,14 @@
 ``{"met", "dry_run", "failing", "missing", "waived", "waivers", "report", "explanations", "scores",
 "query"}``: ``met`` is the verdict after waivers whatever ``dry_run`` says; the id lists and the
 ``waivers`` and ``scores`` keys are rendered like all server text; ``report`` is the text the log shows
-(docs/gate-rollout.rst has an example); ``scores`` holds ``{"value", "bound", "baseline"}`` of the watched
-ids with a value, the failing ones (before waivers) first, at most :data:`MAX_SCORES`; ``query`` is the
-query's description (the Scorecards view in Airflow's UI shows them).
+(docs/gate-rollout.rst has an example); ``scores`` holds ``{"value", "bound", "baseline"}`` of the judged
+ids, the failing ones (before waivers) first, at most :data:`MAX_SCORES`; ``query`` is the query's
+description (the Scorecards view in Airflow's UI shows them).
 """
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_scorecards.client.errors import render_id
@@ -91,10 +92,10 @@ def decision_ids(waived: WaivedResult) -> dict[str, Any]:
 
 
 def _scored(waived: WaivedResult) -> list[GateCheck]:
-    """Return the checks of ``scores``: failing (before waivers) first, then the other watched ids scored."""
-    failing = waived.original.failing
-    scored = [c for c in waived.original.checks if c.value is not None and c not in failing]
-    return [*failing, *scored][:MAX_SCORES]
+    """Return the checks of ``scores``: failing (before waivers) first, then passing ones (bounded work)."""
+    failing = waived.original.failing[:MAX_SCORES]
+    passing = (c for c in waived.original.checks if c.passed and c.value is not None)
+    return [*failing, *islice(passing, MAX_SCORES - len(failing))]
 
 
 def dry_run_message(verdict: dict[str, Any]) -> str:
