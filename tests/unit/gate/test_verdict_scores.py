@@ -10,9 +10,9 @@ from airflow_provider_scorecards.gate.waivers import apply_waivers
 
 
 def test_failing_ids_come_first_and_the_scores_are_bounded() -> None:
-    records = [{"id": f"pass-{i}", "score": 0.9, "denominator": 4} for i in range(40)]
+    records = [{"id": "nothing", "score": 0.0, "denominator": 0}]  # missing data: listed as missing
+    records += [{"id": f"pass-{i}", "score": 0.9, "denominator": 4} for i in range(40)]
     records += [{"id": f"fail-{i}", "score": 0.1, "denominator": 4} for i in range(30)]
-    records.append({"id": "nothing", "score": 0.0, "denominator": 0})  # missing data: listed as missing
     waived = apply_waivers(GateCondition.build(min_score=0.5).evaluate(records), (), datetime.now(UTC))
     scores = build_verdict(waived, dry_run=False, query={"aggregation": "by-entity"})["scores"]
     assert len(scores) == MAX_SCORES
