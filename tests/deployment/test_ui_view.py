@@ -168,3 +168,19 @@ def test_a_hostile_id_is_shown_as_text_and_runs_nothing(
     assert frame.locator("img").count() == 0
     assert "pwned" not in page.title()
     assert page.frames[-1].title() != "pwned"
+
+
+def test_the_gates_page_in_the_browse_menu_lists_the_latest_verdicts(
+    chromium_page: Page, deployment: Deployment, mapped: dict[str, Any]
+) -> None:
+    if deployment.leg != "standalone":
+        pytest.skip("the browser checks run on the standalone leg")
+    page = chromium_page
+    page.goto(f"{deployment.airflow_url}/")
+    page.get_by_role("button", name="Browse").click()
+    page.get_by_role("menuitem", name="Scorecards gates").click()
+    frame = page.frame_locator("iframe")
+    frame.locator("table").wait_for()
+    rows = frame.locator("tr").filter(has_text=GATES_DAG)
+    assert rows.count() == len(SCORE_IDS)  # one row per map index, each its latest verdict
+    assert frame.get_by_text(HIDDEN_DAG).first.is_visible()  # the admin of this api-server reads every DAG
