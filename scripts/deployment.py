@@ -60,6 +60,9 @@ AIRFLOW_URL_ENV = "SCORECARDS_DEPLOYMENT_AIRFLOW_URL"
 SIMULATOR_URL_ENV = "SCORECARDS_DEPLOYMENT_SIMULATOR_URL"
 DIR_ENV = "SCORECARDS_DEPLOYMENT_DIR"
 LEG_ENV = "SCORECARDS_DEPLOYMENT_LEG"
+# The second api-server, with real logins (tests/deployment/ui_view_auth.py), and its generated passwords.
+RESTRICTED_URL_ENV = "SCORECARDS_DEPLOYMENT_RESTRICTED_URL"
+RESTRICTED_PASSWORDS = "restricted-passwords.json"
 # Beside the logs: what the production leg's tests need besides URLs (database, broker, component pids).
 LEG_FILE = "leg.json"
 # Every process of the deployment inherits this variable; the final sweep looks for it in /proc.
@@ -146,6 +149,9 @@ class Deployment:
     pg_bin: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
     """Added to every Airflow component's environment."""
+    for_tests: bool = False
+    """The tests' own DAGs too (tests/deployment/dags/, own bundle), and the restricted api-server."""
+    restricted_url: str = ""
 
     def test_env(self) -> dict[str, str]:
         return {
@@ -153,6 +159,7 @@ class Deployment:
             SIMULATOR_URL_ENV: self.simulator_url,
             DIR_ENV: str(self.leg.directory),
             LEG_ENV: self.leg.name,
+            RESTRICTED_URL_ENV: self.restricted_url,
         }
 
     def write_leg_file(self) -> None:
@@ -199,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     status, timings = 0, []
     for name in args.legs:
         leg_started = time.monotonic()
-        with deployment(Leg(name)) as running:
+        with deployment(Leg(name), for_tests=True) as running:
             healthy = time.monotonic() - leg_started
             print(f"[{name}] deployment healthy in {healthy:.0f} s", flush=True)
             leg_status = run_tests(running, args.pytest_args)
@@ -219,13 +226,15 @@ def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
 
 
 @contextmanager
-def deployment(leg: Leg = STANDALONE, extra_env: dict[str, str] | None = None) -> Iterator[Deployment]:
+def deployment(
+    leg: Leg = STANDALONE, extra_env: dict[str, str] | None = None, for_tests: bool = False
+) -> Iterator[Deployment]:
     """Start the simulator, the leg's services and Airflow, wait until healthy, stop everything on exit.
 
     ``extra_env`` is added to every Airflow component's environment (the event-driven demo's poll interval).
     """
     claim_directory(leg)
-    running = Deployment(leg, extra_env=dict(extra_env or {}))
+    running = Deployment(leg, extra_env=dict(extra_env or {}), for_tests=for_tests)
     atexit.register(_last_resort, running)  # an exit that skips the `finally` below (it is idempotent)
     failed = False
     try:
@@ -372,6 +381,12 @@ def start_airflow(running: Deployment) -> None:
     if running.leg.production:
         env.update(production_env(running))
     env.update(running.extra_env)
+    if running.for_tests:
+        bundle = "airflow.dag_processing.bundles.local.LocalDagBundle"
+        tests_dags = {"path": str(ROOT / "tests" / "deployment" / "dags")}
+        bundles = [{"name": "dags-folder", "classpath": bundle, "kwargs": {}}]
+        bundles.append({"name": "deployment-tests", "classpath": bundle, "kwargs": tests_dags})
+        env["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(bundles)
     airflow = [sys.executable, "-m", "airflow"]
     logs = running.leg.logs
     with (logs / "db-migrate.log").open("wb") as log:
@@ -389,8 +404,28 @@ def start_airflow(running: Deployment) -> None:
     spawn(running, "api-server", [*airflow, *api], env)
     for name, arguments in COMPONENTS[running.leg.name].items():
         spawn(running, name, [*airflow, *arguments], env)
+    if running.for_tests:
+        restricted = free_port()
+        api[api.index(str(port))] = str(restricted)
+        spawn(running, "api-server-restricted", [*airflow, *api], restricted_env(env, running, restricted))
+        running.restricted_url = f"http://127.0.0.1:{restricted}"
     running.airflow_url = f"http://127.0.0.1:{port}"
     wait_healthy(running)
+
+
+def restricted_env(env: dict[str, str], running: Deployment, port: int) -> dict[str, str]:
+    """A second api-server on the same database and JWT secret, where a login is needed and a user may be
+    refused a DAG (tests/deployment/ui_view_auth.py): the first one makes every request an admin's."""
+    return {
+        **env,
+        "PYTHONPATH": str(ROOT),
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+        "AIRFLOW__CORE__AUTH_MANAGER": "tests.deployment.ui_view_auth.RestrictedAuthManager",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "reader:viewer,outsider:viewer",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(running.leg.home / RESTRICTED_PASSWORDS),
+    }
 
 
 def wait_healthy(running: Deployment) -> None:

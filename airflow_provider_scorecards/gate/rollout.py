@@ -130,10 +130,14 @@ def explain_ids(
 
 
 def verdict(
-    decision: WaivedResult, options: RolloutOptions, explanations: Explanations | None = None
+    decision: WaivedResult,
+    options: RolloutOptions,
+    explanations: Explanations | None = None,
+    query: ScoresQuery | None = None,
 ) -> dict[str, Any]:
     """Build the ``verdict`` document (see :mod:`airflow_provider_scorecards.gate.verdict`)."""
-    return build_verdict(decision, dry_run=options.dry_run, explanations=explanations)
+    described = None if query is None else query.describe()
+    return build_verdict(decision, dry_run=options.dry_run, explanations=explanations, query=described)
 
 
 def decision_parts(decision: WaivedResult) -> dict[str, Any]:
@@ -142,7 +146,14 @@ def decision_parts(decision: WaivedResult) -> dict[str, Any]:
 
 
 def verdict_from_parts(
-    parts: dict[str, Any], report: str, options: RolloutOptions, explanations: Explanations | None = None
+    parts: dict[str, Any],
+    report: str,
+    options: RolloutOptions,
+    explanations: Explanations | None = None,
+    query: ScoresQuery | None = None,
 ) -> dict[str, Any]:
     """Build the ``verdict`` document from :func:`decision_parts` and the decision's report."""
-    return verdict_document(parts, report, dry_run=options.dry_run, explanations=explanations)
+    described = None if query is None else query.describe()
+    return verdict_document(
+        parts, report, dry_run=options.dry_run, explanations=explanations, query=described
+    )

@@ -1,17 +1,24 @@
 """The ``verdict``: one JSON document per gate evaluation, for downstream tasks and dashboards.
 
-``{"met", "dry_run", "failing", "missing", "waived", "waivers", "report", "explanations"}``: ``met`` is
-the verdict after waivers whatever ``dry_run`` says; the id lists and the ``waivers`` keys are rendered
-like all server text; ``report`` is the text the log shows (docs/gate-rollout.rst has an example).
+``{"met", "dry_run", "failing", "missing", "waived", "waivers", "report", "explanations", "scores",
+"query"}``: ``met`` is the verdict after waivers whatever ``dry_run`` says; the id lists and the
+``waivers`` and ``scores`` keys are rendered like all server text; ``report`` is the text the log shows
+(docs/gate-rollout.rst has an example); ``scores`` holds ``{"value", "bound", "baseline"}`` of the judged
+ids, the failing ones (before waivers) first, at most :data:`MAX_SCORES`; ``query`` is the query's
+description (the Scorecards view in Airflow's UI shows them).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from itertools import islice
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_scorecards.client.errors import render_id
 from airflow_provider_scorecards.gate.explain import Explanations
 from airflow_provider_scorecards.gate.waivers import WaivedResult
+
+if TYPE_CHECKING:
+    from airflow_provider_scorecards.gate.condition import GateCheck
 
 VERDICT_KEYS: tuple[str, ...] = (
     "met",
@@ -22,20 +29,34 @@ VERDICT_KEYS: tuple[str, ...] = (
     "waivers",
     "report",
     "explanations",
+    "scores",
+    "query",
 )
 """Keys of every verdict, in order."""
 
+MAX_SCORES = 50
+"""At most this many ids in a verdict's ``scores``."""
+
 
 def build_verdict(
-    waived: WaivedResult, *, dry_run: bool, explanations: Explanations | None = None
+    waived: WaivedResult,
+    *,
+    dry_run: bool,
+    explanations: Explanations | None = None,
+    query: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Build the ``verdict`` document of one evaluation (JSON-serialisable, keys :data:`VERDICT_KEYS`)."""
     parts = {"met": waived.met, **decision_ids(waived)}
-    return verdict_document(parts, waived.report(), dry_run=dry_run, explanations=explanations)
+    return verdict_document(parts, waived.report(), dry_run=dry_run, explanations=explanations, query=query)
 
 
 def verdict_document(
-    parts: dict[str, Any], report: str, *, dry_run: bool, explanations: Explanations | None = None
+    parts: dict[str, Any],
+    report: str,
+    *,
+    dry_run: bool,
+    explanations: Explanations | None = None,
+    query: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Build the ``verdict`` document from a decision's ``met`` and ids, and its report (waivers applied).
 
@@ -51,6 +72,8 @@ def verdict_document(
         "waivers": dict(parts.get("waivers", {})),
         "report": "\n".join(lines),
         "explanations": {} if explanations is None else explanations.as_dict(),
+        "scores": dict(parts.get("scores", {})),
+        "query": dict(query or {}),
     }
 
 
@@ -61,7 +84,18 @@ def decision_ids(waived: WaivedResult) -> dict[str, Any]:
         "missing": [render_id(i) for i in waived.missing_ids],
         "waived": [render_id(i) for i in waived.waived_ids],
         "waivers": {render_id(item.check.id): item.waiver.describe() for item in waived.waived},
+        "scores": {
+            render_id(c.id): {"value": c.value, "bound": c.bound, "baseline": c.baseline}
+            for c in _scored(waived)
+        },
     }
+
+
+def _scored(waived: WaivedResult) -> list[GateCheck]:
+    """Return the checks of ``scores``: failing (before waivers) first, then passing ones (bounded work)."""
+    failing = waived.original.failing[:MAX_SCORES]
+    passing = (c for c in waived.original.checks if c.passed and c.value is not None)
+    return [*failing, *islice(passing, MAX_SCORES - len(failing))]
 
 
 def dry_run_message(verdict: dict[str, Any]) -> str:

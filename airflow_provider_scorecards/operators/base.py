@@ -289,7 +289,7 @@ class DatadogScorecardsGateBaseOperator(DatadogScorecardsBaseOperator):
         None means they cannot be had, and the report says explanations are unavailable.
         """
         explanations = explain_decision(decision, options, query, lambda: self._explainer(settings))
-        verdict = rollout_verdict(decision, options, explanations)
+        verdict = rollout_verdict(decision, options, explanations, query)
         push_verdict(context, verdict)
         return verdict
 

@@ -268,7 +268,7 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
             explanations = explain_ids(
                 list(parts.get("failing", [])), options, args.query, lambda: self._explainer(settings)
             )
-        verdict = verdict_from_parts(parts, str(event.get("report") or ""), options, explanations)
+        verdict = verdict_from_parts(parts, str(event.get("report") or ""), options, explanations, args.query)
         push_verdict(context, verdict)
         return verdict
 
