@@ -58,8 +58,6 @@ MAX_REMARKS_CHARS = 2000
 """Longest remarks of one result (characters); longer remarks are cut, ending ``... (cut)``."""
 RULES_PAGE_SIZE = 100
 """``page[size]`` of the rules list: the largest Datadog accepts."""
-MAX_RULE_PAGES = 1000
-"""Most pages of rules read (100,000 rules); a listing that goes on is refused, never cut short."""
 MAX_ANSWER_BYTES = 4 * 1024 * 1024
 """Largest answer of these endpoints read: a page of 100 rules with long descriptions fits many times."""
 MAX_ENTITY_REFERENCE_CHARS = 500
@@ -70,6 +68,10 @@ _CUT = "... (cut)"
 _FORMS = (
     'expected a mapping of entity reference to "pass", "fail" or "skip", or to {"state": ..., "remarks": ...}'
 )
+
+
+RULE_FIELDS = ("name", "scorecard_name", "custom", "enabled", "level")
+"""A rule's attributes: two copies of one rule id that differ in any of them mean the list moved."""
 
 
 @dataclass(frozen=True)
