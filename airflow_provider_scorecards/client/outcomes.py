@@ -19,7 +19,7 @@ from typing import Any
 import msgspec
 from msgspec import Struct
 
-from airflow_provider_scorecards.client.coercion import MAX_LIST_ITEMS, coerce_bool, coerce_int
+from airflow_provider_scorecards.client.coercion import MAX_LIST_ITEMS, coerce_bool, coerce_choice, coerce_int
 from airflow_provider_scorecards.client.errors import (
     InvalidParameterError,
     ScorecardsResponseError,
@@ -67,17 +67,12 @@ class OutcomesQuery:
         page_size: Any = MAX_PAGE_SIZE,
     ) -> OutcomesQuery:
         """Coerce and validate every field; raise :class:`InvalidParameterError` on the first bad one."""
-        state_text = _optional_text("state", state)
-        if state_text is not None:
-            state_text = state_text.lower()
-            if state_text not in OUTCOME_STATES:
-                raise InvalidParameterError("state", state, f"expected one of {', '.join(OUTCOME_STATES)}")
         include = coerce_bool("include_rules", include_rules)
         return cls(
-            service_name=_optional_text("service_name", service_name),
-            state=state_text,
+            service_name=None if service_name is None else required_text("service_name", service_name),
+            state=None if state is None else coerce_choice("state", state, OUTCOME_STATES),
             rule_ids=_optional_ids("rule_ids", rule_ids),
-            rule_name=_optional_text("rule_name", rule_name),
+            rule_name=None if rule_name is None else required_text("rule_name", rule_name),
             rule_enabled=None if rule_enabled is None else coerce_bool("rule_enabled", rule_enabled),
             include_rules=True if include is None else include,
             page_size=coerce_int("page_size", page_size, minimum=1, maximum=MAX_PAGE_SIZE),
@@ -246,17 +241,13 @@ def decode_outcomes_page(body: bytes, offset: int, page_size: int) -> OutcomesPa
     return OutcomesPage(offset, outcomes, rules, page.links.next if page.links else None, page_size)
 
 
-def _optional_text(name: str, value: Any) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidParameterError(name, value, "expected a string")
-    text = value.strip()
-    if not text:
-        raise InvalidParameterError(name, value, "a filter that is given must not be blank; omit it for all")
-    if len(text) > MAX_TEXT:
-        raise InvalidParameterError(name, value, f"expected at most {MAX_TEXT} characters")
-    return text
+def required_text(name: str, value: Any) -> str:
+    """Read a non-blank string of at most ``MAX_TEXT`` characters, trimmed (a filter, a rule's name)."""
+    if not isinstance(value, str) or not value.strip() or len(value.strip()) > MAX_TEXT:
+        raise InvalidParameterError(
+            name, value, f"expected a non-blank string of at most {MAX_TEXT} characters"
+        )
+    return value.strip()
 
 
 def _optional_ids(name: str, value: Any) -> tuple[str, ...] | None:
@@ -269,9 +260,7 @@ def _optional_ids(name: str, value: Any) -> tuple[str, ...] | None:
         raise InvalidParameterError(
             name, f"<list of {len(items)} items>", f"expected at most {MAX_LIST_ITEMS} items"
         )
-    if any(item is None for item in items):
-        raise InvalidParameterError(name, value, "every id must be a string")
-    ids = tuple(str(_optional_text(name, item)) for item in items)
+    ids = tuple(required_text(name, item) for item in items)
     if not ids:
         raise InvalidParameterError(name, value, "a filter that is given must not be empty; omit it for all")
     if any("," in item for item in ids):

@@ -32,10 +32,10 @@ from airflow_provider_scorecards.client.errors import (
     render_id,
 )
 from airflow_provider_scorecards.client.outcomes import (
-    MAX_TEXT,
     OUTCOME_STATES,
     named,
     refusal,
+    required_text,
     shape_problem,
 )
 from airflow_provider_scorecards.client.query import RULE_LEVELS
@@ -49,6 +49,7 @@ __all__ = [
     "Rule",
     "RuleNotFoundError",
     "parse_outcomes",
+    "required_text",
 ]
 
 RULES_PATH = "/api/v2/scorecard/rules"
@@ -224,15 +225,6 @@ def rule_attributes(
             if text.strip():
                 attributes[key] = text.strip()
     return attributes
-
-
-def required_text(name: str, value: Any) -> str:
-    """Read a non-blank string of at most ``MAX_TEXT`` characters, trimmed (a rule or scorecard name)."""
-    if not isinstance(value, str) or not value.strip() or len(value.strip()) > MAX_TEXT:
-        raise InvalidParameterError(
-            name, value, f"expected a non-blank string of at most {MAX_TEXT} characters"
-        )
-    return value.strip()
 
 
 def outcomes_body(

@@ -3,8 +3,7 @@
 A :class:`ClientSettings` is built from the fields of a connection (ours, or the official Datadog
 provider's ``datadog`` type) or from the ``DD_*`` environment variables Datadog's own clients read. Turning
 those loose inputs into one validated object is this module's single job; the hook only hands it the
-connection's fields. Which sites exist and how they are spelled is :mod:`.sites`' (its names are
-re-exported here for the callers that import them from this module).
+connection's fields. Which sites exist and how they are spelled is :mod:`.sites`'.
 
 ``ClientSettings.__repr__`` never shows a credential, so settings can be logged or end up in a traceback.
 """
@@ -29,29 +28,11 @@ from airflow_provider_scorecards.client.errors import (
 )
 from airflow_provider_scorecards.client.sites import (
     DEFAULT_SITE,
-    SITES,
-    UNSUPPORTED_SITES,
     api_base_url,
     is_loopback,
     normalize_site,
-    scorecards_ui_url,
     validate_api_url,
 )
-
-__all__ = [
-    "APP_KEY_FIELD",
-    "DEFAULT_SITE",
-    "SITES",
-    "UNSUPPORTED_SITES",
-    "ClientSettings",
-    "api_base_url",
-    "is_loopback",
-    "normalize_site",
-    "scorecards_ui_url",
-    "settings_from_connection",
-    "settings_from_env",
-    "validate_api_url",
-]
 
 APP_KEY_FIELD = "app_key_secret"
 """Extra field of the application key. The name contains "secret" so that Airflow's own sensitive-name

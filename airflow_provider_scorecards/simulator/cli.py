@@ -14,7 +14,7 @@ import socket
 import sys
 import threading
 
-from airflow_provider_scorecards.client.settings import is_loopback
+from airflow_provider_scorecards.client.sites import is_loopback
 from airflow_provider_scorecards.hooks import DEFAULT_CONN_ID
 from airflow_provider_scorecards.simulator import (
     DEFAULT_API_KEY,
