@@ -14,8 +14,9 @@ trigger event or XCom, and a 20 MB error string must not become a 20 MB exceptio
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 MAX_SERVER_TEXT = 1000
@@ -282,3 +283,57 @@ def _one_error(item: Any) -> str:
 def _short_repr(value: Any, limit: int = 120) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 15] + f"... ({len(text)} chars)"
+
+
+# -- a refused answer, named: what the decoders say when msgspec refused a body ---------------------------
+
+_EXPECTED = {list: "a list", dict: "an object", str: "a string", bool: "a boolean", int: "an integer"}
+
+
+def refusal(
+    body: bytes,
+    where: str,
+    refused: Exception,
+    problem: Callable[[Any], str | None],
+    *,
+    nested: str = "JSON nested too deeply",
+) -> ScorecardsResponseError:
+    """Return the error for a body the decoder refused, naming its first problem (item, id, field, value).
+
+    The body is read again, loosely, only to name what is wrong; the page is refused whatever is found.
+    A body that is not JSON at all raises ``json``'s ``ValueError`` here, for the transport to retry.
+    """
+    if isinstance(refused, RecursionError):
+        return ScorecardsResponseError(f"{where}: {nested}")
+    try:
+        payload = json.loads(body)
+    except RecursionError:
+        return ScorecardsResponseError(f"{where}: {nested}")
+    return ScorecardsResponseError(f"{where}{problem(payload) or f': {refused}'}")
+
+
+def shape_problem(value: Any, shape: dict[str, Any], what: str, path: str = "") -> str | None:
+    """Why a decoded value is not an object of ``shape`` (its keys' types, or their shapes); None if it is."""
+    if type(value) is not dict:
+        return f"expected {what}, got {kind_of(value)}"
+    for key, kind in shape.items():
+        if (inner := value.get(key)) is None:
+            continue
+        if type(inner) is not (expected := dict if type(kind) is dict else kind):
+            shown = render_server_text(repr(inner) if type(inner) is str else inner, 40)
+            return f"'{path}{key}' is {kind_of(inner)} {shown}, expected {_EXPECTED[expected]}"
+        if expected is dict and (problem := shape_problem(inner, kind, "", f"{path}{key}.")):
+            return problem
+    return None
+
+
+def named(item: Any) -> str:
+    """`` (id '...')`` for an item with a string id, to say which one is wrong."""
+    return f" (id '{render_id(item['id'])}')" if type(item) is dict and type(item.get("id")) is str else ""
+
+
+def kind_of(value: Any) -> str:
+    """Name the JSON kind of a decoded value, as messages say it (``null``, ``str``, ``dict``...)."""
+    if value is None:
+        return "null"
+    return type(value).__name__

@@ -18,8 +18,13 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta, Struct
 
-from airflow_provider_scorecards.client.errors import ScorecardsResponseError, render_id
-from airflow_provider_scorecards.client.outcomes import kind_of, refusal, shape_problem
+from airflow_provider_scorecards.client.errors import (
+    ScorecardsResponseError,
+    kind_of,
+    refusal,
+    render_id,
+    shape_problem,
+)
 
 NUMERIC_FIELDS: tuple[str, ...] = (
     "score",

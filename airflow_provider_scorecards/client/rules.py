@@ -29,16 +29,12 @@ from airflow_provider_scorecards.client.errors import (
     InvalidParameterError,
     ScorecardsError,
     ScorecardsResponseError,
-    render_id,
-)
-from airflow_provider_scorecards.client.outcomes import (
-    OUTCOME_STATES,
     named,
     refusal,
-    required_text,
+    render_id,
     shape_problem,
 )
-from airflow_provider_scorecards.client.query import RULE_LEVELS
+from airflow_provider_scorecards.client.query import OUTCOME_STATES, RULE_LEVELS, required_text
 
 __all__ = [
     "MAX_OUTCOMES_PER_REQUEST",
