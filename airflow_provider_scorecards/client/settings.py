@@ -31,6 +31,7 @@ from airflow_provider_scorecards.client.sites import (
     api_base_url,
     is_loopback,
     normalize_site,
+    shown_url,
     validate_api_url,
 )
 
@@ -80,7 +81,7 @@ class ClientSettings:
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self) if f.repr)
-        proxies = None if self.proxies is None else {k: _redacted_url(v) for k, v in self.proxies.items()}
+        proxies = None if self.proxies is None else {k: shown_url(v) for k, v in self.proxies.items()}
         return f"ClientSettings({shown}, proxies={proxies!r})"
 
     @property
@@ -291,13 +292,13 @@ def _proxies(value: Any, base_url: str) -> dict[str, str] | None:
         parts = urlsplit(url)
         if parts.scheme not in PROXY_SCHEMES or not parts.hostname:
             raise InvalidParameterError(
-                "proxies", _redacted_url(url), f"expected a proxy URL ({', '.join(PROXY_SCHEMES)})"
+                "proxies", shown_url(url), f"expected a proxy URL ({', '.join(PROXY_SCHEMES)})"
             )
         carries_plain_http = target == "http" and (key in ("http", "all") or key.startswith("http://"))
         if carries_plain_http and parts.scheme == "http" and not is_loopback(parts.hostname):
             raise InvalidParameterError(
                 "proxies",
-                _redacted_url(url),
+                shown_url(url),
                 f"api_url {base_url} is plain http, and a plain-http proxy on another host would receive "
                 "the keys in clear; use an https api_url, an https proxy, or a loopback proxy",
             )
@@ -314,17 +315,6 @@ def _url_password(url: str) -> str | None:
         return urlsplit(url.strip()).password
     except ValueError:
         return None
-
-
-def _redacted_url(url: str) -> str:
-    """Return a URL without its userinfo (a proxy's password), for messages and ``repr``."""
-    try:
-        parts = urlsplit(url.strip())
-        host = parts.netloc.rsplit("@", 1)[-1]
-    except ValueError:
-        return "<unparseable URL>"
-    userinfo = "***@" if "@" in parts.netloc else ""
-    return parts._replace(netloc=userinfo + host).geturl()
 
 
 def _text(value: Any) -> str | None:
