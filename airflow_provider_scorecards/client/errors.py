@@ -14,10 +14,14 @@ trigger event or XCom, and a 20 MB error string must not become a 20 MB exceptio
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from types import NoneType, UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
+
+import msgspec.structs
 
 MAX_SERVER_TEXT = 1000
 """Longest piece of server text (one error detail, a reason phrase, a header) in a message (characters)."""
@@ -310,6 +314,25 @@ def refusal(
     except RecursionError:
         return ScorecardsResponseError(f"{where}: {nested}")
     return ScorecardsResponseError(f"{where}{problem(payload) or f': {refused}'}")
+
+
+@functools.cache
+def shape_of(struct: type[msgspec.Struct]) -> dict[str, Any]:
+    """Return the shape :func:`shape_problem` checks, read from a decoder's struct: one statement of both.
+
+    Each field's one JSON type: a nested struct's shape, ``list``, ``str``, ``bool`` or ``int``; a field of
+    several types (a number that may be an int or a float) or of raw JSON is left to its decoder's words.
+    """
+    shape: dict[str, Any] = {}
+    for field in msgspec.structs.fields(struct):
+        union = get_origin(field.type) in (Union, UnionType)
+        kinds = [kind for kind in (get_args(field.type) if union else (field.type,)) if kind is not NoneType]
+        kind = get_args(kinds[0])[0] if get_origin(kinds[0]) is Annotated else kinds[0]
+        if len(kinds) == 1 and isinstance(kind, type) and issubclass(kind, msgspec.Struct):
+            shape[field.name] = shape_of(kind)
+        elif len(kinds) == 1 and (get_origin(kind) is list or kind in (str, bool, int)):
+            shape[field.name] = get_origin(kind) or kind
+    return shape
 
 
 def shape_problem(value: Any, shape: dict[str, Any], what: str, path: str = "") -> str | None:

@@ -17,7 +17,13 @@ from typing import Any
 import msgspec
 from msgspec import Struct
 
-from airflow_provider_scorecards.client.errors import ScorecardsResponseError, named, refusal, shape_problem
+from airflow_provider_scorecards.client.errors import (
+    ScorecardsResponseError,
+    named,
+    refusal,
+    shape_of,
+    shape_problem,
+)
 
 MAX_PAGE_BYTES = 4 * 1024 * 1024
 """Largest outcomes page decoded: 100 outcomes with remarks and their rules fit many times over."""
@@ -159,26 +165,17 @@ def decode_outcomes_page(body: bytes, offset: int, page_size: int) -> OutcomesPa
 
 # -- the error path: what msgspec refused, named -----------------------------------------------------------
 
-_PAGE = {"data": list, "included": list, "links": {"next": str}}
-_OUTCOME = {
-    "id": str,
-    "attributes": dict.fromkeys(("state", "remarks", "service_name", "created_at", "modified_at"), str),
-    "relationships": {"rule": {"data": {"id": str}}},
-}
-_INCLUDED = {"id": str, "type": str}
-_INCLUDED_RULE = {"attributes": {"name": str, "scorecard_name": str}}
-
 
 def _page_problem(payload: Any) -> str | None:
-    if problem := shape_problem(payload, _PAGE, "a JSON object"):
+    if problem := shape_problem(payload, shape_of(_Body), "a JSON object"):
         return f": {problem}"
     for position, item in enumerate(payload.get("included") or ()):
-        problem = shape_problem(item, _INCLUDED, "an object")
+        problem = shape_problem(item, shape_of(_Included), "an object")
         if problem is None and item.get("type") in (None, "rule") and item.get("id"):  # a rule: typed
-            problem = shape_problem(item, _INCLUDED_RULE, "an object")
+            problem = shape_problem(item, {"attributes": shape_of(_RuleAttributes)}, "an object")
         if problem:
             return f", included item {position}{named(item)}: {problem}"
     for position, item in enumerate(payload.get("data") or ()):
-        if problem := shape_problem(item, _OUTCOME, "an outcome object"):
+        if problem := shape_problem(item, shape_of(_Outcome), "an outcome object"):
             return f", item {position}{named(item)}: {problem}"
     return None

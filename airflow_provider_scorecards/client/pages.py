@@ -23,6 +23,7 @@ from airflow_provider_scorecards.client.errors import (
     kind_of,
     refusal,
     render_id,
+    shape_of,
     shape_problem,
 )
 
@@ -273,16 +274,8 @@ def nothing_evaluated(record: Record) -> str | None:
 # -- the error path: what msgspec refused, named -----------------------------------------------------------
 
 
-_PAGE_SHAPE = {"data": list, "meta": {}}
-_SCORE_SHAPE = {
-    "id": str,
-    "attributes": {"aggregation": str},
-    "relationships": {name: {"data": {"id": str}} for name in RELATIONSHIPS},
-}
-
-
 def _page_problem(payload: Any) -> str | None:
-    if problem := shape_problem(payload, _PAGE_SHAPE, "a JSON object"):
+    if problem := shape_problem(payload, shape_of(_Page), "a JSON object"):
         return f": {problem}"
     if payload.get("data") is None:
         return ": 'data' is missing"
@@ -294,7 +287,7 @@ def _page_problem(payload: Any) -> str | None:
 
 def _item_problem(item: Any) -> str | None:
     """Why a score object is not one, in words; None when nothing is found."""
-    if problem := shape_problem(item, _SCORE_SHAPE, "a score object"):
+    if problem := shape_problem(item, shape_of(_Score), "a score object"):
         return problem
     if not item.get("id"):
         return "'id' is missing or blank"

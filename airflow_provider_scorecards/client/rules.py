@@ -32,6 +32,7 @@ from airflow_provider_scorecards.client.errors import (
     named,
     refusal,
     render_id,
+    shape_of,
     shape_problem,
 )
 from airflow_provider_scorecards.client.query import OUTCOME_STATES, RULE_LEVELS, required_text
@@ -272,10 +273,6 @@ _RULES = msgspec.json.Decoder(_RulesPage)
 _RULE = msgspec.json.Decoder(_RuleAnswer)
 _ACCEPTED = msgspec.json.Decoder(_Accepted | None)
 _NO_ATTRIBUTES = _RuleAttributes()
-_RULE_SHAPE = {
-    "id": str,
-    "attributes": {"name": str, "scorecard_name": str, "custom": bool, "enabled": bool, "level": int},
-}
 
 
 def _rule(item: _Rule) -> Rule:
@@ -334,6 +331,6 @@ def _data_problem(payload: Any, kind: type) -> str | None:
 
 
 def _item_problem(item: Any) -> str | None:
-    if problem := shape_problem(item, _RULE_SHAPE, "a rule object"):
+    if problem := shape_problem(item, shape_of(_Rule), "a rule object"):
         return problem
     return None if item.get("id") else "'id' is missing or blank"
