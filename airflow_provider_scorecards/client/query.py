@@ -37,6 +37,7 @@ SORT_FIELDS: tuple[str, ...] = (
     "total_skip",
     "total_no_data",
 )
+_AGGREGATIONS = f"expected one of {', '.join(AGGREGATIONS)}"
 RULE_LEVELS: tuple[int, ...] = (1, 2, 3)
 MAX_PAGE_LIMIT = 1000
 """Largest ``page[limit]`` the API accepts."""
@@ -85,7 +86,7 @@ class ScoresQuery:
         """Coerce and validate every field; raise :class:`InvalidParameterError` on the first bad one."""
         levels = coerce_str_list("rule_levels", rule_levels)
         return cls(
-            aggregation=coerce_aggregation(aggregation),
+            aggregation=coerce_choice("aggregation", aggregation, AGGREGATIONS, hint=_AGGREGATIONS),
             rule_ids=coerce_str_list("rule_ids", rule_ids),
             rule_name=coerce_filter_str("rule_name", rule_name),
             rule_levels=None if levels is None else tuple(_level(v) for v in levels),
@@ -134,14 +135,6 @@ class ScoresQuery:
     def from_description(cls, data: Mapping[str, Any]) -> ScoresQuery:
         """Inverse of :meth:`describe` (validates again: the data may have travelled)."""
         return cls.build(**dict(data))
-
-
-def coerce_aggregation(value: Any) -> str:
-    """Return the aggregation, trimmed and lower-cased: it goes into the URL path, so only the five pass."""
-    text = value.strip().lower() if isinstance(value, str) else value
-    if text not in AGGREGATIONS:
-        raise InvalidParameterError("aggregation", value, f"expected one of {', '.join(AGGREGATIONS)}")
-    return str(text)
 
 
 def coerce_sort(value: Any) -> str | None:
