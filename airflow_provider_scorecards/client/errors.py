@@ -264,9 +264,7 @@ def error_messages(body: Any) -> list[str]:
     ``{"errors": [{"status": "400", "title": "Bad Request", "detail": "..."}]}`` (what the API sends) both
     give readable lines; anything else gives an empty list rather than an exception.
     """
-    if not isinstance(body, dict):
-        return []
-    raw = body.get("errors")
+    raw = body.get("errors") if isinstance(body, dict) else None
     if not isinstance(raw, list):
         return []
     return [_one_error(item) for item in raw[:MAX_ERROR_ITEMS] if item not in (None, "", {})]
@@ -275,13 +273,9 @@ def error_messages(body: Any) -> list[str]:
 def _one_error(item: Any) -> str:
     if isinstance(item, str):
         return item
-    if isinstance(item, dict):
-        title = item.get("title")
-        detail = item.get("detail")
-        parts: Iterable[Any] = (p for p in (title, detail) if p)
-        text = ": ".join(_safe_str(p, MAX_SERVER_MESSAGE) for p in parts)
-        return text or _safe_str(item, MAX_SERVER_MESSAGE)
-    return _safe_str(item, MAX_SERVER_MESSAGE)
+    parts = (item.get("title"), item.get("detail")) if isinstance(item, dict) else ()
+    text = ": ".join(_safe_str(part, MAX_SERVER_MESSAGE) for part in parts if part)
+    return text or _safe_str(item, MAX_SERVER_MESSAGE)
 
 
 def _short_repr(value: Any, limit: int = 120) -> str:
