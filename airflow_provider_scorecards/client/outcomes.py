@@ -2,8 +2,8 @@
 
 A score says how far a service is from its bar; its rule outcomes say why: one outcome per rule and
 service, with a state (``pass``, ``fail``, ``skip``) and Datadog's remarks (text that may hold HTML links).
-This module is the endpoint's one decoder, msgspec's (:func:`decode_outcomes_page`, into
-:class:`OutcomesPage` of :class:`RuleOutcome`); its query is :class:`~.query.OutcomesQuery`.
+This module is the endpoint's query (:class:`OutcomesQuery`, validated, with its wire names) and its one
+decoder, msgspec's (:func:`decode_outcomes_page`, into :class:`OutcomesPage` of :class:`RuleOutcome`).
 Every field of the answer is optional and a missing one is ``None``, never invented; a page of any other
 shape is refused whole with a :class:`ScorecardsResponseError` naming the item, the outcome's id, the
 field and the value (docs/decoding.rst).
@@ -17,7 +17,9 @@ from typing import Any
 import msgspec
 from msgspec import Struct
 
+from airflow_provider_scorecards.client.coercion import MAX_LIST_ITEMS, coerce_bool, coerce_choice, coerce_int
 from airflow_provider_scorecards.client.errors import (
+    InvalidParameterError,
     ScorecardsResponseError,
     named,
     refusal,
@@ -25,8 +27,84 @@ from airflow_provider_scorecards.client.errors import (
     shape_problem,
 )
 
+OUTCOMES_PATH = "/api/v2/scorecard/outcomes"
+OUTCOME_STATES: tuple[str, ...] = ("pass", "fail", "skip")
+"""The states of a rule outcome (the official clients' ``State``)."""
+MAX_PAGE_SIZE = 100
+"""Largest ``page[size]`` the endpoint accepts."""
+MAX_TEXT = 200
+"""Longest filter value accepted (a service or rule name)."""
 MAX_PAGE_BYTES = 4 * 1024 * 1024
 """Largest outcomes page decoded: 100 outcomes with remarks and their rules fit many times over."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomesQuery:
+    """A validated "List all rule outcomes" query (everything but the page offset).
+
+    Build it with :meth:`build`, which coerces and checks loose inputs; the constructor trusts its
+    arguments. ``None`` means "no filter"; a filter that is given but blank is an error, never "all".
+    """
+
+    service_name: str | None = None
+    state: str | None = None
+    rule_ids: tuple[str, ...] | None = None
+    rule_name: str | None = None
+    rule_enabled: bool | None = None
+    include_rules: bool = True
+    page_size: int = MAX_PAGE_SIZE
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        service_name: Any = None,
+        state: Any = None,
+        rule_ids: Any = None,
+        rule_name: Any = None,
+        rule_enabled: Any = None,
+        include_rules: Any = True,
+        page_size: Any = MAX_PAGE_SIZE,
+    ) -> OutcomesQuery:
+        """Coerce and validate every field; raise :class:`InvalidParameterError` on the first bad one."""
+        include = coerce_bool("include_rules", include_rules)
+        return cls(
+            service_name=None if service_name is None else required_text("service_name", service_name),
+            state=None if state is None else coerce_choice("state", state, OUTCOME_STATES),
+            rule_ids=_optional_ids("rule_ids", rule_ids),
+            rule_name=None if rule_name is None else required_text("rule_name", rule_name),
+            rule_enabled=None if rule_enabled is None else coerce_bool("rule_enabled", rule_enabled),
+            include_rules=True if include is None else include,
+            page_size=coerce_int("page_size", page_size, minimum=1, maximum=MAX_PAGE_SIZE),
+        )
+
+    @property
+    def path(self) -> str:
+        """The endpoint's path."""
+        return OUTCOMES_PATH
+
+    def to_params(self, offset: int = 0) -> dict[str, str]:
+        """Query-string parameters for one page, with the endpoint's wire names.
+
+        Several rule ids are sent comma-separated, as the scores endpoint takes them; Datadog's reference
+        types ``filter[rule][id]`` as one string and does not say more.
+        """
+        params: dict[str, str] = {}
+        if self.service_name is not None:
+            params["filter[outcome][service_name]"] = self.service_name
+        if self.state is not None:
+            params["filter[outcome][state]"] = self.state
+        if self.rule_ids is not None:
+            params["filter[rule][id]"] = ",".join(self.rule_ids)
+        if self.rule_name is not None:
+            params["filter[rule][name]"] = self.rule_name
+        if self.rule_enabled is not None:
+            params["filter[rule][enabled]"] = "true" if self.rule_enabled else "false"
+        if self.include_rules:
+            params["include"] = "rule"
+        params["page[size]"] = str(self.page_size)
+        params["page[offset]"] = str(offset)
+        return params
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +239,33 @@ def decode_outcomes_page(body: bytes, offset: int, page_size: int) -> OutcomesPa
         texts = (a.state, a.remarks, a.service_name, a.created_at, a.modified_at)
         outcomes.append(RuleOutcome(outcome.id, rule_id, *texts, rule.name, rule.scorecard_name))
     return OutcomesPage(offset, outcomes, rules, page.links.next if page.links else None, page_size)
+
+
+def required_text(name: str, value: Any) -> str:
+    """Read a non-blank string of at most ``MAX_TEXT`` characters, trimmed (a filter, a rule's name)."""
+    if not isinstance(value, str) or not value.strip() or len(value.strip()) > MAX_TEXT:
+        raise InvalidParameterError(
+            name, value, f"expected a non-blank string of at most {MAX_TEXT} characters"
+        )
+    return value.strip()
+
+
+def _optional_ids(name: str, value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise InvalidParameterError(name, value, "expected a list of ids")
+    if len(items) > MAX_LIST_ITEMS:
+        raise InvalidParameterError(
+            name, f"<list of {len(items)} items>", f"expected at most {MAX_LIST_ITEMS} items"
+        )
+    ids = tuple(required_text(name, item) for item in items)
+    if not ids:
+        raise InvalidParameterError(name, value, "a filter that is given must not be empty; omit it for all")
+    if any("," in item for item in ids):
+        raise InvalidParameterError(name, value, "an id must not contain a comma")
+    return ids
 
 
 # -- the error path: what msgspec refused, named -----------------------------------------------------------

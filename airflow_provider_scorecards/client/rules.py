@@ -35,7 +35,8 @@ from airflow_provider_scorecards.client.errors import (
     shape_of,
     shape_problem,
 )
-from airflow_provider_scorecards.client.query import OUTCOME_STATES, RULE_LEVELS, required_text
+from airflow_provider_scorecards.client.outcomes import OUTCOME_STATES, required_text
+from airflow_provider_scorecards.client.query import RULE_LEVELS
 
 __all__ = [
     "MAX_OUTCOMES_PER_REQUEST",

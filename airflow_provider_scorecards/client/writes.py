@@ -21,9 +21,9 @@ from airflow_provider_scorecards.client.errors import (
     ScorecardsTransportError,
     render_id,
 )
+from airflow_provider_scorecards.client.outcomes import OUTCOMES_PATH
 from airflow_provider_scorecards.client.pages import Page
 from airflow_provider_scorecards.client.pagination import FetchStats, paginate
-from airflow_provider_scorecards.client.query import OUTCOMES_PATH
 from airflow_provider_scorecards.client.rules import (
     MAX_ANSWER_BYTES,
     MAX_OUTCOMES_PER_REQUEST,

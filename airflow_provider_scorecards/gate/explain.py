@@ -21,7 +21,7 @@ from airflow_provider_scorecards.client.errors import (
     ServerText,
     render_id,
 )
-from airflow_provider_scorecards.client.query import MAX_PAGE_SIZE, OutcomesQuery
+from airflow_provider_scorecards.client.outcomes import MAX_PAGE_SIZE, OutcomesQuery
 
 if TYPE_CHECKING:
     from airflow_provider_scorecards.client.client import ScorecardsClient

@@ -16,8 +16,11 @@ from airflow_provider_scorecards.client import (
     ScorecardsResponseError,
     settings_from_connection,
 )
-from airflow_provider_scorecards.client.outcomes import MAX_PAGE_BYTES, decode_outcomes_page
-from airflow_provider_scorecards.client.query import OutcomesQuery
+from airflow_provider_scorecards.client.outcomes import (
+    MAX_PAGE_BYTES,
+    OutcomesQuery,
+    decode_outcomes_page,
+)
 from airflow_provider_scorecards.simulator import ScorecardsSimulator
 from airflow_provider_scorecards.simulator.outcomes import failing_rules
 
