@@ -8,7 +8,8 @@ Usable from a plain script::
         result = client.fetch(ScoresQuery.build("by-team", sort="-score"))
     print(len(result.records), result.stats)
 
-The names below load on first use: a DAG parse that imports the query module pays for no HTTP stack.
+The names below (the client, its query and settings, the errors) load on first use: a DAG parse that
+imports the query module pays for no HTTP stack.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _HOMES: dict[str, str] = {
-    "FetchResult": "client",
-    "PageStream": "client",
     "ScorecardsClient": "client",
     "InvalidParameterError": "errors",
     "ScorecardsAPIError": "errors",
@@ -33,12 +32,7 @@ _HOMES: dict[str, str] = {
     "ScorecardsServerError": "errors",
     "ScorecardsTransportError": "errors",
     "UnsupportedSiteError": "errors",
-    "Page": "pages",
-    "Record": "pages",
-    "flatten": "pages",
     "FetchStats": "pagination",
-    "AGGREGATIONS": "query",
-    "SORT_FIELDS": "query",
     "ScoresQuery": "query",
     "ClientSettings": "settings",
     "settings_from_connection": "settings",
@@ -46,7 +40,7 @@ _HOMES: dict[str, str] = {
 }
 
 if TYPE_CHECKING:
-    from airflow_provider_scorecards.client.client import FetchResult, PageStream, ScorecardsClient
+    from airflow_provider_scorecards.client.client import ScorecardsClient
     from airflow_provider_scorecards.client.errors import (
         InvalidParameterError,
         ScorecardsAPIError,
@@ -62,9 +56,8 @@ if TYPE_CHECKING:
         ScorecardsTransportError,
         UnsupportedSiteError,
     )
-    from airflow_provider_scorecards.client.pages import Page, Record, flatten
     from airflow_provider_scorecards.client.pagination import FetchStats
-    from airflow_provider_scorecards.client.query import AGGREGATIONS, SORT_FIELDS, ScoresQuery
+    from airflow_provider_scorecards.client.query import ScoresQuery
     from airflow_provider_scorecards.client.settings import (
         ClientSettings,
         settings_from_connection,
@@ -72,15 +65,9 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
-    "AGGREGATIONS",
-    "SORT_FIELDS",
     "ClientSettings",
-    "FetchResult",
     "FetchStats",
     "InvalidParameterError",
-    "Page",
-    "PageStream",
-    "Record",
     "ScorecardsAPIError",
     "ScorecardsAuthError",
     "ScorecardsBadRequestError",
@@ -95,7 +82,6 @@ __all__ = [
     "ScorecardsTransportError",
     "ScoresQuery",
     "UnsupportedSiteError",
-    "flatten",
     "settings_from_connection",
     "settings_from_env",
 ]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_scorecards import __version__
@@ -44,6 +44,7 @@ class FetchResult:
     stats: FetchStats
 
 
+@dataclass(eq=False)
 class PageStream:
     """The pages of one query, fetched while they are iterated (once); ``stats`` says what happened.
 
@@ -57,37 +58,28 @@ class PageStream:
     :param raw: yield the JSON:API objects unchanged instead of flat records.
     """
 
-    def __init__(
-        self,
-        client: ScorecardsClient,
-        query: ScoresQuery,
-        *,
-        max_results: int | None,
-        concurrency: int,
-        raw: bool,
-    ) -> None:
-        self.query = query
-        self.stats = FetchStats()
-        self._client = client
-        self._max_results = max_results
-        self._concurrency = concurrency
-        self._raw = raw
-        self._started = False
+    client: ScorecardsClient
+    query: ScoresQuery
+    max_results: int | None
+    concurrency: int
+    raw: bool
+    stats: FetchStats = field(default_factory=FetchStats, init=False)
+    _started: bool = field(default=False, init=False, repr=False)
 
     def __iter__(self) -> Iterator[Page]:
         if self._started:
             raise ScorecardsResponseError("a PageStream is iterated once; call client.stream() again")
         self._started = True
-        client, stats = self._client, self.stats
+        client, stats = self.client, self.stats
         transport = client.transport
         requests_before, retries_before = transport.stats.requests, transport.stats.retries
         last_log = time.monotonic()
         pages = paginate(
-            lambda offset, limit: client.get_page(self.query, offset, limit, raw=self._raw),
+            lambda offset, limit: client.get_page(self.query, offset, limit, raw=self.raw),
             stats,
             page_limit=self.query.page_limit,
-            max_results=self._max_results,
-            concurrency=self._concurrency,
+            max_results=self.max_results,
+            concurrency=self.concurrency,
         )
         for page in pages:
             stats.requests = transport.stats.requests - requests_before
@@ -222,7 +214,7 @@ class ScorecardsClient(RuleWrites):
         """Every page of the query, fetched as the stream is iterated; see :class:`PageStream`."""
         chosen = self.concurrency if concurrency is None else concurrency
         workers = coerce_int("concurrency", chosen, minimum=1, maximum=MAX_CONCURRENCY)
-        return PageStream(self, query, max_results=max_results, concurrency=workers, raw=raw)
+        return PageStream(self, query, max_results, workers, raw)
 
     def read(
         self,

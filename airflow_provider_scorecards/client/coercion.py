@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ast
 import json
+import math
+from collections.abc import Callable
 from typing import Any
 
 from airflow_provider_scorecards.client.errors import InvalidParameterError
@@ -50,24 +52,9 @@ def coerce_bool(name: str, value: Any) -> bool | None:
 
 def coerce_int(name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None) -> int:
     """Read an int from an int or a numeric string (as Jinja renders it), within ``[minimum, maximum]``."""
-    number: int | None = None
-    if isinstance(value, bool):
-        number = None
-    elif isinstance(value, int):
-        number = value
-    elif isinstance(value, float) and value.is_integer():
-        number = int(value)
-    elif isinstance(value, str):
-        try:
-            number = int(value.strip())
-        except ValueError:
-            number = None
-    allowed = _range_text(minimum, maximum, "an integer")
-    if number is None:
-        raise InvalidParameterError(name, value, f"expected {allowed}")
-    if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
-        raise InvalidParameterError(name, value, f"expected {allowed}")
-    return number
+    number = _number(value, int)
+    whole = number if not isinstance(number, float) else int(number) if number.is_integer() else None
+    return int(_in_range(name, value, whole, minimum, maximum, "an integer"))
 
 
 def coerce_optional_int(
@@ -87,21 +74,31 @@ def coerce_float(
     NaN and the infinities are refused: no comparison with NaN is true, so a NaN bound has no meaning a
     gate could honour.
     """
-    number: float | None = None
-    if isinstance(value, bool):
-        number = None
-    elif isinstance(value, int | float):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            number = None
-    allowed = _range_text(minimum, maximum, "a number")
-    if number is None or number != number or number in (float("inf"), float("-inf")):
-        raise InvalidParameterError(name, value, f"expected {allowed}")
-    if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
-        raise InvalidParameterError(name, value, f"expected {allowed}")
+    number = _number(value, float)
+    finite = None if number is None or not math.isfinite(number) else float(number)
+    return float(_in_range(name, value, finite, minimum, maximum, "a number"))
+
+
+def _number(value: Any, parse: Callable[[str], float]) -> float | None:
+    """Return a number as given (not a bool), or parsed from a string by ``parse``; None for anything else."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    try:
+        return parse(value.strip()) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _in_range(
+    name: str, value: Any, number: float | None, minimum: float | None, maximum: float | None, kind: str
+) -> float:
+    """Return ``number`` when it is one within ``[minimum, maximum]``; else name ``value`` and the range."""
+    if (
+        number is None
+        or (minimum is not None and number < minimum)
+        or (maximum is not None and number > maximum)
+    ):
+        raise InvalidParameterError(name, value, f"expected {_range_text(minimum, maximum, kind)}")
     return number
 
 
@@ -227,23 +224,9 @@ def parse_list_text(text: str) -> list[Any]:
 
     Raises the ``json.JSONDecodeError`` of the JSON attempt when neither reading works (callers name the
     position; nesting too deep for either reading is one too), and ``TypeError`` when the text holds
-    something other than a list. Only texts of at most :data:`MAX_LITERAL_CHARS` are tried as a Python
-    literal, whose parsing costs hundreds of times the text's size in memory.
+    something other than a list.
     """
-    try:
-        parsed = json.loads(text)
-    except RecursionError:
-        raise json.JSONDecodeError("nested too deeply", text[:100], 0) from None
-    except json.JSONDecodeError as json_error:
-        if len(text) > MAX_LITERAL_CHARS:
-            raise
-        try:
-            parsed = ast.literal_eval(text.strip())
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
-            raise json_error from None
-    if not isinstance(parsed, list | tuple):
-        raise TypeError(type(parsed).__name__)
-    return list(parsed)
+    return list(_parse_text(text, list | tuple))
 
 
 class DuplicateKeyError(ValueError):
@@ -254,27 +237,36 @@ def parse_dict_text(text: str) -> dict[Any, Any]:
     """Read a mapping from its JSON text or the Python literal Jinja renders of one (``"{'a': 1}"``).
 
     Raises :class:`DuplicateKeyError` (the key in ``args[0]``) for a key given twice, ``TypeError`` when
-    the text holds something other than a mapping, and ``ValueError`` when neither reading works. Only
-    texts of at most :data:`MAX_LITERAL_CHARS` are tried as a Python literal.
+    the text holds something other than a mapping, and ``ValueError`` when neither reading works.
+    """
+    parsed: dict[Any, Any] = _parse_text(text, dict)
+    return parsed
+
+
+def _parse_text(text: str, kind: Any) -> Any:
+    """Read JSON text, else the Python literal Jinja renders; refuse a key given twice when ``kind`` is dict.
+
+    Only texts of at most :data:`MAX_LITERAL_CHARS` are tried as a literal, whose parsing costs hundreds
+    of times the text's size.
     """
     stripped = text.strip()
     try:
-        parsed = json.loads(stripped, object_pairs_hook=_no_duplicates)
+        parsed = json.loads(stripped, object_pairs_hook=_no_duplicates if kind is dict else None)
     except RecursionError:
-        raise ValueError("nested too deeply") from None
-    except DuplicateKeyError:
-        raise
-    except json.JSONDecodeError:
+        raise json.JSONDecodeError("nested too deeply", text[:100], 0) from None
+    except json.JSONDecodeError as json_error:
         if len(stripped) > MAX_LITERAL_CHARS:
             raise
         try:
             tree = ast.parse(stripped, mode="eval")
-            if isinstance(tree.body, ast.Dict):  # literal_eval keeps the last of two equal keys: refuse them
+            if kind is dict and isinstance(tree.body, ast.Dict):  # literal_eval keeps the last of two keys
                 _no_duplicates([(str(k.value), None) for k in tree.body.keys if isinstance(k, ast.Constant)])
             parsed = ast.literal_eval(tree)
-        except (SyntaxError, MemoryError, RecursionError):
-            raise ValueError("neither JSON nor a Python literal") from None
-    if not isinstance(parsed, dict):
+        except DuplicateKeyError:
+            raise
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            raise json_error from None
+    if not isinstance(parsed, kind):
         raise TypeError(type(parsed).__name__)
     return parsed
 

@@ -14,9 +14,14 @@ trigger event or XCom, and a 20 MB error string must not become a 20 MB exceptio
 
 from __future__ import annotations
 
+import functools
+import json
 import re
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from types import NoneType, UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
+
+import msgspec.structs
 
 MAX_SERVER_TEXT = 1000
 """Longest piece of server text (one error detail, a reason phrase, a header) in a message (characters)."""
@@ -259,9 +264,7 @@ def error_messages(body: Any) -> list[str]:
     ``{"errors": [{"status": "400", "title": "Bad Request", "detail": "..."}]}`` (what the API sends) both
     give readable lines; anything else gives an empty list rather than an exception.
     """
-    if not isinstance(body, dict):
-        return []
-    raw = body.get("errors")
+    raw = body.get("errors") if isinstance(body, dict) else None
     if not isinstance(raw, list):
         return []
     return [_one_error(item) for item in raw[:MAX_ERROR_ITEMS] if item not in (None, "", {})]
@@ -270,15 +273,84 @@ def error_messages(body: Any) -> list[str]:
 def _one_error(item: Any) -> str:
     if isinstance(item, str):
         return item
-    if isinstance(item, dict):
-        title = item.get("title")
-        detail = item.get("detail")
-        parts: Iterable[Any] = (p for p in (title, detail) if p)
-        text = ": ".join(_safe_str(p, MAX_SERVER_MESSAGE) for p in parts)
-        return text or _safe_str(item, MAX_SERVER_MESSAGE)
-    return _safe_str(item, MAX_SERVER_MESSAGE)
+    parts = (item.get("title"), item.get("detail")) if isinstance(item, dict) else ()
+    text = ": ".join(_safe_str(part, MAX_SERVER_MESSAGE) for part in parts if part)
+    return text or _safe_str(item, MAX_SERVER_MESSAGE)
 
 
 def _short_repr(value: Any, limit: int = 120) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 15] + f"... ({len(text)} chars)"
+
+
+# -- a refused answer, named: what the decoders say when msgspec refused a body ---------------------------
+
+_EXPECTED = {list: "a list", dict: "an object", str: "a string", bool: "a boolean", int: "an integer"}
+
+
+def refusal(
+    body: bytes,
+    where: str,
+    refused: Exception,
+    problem: Callable[[Any], str | None],
+    *,
+    nested: str = "JSON nested too deeply",
+) -> ScorecardsResponseError:
+    """Return the error for a body the decoder refused, naming its first problem (item, id, field, value).
+
+    The body is read again, loosely, only to name what is wrong; the page is refused whatever is found.
+    A body that is not JSON at all raises ``json``'s ``ValueError`` here, for the transport to retry.
+    """
+    if isinstance(refused, RecursionError):
+        return ScorecardsResponseError(f"{where}: {nested}")
+    try:
+        payload = json.loads(body)
+    except RecursionError:
+        return ScorecardsResponseError(f"{where}: {nested}")
+    return ScorecardsResponseError(f"{where}{problem(payload) or f': {refused}'}")
+
+
+@functools.cache
+def shape_of(struct: type[msgspec.Struct]) -> dict[str, Any]:
+    """Return the shape :func:`shape_problem` checks, read from a decoder's struct: one statement of both.
+
+    Each field's one JSON type: a nested struct's shape, ``list``, ``str``, ``bool`` or ``int``; a field of
+    several types (a number that may be an int or a float) or of raw JSON is left to its decoder's words.
+    """
+    shape: dict[str, Any] = {}
+    for field in msgspec.structs.fields(struct):
+        union = get_origin(field.type) in (Union, UnionType)
+        kinds = [kind for kind in (get_args(field.type) if union else (field.type,)) if kind is not NoneType]
+        kind = get_args(kinds[0])[0] if get_origin(kinds[0]) is Annotated else kinds[0]
+        if len(kinds) == 1 and isinstance(kind, type) and issubclass(kind, msgspec.Struct):
+            shape[field.name] = shape_of(kind)
+        elif len(kinds) == 1 and (get_origin(kind) is list or kind in (str, bool, int)):
+            shape[field.name] = get_origin(kind) or kind
+    return shape
+
+
+def shape_problem(value: Any, shape: dict[str, Any], what: str, path: str = "") -> str | None:
+    """Why a decoded value is not an object of ``shape`` (its keys' types, or their shapes); None if it is."""
+    if type(value) is not dict:
+        return f"expected {what}, got {kind_of(value)}"
+    for key, kind in shape.items():
+        if (inner := value.get(key)) is None:
+            continue
+        if type(inner) is not (expected := dict if type(kind) is dict else kind):
+            shown = render_server_text(repr(inner) if type(inner) is str else inner, 40)
+            return f"'{path}{key}' is {kind_of(inner)} {shown}, expected {_EXPECTED[expected]}"
+        if expected is dict and (problem := shape_problem(inner, kind, "", f"{path}{key}.")):
+            return problem
+    return None
+
+
+def named(item: Any) -> str:
+    """`` (id '...')`` for an item with a string id, to say which one is wrong."""
+    return f" (id '{render_id(item['id'])}')" if type(item) is dict and type(item.get("id")) is str else ""
+
+
+def kind_of(value: Any) -> str:
+    """Name the JSON kind of a decoded value, as messages say it (``null``, ``str``, ``dict``...)."""
+    if value is None:
+        return "null"
+    return type(value).__name__

@@ -14,7 +14,8 @@ import re
 import socket
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from airflow_provider_scorecards.client.errors import (
     REDACTED,
@@ -26,6 +27,9 @@ from airflow_provider_scorecards.client.errors import (
     api_error_for_status,
     error_messages,
 )
+
+if TYPE_CHECKING:
+    from airflow_provider_scorecards.client.settings import ClientSettings
 
 REQUEST_ID_HEADERS = ("X-Request-Id", "DD-Request-Id", "X-Datadog-Request-Id")
 
@@ -59,35 +63,20 @@ def status_error(
     )
 
 
-@dataclass(frozen=True)
-class Endpoint:
-    """Where a transport's requests go, as its errors name it: never a path, a query or a credential."""
-
-    host: str
-    port: int
-    timeout: float
-    verify: bool | str
-    proxy: str | None = None
-    """``host:port`` of the proxy the requests go through, if any."""
-
-    @property
-    def target(self) -> str:
-        """``host:port`` of the API."""
-        return f"{self.host}:{self.port}"
-
-
 def transport_error(
     exc: BaseException,
     where_to: str,
     text: ServerText,
-    where: Endpoint,
+    settings: ClientSettings,
+    proxy: str | None,
     *,
     unsendable: bool = False,
     proxy_failed: bool = False,
 ) -> ScorecardsError:
     """Return the typed error of a request (``"GET /path"``) that got no answer: its cause first.
 
-    ``unsendable``: the request itself was bad. ``proxy_failed``: the HTTP stack blames the proxy. The
+    ``proxy`` is the ``host:port`` of the proxy the requests go through, if any. ``unsendable``: the
+    request itself was bad. ``proxy_failed``: the HTTP stack blames the proxy. The
     original exception is chained to the error, unless some text in its chain holds a credential (a
     proxy that echoes what it was sent).
     """
@@ -97,45 +86,50 @@ def transport_error(
     chain = _chain(exc)
     root = chain[-1]
     detail = f"{type(root).__name__}: {text.clean(str(root), limit=300)}"
-    error = ScorecardsTransportError(f"{where_to}: {_cause(chain, where, proxy_failed)} ({detail})")
+    error = ScorecardsTransportError(f"{where_to}: {_cause(chain, settings, proxy, proxy_failed)} ({detail})")
     if not any(_holds_secret(str(e), text) for e in chain):
         error.__cause__ = exc
     return error
 
 
-def _cause(chain: list[BaseException], where: Endpoint, proxy_failed: bool) -> str:
+def _cause(
+    chain: list[BaseException], settings: ClientSettings, proxy: str | None, proxy_failed: bool
+) -> str:
     """Return the cause of a failed request in words a user acts on, naming the host and port."""
+    api = urlsplit(settings.base_url)
+    host, port = api.hostname or "?", api.port or (443 if api.scheme == "https" else 80)
+    target = f"{host}:{port}"
 
     def found(kind: type[BaseException]) -> bool:
         return any(isinstance(e, kind) for e in chain)
 
-    if proxy_failed and where.proxy:
+    if proxy_failed and proxy:
         return (
-            f"the proxy {where.proxy} refused or failed the connection to {where.target}; check the "
+            f"the proxy {proxy} refused or failed the connection to {target}; check the "
             "connection's proxies extra (or HTTPS_PROXY and NO_PROXY)"
         )
     if found(socket.gaierror):
         return (
-            f"cannot resolve the host {where.host} (port {where.port}); check the connection's site or "
+            f"cannot resolve the host {host} (port {port}); check the connection's site or "
             "api_url, and this machine's DNS"
         )
     if found(ssl.SSLCertVerificationError):
-        trusted = "the default CA bundle" if where.verify is True else f"the CA bundle {where.verify}"
+        trusted = "the default CA bundle" if settings.verify is True else f"the CA bundle {settings.verify}"
         return (
-            f"the TLS certificate of {where.target} is not trusted by {trusted}; set the connection's "
+            f"the TLS certificate of {target} is not trusted by {trusted}; set the connection's "
             "verify extra to the path of a CA bundle that holds its issuer (a proxy that inspects TLS "
             "needs its own CA there)"
         )
     if found(ConnectionRefusedError):
-        return f"connection refused by {where.target}: nothing listens there; check the connection's api_url"
+        return f"connection refused by {target}: nothing listens there; check the connection's api_url"
     if found(TimeoutError):
         return (
-            f"no answer from {where.target} within timeout={where.timeout:g} s; check the network path, "
+            f"no answer from {target} within timeout={settings.timeout:g} s; check the network path, "
             "or raise the connection's timeout extra"
         )
     if found(ssl.SSLError):
-        return f"the TLS handshake with {where.target} failed"
-    return f"no HTTP answer from {where.target}"
+        return f"the TLS handshake with {target} failed"
+    return f"no HTTP answer from {target}"
 
 
 def caused_by(exc: BaseException, kinds: type[BaseException] | tuple[type[BaseException], ...]) -> bool:

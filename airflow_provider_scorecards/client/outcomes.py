@@ -11,20 +11,20 @@ field and the value (docs/decoding.rst).
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 from msgspec import Struct
 
-from airflow_provider_scorecards.client.coercion import MAX_LIST_ITEMS, coerce_bool, coerce_int
+from airflow_provider_scorecards.client.coercion import MAX_LIST_ITEMS, coerce_bool, coerce_choice, coerce_int
 from airflow_provider_scorecards.client.errors import (
     InvalidParameterError,
     ScorecardsResponseError,
-    render_id,
-    render_server_text,
+    named,
+    refusal,
+    shape_of,
+    shape_problem,
 )
 
 OUTCOMES_PATH = "/api/v2/scorecard/outcomes"
@@ -67,17 +67,12 @@ class OutcomesQuery:
         page_size: Any = MAX_PAGE_SIZE,
     ) -> OutcomesQuery:
         """Coerce and validate every field; raise :class:`InvalidParameterError` on the first bad one."""
-        state_text = _optional_text("state", state)
-        if state_text is not None:
-            state_text = state_text.lower()
-            if state_text not in OUTCOME_STATES:
-                raise InvalidParameterError("state", state, f"expected one of {', '.join(OUTCOME_STATES)}")
         include = coerce_bool("include_rules", include_rules)
         return cls(
-            service_name=_optional_text("service_name", service_name),
-            state=state_text,
+            service_name=None if service_name is None else required_text("service_name", service_name),
+            state=None if state is None else coerce_choice("state", state, OUTCOME_STATES),
             rule_ids=_optional_ids("rule_ids", rule_ids),
-            rule_name=_optional_text("rule_name", rule_name),
+            rule_name=None if rule_name is None else required_text("rule_name", rule_name),
             rule_enabled=None if rule_enabled is None else coerce_bool("rule_enabled", rule_enabled),
             include_rules=True if include is None else include,
             page_size=coerce_int("page_size", page_size, minimum=1, maximum=MAX_PAGE_SIZE),
@@ -234,7 +229,7 @@ def decode_outcomes_page(body: bytes, offset: int, page_size: int) -> OutcomesPa
                 named = (raw and msgspec.json.decode(raw, type=_RuleAttributes | None)) or _NO_RULE_ATTRIBUTES
                 rules.setdefault(item.id, IncludedRule(item.id, named.name, named.scorecard_name))
     except (msgspec.DecodeError, RecursionError) as exc:  # ValidationError is a DecodeError
-        raise refusal(body, where, exc) from None
+        raise refusal(body, where, exc, _page_problem) from None
     outcomes = []
     for outcome in items:
         r = outcome.relationships
@@ -246,17 +241,13 @@ def decode_outcomes_page(body: bytes, offset: int, page_size: int) -> OutcomesPa
     return OutcomesPage(offset, outcomes, rules, page.links.next if page.links else None, page_size)
 
 
-def _optional_text(name: str, value: Any) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidParameterError(name, value, "expected a string")
-    text = value.strip()
-    if not text:
-        raise InvalidParameterError(name, value, "a filter that is given must not be blank; omit it for all")
-    if len(text) > MAX_TEXT:
-        raise InvalidParameterError(name, value, f"expected at most {MAX_TEXT} characters")
-    return text
+def required_text(name: str, value: Any) -> str:
+    """Read a non-blank string of at most ``MAX_TEXT`` characters, trimmed (a filter, a rule's name)."""
+    if not isinstance(value, str) or not value.strip() or len(value.strip()) > MAX_TEXT:
+        raise InvalidParameterError(
+            name, value, f"expected a non-blank string of at most {MAX_TEXT} characters"
+        )
+    return value.strip()
 
 
 def _optional_ids(name: str, value: Any) -> tuple[str, ...] | None:
@@ -269,9 +260,7 @@ def _optional_ids(name: str, value: Any) -> tuple[str, ...] | None:
         raise InvalidParameterError(
             name, f"<list of {len(items)} items>", f"expected at most {MAX_LIST_ITEMS} items"
         )
-    if any(item is None for item in items):
-        raise InvalidParameterError(name, value, "every id must be a string")
-    ids = tuple(str(_optional_text(name, item)) for item in items)
+    ids = tuple(required_text(name, item) for item in items)
     if not ids:
         raise InvalidParameterError(name, value, "a filter that is given must not be empty; omit it for all")
     if any("," in item for item in ids):
@@ -281,76 +270,17 @@ def _optional_ids(name: str, value: Any) -> tuple[str, ...] | None:
 
 # -- the error path: what msgspec refused, named -----------------------------------------------------------
 
-_PAGE = {"data": list, "included": list, "links": {"next": str}}
-_OUTCOME = {
-    "id": str,
-    "attributes": dict.fromkeys(("state", "remarks", "service_name", "created_at", "modified_at"), str),
-    "relationships": {"rule": {"data": {"id": str}}},
-}
-_INCLUDED = {"id": str, "type": str}
-_INCLUDED_RULE = {"attributes": {"name": str, "scorecard_name": str}}
-_EXPECTED = {list: "a list", dict: "an object", str: "a string", bool: "a boolean", int: "an integer"}
-
-
-def refusal(
-    body: bytes,
-    where: str,
-    refused: Exception,
-    problem: Callable[[Any], str | None] | None = None,
-    *,
-    nested: str = "JSON nested too deeply",
-) -> ScorecardsResponseError:
-    """Return the error for a body the decoder refused, naming its first problem (item, id, field, value).
-
-    The body is read again, loosely, only to name what is wrong; the page is refused whatever is found.
-    A body that is not JSON at all raises ``json``'s ``ValueError`` here, for the transport to retry.
-    """
-    if isinstance(refused, RecursionError):
-        return ScorecardsResponseError(f"{where}: {nested}")
-    try:
-        payload = json.loads(body)
-    except RecursionError:
-        return ScorecardsResponseError(f"{where}: {nested}")
-    return ScorecardsResponseError(f"{where}{(problem or _page_problem)(payload) or f': {refused}'}")
-
 
 def _page_problem(payload: Any) -> str | None:
-    if problem := shape_problem(payload, _PAGE, "a JSON object"):
+    if problem := shape_problem(payload, shape_of(_Body), "a JSON object"):
         return f": {problem}"
     for position, item in enumerate(payload.get("included") or ()):
-        problem = shape_problem(item, _INCLUDED, "an object")
+        problem = shape_problem(item, shape_of(_Included), "an object")
         if problem is None and item.get("type") in (None, "rule") and item.get("id"):  # a rule: typed
-            problem = shape_problem(item, _INCLUDED_RULE, "an object")
+            problem = shape_problem(item, {"attributes": shape_of(_RuleAttributes)}, "an object")
         if problem:
             return f", included item {position}{named(item)}: {problem}"
     for position, item in enumerate(payload.get("data") or ()):
-        if problem := shape_problem(item, _OUTCOME, "an outcome object"):
+        if problem := shape_problem(item, shape_of(_Outcome), "an outcome object"):
             return f", item {position}{named(item)}: {problem}"
     return None
-
-
-def shape_problem(value: Any, shape: dict[str, Any], what: str, path: str = "") -> str | None:
-    """Why a decoded value is not an object of ``shape`` (its keys' types, or their shapes); None if it is."""
-    if type(value) is not dict:
-        return f"expected {what}, got {kind_of(value)}"
-    for key, kind in shape.items():
-        if (inner := value.get(key)) is None:
-            continue
-        if type(inner) is not (expected := dict if type(kind) is dict else kind):
-            shown = render_server_text(repr(inner) if type(inner) is str else inner, 40)
-            return f"'{path}{key}' is {kind_of(inner)} {shown}, expected {_EXPECTED[expected]}"
-        if expected is dict and (problem := shape_problem(inner, kind, "", f"{path}{key}.")):
-            return problem
-    return None
-
-
-def named(item: Any) -> str:
-    """`` (id '...')`` for an item with a string id, to say which one is wrong."""
-    return f" (id '{render_id(item['id'])}')" if type(item) is dict and type(item.get("id")) is str else ""
-
-
-def kind_of(value: Any) -> str:
-    """Name the JSON kind of a decoded value, as messages say it (``null``, ``str``, ``dict``...)."""
-    if value is None:
-        return "null"
-    return type(value).__name__

@@ -18,8 +18,14 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta, Struct
 
-from airflow_provider_scorecards.client.errors import ScorecardsResponseError, render_id
-from airflow_provider_scorecards.client.outcomes import kind_of, refusal
+from airflow_provider_scorecards.client.errors import (
+    ScorecardsResponseError,
+    kind_of,
+    refusal,
+    render_id,
+    shape_of,
+    shape_problem,
+)
 
 NUMERIC_FIELDS: tuple[str, ...] = (
     "score",
@@ -269,15 +275,11 @@ def nothing_evaluated(record: Record) -> str | None:
 
 
 def _page_problem(payload: Any) -> str | None:
-    if type(payload) is not dict:
-        return f": expected a JSON object, got {kind_of(payload)}"
-    data = payload.get("data")
-    if type(data) is not list:
-        return f": 'data' is {kind_of(data)}, expected a list"
-    meta = payload.get("meta")
-    if meta is not None and type(meta) is not dict:
-        return f": 'meta' is {kind_of(meta)}, expected an object"
-    for position, item in enumerate(data):
+    if problem := shape_problem(payload, shape_of(_Page), "a JSON object"):
+        return f": {problem}"
+    if payload.get("data") is None:
+        return ": 'data' is missing"
+    for position, item in enumerate(payload["data"]):
         if problem := _item_problem(item):
             return f", item {position}: {problem}"
     return None
@@ -285,34 +287,16 @@ def _page_problem(payload: Any) -> str | None:
 
 def _item_problem(item: Any) -> str | None:
     """Why a score object is not one, in words; None when nothing is found."""
-    if type(item) is not dict:
-        return f"expected a score object, got {kind_of(item)}"
-    if type(item.get("id")) is not str or not item["id"]:
-        return "'id' is missing or not a string"
-    attributes = item.get("attributes")
-    if attributes is not None:
-        if type(attributes) is not dict:
-            return f"'attributes' is {kind_of(attributes)}, expected an object"
-        numbers = tuple(attributes.get(name) for name in NUMERIC_FIELDS)
-        for name, value in zip(NUMERIC_FIELDS, numbers, strict=True):
-            if not _finite_number(value):
-                return f"attribute {name!r} is {kind_of(value)} {value!r:.40}, expected a finite number"
-        aggregation = attributes.get("aggregation")
-        if aggregation is not None and type(aggregation) is not str:
-            return f"attribute 'aggregation' is {kind_of(aggregation)}, expected a string"
-        if impossible := domain_problem(numbers):
-            return f"impossible value in score '{render_id(item['id'])}': {impossible}"
-    relationships = item.get("relationships")
-    if relationships is not None:
-        if type(relationships) is not dict:
-            return f"'relationships' is {kind_of(relationships)}, expected an object"
-        for name in RELATIONSHIPS:
-            relationship = relationships.get(name)
-            if relationship is not None and type(relationship) is not dict:
-                return f"relationship {name!r} is {kind_of(relationship)}, expected an object"
-            data = (relationship or _EMPTY).get("data")
-            if data is not None and (type(data) is not dict or not isinstance(data.get("id"), str | None)):
-                return f"relationship {name!r} has malformed 'data'"
+    if problem := shape_problem(item, shape_of(_Score), "a score object"):
+        return problem
+    if not item.get("id"):
+        return "'id' is missing or blank"
+    numbers = tuple((item.get("attributes") or _EMPTY).get(name) for name in NUMERIC_FIELDS)
+    for name, value in zip(NUMERIC_FIELDS, numbers, strict=True):
+        if not _finite_number(value):
+            return f"attribute {name!r} is {kind_of(value)} {value!r:.40}, expected a finite number"
+    if impossible := domain_problem(numbers):
+        return f"impossible value in score '{render_id(item['id'])}': {impossible}"
     return None
 
 

@@ -10,6 +10,7 @@ at most :data:`MAX_READS` times. Nothing is allocated in proportion to a number 
 
 from __future__ import annotations
 
+import operator
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -98,12 +99,15 @@ def paginate(
     page_limit: int,
     max_results: int | None = None,
     concurrency: int = 1,
+    fields: tuple[str, ...] = NUMERIC_FIELDS,
 ) -> Iterator[Page]:
     """Yield the pages of a query with duplicates (by id) removed and the result capped at max_results.
 
     ``state`` is the owning :class:`~airflow_provider_scorecards.client.client.PageStream`'s statistics,
-    updated page by page.
+    updated page by page. Two copies of one id are compared on ``fields`` (a score's numbers by default;
+    the rules list passes a rule's attributes, its items being flat).
     """
+    values = score_numbers if fields is NUMERIC_FIELDS else operator.itemgetter(*fields)
     seen: dict[str, tuple[Any, ...]] = {}
     """Each id received, with the numbers of its first copy."""
     cap = max_results
@@ -123,20 +127,20 @@ def paginate(
 
     def accept(page: Page, requested: int) -> Page:
         ids = [item["id"] for item in page.items]
-        numbers = list(map(score_numbers, page.items))
+        numbers = list(map(values, page.items))
         if len(set(ids)) == len(ids) and seen.keys().isdisjoint(ids):
             seen.update(zip(ids, numbers, strict=True))  # the usual page, nothing seen before
             items = page.items
         else:
             items = []
-            for item_id, item, values in zip(ids, page.items, numbers, strict=True):
-                first = seen.setdefault(item_id, values)
-                if first is values:
+            for item_id, item, item_values in zip(ids, page.items, numbers, strict=True):
+                first = seen.setdefault(item_id, item_values)
+                if first is item_values:
                     items.append(item)
-                elif first == values:
+                elif first == item_values:
                     state.duplicates += 1
                 else:
-                    raise ResultMovedError([first_total], _difference(item_id, first, values))
+                    raise ResultMovedError([first_total], _difference(item_id, first, item_values, fields))
         if page.count >= requested and page.count > 0 and not items:
             raise ScorecardsResponseError(
                 f"page at offset {page.offset} only repeats records already received; "
@@ -189,14 +193,13 @@ def paginate(
         offset += page_limit
 
 
-def _difference(score_id: str, first: tuple[Any, ...], then: tuple[Any, ...]) -> str:
-    """Describe an id received twice with different numbers: the id, and each field's two values."""
+def _difference(item_id: str, first: tuple[Any, ...], then: tuple[Any, ...], fields: tuple[str, ...]) -> str:
+    """Describe an id received twice with different values: the id, and each field's two values."""
     changed = ", ".join(
-        f"{name} {a!r:.40} then {b!r:.40}"
-        for name, a, b in zip(NUMERIC_FIELDS, first, then, strict=True)
-        if a != b
+        f"{name} {a!r:.40} then {b!r:.40}" for name, a, b in zip(fields, first, then, strict=True) if a != b
     )
-    return f"score '{render_id(score_id)}' came twice with different numbers: {changed}"
+    what = "numbers" if fields is NUMERIC_FIELDS else "attributes"
+    return f"'{render_id(item_id)}' came twice with different {what}: {changed}"
 
 
 def _is_last(page: Page, requested: int) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 
 from airflow_provider_scorecards.client.coercion import (
     coerce_bool,
+    coerce_choice,
     coerce_filter_str,
     coerce_int,
     coerce_str_list,
@@ -34,6 +35,7 @@ SORT_FIELDS: tuple[str, ...] = (
     "total_skip",
     "total_no_data",
 )
+_AGGREGATIONS = f"expected one of {', '.join(AGGREGATIONS)}"
 RULE_LEVELS: tuple[int, ...] = (1, 2, 3)
 MAX_CONCURRENCY = 16
 """Most pages fetched at once for one query (more only adds pressure on Datadog's rate limit); here, not in
@@ -78,7 +80,7 @@ class ScoresQuery:
         """Coerce and validate every field; raise :class:`InvalidParameterError` on the first bad one."""
         levels = coerce_str_list("rule_levels", rule_levels)
         return cls(
-            aggregation=coerce_aggregation(aggregation),
+            aggregation=coerce_choice("aggregation", aggregation, AGGREGATIONS, hint=_AGGREGATIONS),
             rule_ids=coerce_str_list("rule_ids", rule_ids),
             rule_name=coerce_filter_str("rule_name", rule_name),
             rule_levels=None if levels is None else tuple(_level(v) for v in levels),
@@ -127,14 +129,6 @@ class ScoresQuery:
     def from_description(cls, data: Mapping[str, Any]) -> ScoresQuery:
         """Inverse of :meth:`describe` (validates again: the data may have travelled)."""
         return cls.build(**dict(data))
-
-
-def coerce_aggregation(value: Any) -> str:
-    """Return the aggregation, trimmed and lower-cased: it goes into the URL path, so only the five pass."""
-    text = value.strip().lower() if isinstance(value, str) else value
-    if text not in AGGREGATIONS:
-        raise InvalidParameterError("aggregation", value, f"expected one of {', '.join(AGGREGATIONS)}")
-    return str(text)
 
 
 def coerce_sort(value: Any) -> str | None:

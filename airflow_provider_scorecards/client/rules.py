@@ -29,15 +29,13 @@ from airflow_provider_scorecards.client.errors import (
     InvalidParameterError,
     ScorecardsError,
     ScorecardsResponseError,
-    render_id,
-)
-from airflow_provider_scorecards.client.outcomes import (
-    MAX_TEXT,
-    OUTCOME_STATES,
     named,
     refusal,
+    render_id,
+    shape_of,
     shape_problem,
 )
+from airflow_provider_scorecards.client.outcomes import OUTCOME_STATES, required_text
 from airflow_provider_scorecards.client.query import RULE_LEVELS
 
 __all__ = [
@@ -49,6 +47,7 @@ __all__ = [
     "Rule",
     "RuleNotFoundError",
     "parse_outcomes",
+    "required_text",
 ]
 
 RULES_PATH = "/api/v2/scorecard/rules"
@@ -58,8 +57,6 @@ MAX_REMARKS_CHARS = 2000
 """Longest remarks of one result (characters); longer remarks are cut, ending ``... (cut)``."""
 RULES_PAGE_SIZE = 100
 """``page[size]`` of the rules list: the largest Datadog accepts."""
-MAX_RULE_PAGES = 1000
-"""Most pages of rules read (100,000 rules); a listing that goes on is refused, never cut short."""
 MAX_ANSWER_BYTES = 4 * 1024 * 1024
 """Largest answer of these endpoints read: a page of 100 rules with long descriptions fits many times."""
 MAX_ENTITY_REFERENCE_CHARS = 500
@@ -70,6 +67,10 @@ _CUT = "... (cut)"
 _FORMS = (
     'expected a mapping of entity reference to "pass", "fail" or "skip", or to {"state": ..., "remarks": ...}'
 )
+
+
+RULE_FIELDS = ("name", "scorecard_name", "custom", "enabled", "level")
+"""A rule's attributes: two copies of one rule id that differ in any of them mean the list moved."""
 
 
 @dataclass(frozen=True)
@@ -224,15 +225,6 @@ def rule_attributes(
     return attributes
 
 
-def required_text(name: str, value: Any) -> str:
-    """Read a non-blank string of at most ``MAX_TEXT`` characters, trimmed (a rule or scorecard name)."""
-    if not isinstance(value, str) or not value.strip() or len(value.strip()) > MAX_TEXT:
-        raise InvalidParameterError(
-            name, value, f"expected a non-blank string of at most {MAX_TEXT} characters"
-        )
-    return value.strip()
-
-
 def outcomes_body(
     rule_id: str, results: Sequence[OutcomeResult], scrub: Callable[[str], str]
 ) -> dict[str, Any]:
@@ -282,10 +274,6 @@ _RULES = msgspec.json.Decoder(_RulesPage)
 _RULE = msgspec.json.Decoder(_RuleAnswer)
 _ACCEPTED = msgspec.json.Decoder(_Accepted | None)
 _NO_ATTRIBUTES = _RuleAttributes()
-_RULE_SHAPE = {
-    "id": str,
-    "attributes": {"name": str, "scorecard_name": str, "custom": bool, "enabled": bool, "level": int},
-}
 
 
 def _rule(item: _Rule) -> Rule:
@@ -344,6 +332,6 @@ def _data_problem(payload: Any, kind: type) -> str | None:
 
 
 def _item_problem(item: Any) -> str | None:
-    if problem := shape_problem(item, _RULE_SHAPE, "a rule object"):
+    if problem := shape_problem(item, shape_of(_Rule), "a rule object"):
         return problem
     return None if item.get("id") else "'id' is missing or blank"

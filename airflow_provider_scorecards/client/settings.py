@@ -3,8 +3,7 @@
 A :class:`ClientSettings` is built from the fields of a connection (ours, or the official Datadog
 provider's ``datadog`` type) or from the ``DD_*`` environment variables Datadog's own clients read. Turning
 those loose inputs into one validated object is this module's single job; the hook only hands it the
-connection's fields. Which sites exist and how they are spelled is :mod:`.sites`' (its names are
-re-exported here for the callers that import them from this module).
+connection's fields. Which sites exist and how they are spelled is :mod:`.sites`'.
 
 ``ClientSettings.__repr__`` never shows a credential, so settings can be logged or end up in a traceback.
 """
@@ -29,29 +28,12 @@ from airflow_provider_scorecards.client.errors import (
 )
 from airflow_provider_scorecards.client.sites import (
     DEFAULT_SITE,
-    SITES,
-    UNSUPPORTED_SITES,
     api_base_url,
     is_loopback,
     normalize_site,
-    scorecards_ui_url,
+    shown_url,
     validate_api_url,
 )
-
-__all__ = [
-    "APP_KEY_FIELD",
-    "DEFAULT_SITE",
-    "SITES",
-    "UNSUPPORTED_SITES",
-    "ClientSettings",
-    "api_base_url",
-    "is_loopback",
-    "normalize_site",
-    "scorecards_ui_url",
-    "settings_from_connection",
-    "settings_from_env",
-    "validate_api_url",
-]
 
 APP_KEY_FIELD = "app_key_secret"
 """Extra field of the application key. The name contains "secret" so that Airflow's own sensitive-name
@@ -99,7 +81,7 @@ class ClientSettings:
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self) if f.repr)
-        proxies = None if self.proxies is None else {k: _redacted_url(v) for k, v in self.proxies.items()}
+        proxies = None if self.proxies is None else {k: shown_url(v) for k, v in self.proxies.items()}
         return f"ClientSettings({shown}, proxies={proxies!r})"
 
     @property
@@ -145,6 +127,40 @@ def settings_from_connection(
     extra: Mapping[str, Any],
 ) -> ClientSettings:
     """Build the settings of an Airflow connection of type ``datadogscorecards`` or ``datadog``."""
+    hint = f"set the API key as the password and {APP_KEY_FIELD!r} in the extra of connection {conn_id!r}"
+    return _settings(f"connection {conn_id!r}", hint, conn_type, password, extra)
+
+
+def settings_from_env(
+    environ: Mapping[str, str] | None = None, *, conn_id: str | None = None
+) -> ClientSettings:
+    """Build settings from ``DD_API_KEY``, ``DD_APP_KEY``, ``DD_SITE`` (and ``DD_BEARER_TOKEN``).
+
+    The variables are read as the fields of a connection. ``conn_id`` is the missing connection this
+    stands in for (the hook's default), named in errors.
+    """
+    env = os.environ if environ is None else environ
+    fields = {
+        APP_KEY_FIELD: _text(env.get("DD_APP_KEY")) or env.get("DD_APPLICATION_KEY"),
+        "bearer_token": env.get("DD_BEARER_TOKEN"),
+        "site": env.get("DD_SITE"),
+    }
+    create = (
+        f"connection {conn_id!r} does not exist; create it (type 'datadogscorecards', API key as password, "
+        f'extra {{"{APP_KEY_FIELD}": ..., "site": ...}}) or '
+    )
+    hint = f"{create if conn_id else ''}export DD_API_KEY, DD_APP_KEY and DD_SITE"
+    return _settings("environment (DD_API_KEY/DD_APP_KEY)", hint, None, env.get("DD_API_KEY"), fields)
+
+
+def _settings(
+    source: str, hint: str, conn_type: str | None, password: str | None, extra: Mapping[str, Any]
+) -> ClientSettings:
+    """Read a connection's fields (the ``DD_*`` variables are read as one) into ``ClientSettings``.
+
+    Both sources end here, so they share one completeness rule and one reading of every extra; ``hint``
+    says where a missing key should go.
+    """
     if conn_type == "datadog":
         # The official Datadog provider keeps both keys and the host in extras.
         api_key = _text(extra.get("api_key")) or _text(password)
@@ -154,8 +170,8 @@ def settings_from_connection(
     app_key = _text(extra.get(APP_KEY_FIELD)) or (official_app_key if conn_type == "datadog" else None)
     if official_app_key and not app_key:
         raise ScorecardsConfigError(
-            f"Connection {conn_id!r} keeps the application key in the extra field 'app_key', which only "
-            f"connections of type 'datadog' use: rename the field to {APP_KEY_FIELD!r}, which Airflow hides."
+            f"The {source} keeps the application key in the extra field 'app_key', which only connections "
+            f"of type 'datadog' use: rename the field to {APP_KEY_FIELD!r}, which Airflow hides."
         )
     bearer_token = _text(extra.get("bearer_token"))
     with _no_secret_echoed(api_key, app_key, bearer_token, _text(password)):
@@ -165,81 +181,24 @@ def settings_from_connection(
             base_url = _base_url(
                 site=_text(extra.get("site")), api_url=_text(extra.get("api_url")), api_host=None
             )
-        return _settings_from_parts(
-            source=f"connection {conn_id!r}",
+        if not bearer_token and not (api_key and app_key):
+            missing = " and ".join(
+                name for name, value in (("API key", api_key), ("application key", app_key)) if not value
+            )
+            raise ScorecardsConfigError(
+                f"Datadog credentials from {source} are incomplete: the {missing} is missing. "
+                f"The Scorecards API needs both keys (or an OAuth bearer_token): {hint}."
+            )
+        return ClientSettings(
             base_url=base_url,
             api_key=api_key,
             app_key=app_key,
             bearer_token=bearer_token,
-            extra=extra,
-            hint=f"set the API key as the password and {APP_KEY_FIELD!r} in the extra of connection "
-            f"{conn_id!r}",
+            verify=_verify(extra.get("verify")),
+            proxies=_proxies(extra.get("proxies"), base_url),
+            source=source,
+            **_patience(extra),
         )
-
-
-def settings_from_env(
-    environ: Mapping[str, str] | None = None, *, conn_id: str | None = None
-) -> ClientSettings:
-    """Build settings from ``DD_API_KEY``, ``DD_APP_KEY``, ``DD_SITE`` (and ``DD_BEARER_TOKEN``).
-
-    ``conn_id`` is the missing connection this stands in for (the hook's default), named in errors.
-    """
-    env = os.environ if environ is None else environ
-    api_key = _text(env.get("DD_API_KEY"))
-    app_key = _text(env.get("DD_APP_KEY")) or _text(env.get("DD_APPLICATION_KEY"))
-    bearer = _text(env.get("DD_BEARER_TOKEN"))
-    if not (api_key or app_key or bearer):
-        missing = f"connection {conn_id!r} does not exist and " if conn_id else ""
-        raise ScorecardsConfigError(
-            f"No Datadog credentials: {missing}DD_API_KEY / DD_APP_KEY "
-            "are not set. Create the connection (type 'datadogscorecards', API key as password, "
-            f'extra {{"{APP_KEY_FIELD}": ..., "site": ...}}) or export DD_API_KEY, DD_APP_KEY and DD_SITE.'
-        )
-    with _no_secret_echoed(api_key, app_key, bearer):
-        return _settings_from_parts(
-            source="environment (DD_API_KEY/DD_APP_KEY)",
-            base_url=_base_url(site=_text(env.get("DD_SITE")), api_url=None, api_host=None),
-            api_key=api_key,
-            app_key=app_key,
-            bearer_token=bearer,
-            extra={},
-            hint="export both DD_API_KEY and DD_APP_KEY",
-        )
-
-
-def _settings_from_parts(
-    *,
-    source: str,
-    base_url: str,
-    api_key: str | None,
-    app_key: str | None,
-    bearer_token: str | None,
-    extra: Mapping[str, Any],
-    hint: str,
-) -> ClientSettings:
-    """Check the credentials of one source and read the optional extras into ``ClientSettings``.
-
-    Both sources (a connection, the ``DD_*`` variables) end here, so they share one completeness rule
-    and one reading of every extra; ``hint`` says where the missing key should go.
-    """
-    if not bearer_token and not (api_key and app_key):
-        missing = " and ".join(
-            name for name, value in (("API key", api_key), ("application key", app_key)) if not value
-        )
-        raise ScorecardsConfigError(
-            f"Datadog credentials from {source} are incomplete: the {missing} is missing. "
-            f"The Scorecards API needs both keys (or an OAuth bearer_token): {hint}."
-        )
-    return ClientSettings(
-        base_url=base_url,
-        api_key=api_key,
-        app_key=app_key,
-        bearer_token=bearer_token,
-        verify=_verify(extra.get("verify")),
-        proxies=_proxies(extra.get("proxies"), base_url),
-        source=source,
-        **_patience(extra),
-    )
 
 
 @contextmanager
@@ -333,13 +292,13 @@ def _proxies(value: Any, base_url: str) -> dict[str, str] | None:
         parts = urlsplit(url)
         if parts.scheme not in PROXY_SCHEMES or not parts.hostname:
             raise InvalidParameterError(
-                "proxies", _redacted_url(url), f"expected a proxy URL ({', '.join(PROXY_SCHEMES)})"
+                "proxies", shown_url(url), f"expected a proxy URL ({', '.join(PROXY_SCHEMES)})"
             )
         carries_plain_http = target == "http" and (key in ("http", "all") or key.startswith("http://"))
         if carries_plain_http and parts.scheme == "http" and not is_loopback(parts.hostname):
             raise InvalidParameterError(
                 "proxies",
-                _redacted_url(url),
+                shown_url(url),
                 f"api_url {base_url} is plain http, and a plain-http proxy on another host would receive "
                 "the keys in clear; use an https api_url, an https proxy, or a loopback proxy",
             )
@@ -356,17 +315,6 @@ def _url_password(url: str) -> str | None:
         return urlsplit(url.strip()).password
     except ValueError:
         return None
-
-
-def _redacted_url(url: str) -> str:
-    """Return a URL without its userinfo (a proxy's password), for messages and ``repr``."""
-    try:
-        parts = urlsplit(url.strip())
-        host = parts.netloc.rsplit("@", 1)[-1]
-    except ValueError:
-        return "<unparseable URL>"
-    userinfo = "***@" if "@" in parts.netloc else ""
-    return parts._replace(netloc=userinfo + host).geturl()
 
 
 def _text(value: Any) -> str | None:

@@ -10,7 +10,7 @@ extra link). Nothing here knows about credentials: that is :mod:`.settings`.
 from __future__ import annotations
 
 import ipaddress
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import urlsplit
 
 from airflow_provider_scorecards.client.errors import InvalidParameterError, UnsupportedSiteError
 
@@ -76,21 +76,25 @@ def validate_api_url(api_url: str) -> str:
         )
     if parts.query or parts.fragment:
         raise InvalidParameterError(
-            "api_url", _shown(parts), "expected a base URL without query or fragment (not shown here)"
+            "api_url", shown_url(text), "expected a base URL without query or fragment (not shown here)"
         )
     if parts.scheme not in ("https", "http") or not hostname:
         raise InvalidParameterError(
-            "api_url", _shown(parts), "expected an http(s) URL such as https://api.example"
+            "api_url", shown_url(text), "expected an http(s) URL such as https://api.example"
         )
     if parts.scheme == "http" and not is_loopback(hostname):
         raise InvalidParameterError(
-            "api_url", _shown(parts), "plain http is only allowed to a loopback address; use https"
+            "api_url", shown_url(text), "plain http is only allowed to a loopback address; use https"
         )
     return text.rstrip("/")
 
 
-def _shown(parts: SplitResult) -> str:
-    """Return a URL as an error message may show it: no userinfo, query or fragment (any may hold a key)."""
+def shown_url(url: str) -> str:
+    """Return a URL as a message may show it: no userinfo, query or fragment (any may hold a secret)."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return "<unparseable URL>"
     return parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1], query="", fragment="").geturl()
 
 

@@ -26,7 +26,6 @@ from airflow_provider_scorecards.client.errors import (
     ServerText,
 )
 from airflow_provider_scorecards.client.http_errors import (
-    Endpoint,
     brief,
     caused_by,
     status_error,
@@ -79,20 +78,6 @@ def environment_proxies(base_url: str) -> dict[str, str]:
 
     found = get_environ_proxies(base_url)
     return {scheme: url for scheme, url in found.items() if scheme != "no" and url}
-
-
-def endpoint(settings: ClientSettings, proxies: Mapping[str, str]) -> Endpoint:
-    """Where the requests go, as errors name it: the API's host and port, and the proxy's (no credentials)."""
-    api = urlsplit(settings.base_url)
-    default_port = 443 if api.scheme == "https" else 80
-    proxy_url = proxies.get(api.scheme) or proxies.get("all")
-    return Endpoint(
-        host=api.hostname or "?",
-        port=api.port or default_port,
-        timeout=settings.timeout,
-        verify=settings.verify,
-        proxy=_host_and_port(proxy_url) if proxy_url else None,
-    )
 
 
 def _host_and_port(url: str) -> str:
@@ -163,7 +148,9 @@ class Transport:
         self._watchdog = RequestWatchdog()
         proxies = settings.proxies if settings.proxies is not None else environment_proxies(settings.base_url)
         self._text = ServerText((*settings.secrets, *proxy_passwords(proxies)))
-        self._endpoint = endpoint(settings, proxies)
+        proxy_url = proxies.get(urlsplit(settings.base_url).scheme) or proxies.get("all")
+        self._proxy = _host_and_port(proxy_url) if proxy_url else None
+        """``host:port`` of the proxy the requests go through, as errors name it (no credentials)."""
         session = requests.Session()
         adapter = deadline_adapter(pool_size)
         session.mount("https://", adapter)
@@ -330,7 +317,8 @@ class Transport:
                 exc,
                 where,
                 self._text,
-                self._endpoint,
+                self.settings,
+                self._proxy,
                 unsendable=isinstance(exc, self._unsendable),
                 proxy_failed=isinstance(exc, self._proxy_errors),
             )

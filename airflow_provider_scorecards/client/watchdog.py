@@ -41,10 +41,6 @@ class RequestClock:
         self._connections: list[Any] = []
         self._lock = threading.Lock()
 
-    def remaining(self) -> float:
-        """Return the seconds left before the deadline (negative once it has passed)."""
-        return self.deadline - time.monotonic()
-
     def attach(self, connection: Any) -> None:
         """Record that a connection now carries this request (a new one, or one reused from the pool).
 

@@ -8,6 +8,7 @@ like a read; creating a rule twice is not, so a create is sent again only after 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -21,10 +22,12 @@ from airflow_provider_scorecards.client.errors import (
     render_id,
 )
 from airflow_provider_scorecards.client.outcomes import OUTCOMES_PATH
+from airflow_provider_scorecards.client.pages import Page
+from airflow_provider_scorecards.client.pagination import FetchStats, paginate
 from airflow_provider_scorecards.client.rules import (
     MAX_ANSWER_BYTES,
     MAX_OUTCOMES_PER_REQUEST,
-    MAX_RULE_PAGES,
+    RULE_FIELDS,
     RULES_PAGE_SIZE,
     RULES_PATH,
     OutcomeResult,
@@ -58,27 +61,27 @@ class RuleWrites:
     def list_rules(self, *, name: str | None = None, custom: bool | None = None) -> list[Rule]:
         """Every rule (of that ``name``, ``custom`` or not, as Datadog filters them), page after page.
 
-        A rule listed twice (the list moved while it was paged) is kept once, where it was first seen.
+        Paged by :func:`~.pagination.paginate`, as scores are: a rule listed twice alike is kept once,
+        twice with different attributes is a :class:`~.pagination.ResultMovedError`.
         """
         params = {"page[size]": str(RULES_PAGE_SIZE)}
         if name is not None:
             params["filter[rule][name]"] = required_text("name", name)
         if custom is not None:
             params["filter[rule][custom]"] = "true" if coerce_bool("custom", custom) else "false"
-        rules: dict[str, Rule] = {}
-        for offset in range(0, MAX_RULE_PAGES * RULES_PAGE_SIZE, RULES_PAGE_SIZE):
-            page: list[Rule] = self.transport.request(
+
+        def fetch(offset: int, limit: int) -> Page:
+            rules: list[Rule] = self.transport.request(
                 "GET",
                 RULES_PATH,
                 {**params, "page[offset]": str(offset)},
-                lambda body, at=offset: decode_rules(body, at),  # type: ignore[misc]
+                lambda body: decode_rules(body, offset),
                 max_bytes=MAX_ANSWER_BYTES,
             )
-            for rule in page:
-                rules.setdefault(rule.id, rule)
-            if len(page) < RULES_PAGE_SIZE:  # ``links.next`` is on the last page too
-                return list(rules.values())
-        raise ScorecardsResponseError(f"{RULES_PATH}: more than {MAX_RULE_PAGES} pages of rules; refused")
+            return Page(offset, [dataclasses.asdict(rule) for rule in rules], None, len(rules))
+
+        pages = paginate(fetch, FetchStats(), page_limit=RULES_PAGE_SIZE, fields=RULE_FIELDS)
+        return [Rule(**item) for page in pages for item in page.items]
 
     def create_rule(
         self,

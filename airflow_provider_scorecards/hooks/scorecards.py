@@ -25,10 +25,10 @@ from airflow_provider_scorecards.client.errors import (
 from airflow_provider_scorecards.client.query import ScoresQuery
 from airflow_provider_scorecards.client.settings import (
     ClientSettings,
-    scorecards_ui_url,
     settings_from_connection,
     settings_from_env,
 )
+from airflow_provider_scorecards.client.sites import scorecards_ui_url
 from airflow_provider_scorecards.get_provider_info import CONNECTION_FIELD_BEHAVIOUR
 from airflow_provider_scorecards.hooks import CONN_TYPE, DEFAULT_CONN_ID
 

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from airflow_provider_scorecards.client.settings import is_loopback
+from airflow_provider_scorecards.client.sites import is_loopback
 from airflow_provider_scorecards.hooks import DEFAULT_CONN_ID
 from airflow_provider_scorecards.simulator import (
     DEFAULT_API_KEY,

@@ -19,6 +19,7 @@ from airflow_provider_scorecards.client.errors import (
     ScorecardsTransportError,
 )
 from airflow_provider_scorecards.client.mock import MockTransport, Response
+from airflow_provider_scorecards.client.pagination import ResultMovedError
 from airflow_provider_scorecards.client.rules import (
     MAX_REMARKS_CHARS,
     RULES_PATH,
@@ -119,6 +120,13 @@ def test_list_rules_reads_every_page_and_keeps_each_rule_once() -> None:
     assert rules[0].custom is True
     assert rules[0].scorecard_name == "Ops"
     assert rules[0].level == 1
+
+
+def test_a_rule_listed_twice_with_different_attributes_means_the_list_moved() -> None:
+    datadog = Datadog(150)
+    datadog.rules.insert(100, {**datadog.rules[99], "attributes": {"name": "renamed", "level": 2}})
+    with pytest.raises(ResultMovedError, match=r"'r0099' came twice with different attributes: name"):
+        datadog.client().list_rules()
 
 
 def test_find_or_create_finds_the_exact_custom_rule_in_its_scorecard() -> None:

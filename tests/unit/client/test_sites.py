@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from airflow_provider_scorecards.client.errors import InvalidParameterError
-from airflow_provider_scorecards.client.settings import (
+from airflow_provider_scorecards.client.sites import (
     SITES,
     api_base_url,
     scorecards_ui_url,
