@@ -139,8 +139,9 @@ async def test_about_one_request_per_interval_with_bounded_threads(slow_sim: Sco
     fetch_period = interval + 0.1  # a check is due one interval after the fetch it judged returned
     assert len(slow_sim.score_requests()) <= duration / fetch_period + 2  # unshared: about 200
     # the loop's default executor (min(32, cores + 4) workers) and the in-process simulator's connection
-    # threads (one per client session: one per shared fetch), never one per trigger
-    assert peak <= threads_before + min(32, (os.cpu_count() or 1) + 4) + 2
+    # threads (one per client session: one per shared fetch, and a closed one's thread may outlive it for
+    # a moment on a loaded machine), never one per trigger (50)
+    assert peak <= threads_before + min(32, (os.cpu_count() or 1) + 4) + 4
 
 
 async def test_fetches_of_one_connection_run_at_most_two_at_once(slow_sim: ScorecardsSimulator) -> None:
