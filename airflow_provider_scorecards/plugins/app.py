@@ -30,7 +30,8 @@ ROWS_READ = 500
 """The navigation page reads at most this many of the newest verdicts."""
 _SCRIPT = base64.b64encode(hashlib.sha256(pages.THEME.encode()).digest()).decode()
 POLICY = (
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'self'; "
+    "default-src 'none'; base-uri 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+    "frame-ancestors 'self'; "
     f"script-src 'sha256-{_SCRIPT}'"
 )
 
@@ -47,13 +48,20 @@ async def _policy(request: Request, call_next: Callable[[Request], Awaitable[Res
 
 
 def _document(value: Any) -> dict[str, Any] | None:
-    """Return an XCom's stored value as a dict (stored as JSON text or as JSON), or None."""
+    """Return an XCom's stored value as a gate's verdict, or None when it is not one.
+
+    Any task may push a ``verdict`` of its own: only a mapping with a boolean ``met`` and lists of ids is
+    shown as a gate's (stored as JSON text or as JSON).
+    """
     if isinstance(value, str | bytes):
         try:
             value = json.loads(value)
         except ValueError:
             return None
-    return value if isinstance(value, dict) else None
+    if not (isinstance(value, dict) and isinstance(value.get("met"), bool)):
+        return None
+    lists = all(isinstance(value.get(key, []), list) for key in ("failing", "missing", "waived"))
+    return value if lists else None
 
 
 @app.get("/verdict", response_class=HTMLResponse, dependencies=[may_read_xcoms])

@@ -57,6 +57,8 @@ def status(verdict: Mapping[str, Any]) -> str:
     """Return the verdict in one word or two, as HTML: met, not met, or a dry run's outcome."""
     met = bool(verdict.get("met"))
     word = ("dry run: would pass" if met else "dry run: would fail") if verdict.get("dry_run") else None
+    if verdict.get("overridden") is True:
+        met, word = True, "not met, approved"
     css = "ok" if met else "bad"
     return f'<span class="{css}">{word or ("met" if met else "not met")}</span>'
 

@@ -102,6 +102,18 @@ def test_a_task_without_a_verdict_is_not_a_gate(client: Any, failed: Any) -> Non
     assert "not a Scorecards gate" in answer.text
 
 
+def test_a_verdict_xcom_of_another_shape_is_not_a_gate(client: Any, failed: Any) -> None:
+    """A user's own task pushing a ``verdict`` key is neither listed nor an error."""
+    foreign = run_dag("ui_view_foreign")
+    answer = tab(client, foreign, "not_a_gate")
+    assert answer.status_code == 200
+    assert "not a Scorecards gate" in answer.text
+    listed = client.get("/scorecards/gates", headers=token("viewer"))
+    assert listed.status_code == 200
+    assert "ui_view_foreign" not in listed.text
+    assert failed.dag_id in listed.text
+
+
 def test_nothing_is_served_without_a_token_or_the_right_to_read(client: Any, failed: Any) -> None:
     params = {"dag_id": failed.dag_id, "run_id": failed.run_id, "task_id": "check"}
     assert client.get("/scorecards/verdict", params=params).status_code == 401

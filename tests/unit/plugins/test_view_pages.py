@@ -53,3 +53,8 @@ def test_the_page_follows_the_browser_and_airflows_color_mode() -> None:
     assert "prefers-color-scheme:dark" in page
     assert "[data-theme=dark]" in page
     assert "localStorage.getItem('theme')" in page
+
+
+def test_an_approved_gate_reads_approved_not_met() -> None:
+    assert ">not met, approved<" in pages.status({"met": False, "overridden": True})
+    assert ">not met<" in pages.status({"met": False, "overridden": False})
