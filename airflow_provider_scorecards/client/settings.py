@@ -294,6 +294,10 @@ def _proxies(value: Any, base_url: str) -> dict[str, str] | None:
             raise InvalidParameterError(
                 "proxies", shown_url(url), f"expected a proxy URL ({', '.join(PROXY_SCHEMES)})"
             )
+        if "@" in url and "@" not in parts.netloc:  # a password holding a "/", "?" or "#" unencoded
+            raise InvalidParameterError(
+                "proxies", shown_url(url), "expected a proxy URL with its user and password percent-encoded"
+            )
         carries_plain_http = target == "http" and (key in ("http", "all") or key.startswith("http://"))
         if carries_plain_http and parts.scheme == "http" and not is_loopback(parts.hostname):
             raise InvalidParameterError(

@@ -90,12 +90,15 @@ def validate_api_url(api_url: str) -> str:
 
 
 def shown_url(url: str) -> str:
-    """Return a URL as a message may show it: no userinfo, query or fragment (any may hold a secret)."""
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return "<unparseable URL>"
-    return parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1], query="", fragment="").geturl()
+    """Return a URL as a message may show it: no userinfo, query or fragment (any may hold a secret).
+
+    Everything before the last ``@`` is userinfo, with a scheme or without, holding a ``/`` or not.
+    """
+    text = url.strip()
+    scheme, separator, rest = text.partition("://")
+    if not scheme.isalnum():  # no scheme: "user:password@host", or a password holding "://"
+        scheme, separator, rest = "", "", text
+    return scheme + separator + rest.rsplit("@", 1)[-1].split("#", 1)[0].split("?", 1)[0]
 
 
 def is_loopback(host: str) -> bool:

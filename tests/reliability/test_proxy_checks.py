@@ -132,3 +132,21 @@ def test_the_environment_s_proxy_password_is_scrubbed_from_errors(
             hook.get_conn().get_page(ScoresQuery.build("by-kind"))
     assert "upstream refused" in str(info.value)
     assert PROXY_PASSWORD not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "proxy",
+    [
+        f"user:{PROXY_PASSWORD}@proxy.corp.example:3128",  # no scheme: urlsplit reads "user" as one
+        f"http://user:{PROXY_PASSWORD}/x@proxy.corp.example:3128",  # a "/" left unencoded
+        f"http://user:{PROXY_PASSWORD}?x@proxy.corp.example:3128",
+    ],
+)
+def test_a_malformed_proxy_url_is_refused_without_its_password(proxy: str) -> None:
+    with pytest.raises(InvalidParameterError) as info:
+        settings_from_connection(
+            "c", "datadog_scorecards", API_KEY, _extra(site="datadoghq.eu", proxies=proxy)
+        )
+    assert info.value.parameter == "proxies"
+    assert PROXY_PASSWORD not in str(info.value)
+    assert "proxy.corp.example:3128" in str(info.value)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from airflow_provider_scorecards.client.errors import InvalidParameterError
 from airflow_provider_scorecards.client.sites import (
     SITES,
     api_base_url,
     scorecards_ui_url,
+    shown_url,
     validate_api_url,
 )
 
@@ -78,3 +81,16 @@ def test_ui_url_of_each_site() -> None:
         scorecards_ui_url("https://api.us5.datadoghq.com") == "https://us5.datadoghq.com/software/scorecards"
     )
     assert scorecards_ui_url("https://api.datadoghq.eu") == "https://app.datadoghq.eu/software/scorecards"
+
+
+@given(
+    scheme=st.sampled_from(["", "http://", "https://", "socks5h://"]),
+    password=st.text(min_size=1).map(lambda text: f"SECRET{text}"),
+    after=st.sampled_from(["", "/path", "/path?token=1#f"]),
+)
+def test_a_shown_url_never_holds_its_userinfo(scheme: str, password: str, after: str) -> None:
+    """Whatever the password holds ("/", "@", "://", "?"), nothing before the host's "@" is shown."""
+    shown = shown_url(f"{scheme}user:{password}@proxy.example:3128{after}")
+    assert "SECRET" not in shown
+    assert shown.startswith(f"{scheme}proxy.example:3128")
+    assert "token" not in shown
