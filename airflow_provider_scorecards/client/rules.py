@@ -57,6 +57,8 @@ MAX_REMARKS_CHARS = 2000
 """Longest remarks of one result (characters); longer remarks are cut, ending ``... (cut)``."""
 RULES_PAGE_SIZE = 100
 """``page[size]`` of the rules list: the largest Datadog accepts."""
+MAX_RULES = 100_000
+"""Most rules a list reads (1,000 pages); a longer list is refused, never cut short (a lookup would miss)."""
 MAX_ANSWER_BYTES = 4 * 1024 * 1024
 """Largest answer of these endpoints read: a page of 100 rules with long descriptions fits many times."""
 MAX_ENTITY_REFERENCE_CHARS = 500

@@ -27,6 +27,7 @@ from airflow_provider_scorecards.client.pagination import FetchStats, paginate
 from airflow_provider_scorecards.client.rules import (
     MAX_ANSWER_BYTES,
     MAX_OUTCOMES_PER_REQUEST,
+    MAX_RULES,
     RULE_FIELDS,
     RULES_PAGE_SIZE,
     RULES_PATH,
@@ -71,6 +72,8 @@ class RuleWrites:
             params["filter[rule][custom]"] = "true" if coerce_bool("custom", custom) else "false"
 
         def fetch(offset: int, limit: int) -> Page:
+            if offset >= MAX_RULES:
+                raise ScorecardsResponseError(f"{RULES_PATH}: more than {MAX_RULES} rules; refused")
             rules: list[Rule] = self.transport.request(
                 "GET",
                 RULES_PATH,

@@ -22,6 +22,7 @@ from airflow_provider_scorecards.client.mock import MockTransport, Response
 from airflow_provider_scorecards.client.pagination import ResultMovedError
 from airflow_provider_scorecards.client.rules import (
     MAX_REMARKS_CHARS,
+    MAX_RULES,
     RULES_PATH,
     OutcomeResult,
     PartialPostError,
@@ -127,6 +128,13 @@ def test_a_rule_listed_twice_with_different_attributes_means_the_list_moved() ->
     datadog.rules.insert(100, {**datadog.rules[99], "attributes": {"name": "renamed", "level": 2}})
     with pytest.raises(ResultMovedError, match=r"'r0099' came twice with different attributes: name"):
         datadog.client().list_rules()
+
+
+def test_a_rules_list_longer_than_the_bound_is_refused_not_cut_short() -> None:
+    datadog = Datadog(MAX_RULES + 1)
+    with pytest.raises(ScorecardsResponseError, match=f"more than {MAX_RULES} rules"):
+        datadog.client().list_rules()
+    assert len(datadog.log) == MAX_RULES // 100
 
 
 def test_find_or_create_finds_the_exact_custom_rule_in_its_scorecard() -> None:
