@@ -23,8 +23,8 @@ from airflow_provider_scorecards.client.coercion import coerce_int
 from airflow_provider_scorecards.client.errors import ScorecardsResponseError
 from airflow_provider_scorecards.client.outcomes import OutcomesPage, OutcomesQuery, decode_outcomes_page
 from airflow_provider_scorecards.client.pages import Page, Record, decode_page
-from airflow_provider_scorecards.client.pagination import MAX_CONCURRENCY, FetchStats, paginate, read_whole
-from airflow_provider_scorecards.client.query import ScoresQuery
+from airflow_provider_scorecards.client.pagination import FetchStats, paginate, read_whole
+from airflow_provider_scorecards.client.query import MAX_CONCURRENCY, ScoresQuery
 from airflow_provider_scorecards.client.settings import ClientSettings
 from airflow_provider_scorecards.client.transport import Logger, Transport
 from airflow_provider_scorecards.client.writes import RuleWrites

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow_provider_scorecards.client.errors import ScorecardsResponseError, render_id
 from airflow_provider_scorecards.client.pages import NUMERIC_FIELDS, Page, score_numbers
-from airflow_provider_scorecards.client.query import MAX_CONCURRENCY as MAX_CONCURRENCY
 
 if TYPE_CHECKING:
     from airflow_provider_scorecards.client.transport import Logger

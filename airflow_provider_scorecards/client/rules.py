@@ -47,7 +47,6 @@ __all__ = [
     "Rule",
     "RuleNotFoundError",
     "parse_outcomes",
-    "required_text",
 ]
 
 RULES_PATH = "/api/v2/scorecard/rules"

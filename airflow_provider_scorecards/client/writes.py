@@ -21,7 +21,7 @@ from airflow_provider_scorecards.client.errors import (
     ScorecardsTransportError,
     render_id,
 )
-from airflow_provider_scorecards.client.outcomes import OUTCOMES_PATH
+from airflow_provider_scorecards.client.outcomes import OUTCOMES_PATH, required_text
 from airflow_provider_scorecards.client.pages import Page
 from airflow_provider_scorecards.client.pagination import FetchStats, paginate
 from airflow_provider_scorecards.client.rules import (
@@ -40,7 +40,6 @@ from airflow_provider_scorecards.client.rules import (
     decode_rule,
     decode_rules,
     outcomes_body,
-    required_text,
     rule_attributes,
 )
 

@@ -15,12 +15,8 @@ from urllib.parse import quote
 from airflow.configuration import conf
 
 from airflow_provider_scorecards.client.coercion import coerce_choice, coerce_optional_str, is_unset
-from airflow_provider_scorecards.client.rules import (
-    OUTCOME_STATES,
-    OutcomeResult,
-    parse_outcomes,
-    required_text,
-)
+from airflow_provider_scorecards.client.outcomes import required_text
+from airflow_provider_scorecards.client.rules import OUTCOME_STATES, OutcomeResult, parse_outcomes
 from airflow_provider_scorecards.hooks import DEFAULT_CONN_ID, coerce_conn_id
 from airflow_provider_scorecards.operators.base import check_plain, scorecards_hook
 

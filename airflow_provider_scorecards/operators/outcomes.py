@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_scorecards.client.coercion import coerce_bool, coerce_int, coerce_optional_str
 from airflow_provider_scorecards.client.errors import InvalidParameterError
-from airflow_provider_scorecards.client.rules import OutcomeResult, parse_outcomes, required_text
+from airflow_provider_scorecards.client.outcomes import required_text
+from airflow_provider_scorecards.client.rules import OutcomeResult, parse_outcomes
 from airflow_provider_scorecards.operators.base import (
     DatadogScorecardsConnectionBaseOperator,
     failing_fast,

@@ -19,8 +19,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from airflow_provider_scorecards.client.pagination import MAX_CONCURRENCY, MAX_READS, ResultMovedError
-from airflow_provider_scorecards.client.query import ScoresQuery
+from airflow_provider_scorecards.client.pagination import MAX_READS, ResultMovedError
+from airflow_provider_scorecards.client.query import MAX_CONCURRENCY, ScoresQuery
 from airflow_provider_scorecards.gate.condition import GateCondition, check_gate
 from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
 from tests.airflow_support import run_dag
