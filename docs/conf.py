@@ -28,7 +28,7 @@ html_static_path: list[str] = []
 nitpicky = True
 # Types from other projects: their docs are not reachable from this build (no intersphinx inventory).
 nitpick_ignore_regex = [
-    (r"py:.*", r"(airflow|requests|pendulum|tenacity|datadog_api_client|collections|typing)\..*"),
+    (r"py:.*", r"(airflow|requests|pendulum|tenacity|msgspec|datadog_api_client|collections|typing)\..*"),
     (r"py:.*", r"(_?asyncio|datetime|pathlib|pytest|logging|random|_thread|threading|http|socketserver)\..*"),
     (r"py:.*", r"os\.PathLike"),
     # Unqualified and package-level names in docstrings (``:class:`InvalidParameterError```,
