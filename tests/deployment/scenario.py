@@ -388,16 +388,19 @@ def _sim_headers() -> dict[str, str]:
     return {"DD-API-KEY": DEFAULT_API_KEY, "DD-APPLICATION-KEY": DEFAULT_APP_KEY}
 
 
-def simulator_score(deployment: Deployment) -> float | None:
-    """The gate's score in the simulator now, read straight from its API (not through Airflow)."""
+def simulator_get(deployment: Deployment, path: str, params: dict[str, str] | None = None) -> Any:
+    """The simulator's JSON answer to a GET with the default keys, straight from it (not through Airflow)."""
     response = requests.get(
-        f"{deployment.simulator_url}/api/v2/scorecard/scores/by-entity",
-        params={"filter[rule][scorecard_id]": GATE_SCORECARD, "page[limit]": "1000"},
-        headers=_sim_headers(),
-        timeout=10,
+        f"{deployment.simulator_url}{path}", params=params, headers=_sim_headers(), timeout=10
     )
     response.raise_for_status()
-    for item in response.json()["data"]:
+    return response.json()
+
+
+def simulator_score(deployment: Deployment) -> float | None:
+    """The gate's score in the simulator now, read straight from its API (not through Airflow)."""
+    params = {"filter[rule][scorecard_id]": GATE_SCORECARD, "page[limit]": "1000"}
+    for item in simulator_get(deployment, "/api/v2/scorecard/scores/by-entity", params)["data"]:
         if item["id"] == GATE_SERVICE:
             return float(item["attributes"]["score"])
     return None

@@ -15,10 +15,9 @@ from collections import Counter
 from typing import Any
 
 import pytest
-import requests
 
 from tests.deployment.rest import AirflowAPI, q
-from tests.deployment.scenario import Deployment, Scenario, _sim_headers, run_keys
+from tests.deployment.scenario import Deployment, Scenario, run_keys, simulator_get
 
 DAG_ID = "scorecards_close_the_loop"
 RULE = "Data quality checks pass"
@@ -33,11 +32,7 @@ CALLBACK_TIMEOUT = 60.0
 
 def simulator_writes(deployment: Deployment) -> dict[str, Any]:
     """The custom rules created and every outcome result posted, in order, as the simulator received them."""
-    response = requests.get(
-        f"{deployment.simulator_url}/_simulator/writes", headers=_sim_headers(), timeout=10
-    )
-    response.raise_for_status()
-    return dict(response.json())
+    return dict(simulator_get(deployment, "/_simulator/writes"))
 
 
 def params(api: AirflowAPI) -> dict[str, Any]:
@@ -70,14 +65,10 @@ def test_one_custom_rule_across_both_runs(
     assert rule["custom"] is True
     reported = [api.xcom(DAG_ID, scenario.runs[key].run_id, "report") for key in KEYS]
     assert [r["rule_id"] for r in reported] == [rule["id"], rule["id"]]
-    listed = requests.get(
-        f"{deployment.simulator_url}/api/v2/scorecard/rules",
-        params={"filter[rule][name]": RULE, "filter[rule][custom]": "true"},
-        headers=_sim_headers(),
-        timeout=10,
+    listed = simulator_get(
+        deployment, "/api/v2/scorecard/rules", {"filter[rule][name]": RULE, "filter[rule][custom]": "true"}
     )
-    listed.raise_for_status()
-    assert [item["id"] for item in listed.json()["data"]] == [rule["id"]]
+    assert [item["id"] for item in listed["data"]] == [rule["id"]]
 
 
 def test_each_run_posted_every_service_as_its_params_say(
@@ -97,16 +88,10 @@ def test_each_run_posted_every_service_as_its_params_say(
     got = Counter((o["entity_reference"], (o["state"], o["remarks"])) for o in posted)
     assert got == Counter({item: len(KEYS) for item in expected.items()}), posted
     # And what Datadog shows for the rule: each service's state, as posted.
-    shown = requests.get(
-        f"{deployment.simulator_url}/api/v2/scorecard/outcomes",
-        params={"filter[rule][id]": rule_id, "page[size]": "100"},
-        headers=_sim_headers(),
-        timeout=10,
+    shown = simulator_get(
+        deployment, "/api/v2/scorecard/outcomes", {"filter[rule][id]": rule_id, "page[size]": "100"}
     )
-    shown.raise_for_status()
-    states = {
-        f"service:{o['attributes']['service_name']}": o["attributes"]["state"] for o in shown.json()["data"]
-    }
+    states = {f"service:{o['attributes']['service_name']}": o["attributes"]["state"] for o in shown["data"]}
     assert states == {service: state for service, (state, _) in expected.items()}
 
 
@@ -133,14 +118,10 @@ def test_gate_read_the_score_airflow_posted(
 
 def entity_score(deployment: Deployment, entity: str, filters: dict[str, str]) -> dict[str, Any]:
     """The entity's by-entity score attributes in the simulator now, through the public API."""
-    response = requests.get(
-        f"{deployment.simulator_url}/api/v2/scorecard/scores/by-entity",
-        params={**filters, "page[limit]": "1000"},
-        headers=_sim_headers(),
-        timeout=10,
+    answer = simulator_get(
+        deployment, "/api/v2/scorecard/scores/by-entity", {**filters, "page[limit]": "1000"}
     )
-    response.raise_for_status()
-    (found,) = [item["attributes"] for item in response.json()["data"] if item["id"] == entity]
+    (found,) = [item["attributes"] for item in answer["data"] if item["id"] == entity]
     return dict(found)
 
 
