@@ -94,7 +94,13 @@ def gates(user: GetUserDep, session: SessionDep, dag_id: str = "") -> str:
     """Serve the navigation page: the latest verdict of each gate task in the DAGs the user may read."""
     manager = get_auth_manager()
     readable = manager.get_authorized_dag_ids(user=user)
-    wanted = readable & {dag_id} if dag_id else readable
+    wanted = {  # the XComs' right checked before the LIMIT, so unreadable rows never spend the budget
+        d
+        for d in (readable & {dag_id} if dag_id else readable)
+        if manager.is_authorized_dag(
+            method="GET", access_entity=DagAccessEntity.XCOM, details=DagDetails(id=d), user=user
+        )
+    }
     columns = (XComModel.dag_id, XComModel.run_id, XComModel.task_id, XComModel.map_index)
     found = session.execute(
         select(*columns, XComModel.value, XComModel.timestamp)
@@ -102,17 +108,10 @@ def gates(user: GetUserDep, session: SessionDep, dag_id: str = "") -> str:
         .order_by(XComModel.timestamp.desc())
         .limit(ROWS_READ)
     ).all()
-    xcoms = {
-        d
-        for d in {row[0] for row in found}
-        if manager.is_authorized_dag(
-            method="GET", access_entity=DagAccessEntity.XCOM, details=DagDetails(id=d), user=user
-        )
-    }
     latest: dict[tuple[str, str, int], dict[str, Any]] = {}
     for dag, run, task, index, value, moment in found:
         document = _document(value)
-        if dag in xcoms and document is not None:
+        if document is not None:
             row = {"dag_id": dag, "run_id": run, "task_id": task, "map_index": index}
             latest.setdefault((dag, task, index), {**row, "verdict": document, "checked": moment})
     return pages.gates_page(list(latest.values()), dag_id)
