@@ -46,7 +46,7 @@ DEFERRAL_TIMEOUT_MARGIN = 300
 
 
 class _GateEnded(Exception):
-    """Raised inside poke() to end the wait for good; execute() turns it into AirflowFailException.
+    """Raised to end the wait for good (poke or before deferring); execute() makes it AirflowFailException.
 
     Raised as a plain exception (not AirflowFailException) so that BaseSensorOperator's soft_fail handling,
     which turns AirflowFailException into a skip, never hides a failed gate or a misconfiguration.
@@ -161,9 +161,9 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
         """
         with failing_fast():  # configuration errors end the task here, before any request
             args = self._gate()
-        if self.deferrable:
-            return self._execute_deferrable(args, context)
         try:
+            if self.deferrable:
+                return self._execute_deferrable(args, context)
             return super().execute(context)
         except _GateEnded as exc:
             raise AirflowFailException(str(exc)) from None
@@ -197,15 +197,21 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
             return False
         self._consecutive_failures = 0
         decision = self._decide(result)
+        if self._ended(context, decision):
+            return PokeReturnValue(is_done=True, xcom_value=decision.result.passed_records)
+        self.log.info("%s", self._last_report)
+        return False
+
+    def _ended(self, context: Context, decision: WaivedResult) -> bool:
+        """Publish a decision that ends the wait (a dry run, met) and say so; a fatal one ends the gate."""
         if self._rollout().dry_run:
             self.log.warning("%s", dry_run_message(self._publish(context, decision)))
-            return PokeReturnValue(is_done=True, xcom_value=decision.result.passed_records)
+            return True
         if decision.met:
             self.log.info("%s", self._publish(context, decision)["report"])
-            return PokeReturnValue(is_done=True, xcom_value=decision.result.passed_records)
+            return True
         if decision.fatal:
             raise _GateEnded(self._publish(context, decision)["report"])
-        self.log.info("%s", self._last_report)
         return False
 
     def _execute_deferrable(self, args: GateArguments, context: Context) -> Any:
@@ -213,14 +219,8 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
 
         with failing_fast():
             decision = self._decide(self._check())  # a gate already met costs no deferral
-        if self._rollout().dry_run:
-            self.log.warning("%s", dry_run_message(self._publish(context, decision)))
+        if self._ended(context, decision):
             return decision.result.passed_records
-        if decision.met:
-            self.log.info("%s", self._publish(context, decision)["report"])
-            return decision.result.passed_records
-        if decision.fatal:
-            raise AirflowFailException(self._publish(context, decision)["report"])
         self.log.info("%s; deferring", self._last_report)
         self.defer(
             trigger=DatadogScoreThresholdTrigger(
