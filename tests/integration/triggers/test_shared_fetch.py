@@ -11,7 +11,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -94,6 +94,15 @@ async def events_of(
 def below(sim: ScorecardsSimulator, bound: float) -> str:
     """An id whose score stays below ``bound`` (the simulator does not drift here)."""
     return str(next(i["id"] for i in sim.org.scores("by-entity") if i["attributes"]["score"] < bound))
+
+
+async def until(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    """Wait for ``condition``, failing with ``what`` after ``timeout`` seconds (never hang the suite)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout:g} s: {what}")
+        await asyncio.sleep(0.005)
 
 
 # -- one fetch for everyone --------------------------------------------------------------------------
@@ -182,8 +191,7 @@ async def test_different_connections_never_share(
     monkeypatch.setenv("AIRFLOW_CONN_SCORES_REVOKED", json.dumps(revoked))
     deadline = time.time() + 1.0
     valid = [asyncio.ensure_future(first_event(gate([watched], 0.99, deadline=deadline))) for _ in range(3)]
-    while not slow_sim.score_requests():  # the valid connection's first fetch is in
-        await asyncio.sleep(0.01)
+    await until(lambda: bool(slow_sim.score_requests()), "the valid connection's first fetch is in")
     refused = await events_of([gate([watched], 0.99, conn_id="scores_revoked") for _ in range(3)])
     assert [e["status"] for e in refused] == ["error"] * 3
     assert all("403" in e["message"] and "revoked-app-key" not in e["message"] for e in refused)
@@ -197,8 +205,7 @@ async def test_rotated_credentials_under_one_connection_id_never_share(
     """A trigger that reads the connection after its key was changed does not reuse the old key's fetch."""
     watched = below(slow_sim, 0.99)
     waiting = asyncio.ensure_future(first_event(gate([watched], 0.99, deadline=time.time() + 1.0)))
-    while not slow_sim.score_requests():
-        await asyncio.sleep(0.01)
+    await until(lambda: bool(slow_sim.score_requests()), "the first fetch is in")
     conn = slow_sim.connection_dict()
     conn["extra"].update(app_key_secret="rotated-away", max_retries=0)
     monkeypatch.setenv(CONN_ENV, json.dumps(conn))
@@ -256,11 +263,9 @@ async def test_registry_empty_once_cancelled_triggers_leave(
 ) -> None:
     watched = below(slow_sim, 0.99)
     tasks = [asyncio.ensure_future(first_event(gate([watched], 0.99, interval=5.0))) for _ in range(5)]
-    while len(SHARED_SCORES) == 0:
-        await asyncio.sleep(0.01)
+    await until(lambda: len(SHARED_SCORES) > 0, "a trigger has subscribed")
     if moment == "between checks":
-        while not slow_sim.score_requests():
-            await asyncio.sleep(0.01)
+        await until(lambda: bool(slow_sim.score_requests()), "the first fetch is in")
         await asyncio.sleep(0.05)  # the answer is parsed; everyone sleeps until the next check
     for task in tasks:
         task.cancel()
@@ -271,9 +276,12 @@ async def test_registry_empty_once_cancelled_triggers_leave(
 async def test_a_fetch_still_queued_for_a_slot_is_dropped_with_its_last_subscriber(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    with ScorecardsSimulator(seed=11, entities=40, faults=FaultPlan(latency=0.5)) as sim:
+    with ScorecardsSimulator(seed=11, entities=40, faults=FaultPlan(latency=1.0)) as sim:
         _connect(monkeypatch, sim)
         watched = below(sim, 0.99)
+        # One check each (poke_interval 5 s), then met or a timeout: the deadline is far enough for a loaded
+        # machine to subscribe all three before the first answer (1 s), which would free a slot.
+        deadline = time.time() + 2.5
 
         def on(query_filter: dict[str, Any]) -> asyncio.Future[dict[str, Any]]:
             trigger = DatadogScoreThresholdTrigger(
@@ -281,23 +289,19 @@ async def test_a_fetch_still_queued_for_a_slot_is_dropped_with_its_last_subscrib
                 query=ScoresQuery.build("by-entity", **query_filter).describe(),
                 condition=GateCondition.build(min_score=0.99, score_ids=[watched]).describe(),
                 poke_interval=5.0,
-                deadline=time.time() + 0.1,
+                deadline=deadline,
             )
             return asyncio.ensure_future(first_event(trigger))
 
-        async def entries(count: int) -> None:
-            while len(SHARED_SCORES) < count:
-                await asyncio.sleep(0.005)
-
         running = [on({"rule_levels": [1]}), on({"rule_levels": [2]})]
-        await entries(2)  # both slots taken for 500 ms
+        await until(lambda: len(SHARED_SCORES) == 2, "both slots taken")
         queued = on({"rule_levels": [3]})
-        await entries(3)
+        await until(lambda: len(SHARED_SCORES) == 3, "the third query subscribed")
         queued.cancel()
         await asyncio.gather(queued, return_exceptions=True)
         assert len(SHARED_SCORES) == 2
-        await asyncio.gather(*running)  # one check each (met or not, the filters change the score)
-        await asyncio.sleep(0.6)  # a third request would have been answered by now
+        await asyncio.wait_for(asyncio.gather(*running), 30)  # met or timeout: the filters change scores
+        # the slots were free from the first answer (1 s) on: a third request would have come by now
         assert len(sim.score_requests()) == 2
 
 
@@ -305,8 +309,7 @@ async def test_registry_empty_once_every_trigger_has_fired(drifting: ScorecardsS
     entity, _ = crossing_entity(drifting, 0.8)
     triggers = [gate([entity], 0.8) for _ in range(3)]
     first = asyncio.ensure_future(first_event(triggers[0]))
-    while len(SHARED_SCORES) == 0:
-        await asyncio.sleep(0.01)
+    await until(lambda: len(SHARED_SCORES) > 0, "the first trigger has subscribed")
     await events_of(triggers[1:])
     await first
     assert SHARED_SCORES.idle  # at once, not when the generators are collected
@@ -356,8 +359,7 @@ async def test_a_late_trigger_does_not_reuse_a_result_older_than_its_interval(
     fetches again instead of using it."""
     watched = below(slow_sim, 0.99)
     slow = asyncio.ensure_future(first_event(gate([watched], 0.99, interval=5.0, deadline=time.time() + 1.5)))
-    while not slow_sim.score_requests():
-        await asyncio.sleep(0.01)
+    await until(lambda: bool(slow_sim.score_requests()), "the slow trigger's fetch is in")
     await asyncio.sleep(0.6)  # the result (100 ms to answer) is then well over 0.3 s old
     assert len(slow_sim.score_requests()) == 1
     late = await events_of([gate([watched], 0.99, interval=0.3, deadline=time.time() + 0.25)])
