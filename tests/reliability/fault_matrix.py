@@ -171,7 +171,7 @@ TRIGGER_CELLS: tuple[Cell, ...] = (
 def _connection_to(sim: ScorecardsSimulator) -> Iterator[None]:
     """Point the default connection at ``sim`` (quick retries, a short timeout), restored afterwards."""
     conn = sim.connection_dict()
-    conn["extra"].update(backoff_base=0.01, timeout=0.5, max_retries=5)
+    conn["extra"].update(backoff_base=0.01, timeout=2, max_retries=5)  # room for a loaded machine
     before = os.environ.get(CONN_ENV)
     os.environ[CONN_ENV] = json.dumps(conn)
     try:
@@ -186,7 +186,7 @@ def _connection_to(sim: ScorecardsSimulator) -> Iterator[None]:
 def _simulator(cell: Cell) -> ScorecardsSimulator:
     from airflow_provider_scorecards.simulator import FaultPlan, ScorecardsSimulator
 
-    plan = FaultPlan(seed=3, slow_seconds=1.0, **cell.plan)
+    plan = FaultPlan(seed=3, slow_seconds=3.0, **cell.plan)  # slower than the timeout (2 s)
     return ScorecardsSimulator(seed=11, entities=ENTITIES, faults=plan).start()
 
 
@@ -307,7 +307,7 @@ HOSTILE_CELLS: tuple[tuple[str, Behaviour, frozenset[str], int, float], ...] = (
         5,
     ),
 )
-"""Hostile servers (not the simulator): connection with ``timeout=2``, ``request_deadline=0.5``,
+"""Hostile servers (not the simulator): connection with ``timeout=2``, ``request_deadline=1``,
 ``max_page_bytes=1 MiB``, two retries. Each: name, behaviour, allowed outcomes, requests, seconds."""
 
 
@@ -323,7 +323,7 @@ def run_hostile_cell(name: str, behave: Behaviour) -> tuple[str, int, float, boo
             "app_key_secret": APP_KEY,
             "api_url": f"http://127.0.0.1:{server.port}",
             "timeout": 2,
-            "request_deadline": 0.5,
+            "request_deadline": 1,
             "max_page_bytes": 1024 * 1024,
             "max_retries": 2,
             "backoff_base": 0.01,
@@ -447,7 +447,7 @@ def run_write_cell(cell: WriteCell) -> tuple[str, int, int, bool, float, bool]:
 
     with HostileServer(cell.behave) as server:
         extra = {"app_key_secret": APP_KEY, "api_url": f"http://127.0.0.1:{server.port}", "timeout": 2}
-        extra.update(request_deadline=0.5, max_page_bytes=1024 * 1024, max_retries=2, backoff_base=0.01)
+        extra.update(request_deadline=1, max_page_bytes=1024 * 1024, max_retries=2, backoff_base=0.01)
         settings = settings_from_connection("hostile", "datadog_scorecards", API_KEY, extra)
         started, message = time.monotonic(), ""
         try:

@@ -82,7 +82,9 @@ async def test_two_stalled_connections_never_delay_a_gate_on_another(monkeypatch
             for conn in ("stalled_a", "stalled_b")
             for _ in range(3)
         ]
+        waited_until = time.monotonic() + 10
         while len(first.seen) + len(second.seen) < 2:
+            assert time.monotonic() < waited_until, "the stalled connections' first requests never came"
             await asyncio.sleep(0.01)
         started = time.monotonic()
         status, at = await asyncio.wait_for(_first(_gate("healthy", time.time() + 10)), 20)
@@ -163,7 +165,10 @@ def test_abandoning_a_fetch_ends_its_backoff_wait_and_its_retries(monkeypatch: p
 
             worker = threading.Thread(target=fetch)
             worker.start()
+            waited_until = time.monotonic() + 10
             while not server.seen:
+                assert worker.is_alive(), failure
+                assert time.monotonic() < waited_until, "the request never came"
                 time.sleep(0.01)
             time.sleep(0.2)  # in its backoff wait (15 to 30 s)
             started = time.monotonic()

@@ -283,7 +283,7 @@ async def test_trigger_stays_alive_through_429_and_5xx(drifting: ScorecardsSimul
 async def test_trigger_reports_timeout_with_the_last_report(sim_conn: ScorecardsSimulator) -> None:
     watched = sim_conn.org.entities[0].id
     event = await asyncio.wait_for(
-        first_event(trigger_for(sim_conn, [watched], 1.0, deadline=time.time() + 1.5)), 30
+        first_event(trigger_for(sim_conn, [watched], 1.0, deadline=time.time() + 3.0)), 30
     )
     assert event["status"] == "timeout"
     assert f"{watched}: score=" in event["report"]

@@ -533,14 +533,16 @@ async def run_watchers(
 
     tasks = [asyncio.create_task(consume(i, t)) for i, t in enumerate(triggers)]
     try:
-        while min(seen) < 2:  # every watcher has its baseline
-            await asyncio.sleep(0.005)
+        await until(lambda: min(seen) >= 2, "every watcher has its baseline")
         sim.reset_log()
         start = list(seen)
         sim.advance(2)  # 0.75
-        while min(now - then for now, then in zip(seen, start, strict=True)) < intervals:
-            await asyncio.sleep(0.005)
+
+        def progressed() -> bool:
             assert not any(task.done() for task in tasks)
+            return min(now - then for now, then in zip(seen, start, strict=True)) >= intervals
+
+        await until(progressed, f"every watcher has seen {intervals} more intervals", timeout=60)
         requests = len(sim.score_requests())
         observed = sum(now - then for now, then in zip(seen, start, strict=True)) / len(triggers)
         return events, requests / observed
