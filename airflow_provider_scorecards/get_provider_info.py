@@ -1,8 +1,8 @@
 """Provider metadata, read by Airflow through the ``apache_airflow_provider`` entry point.
 
-Written out by hand (Airflow reads it in every process, so it imports nothing of the provider's task
-classes); ``tests/unit/test_provider_info_drift.py`` derives the same lists from the modules that define the
-hooks, operators, sensors, triggers and links, and fails on any difference.
+Written out by hand (Airflow reads it in every process, so it imports nothing of the provider but its
+version); ``tests/unit/test_provider_info_drift.py`` derives the same lists and the connection type from the
+modules that define them, and fails on any difference.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_scorecards import __version__
-from airflow_provider_scorecards.hooks import CONN_TYPE
 
 _INTEGRATION = "Datadog Scorecards"
 
@@ -65,7 +64,7 @@ def get_provider_info() -> dict[str, Any]:
             {
                 "hook-class-name": "airflow_provider_scorecards.hooks.scorecards.DatadogScorecardsHook",
                 "hook-name": "Datadog Scorecards",
-                "connection-type": CONN_TYPE,
+                "connection-type": "datadogscorecards",  # hooks.CONN_TYPE (the drift test)
                 "ui-field-behaviour": CONNECTION_FIELD_BEHAVIOUR,
                 "conn-fields": {
                     # "secret" in the name: Airflow's own redaction hides the value everywhere.

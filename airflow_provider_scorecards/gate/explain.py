@@ -21,7 +21,6 @@ from airflow_provider_scorecards.client.errors import (
     ServerText,
     render_id,
 )
-from airflow_provider_scorecards.client.outcomes import MAX_PAGE_SIZE, OutcomesQuery
 
 if TYPE_CHECKING:
     from airflow_provider_scorecards.client.client import ScorecardsClient
@@ -185,6 +184,9 @@ def explain_failures(
 def _explain_one(
     client: ScorecardsClient, entity_id: str, query: ScoresQuery | None, text: ServerText
 ) -> Explanation:
+    # The outcomes endpoint's query and decoder: loaded when a gate is explained, not at a DAG's parse.
+    from airflow_provider_scorecards.client.outcomes import MAX_PAGE_SIZE, OutcomesQuery
+
     outcomes_query = OutcomesQuery.build(
         service_name=service_name(entity_id),
         state="fail",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import subprocess
+import sys
 from types import ModuleType
 
 from airflow.sdk import BaseOperator, BaseOperatorLink, BaseSensorOperator
@@ -97,3 +99,15 @@ def test_the_hook_of_the_connection_type_is_the_listed_hook() -> None:
     hook = getattr(importlib.import_module(module), cls)
     assert module in listed()["hooks"]
     assert hook.conn_type == conn["connection-type"]
+
+
+def test_reading_the_metadata_imports_nothing_of_the_provider() -> None:
+    """Airflow reads it in every process (scheduler, api-server, workers): no hook, client or msgspec."""
+    probe = (
+        "import sys, airflow_provider_scorecards.get_provider_info as m; m.get_provider_info();"
+        "print(sorted(n for n in sys.modules if n.startswith('airflow_provider_scorecards')))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == str(
+        ["airflow_provider_scorecards", "airflow_provider_scorecards.get_provider_info"]
+    )
