@@ -23,7 +23,7 @@ from airflow_provider_scorecards._compat import (
 from airflow_provider_scorecards.client.coercion import coerce_int
 from airflow_provider_scorecards.client.errors import ScorecardsError
 from airflow_provider_scorecards.gate.condition import check_gate
-from airflow_provider_scorecards.gate.rollout import decide, explain_ids, verdict_from_parts
+from airflow_provider_scorecards.gate.rollout import decide, decision_parts, explain_ids, verdict_from_parts
 from airflow_provider_scorecards.gate.verdict import dry_run_message
 from airflow_provider_scorecards.gate.waivers import describe_waivers
 from airflow_provider_scorecards.operators.base import (
@@ -231,6 +231,7 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
                 deadline=time.time() + float(self.timeout),
                 max_consecutive_failures=self.max_consecutive_failures,
                 waivers=describe_waivers(self._rollout().waivers),
+                last_check={"report": self._last_report, "verdict": decision_parts(decision)},
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=float(self.timeout) + DEFERRAL_TIMEOUT_MARGIN),

@@ -43,7 +43,7 @@ REPORT_REPEAT_SECONDS = 600.0
 is alive, without a line per check from each of hundreds of triggers (each line costs the loop tens of
 microseconds, and the log pipeline more)."""
 _KWARGS = ("datadog_conn_id", "query", "condition", "poke_interval", "deadline", "max_consecutive_failures")
-"""What ``serialize()`` writes of a trigger, in order (``waivers`` too, when there are any)."""
+"""What ``serialize()`` writes of a trigger, in order (``waivers`` and ``last_check`` too, when given)."""
 
 
 class ScoresFeed(Protocol):
@@ -78,6 +78,8 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
     :param poke_interval: seconds between two checks.
     :param deadline: when to give up and report a timeout, in seconds since the epoch (None: never).
     :param max_consecutive_failures: transient failures in a row before the trigger reports an error.
+    :param last_check: the sensor's check before deferring, ``{"report", "verdict"}`` (the decision's
+        parts): what a timeout reports when the deadline comes before a check of the trigger's own.
     """
 
     def __init__(
@@ -90,9 +92,11 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
         deadline: float | None = None,
         max_consecutive_failures: int = 3,
         waivers: dict[str, Any] | None = None,
+        last_check: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call,unused-ignore]
         self.waivers = waivers or {}
+        self.last_check = last_check or {}
         self.datadog_conn_id = datadog_conn_id
         self.query = query
         self.condition = condition
@@ -105,6 +109,8 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
         kwargs = {name: getattr(self, name) for name in _KWARGS}
         if self.waivers:
             kwargs["waivers"] = self.waivers
+        if self.last_check:
+            kwargs["last_check"] = self.last_check
         return f"{type(self).__module__}.{type(self).__qualname__}", kwargs
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
@@ -121,11 +127,14 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
         query = ScoresQuery.from_description(self.query)
         condition = GateCondition.build(**self.condition)  # validated again: the data travels
         waivers = parse_waivers(self.waivers)
-        parts: dict[str, Any] = {}
         hook = scorecards_hook(self.datadog_conn_id, concurrency=1)
         loop = asyncio.get_running_loop()
         failures = 0
-        last_report = "no successful check yet"
+        # Until a check of its own, the sensor's before deferring: a gate not met (never read as met).
+        last_report = str(self.last_check.get("report") or "no successful check yet")
+        parts: dict[str, Any] = {}
+        if self.last_check.get("verdict"):
+            parts = {**self.last_check["verdict"], "met": False}
         logged_report, logged_at = "", -REPORT_REPEAT_SECONDS
         warned_absent = False
         async with AsyncExitStack() as subscriptions:

@@ -38,6 +38,14 @@ for _mode, _deferrable in (("poke", False), ("deferrable", True)):
         )
     globals()[f"rollout_sensor_{_mode}"] = _dag
 
+# Deferred with a deadline that has passed before the trigger runs: it times out before a check of its own.
+with DAG(
+    "rollout_sensor_late_trigger", schedule=None, start_date=START, params=PARAMS
+) as rollout_sensor_late:
+    DatadogScoreThresholdSensor(
+        task_id="gate", aggregation="by-entity", timeout=0.001, mode="poke", deferrable=True, **TEMPLATED
+    )
+
 if HITL_UNAVAILABLE is None:
     with DAG("rollout_approval", schedule=None, start_date=START, params=PARAMS) as rollout_approval:
         DatadogScoreApprovalOperator(task_id="approve", aggregation="by-entity", **TEMPLATED)

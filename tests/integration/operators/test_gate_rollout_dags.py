@@ -124,7 +124,9 @@ def test_a_dry_run_sensor_returns_after_its_first_evaluation(
     assert (verdict["met"], verdict["dry_run"], verdict["explanations"]) == (False, True, {})
 
 
-@pytest.mark.parametrize("dag_id", ["rollout_sensor_poke", "rollout_sensor_deferrable"])
+@pytest.mark.parametrize(
+    "dag_id", ["rollout_sensor_poke", "rollout_sensor_deferrable", "rollout_sensor_late_trigger"]
+)
 def test_a_sensor_timeout_report_explains_the_failing_rules(
     sim_conn: ScorecardsSimulator, capfd: pytest.CaptureFixture[str], dag_id: str
 ) -> None:

@@ -232,6 +232,9 @@ def test_defers_with_json_serialisable_kwargs(sim_conn: ScorecardsSimulator) -> 
     assert sim_conn.api_key not in json.dumps(kwargs)
     assert sim_conn.app_key not in json.dumps(kwargs)
     assert set(kwargs["query"]) >= {"aggregation", "rule_ids", "page_limit"}
+    # the check before deferring travels, for a timeout that comes before a check of the trigger's own
+    assert kwargs["last_check"]["verdict"]["met"] is False
+    assert f"{sim_conn.org.entities[0].id}: score=" in kwargs["last_check"]["report"]
 
 
 def trigger_for(
@@ -287,6 +290,18 @@ async def test_trigger_reports_timeout_with_the_last_report(sim_conn: Scorecards
     )
     assert event["status"] == "timeout"
     assert f"{watched}: score=" in event["report"]
+
+
+async def test_a_timeout_before_the_first_check_reports_the_sensors_check(
+    sim_conn: ScorecardsSimulator,
+) -> None:
+    trigger = trigger_for(sim_conn, [sim_conn.org.entities[0].id], 1.0, deadline=time.time() - 1)
+    trigger.last_check = {"report": "the check before deferring", "verdict": {"met": True, "failing": ["x"]}}
+    sim_conn.reset_log()
+    event = await asyncio.wait_for(first_event(trigger), 30)
+    assert (event["status"], event["report"]) == ("timeout", "the check before deferring")
+    assert event["verdict"] == {"met": False, "failing": ["x"]}  # deferred, so not met, whatever it says
+    assert not sim_conn.score_requests()
 
 
 # -- the check operator ------------------------------------------------------------------------------
