@@ -5,12 +5,13 @@ default executor (``asyncio.to_thread``), so the triggerer's loop is never block
 dependency is needed. Triggers of one process that watch the same connection, credentials and query share
 one fetch per interval (:mod:`.shared_fetch`): 500 waiting gates on one scorecard cost one fetch per
 interval, not 500. What travels through ``serialize()`` is JSON only: the connection id, the query and
-condition descriptions, intervals and the deadline.
+condition descriptions, intervals, the deadline, waivers and the sensor's check before deferring.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
@@ -42,6 +43,9 @@ REPORT_REPEAT_SECONDS = 600.0
 """An unchanged report is logged again after this long: a long wait still shows in the task log that it
 is alive, without a line per check from each of hundreds of triggers (each line costs the loop tens of
 microseconds, and the log pipeline more)."""
+MAX_LAST_CHECK_CHARS = 16_384
+"""Largest ``last_check`` a trigger stores (as JSON); a larger one keeps its report only (the ids of a gate on
+every score of a large organisation would otherwise sit in the trigger's database row for the whole wait)."""
 _KWARGS = ("datadog_conn_id", "query", "condition", "poke_interval", "deadline", "max_consecutive_failures")
 """What ``serialize()`` writes of a trigger, in order (``waivers`` and ``last_check`` too, when given)."""
 
@@ -79,7 +83,8 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
     :param deadline: when to give up and report a timeout, in seconds since the epoch (None: never).
     :param max_consecutive_failures: transient failures in a row before the trigger reports an error.
     :param last_check: the sensor's check before deferring, ``{"report", "verdict"}`` (the decision's
-        parts): what a timeout reports when the deadline comes before a check of the trigger's own.
+        parts): what a timeout reports when the deadline comes before a check of the trigger's own. Over
+        :data:`MAX_LAST_CHECK_CHARS` as JSON, only its report is kept.
     """
 
     def __init__(
@@ -96,6 +101,8 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call,unused-ignore]
         self.waivers = waivers or {}
+        if last_check and len(json.dumps(last_check, default=str)) > MAX_LAST_CHECK_CHARS:
+            last_check = {"report": last_check.get("report")}
         self.last_check = last_check or {}
         self.datadog_conn_id = datadog_conn_id
         self.query = query
@@ -140,6 +147,8 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
         async with AsyncExitStack() as subscriptions:
             feed: ScoresFeed | None = None
             while True:
+                if self.deadline is not None and time.time() >= self.deadline:  # no fetch nobody waits for
+                    return {"status": "timeout", "report": last_report, "verdict": parts}
                 # The wait for a check is bounded by the trigger's own deadline, even while a fetch it
                 # shares is stuck: the shared fetch goes on for the others (see shared_fetch).
                 wait_bound = asyncio.timeout(None if self.deadline is None else self.deadline - time.time())
@@ -190,10 +199,7 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
                     # waiter of one fetch is then due at the same moment and shares the next one.
                     wait = fetched.finished + self.poke_interval - loop.time()
                 if self.deadline is not None:
-                    remaining = self.deadline - time.time()
-                    if remaining <= 0:
-                        return {"status": "timeout", "report": last_report, "verdict": parts}
-                    wait = min(wait, remaining)
+                    wait = min(wait, self.deadline - time.time())
                 await asyncio.sleep(max(wait, 0.0))
 
     def _scores_feed(

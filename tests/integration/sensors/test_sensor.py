@@ -237,6 +237,26 @@ def test_defers_with_json_serialisable_kwargs(sim_conn: ScorecardsSimulator) -> 
     assert f"{sim_conn.org.entities[0].id}: score=" in kwargs["last_check"]["report"]
 
 
+def test_the_check_before_deferring_round_trips_and_is_bounded() -> None:
+    from airflow.serialization.serialized_objects import BaseSerialization
+
+    def threshold(last_check: dict[str, Any]) -> DatadogScoreThresholdTrigger:
+        return DatadogScoreThresholdTrigger(
+            datadog_conn_id="datadog_scorecards_default",
+            query=ScoresQuery.build("by-entity").describe(),
+            condition=GateCondition.build(min_score=0.5).describe(),
+            last_check=last_check,
+        )
+
+    check = {"report": "1 failing", "verdict": {"met": False, "failing": ["service:a"], "missing": []}}
+    classpath, kwargs = threshold(check).serialize()
+    assert kwargs["last_check"] == check
+    stored = BaseSerialization.deserialize(BaseSerialization.serialize(kwargs))  # the trigger's row
+    assert DatadogScoreThresholdTrigger(**stored).serialize() == (classpath, kwargs)
+    ids = [f"service:{n}" for n in range(10_000)]  # a gate on every score of a large organisation
+    assert threshold({"report": "r", "verdict": {"met": False, "failing": ids}}).last_check == {"report": "r"}
+
+
 def trigger_for(
     sim: ScorecardsSimulator, ids: list[str], bound: float, deadline: float | None = None
 ) -> DatadogScoreThresholdTrigger:
