@@ -41,7 +41,7 @@ test: lint typecheck pytest
 ORACLE_EXAMPLES ?= 2000
 
 test-oracle: $(STAMP)
-	ORACLE_EXAMPLES=$(ORACLE_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider tests/reliability/test_gate_oracle.py
+	ORACLE_EXAMPLES=$(ORACLE_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider -o timeout=0 tests/reliability/test_gate_oracle.py
 
 # The oldest Airflow we declare (apache-airflow>=3.0.0), so the declared range is true.
 test-oldest:

@@ -32,7 +32,7 @@ def main() -> int:
     cells = {cell.name: cell for cell in (*FETCH_CELLS, *TRIGGER_CELLS)}
     print(
         f"Fault matrix: {ENTITIES} scores in pages of {PAGE_LIMIT} ({PAGES} requests without faults); "
-        "retries: 5, backoff base 10 ms, timeout 0.5 s"
+        "retries: 5, backoff base 10 ms, timeout 2 s"
     )
     print()
     print("| cell | concurrency | outcome | requests (bound) | wall s (bound) | holds |")

@@ -17,7 +17,8 @@ from tests.deployment.scenario import CONN_ID, Deployment, Scenario, run_scenari
 
 HERE = Path(__file__).parent
 TEST_TIMEOUT = 1800
-"""Seconds per test, fixtures included (the first test of a session starts the scenario's runs)."""
+"""Seconds per test, fixtures included (the first test of a session starts the scenario's runs). By signal:
+the tests are synchronous, and a timed-out test's finalizers still stop what it started."""
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -33,7 +34,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if found is None:
             item.add_marker(skip)
             continue
-        item.add_marker(pytest.mark.timeout(TEST_TIMEOUT))
+        item.add_marker(pytest.mark.timeout(TEST_TIMEOUT, method="signal"))
         legs = getattr(getattr(item, "module", None), "LEGS", None)
         if legs is not None and found.leg not in legs:
             item.add_marker(pytest.mark.skip(reason=f"runs on the {' and '.join(legs)} leg, not {found.leg}"))

@@ -100,7 +100,7 @@ def test_a_test_file_passes_under_pytest(sample: Sample, tmp_path: Path) -> None
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "DD_", "SCORECARDS_"))}
     env["HOME"] = str(tmp_path)  # Airflow imported without AIRFLOW_HOME writes ~/airflow
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", sample.source.name]
-    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, f"{sample.where}:\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}"
 
 

@@ -34,7 +34,7 @@ def _pytest(folder: Path, home: Path) -> subprocess.CompletedProcess[str]:
         env=env,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=240,  # under the suite's 300 s per test: a hang fails here, with the child's output
         check=False,
     )
 

@@ -273,9 +273,9 @@ HOSTILE_CELLS: tuple[tuple[str, Behaviour, frozenset[str], int, float], ...] = (
         drip_body(0.05, chunks=400),
         frozenset({"ScorecardsTransportError"}),
         3,
-        5,
+        8,  # three attempts cut at request_deadline (1 s each), with room for a loaded machine
     ),
-    ("headers dripping forever", drip_headers(0.05), frozenset({"ScorecardsTransportError"}), 3, 5),
+    ("headers dripping forever", drip_headers(0.05), frozenset({"ScorecardsTransportError"}), 3, 8),
     ("endless chunked body", endless_chunked, frozenset({"ScorecardsResponseError"}), 1, 10),
     (
         "claimed 1 TB Content-Length",
@@ -375,6 +375,7 @@ WRITE_CELLS: tuple[WriteCell, ...] = (
         frozenset({"ScorecardsTransportError"}),
         7,
         3,
+        8,
     ),
     WriteCell(
         "create: 201 endless",
@@ -421,7 +422,7 @@ WRITE_CELLS: tuple[WriteCell, ...] = (
         "create: everything 503", "create", _answer(503, b""), frozenset({"ScorecardsServerError"}), 3, 0
     ),
     WriteCell(
-        "post: 202 dripping", "post", drip_body(0.05, 400), frozenset({"ScorecardsTransportError"}), 3, 3
+        "post: 202 dripping", "post", drip_body(0.05, 400), frozenset({"ScorecardsTransportError"}), 3, 3, 8
     ),
     WriteCell("post: 202 endless", "post", endless_chunked, frozenset({"ScorecardsResponseError"}), 1, 1, 10),
     WriteCell(

@@ -107,7 +107,9 @@ def test_reading_the_metadata_imports_nothing_of_the_provider() -> None:
         "import sys, airflow_provider_scorecards.get_provider_info as m; m.get_provider_info();"
         "print(sorted(n for n in sys.modules if n.startswith('airflow_provider_scorecards')))"
     )
-    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    loaded = result.stdout
     assert loaded.strip() == str(
         ["airflow_provider_scorecards", "airflow_provider_scorecards.get_provider_info"]
     )

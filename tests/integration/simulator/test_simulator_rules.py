@@ -22,9 +22,8 @@ OUTCOMES = "/api/v2/scorecard/outcomes"
 
 @pytest.fixture
 def writable() -> Iterator[ScorecardsSimulator]:
-    with ScorecardsSimulator(
-        seed=7, entities=20, outcome_delay=1.0
-    ) as simulator:  # room for a loaded machine
+    # Posted outcomes count after 1 s: room for a loaded machine to see them not counted yet.
+    with ScorecardsSimulator(seed=7, entities=20, outcome_delay=1.0) as simulator:
         yield simulator
 
 

@@ -21,6 +21,7 @@ from airflow_provider_scorecards.operators.base import GATE_ARGS, QUERY_ARGS, RO
 from airflow_provider_scorecards.operators.check import DatadogScoreCheckOperator
 from airflow_provider_scorecards.operators.scores import DatadogScorecardScoresOperator, ExportArguments
 from airflow_provider_scorecards.sensors.scores import DatadogScoreThresholdSensor
+from tests.import_probe import loaded_by
 
 TASK_CLASSES = (DatadogScorecardScoresOperator, DatadogScoreCheckOperator, DatadogScoreThresholdSensor)
 PACKAGE = "airflow_provider_scorecards."
@@ -271,3 +272,17 @@ def test_a_bad_rendered_value_is_refused_with_its_parameter(cls: type[Any], name
     with pytest.raises(InvalidParameterError) as info:
         builder()
     assert info.value.parameter == name
+
+
+def test_a_dag_file_parse_loads_no_client_machinery() -> None:
+    """What ``benchmarks/import_cost.py`` measures: the gate and export classes load no HTTP, hook or
+    outcomes code (a gate's explanations load the outcomes endpoint's when a gate is explained)."""
+    heavy = (
+        "requests",
+        "urllib3",
+        "airflow_provider_scorecards.hooks.scorecards",
+        "airflow_provider_scorecards.client.transport",
+        "airflow_provider_scorecards.client.outcomes",
+    )
+    task_classes = [f"airflow_provider_scorecards.{name}" for name in ("operators.scores", "sensors.scores")]
+    assert loaded_by(task_classes, heavy) == []
