@@ -19,6 +19,7 @@ from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
 from airflow_provider_scorecards.simulator import ScorecardsSimulator
 from airflow_provider_scorecards.triggers.scores import DatadogScoreThresholdTrigger
 from tests.conftest import CONN_ENV
+from tests.polling import until
 from tests.reliability.hostile_servers import answer, drip_body, drip_headers, serving
 
 
@@ -82,10 +83,9 @@ async def test_two_stalled_connections_never_delay_a_gate_on_another(monkeypatch
             for conn in ("stalled_a", "stalled_b")
             for _ in range(3)
         ]
-        waited_until = time.monotonic() + 10
-        while len(first.seen) + len(second.seen) < 2:
-            assert time.monotonic() < waited_until, "the stalled connections' first requests never came"
-            await asyncio.sleep(0.01)
+        await until(
+            lambda: len(first.seen) + len(second.seen) >= 2, "the stalled connections' first requests"
+        )
         started = time.monotonic()
         status, at = await asyncio.wait_for(_first(_gate("healthy", time.time() + 10)), 20)
         assert status == "met"
@@ -101,6 +101,7 @@ from airflow_provider_scorecards.client.query import ScoresQuery
 from airflow_provider_scorecards.gate.condition import GateCondition
 from tests.reliability.hostile_servers import drip_headers, serving
 from airflow_provider_scorecards.triggers.scores import DatadogScoreThresholdTrigger
+from tests.polling import until
 import os
 
 async def first_event(trigger):

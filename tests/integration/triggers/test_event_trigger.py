@@ -16,7 +16,7 @@ import importlib
 import json
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -27,6 +27,7 @@ from airflow_provider_scorecards.triggers.events import BACKOFF_CAP, backoff
 from airflow_provider_scorecards.triggers.scores import DatadogScoreEventTrigger
 from tests.conftest import CONN_ENV
 from tests.import_probe import loaded_by
+from tests.polling import until
 
 CHECKOUT = "service:checkout-api"
 PAYMENTS = "service:payments-gateway"  # 1.0 on production-readiness at every step
@@ -122,14 +123,6 @@ async def at_step(sim: ScorecardsSimulator, step: int) -> None:
     sim.advance(step - sim.step)
     assert sim.step == step
     await polls(sim)
-
-
-async def until(check: Callable[[], bool], what: str, timeout: float = 20) -> None:
-    """Wait until ``check()`` holds: for two watchers, a count of requests cannot say whose they were."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"never: {what}"
-        await asyncio.sleep(0.005)
 
 
 def scores(events: list[dict[str, Any]]) -> list[float]:

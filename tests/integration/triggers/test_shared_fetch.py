@@ -11,7 +11,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -31,6 +31,7 @@ from airflow_provider_scorecards.triggers.shared_fetch import (
 )
 from tests.conftest import CONN_ENV
 from tests.integration.sensors.test_sensor import crossing_entity, first_event
+from tests.polling import until
 
 QUERY = ScoresQuery.build("by-entity")
 
@@ -102,15 +103,6 @@ async def events_of(
 def below(sim: ScorecardsSimulator, bound: float) -> str:
     """An id whose score stays below ``bound`` (the simulator does not drift here)."""
     return str(next(i["id"] for i in sim.org.scores("by-entity") if i["attributes"]["score"] < bound))
-
-
-async def until(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    """Wait for ``condition``, failing with ``what`` after ``timeout`` seconds (never hang the suite)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout:g} s: {what}")
-        await asyncio.sleep(0.005)
 
 
 # -- one fetch for everyone --------------------------------------------------------------------------
