@@ -61,11 +61,8 @@ def render_id(value: Any) -> str:
 
 
 def _escape(ch: str) -> str:
-    if ch == " ":
-        return ch
-    named = _NAMED_ESCAPES.get(ch)
-    if named is not None:
-        return named
+    if ch in _NAMED_ESCAPES:
+        return _NAMED_ESCAPES[ch]
     code = ord(ch)
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
@@ -163,8 +160,6 @@ class ScorecardsAPIError(ScorecardsError):
     strings or the JSON:API objects ``{"status", "title", "detail"}`` that the real API sends.
     """
 
-    retryable = False
-
     def __init__(
         self,
         status: int,
@@ -228,8 +223,6 @@ class ScorecardsResponseError(ScorecardsError):
     Also raised when pagination cannot be trusted (a page that only repeats records already seen), so a
     partial result is never handed on as if it were complete.
     """
-
-    retryable = False
 
 
 _ERROR_OF_STATUS: dict[int, type[ScorecardsAPIError]] = {
@@ -351,6 +344,4 @@ def named(item: Any) -> str:
 
 def kind_of(value: Any) -> str:
     """Name the JSON kind of a decoded value, as messages say it (``null``, ``str``, ``dict``...)."""
-    if value is None:
-        return "null"
-    return type(value).__name__
+    return "null" if value is None else type(value).__name__
