@@ -86,48 +86,42 @@ def transport_error(
     chain = _chain(exc)
     root = chain[-1]
     detail = f"{type(root).__name__}: {text.clean(str(root), limit=300)}"
-    error = ScorecardsTransportError(f"{where_to}: {_cause(chain, settings, proxy, proxy_failed)} ({detail})")
+    error = ScorecardsTransportError(f"{where_to}: {_cause(exc, settings, proxy, proxy_failed)} ({detail})")
     if not any(_holds_secret(str(e), text) for e in chain):
         error.__cause__ = exc
     return error
 
 
-def _cause(
-    chain: list[BaseException], settings: ClientSettings, proxy: str | None, proxy_failed: bool
-) -> str:
+def _cause(exc: BaseException, settings: ClientSettings, proxy: str | None, proxy_failed: bool) -> str:
     """Return the cause of a failed request in words a user acts on, naming the host and port."""
     api = urlsplit(settings.base_url)
     host, port = api.hostname or "?", api.port or (443 if api.scheme == "https" else 80)
     target = f"{host}:{port}"
-
-    def found(kind: type[BaseException]) -> bool:
-        return any(isinstance(e, kind) for e in chain)
-
     if proxy_failed and proxy:
         return (
             f"the proxy {proxy} refused or failed the connection to {target}; check the "
             "connection's proxies extra (or HTTPS_PROXY and NO_PROXY)"
         )
-    if found(socket.gaierror):
+    if caused_by(exc, socket.gaierror):
         return (
             f"cannot resolve the host {host} (port {port}); check the connection's site or "
             "api_url, and this machine's DNS"
         )
-    if found(ssl.SSLCertVerificationError):
+    if caused_by(exc, ssl.SSLCertVerificationError):
         trusted = "the default CA bundle" if settings.verify is True else f"the CA bundle {settings.verify}"
         return (
             f"the TLS certificate of {target} is not trusted by {trusted}; set the connection's "
             "verify extra to the path of a CA bundle that holds its issuer (a proxy that inspects TLS "
             "needs its own CA there)"
         )
-    if found(ConnectionRefusedError):
+    if caused_by(exc, ConnectionRefusedError):
         return f"connection refused by {target}: nothing listens there; check the connection's api_url"
-    if found(TimeoutError):
+    if caused_by(exc, TimeoutError):
         return (
             f"no answer from {target} within timeout={settings.timeout:g} s; check the network path, "
             "or raise the connection's timeout extra"
         )
-    if found(ssl.SSLError):
+    if caused_by(exc, ssl.SSLError):
         return f"the TLS handshake with {target} failed"
     return f"no HTTP answer from {target}"
 
