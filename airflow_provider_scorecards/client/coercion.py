@@ -21,8 +21,6 @@ MAX_LIST_ITEMS = 500
 MAX_LIST_TEXT_CHARS = 64 * 1024
 """Longest text of a list argument (a rendered template, a manual run's ``conf``), checked before it is
 parsed: 500 ids fit many times over, and parsing a Python literal costs hundreds of times its size."""
-MAX_LITERAL_CHARS = MAX_LIST_TEXT_CHARS
-"""Longest text :func:`parse_list_text` reads as a Python literal; longer texts must be JSON."""
 
 _TRUE = frozenset({"true", "1", "yes", "y", "on"})
 _FALSE = frozenset({"false", "0", "no", "n", "off"})
@@ -163,16 +161,15 @@ def coerce_str_list(name: str, value: Any) -> tuple[str, ...] | None:
     items: list[Any]
     if isinstance(value, str):
         text = value.strip()
-        if not text:
-            raise blank_filter_error(name, value)
         if len(text) > MAX_LIST_TEXT_CHARS:
             raise InvalidParameterError(
                 name,
                 f"<text of {len(text)} characters>",
                 f"expected at most {MAX_LIST_TEXT_CHARS} characters",
             )
-        # A rendered literal (or garbage that looks like one), else a comma-separated string.
-        items = _parse_list_literal(name, value, text) if text[0] in "[({" else text.split(",")
+        # A rendered literal (or garbage that looks like one), else a comma-separated string (a blank
+        # one holds no item: the check below refuses it).
+        items = _parse_list_literal(name, value, text) if text and text[0] in "[({" else text.split(",")
     elif isinstance(value, list | tuple | set | frozenset):
         items = sorted(value, key=str) if isinstance(value, set | frozenset) else list(value)
     elif isinstance(value, int) and not isinstance(value, bool):
@@ -233,20 +230,10 @@ class DuplicateKeyError(ValueError):
     """A key given twice in a mapping's text (JSON and Python literals would silently keep the last)."""
 
 
-def parse_dict_text(text: str) -> dict[Any, Any]:
-    """Read a mapping from its JSON text or the Python literal Jinja renders of one (``"{'a': 1}"``).
-
-    Raises :class:`DuplicateKeyError` (the key in ``args[0]``) for a key given twice, ``TypeError`` when
-    the text holds something other than a mapping, and ``ValueError`` when neither reading works.
-    """
-    parsed: dict[Any, Any] = _parse_text(text, dict)
-    return parsed
-
-
 def _parse_text(text: str, kind: Any) -> Any:
     """Read JSON text, else the Python literal Jinja renders; refuse a key given twice when ``kind`` is dict.
 
-    Only texts of at most :data:`MAX_LITERAL_CHARS` are tried as a literal, whose parsing costs hundreds
+    Only texts of at most :data:`MAX_LIST_TEXT_CHARS` are tried as a literal, whose parsing costs hundreds
     of times the text's size.
     """
     stripped = text.strip()
@@ -255,7 +242,7 @@ def _parse_text(text: str, kind: Any) -> Any:
     except RecursionError:
         raise json.JSONDecodeError("nested too deeply", text[:100], 0) from None
     except json.JSONDecodeError as json_error:
-        if len(stripped) > MAX_LITERAL_CHARS:
+        if len(stripped) > MAX_LIST_TEXT_CHARS:
             raise
         try:
             tree = ast.parse(stripped, mode="eval")
@@ -274,7 +261,7 @@ def _parse_text(text: str, kind: Any) -> Any:
 def mapping_from_text(
     name: str, value: Any, text: str, *, max_chars: int, forms: str, twice: str
 ) -> dict[Any, Any]:
-    """Read the mapping an argument's text holds (see :func:`parse_dict_text`), at most ``max_chars`` long.
+    """Read the mapping an argument's text holds (JSON or a Python literal), at most ``max_chars`` long.
 
     Raises :class:`InvalidParameterError` naming ``name``: for a text too long (before it is parsed), a key
     given twice (``"'<key>' <twice>"``), or a text that is not a mapping (``forms`` says what is allowed).
@@ -283,11 +270,12 @@ def mapping_from_text(
         shown = f"<text of {len(text)} characters>"
         raise InvalidParameterError(name, shown, f"expected at most {max_chars} characters")
     try:
-        return parse_dict_text(text)
+        parsed: dict[Any, Any] = _parse_text(text, dict)
     except DuplicateKeyError as duplicate:
         raise InvalidParameterError(name, value, f"{duplicate.args[0]!r} {twice}") from None
     except (ValueError, TypeError):
         raise InvalidParameterError(name, value, f"{forms}, as JSON or a dict") from None
+    return parsed
 
 
 def _no_duplicates(pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
