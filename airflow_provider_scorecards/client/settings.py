@@ -30,7 +30,6 @@ from airflow_provider_scorecards.client.sites import (
     DEFAULT_SITE,
     api_base_url,
     is_loopback,
-    normalize_site,
     shown_url,
     validate_api_url,
 )
@@ -48,13 +47,7 @@ in seconds, however steadily the server drips; each retry gets a deadline of its
 DEFAULT_MAX_PAGE_BYTES = 16 * 1024 * 1024
 """``max_page_bytes``: the largest body of one page (bytes), read in chunks; a page of 1000 scores is well
 under 1 MB, and a larger (or endless) body is refused before it exhausts the memory."""
-DEFAULT_MAX_RETRIES = 5
-DEFAULT_BACKOFF_BASE = 0.5
-MAX_TIMEOUT = 600.0
-MAX_REQUEST_DEADLINE = 3600.0
-MIN_PAGE_BYTES = 64 * 1024
 MAX_PAGE_BYTES = 1024 * 1024 * 1024
-MAX_RETRIES = 20
 PROXY_SCHEMES = ("http", "https", "socks5", "socks5h", "socks4", "socks4a")
 
 
@@ -67,8 +60,8 @@ class ClientSettings:
     app_key: str | None = field(default=None, repr=False)
     bearer_token: str | None = field(default=None, repr=False)
     timeout: float = DEFAULT_TIMEOUT
-    max_retries: int = DEFAULT_MAX_RETRIES
-    backoff_base: float = DEFAULT_BACKOFF_BASE
+    max_retries: int = 5
+    backoff_base: float = 0.5
     verify: bool | str = True
     proxies: dict[str, str] | None = field(default=None, repr=False)
     source: str = "connection"
@@ -92,14 +85,9 @@ class ClientSettings:
 
     def auth_headers(self) -> dict[str, str]:
         """Return the authentication headers of the credentials that are set (none for a blank one)."""
-        headers: dict[str, str] = {}
-        if self.api_key:
-            headers["DD-API-KEY"] = self.api_key
-        if self.app_key:
-            headers["DD-APPLICATION-KEY"] = self.app_key
-        if self.bearer_token:
-            headers["Authorization"] = f"Bearer {self.bearer_token}"
-        return headers
+        bearer = self.bearer_token and f"Bearer {self.bearer_token}"
+        headers = {"DD-API-KEY": self.api_key, "DD-APPLICATION-KEY": self.app_key, "Authorization": bearer}
+        return {name: value for name, value in headers.items() if value}
 
 
 def check_header_value(name: str, value: str | None, source: str) -> None:
@@ -175,12 +163,7 @@ def _settings(
         )
     bearer_token = _text(extra.get("bearer_token"))
     with _no_secret_echoed(api_key, app_key, bearer_token, _text(password)):
-        if conn_type == "datadog":
-            base_url = _base_url(site=None, api_url=None, api_host=_text(extra.get("api_host")))
-        else:
-            base_url = _base_url(
-                site=_text(extra.get("site")), api_url=_text(extra.get("api_url")), api_host=None
-            )
+        base_url = _base_url(conn_type, extra)
         if not bearer_token and not (api_key and app_key):
             missing = " and ".join(
                 name for name, value in (("API key", api_key), ("application key", app_key)) if not value
@@ -214,38 +197,38 @@ def _no_secret_echoed(*secrets: str | None) -> Iterator[None]:
         raise
 
 
-def _base_url(*, site: str | None, api_url: str | None, api_host: str | None) -> str:
-    if api_url:
-        return validate_api_url(api_url)
-    if api_host:
+def _base_url(conn_type: str | None, extra: Mapping[str, Any]) -> str:
+    if conn_type == "datadog":
         # The datadog provider's api_host is either a Datadog host or a custom URL.
+        api_host = _text(extra.get("api_host")) or DEFAULT_SITE
         try:
             return api_base_url(api_host)
         except UnsupportedSiteError:
             raise
         except InvalidParameterError:
             return validate_api_url(api_host if "://" in api_host else f"https://{api_host}")
-    return api_base_url(normalize_site(site or DEFAULT_SITE))
+    api_url = _text(extra.get("api_url"))
+    return validate_api_url(api_url) if api_url else api_base_url(_text(extra.get("site")) or DEFAULT_SITE)
 
 
-# The numeric connection settings: each one's default and allowed range, checked the same way.
-_PATIENCE: dict[str, tuple[Callable[..., Any], Any, Any, Any]] = {
-    "timeout": (coerce_float, DEFAULT_TIMEOUT, 0.001, MAX_TIMEOUT),
-    "max_retries": (coerce_int, DEFAULT_MAX_RETRIES, 0, MAX_RETRIES),
-    "backoff_base": (coerce_float, DEFAULT_BACKOFF_BASE, 0.0, 60.0),
-    "request_deadline": (coerce_float, DEFAULT_REQUEST_DEADLINE, 0.01, MAX_REQUEST_DEADLINE),
-    "max_page_bytes": (coerce_int, DEFAULT_MAX_PAGE_BYTES, MIN_PAGE_BYTES, MAX_PAGE_BYTES),
+# The numeric connection settings: each one's allowed range, checked the same way (the defaults are
+# ClientSettings').
+_PATIENCE: dict[str, tuple[Callable[..., Any], Any, Any]] = {
+    "timeout": (coerce_float, 0.001, 600.0),
+    "max_retries": (coerce_int, 0, 20),
+    "backoff_base": (coerce_float, 0.0, 60.0),
+    "request_deadline": (coerce_float, 0.01, 3600.0),
+    "max_page_bytes": (coerce_int, 64 * 1024, MAX_PAGE_BYTES),
 }
 
 
 def _patience(extra: Mapping[str, Any]) -> dict[str, Any]:
     """Read the numeric settings of a connection's extra: blank or absent means the default."""
-    chosen: dict[str, Any] = {}
-    for key, (coerce, default, minimum, maximum) in _PATIENCE.items():
-        value = extra.get(key)
-        blank = value is None or value == ""
-        chosen[key] = default if blank else coerce(key, value, minimum=minimum, maximum=maximum)
-    return chosen
+    return {
+        key: coerce(key, extra[key], minimum=minimum, maximum=maximum)
+        for key, (coerce, minimum, maximum) in _PATIENCE.items()
+        if extra.get(key) not in (None, "")
+    }
 
 
 def _verify(value: Any) -> bool | str:
