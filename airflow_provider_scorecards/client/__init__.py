@@ -19,25 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 _HOMES: dict[str, str] = {
     "ScorecardsClient": "client",
-    "InvalidParameterError": "errors",
-    "ScorecardsAPIError": "errors",
-    "ScorecardsAuthError": "errors",
-    "ScorecardsBadRequestError": "errors",
-    "ScorecardsConfigError": "errors",
-    "ScorecardsConflictError": "errors",
-    "ScorecardsError": "errors",
-    "ScorecardsNotFoundError": "errors",
-    "ScorecardsRateLimitError": "errors",
-    "ScorecardsResponseError": "errors",
-    "ScorecardsServerError": "errors",
-    "ScorecardsTransportError": "errors",
-    "UnsupportedSiteError": "errors",
     "FetchStats": "pagination",
     "ScoresQuery": "query",
     "ClientSettings": "settings",
     "settings_from_connection": "settings",
     "settings_from_env": "settings",
 }
+"""The module of each name in ``__all__`` that is not an error; the errors are all in ``errors``."""
 
 if TYPE_CHECKING:
     from airflow_provider_scorecards.client.client import ScorecardsClient
@@ -88,7 +76,6 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
+    if name not in __all__:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    return getattr(importlib.import_module(f"{__name__}.{_HOMES.get(name, 'errors')}"), name)
