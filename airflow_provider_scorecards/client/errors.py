@@ -46,8 +46,7 @@ def render_server_text(text: Any, limit: int = MAX_SERVER_TEXT) -> str:
     """
     raw = text if isinstance(text, str) else _safe_str(text, limit)
     cut = len(raw) > limit
-    if cut:
-        raw = raw[:limit]
+    raw = raw[:limit]
     if not raw.isprintable():
         raw = "".join(ch if ch.isprintable() else _escape(ch) for ch in raw)
         if len(raw) > limit:
@@ -86,15 +85,12 @@ class ServerText:
         Anything that is not a string (a number, a list from a JSON body) is turned into one first, cut
         to the window that is searched, so it is scrubbed and capped like any other text.
         """
-        raw = text if isinstance(text, str) else _safe_str(text, limit + self._longest)
         window = limit + self._longest
+        raw = text if isinstance(text, str) else _safe_str(text, window)
         cut = len(raw) > window
+        raw = self.scrub(raw[:window])
         if cut:
-            raw = raw[:window]
-        if self._pattern is not None:
-            raw = self.scrub(raw)
-            if cut and self._longest:
-                raw = raw[: max(len(raw) - self._longest, 0)]
+            raw = raw[: max(len(raw) - self._longest, 0)]
         rendered = render_server_text(raw, limit)
         return rendered if not cut or rendered.endswith("... (cut)") else rendered + "... (cut)"
 
