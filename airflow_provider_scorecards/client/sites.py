@@ -37,10 +37,9 @@ def normalize_site(site: str) -> str:
     if "://" in text:
         text = urlsplit(text).hostname or ""
     text = text.split("/", 1)[0].rstrip(".")
-    for prefix in ("api.", "app.", "www."):
-        if text.startswith(prefix):
-            text = text[len(prefix) :]
-            break
+    head, dot, rest = text.partition(".")
+    if dot and head in ("api", "app", "www"):
+        text = rest
     if text in SITES:
         return text
     if text in UNSUPPORTED_SITES:
