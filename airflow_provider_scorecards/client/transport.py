@@ -121,7 +121,6 @@ class Transport:
         log: Logger | None = None,
         pool_size: int = 10,
         sleep: Callable[[float], object] | None = None,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         import requests
         import urllib3
@@ -133,7 +132,7 @@ class Transport:
         # Waits (backoff, pacing) end early when the fetch is abandoned, unless a test brings its own.
         self._sleep = sleep if sleep is not None else self._abandoned.wait
         self._lock = threading.Lock()
-        self.pacer = RateLimitPacer(self._sleep, clock)
+        self.pacer = RateLimitPacer(self._sleep, time.monotonic)
         self._request_errors = requests.RequestException
         # Errors of the request itself (a malformed URL or header): no retry can help.
         self._unsendable = (
