@@ -53,10 +53,8 @@ class RateLimitPacer:
         """Wait if the window is spent; raise once the overall pacing bound would be passed."""
         with self._lock:
             wait = 0.0
-            now = self._clock()
             if self._remaining is not None and self._remaining <= 0:
-                if now < self._reset_at:
-                    wait = min(self._reset_at - now, RATE_LIMIT_WAIT_MAX)
+                wait = max(min(self._reset_at - self._clock(), RATE_LIMIT_WAIT_MAX), 0.0)
                 self._remaining = None  # unknown until the next answer tells us
             elif self._remaining is not None:
                 self._remaining -= 1
