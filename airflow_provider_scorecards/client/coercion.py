@@ -115,8 +115,7 @@ def coerce_optional_str(name: str, value: Any) -> str | None:
         return None
     if not isinstance(value, str | int) or isinstance(value, bool):
         raise InvalidParameterError(name, value, "expected a string")
-    text = str(value).strip()
-    return text or None
+    return str(value).strip()  # not blank: a blank string is unset
 
 
 def coerce_choice(name: str, value: Any, choices: tuple[str, ...], *, hint: str | None = None) -> str:
