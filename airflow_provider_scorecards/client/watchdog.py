@@ -62,11 +62,9 @@ class RequestClock:
 
 
 def _shut(connection: Any) -> None:
-    sock = getattr(connection, "sock", None)
-    if sock is None:
-        return
-    with contextlib.suppress(OSError):  # already closed
-        sock.shutdown(socket.SHUT_RDWR)
+    if (sock := getattr(connection, "sock", None)) is not None:
+        with contextlib.suppress(OSError):  # already closed
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 class RequestWatchdog:
@@ -121,8 +119,7 @@ class RequestWatchdog:
 
 
 def _attach_current(connection: Any) -> None:
-    clock: RequestClock | None = getattr(_serving, "clock", None)
-    if clock is not None:
+    if (clock := getattr(_serving, "clock", None)) is not None:
         clock.attach(connection)
 
 
