@@ -59,9 +59,7 @@ def coerce_optional_int(
     name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None
 ) -> int | None:
     """Read an optional int: unset (``None``, ``"None"``, ``""``) is None, else as :func:`coerce_int`."""
-    if is_unset(value):
-        return None
-    return coerce_int(name, value, minimum=minimum, maximum=maximum)
+    return None if is_unset(value) else coerce_int(name, value, minimum=minimum, maximum=maximum)
 
 
 def coerce_float(
@@ -104,9 +102,7 @@ def coerce_optional_float(
     name: str, value: Any, *, minimum: float | None = None, maximum: float | None = None
 ) -> float | None:
     """Read an optional float: unset (``None``, ``"None"``, ``""``) is None, else as :func:`coerce_float`."""
-    if is_unset(value):
-        return None
-    return coerce_float(name, value, minimum=minimum, maximum=maximum)
+    return None if is_unset(value) else coerce_float(name, value, minimum=minimum, maximum=maximum)
 
 
 def coerce_optional_str(name: str, value: Any) -> str | None:
@@ -198,8 +194,7 @@ def coerce_filter_str(name: str, value: Any) -> str | None:
     """Read a one-string filter (``rule_name``): omitted or ``None``: no filter; given but blank: an error."""
     if is_none(value):
         return None
-    text = coerce_optional_str(name, value)
-    if text is None:
+    if (text := coerce_optional_str(name, value)) is None:
         raise blank_filter_error(name, value)
     return text
 
