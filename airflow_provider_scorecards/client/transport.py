@@ -124,6 +124,7 @@ class Transport:
     ) -> None:
         import requests
         import urllib3
+        from requests.exceptions import InvalidHeader, InvalidSchema, InvalidURL, MissingSchema
 
         self.settings = settings
         self.log: Logger = log or logging.getLogger(__name__)
@@ -135,12 +136,7 @@ class Transport:
         self.pacer = RateLimitPacer(self._sleep, time.monotonic)
         self._request_errors = requests.RequestException
         # Errors of the request itself (a malformed URL or header): no retry can help.
-        self._unsendable = (
-            requests.exceptions.InvalidSchema,
-            requests.exceptions.InvalidURL,
-            requests.exceptions.MissingSchema,
-            requests.exceptions.InvalidHeader,
-        )
+        self._unsendable = (InvalidSchema, InvalidURL, MissingSchema, InvalidHeader)
         self._proxy_errors = requests.exceptions.ProxyError
         # Failures to connect at all: nothing was sent, so even a create may be sent again.
         self._connect_errors = (requests.exceptions.ConnectTimeout, urllib3.exceptions.NewConnectionError)
