@@ -232,18 +232,9 @@ _ERROR_OF_STATUS: dict[int, type[ScorecardsAPIError]] = {
 """The error of each status that has its own; any other 5xx is a ``ScorecardsServerError``."""
 
 
-def api_error_for_status(
-    status: int,
-    errors: Sequence[str],
-    *,
-    request_id: str | None,
-    url: str | None,
-    reason: str | None = None,
-    method: str = "GET",
-) -> ScorecardsAPIError:
-    """Pick the most specific :class:`ScorecardsAPIError` subclass for an HTTP status."""
-    cls = _ERROR_OF_STATUS.get(status) or (ScorecardsServerError if status >= 500 else ScorecardsAPIError)
-    return cls(status, errors, request_id=request_id, url=url, reason=reason, method=method)
+def api_error_class(status: int) -> type[ScorecardsAPIError]:
+    """Return the most specific :class:`ScorecardsAPIError` subclass for an HTTP status."""
+    return _ERROR_OF_STATUS.get(status) or (ScorecardsServerError if status >= 500 else ScorecardsAPIError)
 
 
 def error_messages(body: Any) -> list[str]:

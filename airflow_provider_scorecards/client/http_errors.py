@@ -24,7 +24,7 @@ from airflow_provider_scorecards.client.errors import (
     ScorecardsResponseError,
     ScorecardsTransportError,
     ServerText,
-    api_error_for_status,
+    api_error_class,
     error_messages,
 )
 
@@ -53,7 +53,7 @@ def status_error(
         location = text.clean(headers.get("Location", "?"))
         messages = [f"unexpected redirect to {location} (not followed)"]
     request_id = next((headers[h] for h in REQUEST_ID_HEADERS if h in headers), None)
-    return api_error_for_status(
+    return api_error_class(status)(
         status,
         text.clean_all(messages),
         request_id=None if request_id is None else text.clean(request_id, limit=200),
