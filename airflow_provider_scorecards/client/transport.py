@@ -282,13 +282,12 @@ class Transport:
         chunks: list[bytes] = []
         size = 0
         for chunk in response.iter_content(min(CHUNK_BYTES, limit + 1)):
+            chunks.append(chunk)
             size += len(chunk)
             if size > limit:
-                if not whole:
-                    chunks.append(chunk[: limit - (size - len(chunk))])
-                    break
-                raise self._too_large(where, limit)
-            chunks.append(chunk)
+                if whole:
+                    raise self._too_large(where, limit)
+                return b"".join(chunks)[:limit]
         return b"".join(chunks)
 
     def _too_large(self, where: str, limit: int) -> ScorecardsResponseError:
