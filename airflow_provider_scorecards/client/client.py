@@ -246,6 +246,5 @@ class ScorecardsClient(RuleWrites):
         def collect(stream: PageStream) -> list[Record]:
             return [record for page in stream for record in page.items]
 
-        records: list[Record]
         records, stream = self.read(query, collect, max_results=max_results, concurrency=concurrency)
         return FetchResult(records, stream.stats)
