@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import islice
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow_provider_scorecards.client.errors import ScorecardsResponseError, render_id
@@ -111,19 +112,6 @@ def paginate(
     """Each id received, with the numbers of its first copy."""
     cap = max_results
 
-    def check_steady(page: Page, requested: int) -> None:
-        """Check that the read is whole: every page announces the first page's total, and it ends there."""
-        if page.total is not None and page.total != first_total:
-            raise ResultMovedError(
-                [first_total, page.total], f"the page at offset {page.offset} announced another total"
-            )
-        ends = _is_last(page, requested) and not reached_cap()
-        if ends and first_total is not None and page.offset + page.count < first_total:
-            raise ResultMovedError(
-                [first_total],
-                f"it ended at {page.offset + page.count} records of an announced {first_total}",
-            )
-
     def accept(page: Page, requested: int) -> Page:
         ids = [item["id"] for item in page.items]
         numbers = list(map(values, page.items))
@@ -139,7 +127,7 @@ def paginate(
                 elif first == item_values:
                     state.duplicates += 1
                 else:
-                    raise ResultMovedError([first_total], _difference(item_id, first, item_values, fields))
+                    raise ResultMovedError([total], _difference(item_id, first, item_values, fields))
         if page.count >= requested and page.count > 0 and not items:
             raise ScorecardsResponseError(
                 f"page at offset {page.offset} only repeats records already received; "
@@ -149,7 +137,16 @@ def paginate(
             items = items[: cap - state.records]
         state.pages += 1
         state.records += len(items)
-        check_steady(page, requested)
+        # The read is whole: every page announces the first page's total, and it ends there.
+        if page.total is not None and page.total != total:
+            raise ResultMovedError(
+                [total, page.total], f"the page at offset {page.offset} announced another total"
+            )
+        ends = _is_last(page, requested) and not reached_cap()
+        if ends and total is not None and page.offset + page.count < total:
+            raise ResultMovedError(
+                [total], f"it ended at {page.offset + page.count} records of an announced {total}"
+            )
         return Page(offset=page.offset, items=items, total=page.total, count=page.count)
 
     def reached_cap() -> bool:
@@ -157,10 +154,10 @@ def paginate(
 
     first_limit = page_limit if cap is None else max(1, min(page_limit, cap))
     first = fetch(0, first_limit)
-    total = first_total = first.total
+    total = first.total
     if total is not None:
-        wanted = total if cap is None else min(total, cap)
-        state.pages_expected = max(1, -(-wanted // page_limit))
+        end = total if cap is None else min(total, cap)
+        state.pages_expected = max(1, -(-end // page_limit))
     yield accept(first, first_limit)
     if _is_last(first, first_limit) or reached_cap():
         return
@@ -168,13 +165,10 @@ def paginate(
     offset = first.count
     page_budget = MAX_PAGES_WITHOUT_TOTAL if total is None else 2 * (total // page_limit) + 10
     if total is not None and concurrency > 1:
-        end = total if cap is None else min(total, cap)
         offsets = range(offset, end, page_limit)  # a range: the server's claimed total costs nothing
-        last_full = True
         for page in _fetch_concurrently(fetch, offsets, page_limit, concurrency):
             yield accept(page, page_limit)
-            last_full = not _is_last(page, page_limit)
-            if not last_full or reached_cap():
+            if _is_last(page, page_limit) or reached_cap():
                 return
         offset = offsets[-1] + page_limit if offsets else offset
         # Only if the result grew past its first total do we go on, one page at a time.
@@ -202,9 +196,7 @@ def _difference(item_id: str, first: tuple[Any, ...], then: tuple[Any, ...], fie
 
 
 def _is_last(page: Page, requested: int) -> bool:
-    if page.count < requested:
-        return True
-    return page.total is not None and page.offset + page.count >= page.total
+    return page.count < requested or (page.total is not None and page.offset + page.count >= page.total)
 
 
 def _fetch_concurrently(
@@ -215,14 +207,10 @@ def _fetch_concurrently(
     remaining = iter(offsets)
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="scorecards-page")
     try:
-        for offset in remaining:
-            pending.append(pool.submit(fetch, offset, limit))
-            if len(pending) >= concurrency:
-                break
+        pending.extend(pool.submit(fetch, offset, limit) for offset in islice(remaining, concurrency))
         while pending:
             page = pending.popleft().result()
-            next_offset = next(remaining, None)
-            if next_offset is not None:
+            if (next_offset := next(remaining, None)) is not None:
                 pending.append(pool.submit(fetch, next_offset, limit))
             yield page
     finally:
