@@ -26,6 +26,7 @@ from airflow_provider_scorecards.client.errors import (
     shape_of,
     shape_problem,
 )
+from airflow_provider_scorecards.client.query import wire_bool
 
 OUTCOMES_PATH = "/api/v2/scorecard/outcomes"
 OUTCOME_STATES: tuple[str, ...] = ("pass", "fail", "skip")
@@ -67,14 +68,13 @@ class OutcomesQuery:
         page_size: Any = MAX_PAGE_SIZE,
     ) -> OutcomesQuery:
         """Coerce and validate every field; raise :class:`InvalidParameterError` on the first bad one."""
-        include = coerce_bool("include_rules", include_rules)
         return cls(
             service_name=None if service_name is None else required_text("service_name", service_name),
             state=None if state is None else coerce_choice("state", state, OUTCOME_STATES),
             rule_ids=_optional_ids("rule_ids", rule_ids),
             rule_name=None if rule_name is None else required_text("rule_name", rule_name),
             rule_enabled=None if rule_enabled is None else coerce_bool("rule_enabled", rule_enabled),
-            include_rules=True if include is None else include,
+            include_rules=coerce_bool("include_rules", include_rules) is not False,
             page_size=coerce_int("page_size", page_size, minimum=1, maximum=MAX_PAGE_SIZE),
         )
 
@@ -89,22 +89,17 @@ class OutcomesQuery:
         Several rule ids are sent comma-separated, as the scores endpoint takes them; Datadog's reference
         types ``filter[rule][id]`` as one string and does not say more.
         """
-        params: dict[str, str] = {}
-        if self.service_name is not None:
-            params["filter[outcome][service_name]"] = self.service_name
-        if self.state is not None:
-            params["filter[outcome][state]"] = self.state
-        if self.rule_ids is not None:
-            params["filter[rule][id]"] = ",".join(self.rule_ids)
-        if self.rule_name is not None:
-            params["filter[rule][name]"] = self.rule_name
-        if self.rule_enabled is not None:
-            params["filter[rule][enabled]"] = "true" if self.rule_enabled else "false"
-        if self.include_rules:
-            params["include"] = "rule"
-        params["page[size]"] = str(self.page_size)
-        params["page[offset]"] = str(offset)
-        return params
+        params = {
+            "filter[outcome][service_name]": self.service_name,
+            "filter[outcome][state]": self.state,
+            "filter[rule][id]": None if self.rule_ids is None else ",".join(self.rule_ids),
+            "filter[rule][name]": self.rule_name,
+            "filter[rule][enabled]": wire_bool(self.rule_enabled),
+            "include": "rule" if self.include_rules else None,
+            "page[size]": str(self.page_size),
+            "page[offset]": str(offset),
+        }
+        return {name: value for name, value in params.items() if value is not None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,11 +238,12 @@ def decode_outcomes_page(body: bytes, offset: int, page_size: int) -> OutcomesPa
 
 def required_text(name: str, value: Any) -> str:
     """Read a non-blank string of at most ``MAX_TEXT`` characters, trimmed (a filter, a rule's name)."""
-    if not isinstance(value, str) or not value.strip() or len(value.strip()) > MAX_TEXT:
+    text = value.strip() if isinstance(value, str) else ""
+    if not text or len(text) > MAX_TEXT:
         raise InvalidParameterError(
             name, value, f"expected a non-blank string of at most {MAX_TEXT} characters"
         )
-    return value.strip()
+    return text
 
 
 def _optional_ids(name: str, value: Any) -> tuple[str, ...] | None:

@@ -93,24 +93,18 @@ class ScoresQuery:
 
     def to_params(self, offset: int = 0, limit: int | None = None) -> dict[str, str]:
         """Query-string parameters for one page, with the API's wire names and value formats."""
-        params: dict[str, str] = {}
-        if self.rule_ids:
-            params["filter[rule][id]"] = ",".join(self.rule_ids)
-        if self.rule_name:
-            params["filter[rule][name]"] = self.rule_name
-        if self.rule_levels:
-            params["filter[rule][level]"] = ",".join(str(v) for v in self.rule_levels)
-        if self.scorecard_ids:
-            params["filter[rule][scorecard_id]"] = ",".join(self.scorecard_ids)
-        if self.is_custom is not None:
-            params["filter[rule][is_custom]"] = "true" if self.is_custom else "false"
-        if self.is_enabled is not None:
-            params["filter[rule][is_enabled]"] = "true" if self.is_enabled else "false"
-        if self.sort:
-            params["sort"] = self.sort
-        params["page[offset]"] = str(offset)
-        params["page[limit]"] = str(self.page_limit if limit is None else limit)
-        return params
+        params = {
+            "filter[rule][id]": ",".join(self.rule_ids or ()),
+            "filter[rule][name]": self.rule_name,
+            "filter[rule][level]": ",".join(str(v) for v in self.rule_levels or ()),
+            "filter[rule][scorecard_id]": ",".join(self.scorecard_ids or ()),
+            "filter[rule][is_custom]": wire_bool(self.is_custom),
+            "filter[rule][is_enabled]": wire_bool(self.is_enabled),
+            "sort": self.sort,
+            "page[offset]": str(offset),
+            "page[limit]": str(self.page_limit if limit is None else limit),
+        }
+        return {name: value for name, value in params.items() if value}  # an unset filter is not sent
 
     @property
     def path(self) -> str:
@@ -119,11 +113,9 @@ class ScoresQuery:
 
     def describe(self) -> dict[str, Any]:
         """Return a JSON-serialisable description (for summaries, logs and trigger kwargs)."""
-        data = asdict(self)
-        for key in ("rule_ids", "rule_levels", "scorecard_ids"):
-            if data[key] is not None:
-                data[key] = list(data[key])
-        return data
+        return {
+            key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()
+        }
 
     @classmethod
     def from_description(cls, data: Mapping[str, Any]) -> ScoresQuery:
@@ -135,17 +127,16 @@ def coerce_sort(value: Any) -> str | None:
     """Return the sort (a field, ``-`` first for descending) or None when unset; unknown fields fail."""
     if is_unset(value):
         return None
-    if not isinstance(value, str):
-        raise InvalidParameterError("sort", value, _sort_allowed())
-    text = value.strip()
-    field = text[1:] if text.startswith("-") else text
-    if field not in SORT_FIELDS:
-        raise InvalidParameterError("sort", value, _sort_allowed())
+    text = value.strip() if isinstance(value, str) else ""
+    if text.removeprefix("-") not in SORT_FIELDS:
+        allowed = f"expected one of {', '.join(SORT_FIELDS)}, optionally prefixed with '-' for descending"
+        raise InvalidParameterError("sort", value, allowed)
     return text
 
 
-def _sort_allowed() -> str:
-    return f"expected one of {', '.join(SORT_FIELDS)}, optionally prefixed with '-' for descending"
+def wire_bool(value: bool | None) -> str | None:
+    """Spell a boolean filter as the API does (``true`` or ``false``); None when unset."""
+    return None if value is None else "true" if value else "false"
 
 
 def _level(value: str) -> int:
