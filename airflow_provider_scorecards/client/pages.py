@@ -223,11 +223,10 @@ def domain_problem(numbers: tuple[Any, ...]) -> str | None:
         if whole and value != int(value):
             return f"attribute {name!r} is {value!r:.40}, not a whole number"
     denominator = numbers[2]
-    if denominator is not None and exceeds_denominator(denominator, numbers[1], numbers[5], numbers[6]):
-        for name in BOUNDED_BY_DENOMINATOR:
-            value = numbers[NUMERIC_FIELDS.index(name)]
-            if value is not None and value > denominator:
-                return f"attribute {name!r} is {value!r:.40}, above its 'denominator' {denominator!r:.40}"
+    for name in BOUNDED_BY_DENOMINATOR:
+        value = numbers[NUMERIC_FIELDS.index(name)]
+        if None not in (value, denominator) and value > denominator:
+            return f"attribute {name!r} is {value!r:.40}, above its 'denominator' {denominator!r:.40}"
     return None
 
 

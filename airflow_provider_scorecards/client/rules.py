@@ -333,6 +333,5 @@ def _data_problem(payload: Any, kind: type) -> str | None:
 
 
 def _item_problem(item: Any) -> str | None:
-    if problem := shape_problem(item, shape_of(_Rule), "a rule object"):
-        return problem
-    return None if item.get("id") else "'id' is missing or blank"
+    problem = shape_problem(item, shape_of(_Rule), "a rule object")
+    return problem or (None if item.get("id") else "'id' is missing or blank")

@@ -128,8 +128,7 @@ class RuleWrites:
         ``create``: :class:`~.rules.RuleNotFoundError`.
         """
         rule_name, scorecard = required_text("name", name), required_text("scorecard_name", scorecard_name)
-        found = self._find_rule(rule_name, scorecard)
-        if found is not None:
+        if (found := self._find_rule(rule_name, scorecard)) is not None:
             return found
         if not create:
             raise RuleNotFoundError(
@@ -141,8 +140,7 @@ class RuleWrites:
                 name=rule_name, scorecard_name=scorecard, level=level, owner=owner, description=description
             )
         except (ScorecardsConflictError, ScorecardsServerError, ScorecardsTransportError):
-            found = self._find_rule(rule_name, scorecard)
-            if found is None:
+            if (found := self._find_rule(rule_name, scorecard)) is None:
                 raise
             return found
 
