@@ -26,6 +26,7 @@ from airflow_provider_scorecards.client.errors import (
     shape_of,
     shape_problem,
 )
+from airflow_provider_scorecards.client.pages import _Relationship
 from airflow_provider_scorecards.client.query import wire_bool
 
 OUTCOMES_PATH = "/api/v2/scorecard/outcomes"
@@ -150,16 +151,8 @@ class OutcomesPage:
         return len(self.outcomes) < self.page_size
 
 
-class _RuleData(Struct, gc=False):
-    id: str | None = None
-
-
-class _RuleRelationship(Struct, gc=False):
-    data: _RuleData | None = None
-
-
 class _Relationships(Struct, gc=False):
-    rule: _RuleRelationship | None = None  # the others (``service``...) are skipped
+    rule: _Relationship | None = None  # the others (``service``...) are skipped
 
 
 class _Attributes(Struct, gc=False):
