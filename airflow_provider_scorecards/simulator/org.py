@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from operator import itemgetter
 from typing import Any
 
@@ -67,32 +67,24 @@ class RuleFilter:
         )
 
 
+@dataclass(eq=False, repr=False)
 class Organisation:
     """Teams, entities, scorecards, rules and outcomes; computes scores for any query."""
 
-    def __init__(
-        self,
-        teams: list[str],
-        scorecards: list[Scorecard],
-        rules: list[Rule],
-        entities: list[Entity],
-        outcomes: list[bytes],
-        fix_steps_by_entity: list[bytes],
-        fix_steps: int = 4,
-        sparse_every: int = SPARSE_EVERY,
-    ) -> None:
-        if sparse_every < 0:
-            raise ValueError(f"sparse_every must be 0 (no sparse records) or more, got {sparse_every}")
-        self.sparse_every = sparse_every
-        self.teams = teams
-        self.scorecards = scorecards
-        self.rules = rules
-        self.entities = entities
-        self._outcomes = outcomes  # one bytes per entity, one byte per rule (rule order)
-        self._fix = fix_steps_by_entity  # drift step at which a fail turns into a pass (0 = never)
-        self.fix_steps = fix_steps
-        self._step_cache: dict[int, list[bytes]] = {0: outcomes}
-        self.remarks: dict[tuple[int, int], str] = {}  # posted remarks, by entity and rule index
+    teams: list[str]
+    scorecards: list[Scorecard]
+    rules: list[Rule]
+    entities: list[Entity]
+    outcomes: list[bytes]  # one bytes per entity, one byte per rule (rule order)
+    fix_steps_by_entity: list[bytes]  # drift step at which a fail turns into a pass (0 = never)
+    fix_steps: int = 4
+    sparse_every: int = SPARSE_EVERY
+    remarks: dict[tuple[int, int], str] = field(default_factory=dict, init=False)  # by entity, rule index
+
+    def __post_init__(self) -> None:
+        if self.sparse_every < 0:
+            raise ValueError(f"sparse_every must be 0 (no sparse records) or more, got {self.sparse_every}")
+        self._step_cache: dict[int, list[bytes]] = {0: self.outcomes}
 
     # -- generation -------------------------------------------------------------------------------
 
@@ -117,8 +109,8 @@ class Organisation:
             "scorecards": [asdict(s) for s in self.scorecards],
             "rules": [asdict(r) for r in self.rules],
             "entities": [asdict(e) for e in self.entities],
-            "outcomes": [[OUTCOME_NAMES[o] for o in row] for row in self._outcomes],
-            "fix_steps_by_entity": [list(row) for row in self._fix],
+            "outcomes": [[OUTCOME_NAMES[o] for o in row] for row in self.outcomes],
+            "fix_steps_by_entity": [list(row) for row in self.fix_steps_by_entity],
             "fix_steps": self.fix_steps,
             "sparse_every": self.sparse_every,
         }
@@ -161,7 +153,7 @@ class Organisation:
         if rows is None:
             rows = [
                 bytes(PASS if (o == FAIL and 0 < f <= step) else o for o, f in zip(row, fix, strict=True))
-                for row, fix in zip(self._outcomes, self._fix, strict=True)
+                for row, fix in zip(self.outcomes, self.fix_steps_by_entity, strict=True)
             ]
             self._step_cache[step] = rows
         return rows
@@ -169,10 +161,10 @@ class Organisation:
     def pin_outcome(self, entity_index: int, rule_index: int, outcome: str) -> None:
         """Set one outcome for good: drift never changes it (tests pin a score this way)."""
         code = OUTCOME_NAMES.index(outcome)
-        row, fix = bytearray(self._outcomes[entity_index]), bytearray(self._fix[entity_index])
+        row, fix = bytearray(self.outcomes[entity_index]), bytearray(self.fix_steps_by_entity[entity_index])
         row[rule_index], fix[rule_index] = code, 0
-        self._outcomes[entity_index], self._fix[entity_index] = bytes(row), bytes(fix)
-        self._step_cache = {0: self._outcomes}
+        self.outcomes[entity_index], self.fix_steps_by_entity[entity_index] = bytes(row), bytes(fix)
+        self._step_cache = {0: self.outcomes}
 
     # -- scoring ------------------------------------------------------------------------------------
 
@@ -216,24 +208,16 @@ class Organisation:
         result = []
         for row in rows:
             values = pick(row)
-            counts = _counts(values)
-            if counts[1]:
-                failing = min(lvl for lvl, v in zip(levels_sel, values, strict=True) if v == FAIL)
-                level = failing - 1
-            else:
-                level = 3
-            result.append((counts, level))
+            failing = [lvl for lvl, v in zip(levels_sel, values, strict=True) if v == FAIL]
+            result.append((_counts(values), min(failing) - 1 if failing else 3))
         return result
-
-    def _rule_counts(self, rule_index: int, rows: list[bytes]) -> Counts:
-        return _counts(bytes(row[rule_index] for row in rows))
 
     def _rule_score(self, rule_index: int, rows: list[bytes]) -> dict[str, Any]:
         rule = self.rules[rule_index]
         return score_item(
             "by-rule",
             rule.id,
-            self._rule_counts(rule_index, rows),
+            _counts(bytes(row[rule_index] for row in rows)),
             len(self.entities),
             rule.level,
             {
@@ -246,7 +230,7 @@ class Organisation:
         totals: dict[str, list[int]] = {}
         for i in selected:
             acc = totals.setdefault(self.rules[i].scorecard_id, [0, 0, 0, 0])
-            for k, count in enumerate(self._rule_counts(i, rows)):
+            for k, count in enumerate(_counts(bytes(row[i] for row in rows))):
                 acc[k] += count
         return [
             score_item(

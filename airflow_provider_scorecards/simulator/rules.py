@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 
@@ -108,15 +109,11 @@ class Writes:
             attributes = {**attributes, "category": scorecard_name, "scorecard_name": scorecard_name}
             item = _item(rule, attributes | {"custom": True, "created_at": now, "modified_at": now})
             # Every entity gets no data on the new rule; the rows are copied, never changed under a reader.
-            new = Organisation(
-                org.teams,
-                org.scorecards,
-                [*org.rules, rule],
-                org.entities,
-                [row + bytes([NO_DATA]) for row in org._outcomes],
-                [fix + b"\0" for fix in org._fix],
-                org.fix_steps,
-                org.sparse_every,
+            new = replace(
+                org,
+                rules=[*org.rules, rule],
+                outcomes=[row + bytes([NO_DATA]) for row in org.outcomes],
+                fix_steps_by_entity=[fix + b"\0" for fix in org.fix_steps_by_entity],
             )
             new.remarks = dict(org.remarks)
             self._org, self._created[rule.id] = new, item
