@@ -243,8 +243,7 @@ class ScorecardsSimulator:
 
         ``params`` are wire-format filters (``{"filter[rule][level]": "1,2"}``).
         """
-        items = self.org.scores(aggregation, parse_filter(params or {}), self.step)
-        return _sorted(items, sort)
+        return _sorted(self.org.scores(aggregation, parse_filter(params or {}), self.step), sort)
 
     # -- request log --------------------------------------------------------------------------------
 

@@ -168,10 +168,9 @@ def _exposure_warning(host: str, api_key: str, app_key: str) -> str | None:
     """Warn when other machines can reach the simulator (and, with the default keys, read it)."""
     if is_loopback(host):
         return None
-    default_keys = (api_key, app_key) == (DEFAULT_API_KEY, DEFAULT_APP_KEY)
     keys = (
         "with the default keys, which ship in the package and are public"
-        if default_keys
+        if (api_key, app_key) == (DEFAULT_API_KEY, DEFAULT_APP_KEY)
         else "with the keys given"
     )
     use = (

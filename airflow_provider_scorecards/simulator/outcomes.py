@@ -22,12 +22,9 @@ from airflow_provider_scorecards.simulator.params import choice, comma_set, flag
 
 if TYPE_CHECKING:
     from airflow_provider_scorecards.simulator import ScorecardsSimulator
-    from airflow_provider_scorecards.simulator.faults import Fault
 
 OUTCOMES_PATH = "/api/v2/scorecard/outcomes"
 STATES = ("pass", "fail", "skip")
-DEFAULT_PAGE_SIZE = 10
-MAX_PAGE_SIZE = 100
 _EPOCH = 1_780_000_000  # 2026-05-28: a fixed instant, so answers are the same on every run
 
 _FAILURE_REMARKS: dict[str, str] = {
@@ -53,13 +50,13 @@ _FAILURE_REMARKS: dict[str, str] = {
 }
 
 
-def outcomes_body(sim: ScorecardsSimulator, params: dict[str, str], fault: Fault | None) -> bytes:
+def outcomes_body(sim: ScorecardsSimulator, params: dict[str, str], fault_kind: str | None) -> bytes:
     """Build the JSON body of one outcomes page for a request's parameters, at the current drift step."""
-    size = int_param(params, "page[size]", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    size = int_param(params, "page[size]", 10, 1, 100)
     offset = int_param(params, "page[offset]", 0, 0)
     include_rules = choice(params, "include", ("rule",)) is not None
     page = list_outcomes(sim.org, sim.step, params)[offset : offset + size]
-    if fault is not None and fault.kind == "bad_shape":
+    if fault_kind == "bad_shape":
         return json.dumps({"data": {"unexpected": page[:1]}, "links": []}).encode()
     payload: dict[str, Any] = {"data": [_fields(o, comma_set(params.get("fields[outcome]"))) for o in page]}
     if include_rules:

@@ -33,10 +33,10 @@ from airflow_provider_scorecards.simulator.params import (
     int_param,
     page_links,
 )
+from airflow_provider_scorecards.simulator.score_items import relationship
 
 if TYPE_CHECKING:
     from airflow_provider_scorecards.simulator import ScorecardsSimulator
-    from airflow_provider_scorecards.simulator.faults import Fault
 
 RULES_PATH = "/api/v2/scorecard/rules"
 MAX_BODY_BYTES = 4 * 1024 * 1024
@@ -175,7 +175,7 @@ def rules_answer(
     path: str,
     params: dict[str, str],
     body: bytes | ApiError,
-    fault: Fault | None,
+    fault_kind: str | None,
 ) -> tuple[int, bytes]:
     """Answer a rules list or a write (a POST to either path): status and body, or raise :class:`ApiError`."""
     if method == "GET":
@@ -193,7 +193,7 @@ def rules_answer(
             count = sim.writes.post(_results(document))
             status, payload = 202, {"data": {"id": uuid.uuid4().hex, "type": "async-request"}}
             payload["meta"] = {"total_received": count}
-    if fault is not None and fault.kind == "bad_shape":
+    if fault_kind == "bad_shape":
         payload = {"data": {"unexpected": payload["data"]}, "links": []}
     return status, json.dumps(payload).replace("&", "\\u0026").encode()
 
@@ -294,10 +294,5 @@ def _rule_item(index: int, rule: Rule, scorecard_names: dict[str, str]) -> dict[
 
 
 def _item(rule: Rule, attributes: dict[str, Any]) -> dict[str, Any]:
-    scorecard = {"data": {"id": rule.scorecard_id, "type": "scorecard"}}
-    return {
-        "id": rule.id,
-        "type": "rule",
-        "attributes": attributes,
-        "relationships": {"scorecard": scorecard},
-    }
+    relationships = {"scorecard": relationship(rule.scorecard_id, "scorecard")}
+    return {"id": rule.id, "type": "rule", "attributes": attributes, "relationships": relationships}

@@ -132,10 +132,9 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
             if sim.faults.plan.latency:
                 time.sleep(sim.faults.plan.latency)
             fault = sim.faults.next_fault() if parts.path.startswith("/api/") else None
-            self._log_entry["fault"] = fault.kind if fault else None
-            late = (
-                fault if self.command == "POST" and fault is not None and fault.kind in LATE_FAULTS else None
-            )
+            kind = fault.kind if fault else None
+            self._log_entry["fault"] = kind
+            late = fault if self.command == "POST" and kind in LATE_FAULTS else None
             if fault is not None and late is None and self._apply_fault(fault):
                 return
             if parts.path == PAGE_PATH:
@@ -158,16 +157,16 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
                 return
             try:
                 if parts.path == RULES_PATH or self.command == "POST":
-                    status, body = rules_answer(sim, self.command, parts.path, params, self._body, fault)
+                    status, body = rules_answer(sim, self.command, parts.path, params, self._body, kind)
                 elif parts.path == OUTCOMES_PATH:
-                    status, body = 200, outcomes_body(sim, params, fault)
+                    status, body = 200, outcomes_body(sim, params, kind)
                 elif parts.path.startswith(SCORES_PREFIX):
-                    status, body = 200, self._scores_body(parts.path[len(SCORES_PREFIX) :], params, fault)
+                    status, body = 200, self._scores_body(parts.path[len(SCORES_PREFIX) :], params, kind)
                 else:
                     raise ApiError(404, f"no route for {parts.path}")
             except ApiError as exc:
                 status, body = exc.status, json.dumps(exc.body).encode()
-            if status < 400 and fault is not None and fault.kind == "truncate":
+            if status < 400 and kind == "truncate":
                 body = body[: max(1, len(body) // 2)]
             if late is None or not self._apply_fault(late):  # else the write is done, its answer lost
                 self._send_body(status, body, JSONAPI, rate_headers)
@@ -253,13 +252,12 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
         self._send_error(429, "injected rate limit", headers)
         return True
 
-    def _scores_body(self, aggregation: str, params: dict[str, str], fault: Fault | None) -> bytes:
+    def _scores_body(self, aggregation: str, params: dict[str, str], kind: str | None) -> bytes:
         sim = self.server.sim
         request = parse_scores_request(aggregation, params)
         offset, limit = request.offset, request.limit
         items = sim._serialised_scores(aggregation, request.rule_filter, request.sort)
         total = len(items)
-        kind = fault.kind if fault is not None else None
         if kind == "repeat_page" and offset >= limit:
             page_items = items[offset - limit : offset]
         else:
