@@ -51,9 +51,12 @@ class FaultInjector:
     plan: FaultPlan = field(default_factory=FaultPlan)
     _script: list[Fault | None] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _rng: random.Random | None = None
+    _rng: random.Random = field(init=False)
     injected: int = 0
     always: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.plan.seed)
 
     def inject(
         self,
@@ -100,12 +103,8 @@ class FaultInjector:
             for kind in PAGING_FAULTS:
                 if kind in self.always:
                     return Fault(kind)
-            plan = self.plan
-            if self._rng is None:
-                self._rng = random.Random(plan.seed)
-            rng = self._rng
-            for kind, rate in (("status", plan.error_rate), ("drop", plan.drop_rate)):
-                if rate and rng.random() < rate:
+            for kind, rate in (("status", self.plan.error_rate), ("drop", self.plan.drop_rate)):
+                if rate and self._rng.random() < rate:
                     self.injected += 1
-                    return Fault(kind, status=rng.choice((500, 502, 503, 504)))
+                    return Fault(kind, status=self._rng.choice((500, 502, 503, 504)))
         return None

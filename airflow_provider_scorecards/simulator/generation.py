@@ -134,6 +134,5 @@ def outcome_row(rng: random.Random, quality: float, levels: list[int], fix_steps
 
 def rule_id(rng: random.Random) -> str:
     """Draw a rule id shaped like Datadog's (a version-4 UUID), from the organisation's generator."""
-    bits = rng.getrandbits(128)
-    text = f"{bits:032x}"
+    text = f"{rng.getrandbits(128):032x}"
     return f"{text[:8]}-{text[8:12]}-4{text[13:16]}-{text[16:20]}-{text[20:32]}"

@@ -16,13 +16,8 @@ from airflow_provider_scorecards.simulator.org import AGGREGATIONS, SORT_FIELDS,
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
-FILTER_PARAMS = (
-    "filter[rule][id]",
-    "filter[rule][name]",
-    "filter[rule][level]",
-    "filter[rule][scorecard_id]",
-    "filter[rule][is_custom]",
-    "filter[rule][is_enabled]",
+FILTER_PARAMS = tuple(
+    f"filter[rule][{name}]" for name in ("id", "name", "level", "scorecard_id", "is_custom", "is_enabled")
 )
 """The rule filters the scores endpoint takes (and carries into ``links.next``)."""
 

@@ -67,7 +67,7 @@ class Writes:
         self._org = org
         self._pending: deque[tuple[float, int, int | None, str, str]] = deque()
         self._posted: deque[dict[str, Any]] = deque(maxlen=MAX_POSTED)
-        self._created: dict[str, dict[str, Any]] = {}  # rule id -> its JSON:API item
+        self.created: dict[str, dict[str, Any]] = {}  # rule id -> its JSON:API item
 
     def current(self) -> Organisation:
         """Return the organisation now, the posted outcomes that are due counted."""
@@ -85,11 +85,7 @@ class Writes:
     def created_rules(self) -> list[dict[str, Any]]:
         """Return the custom rules created through the API, in order: ``id`` and their attributes."""
         with self.lock:
-            return [{"id": item["id"], **item["attributes"]} for item in self._created.values()]
-
-    def rule_item(self, rule: Rule) -> dict[str, Any] | None:
-        """Return the rule's item as its creation answered it; None for a rule the organisation came with."""
-        return self._created.get(rule.id)
+            return [{"id": item["id"], **item["attributes"]} for item in self.created.values()]
 
     def add_rule(self, attributes: dict[str, Any], scorecard_id: str, scorecard_name: str) -> dict[str, Any]:
         """Create a custom rule (a 409 if its scorecard has one of that name) and return its item."""
@@ -98,7 +94,7 @@ class Writes:
             name = attributes["name"]
             if any(r.name == name and r.scorecard_id == scorecard_id for r in org.rules):
                 raise ApiError(409, f"a rule named {name!r} exists in scorecard {scorecard_name!r}")
-            if len(self._created) >= MAX_CUSTOM_RULES:
+            if len(self.created) >= MAX_CUSTOM_RULES:
                 raise BadRequest(
                     f"the organisation has {MAX_CUSTOM_RULES} custom rules, the most it can have"
                 )
@@ -116,7 +112,7 @@ class Writes:
                 fix_steps_by_entity=[fix + b"\0" for fix in org.fix_steps_by_entity],
             )
             new.remarks = dict(org.remarks)
-            self._org, self._created[rule.id] = new, item
+            self._org, self.created[rule.id] = new, item
             self.version += 1
             return item
 
@@ -260,7 +256,7 @@ def _rules_page(sim: ScorecardsSimulator, params: dict[str, str]) -> dict[str, A
     names = {scorecard.id: scorecard.name for scorecard in org.scorecards}
     selected = []
     for index, rule in sorted(enumerate(org.rules), key=lambda pair: pair[1].id):
-        item = sim.writes.rule_item(rule) or _rule_item(index, rule, names)
+        item = sim.writes.created.get(rule.id) or _rule_item(index, rule, names)
         attributes = item["attributes"]
         if (
             (ids is None or rule.id in ids)

@@ -258,10 +258,8 @@ class ScorecardsRequestHandler(BaseHTTPRequestHandler):
         offset, limit = request.offset, request.limit
         items = sim._serialised_scores(aggregation, request.rule_filter, request.sort)
         total = len(items)
-        if kind == "repeat_page" and offset >= limit:
-            page_items = items[offset - limit : offset]
-        else:
-            page_items = items[offset : offset + limit]
+        start = offset - limit if kind == "repeat_page" and offset >= limit else offset  # the previous page
+        page_items = items[start : start + limit]
         if kind == "grow_total":
             total += next(sim._grow) * limit
         if kind == "bad_shape":
