@@ -113,11 +113,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
-    org = Organisation.from_json_file(args.org_file) if args.org_file else None
     sim = ScorecardsSimulator(
         seed=args.seed,
         entities=args.entities,
-        organisation=org,
+        organisation=Organisation.from_json_file(args.org_file) if args.org_file else None,
         api_key=args.api_key,
         app_key=args.app_key,
         host=args.host,

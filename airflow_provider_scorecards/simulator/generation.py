@@ -103,11 +103,10 @@ def generate_parts(
     for index, entity in enumerate(entity_list):
         if index < len(CURATED_SERVICES):
             # Own random stream: a curated service looks the same whatever the organisation's size.
-            row, fix = outcome_row(
-                random.Random(f"{seed}:{entity.name}"), CURATED_QUALITY[index], levels, fix_steps
-            )
+            entity_rng, quality = random.Random(f"{seed}:{entity.name}"), CURATED_QUALITY[index]
         else:
-            row, fix = outcome_row(rng, rng.uniform(0.25, 0.95), levels, fix_steps)
+            entity_rng, quality = rng, rng.uniform(0.25, 0.95)
+        row, fix = outcome_row(entity_rng, quality, levels, fix_steps)
         outcomes.append(row)
         fixes.append(fix)
     return team_names, list(SCORECARDS), rules, entity_list, outcomes, fixes

@@ -193,8 +193,7 @@ class Organisation:
                 items = self._group_scores(aggregation, entity_counts)
             else:
                 raise ValueError(f"unknown aggregation {aggregation!r}")
-        if self.sparse_every:
-            items = [sparse_item(item) if self.is_sparse(item["id"]) else item for item in items]
+        items = [sparse_item(item) if self.is_sparse(item["id"]) else item for item in items]
         items.sort(key=itemgetter("id"))
         return items
 
@@ -227,21 +226,19 @@ class Organisation:
         )
 
     def _scorecard_scores(self, selected: list[int], rows: list[bytes]) -> list[dict[str, Any]]:
-        totals: dict[str, list[int]] = {}
+        by_scorecard: dict[str, list[int]] = {}
         for i in selected:
-            acc = totals.setdefault(self.rules[i].scorecard_id, [0, 0, 0, 0])
-            for k, count in enumerate(_counts(bytes(row[i] for row in rows))):
-                acc[k] += count
+            by_scorecard.setdefault(self.rules[i].scorecard_id, []).append(i)
         return [
             score_item(
                 "by-scorecard",
                 sc_id,
-                acc,
+                _counts(bytes(row[i] for row in rows for i in rule_indexes)),
                 len(self.entities),
                 None,
                 {"scorecard": relationship(sc_id, "scorecard")},
             )
-            for sc_id, acc in totals.items()
+            for sc_id, rule_indexes in by_scorecard.items()
         ]
 
     def _group_scores(
