@@ -9,7 +9,7 @@ module validates them and turns a result into the ``verdict`` document in one or
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,8 @@ from airflow_provider_scorecards.gate.explain import (
     Explanations,
     explain_failures,
 )
-from airflow_provider_scorecards.gate.verdict import build_verdict, decision_ids, verdict_document
+from airflow_provider_scorecards.gate.verdict import decision_parts as decision_parts  # the sensor's import
+from airflow_provider_scorecards.gate.verdict import verdict_document
 from airflow_provider_scorecards.gate.waivers import (
     WaivedResult,
     Waiver,
@@ -68,12 +69,7 @@ class RolloutOptions:
 
     def describe(self) -> dict[str, Any]:
         """Return a deterministic JSON form (trigger kwargs); :meth:`build` reads it back."""
-        return {
-            "dry_run": self.dry_run,
-            "waivers": describe_waivers(self.waivers),
-            "explain": self.explain,
-            "explain_limit": self.explain_limit,
-        }
+        return {**asdict(self), "waivers": describe_waivers(self.waivers)}
 
 
 def _flag(name: str, value: Any, *, default: bool) -> bool:
@@ -136,13 +132,7 @@ def verdict(
     query: ScoresQuery | None = None,
 ) -> dict[str, Any]:
     """Build the ``verdict`` document (see :mod:`airflow_provider_scorecards.gate.verdict`)."""
-    described = None if query is None else query.describe()
-    return build_verdict(decision, dry_run=options.dry_run, explanations=explanations, query=described)
-
-
-def decision_parts(decision: WaivedResult) -> dict[str, Any]:
-    """Return what a trigger's event carries of a decision, so the task can write its verdict (JSON)."""
-    return {"met": decision.met, **decision_ids(decision)}
+    return verdict_from_parts(decision_parts(decision), decision.report(), options, explanations, query)
 
 
 def verdict_from_parts(
@@ -152,7 +142,11 @@ def verdict_from_parts(
     explanations: Explanations | None = None,
     query: ScoresQuery | None = None,
 ) -> dict[str, Any]:
-    """Build the ``verdict`` document from :func:`decision_parts` and the decision's report."""
+    """Build the ``verdict`` document from a decision's report and its parts.
+
+    The parts are :func:`~airflow_provider_scorecards.gate.verdict.decision_parts`, as a trigger's event
+    carries them.
+    """
     described = None if query is None else query.describe()
     return verdict_document(
         parts, report, dry_run=options.dry_run, explanations=explanations, query=described

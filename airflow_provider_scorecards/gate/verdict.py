@@ -38,18 +38,6 @@ MAX_SCORES = 50
 """At most this many ids in a verdict's ``scores``."""
 
 
-def build_verdict(
-    waived: WaivedResult,
-    *,
-    dry_run: bool,
-    explanations: Explanations | None = None,
-    query: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Build the ``verdict`` document of one evaluation (JSON-serialisable, keys :data:`VERDICT_KEYS`)."""
-    parts = {"met": waived.met, **decision_ids(waived)}
-    return verdict_document(parts, waived.report(), dry_run=dry_run, explanations=explanations, query=query)
-
-
 def verdict_document(
     parts: dict[str, Any],
     report: str,
@@ -58,7 +46,7 @@ def verdict_document(
     explanations: Explanations | None = None,
     query: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Build the ``verdict`` document from a decision's ``met`` and ids, and its report (waivers applied).
+    """Build the ``verdict`` document (keys :data:`VERDICT_KEYS`) from :func:`decision_parts` and a report.
 
     The report is followed by the explanations' lines, when there are explanations.
     """
@@ -77,9 +65,13 @@ def verdict_document(
     }
 
 
-def decision_ids(waived: WaivedResult) -> dict[str, Any]:
-    """Return the ids of a decision as the verdict shows them (each rendered: they came from a server)."""
+def decision_parts(waived: WaivedResult) -> dict[str, Any]:
+    """Return a decision's ``met`` and ids as the verdict shows them (each rendered: they came from a server).
+
+    What a trigger's event carries of a decision, so the task can write its verdict (JSON).
+    """
     return {
+        "met": waived.met,
         "failing": [render_id(i) for i in waived.failing_ids],
         "missing": [render_id(i) for i in waived.missing_ids],
         "waived": [render_id(i) for i in waived.waived_ids],

@@ -24,7 +24,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_provider_scorecards.client.errors import ScorecardsError, render_server_text
 from airflow_provider_scorecards.client.query import ScoresQuery
 from airflow_provider_scorecards.gate.condition import GateCondition
-from airflow_provider_scorecards.gate.rollout import decision_parts
+from airflow_provider_scorecards.gate.verdict import decision_parts
 from airflow_provider_scorecards.gate.waivers import apply_waivers, parse_waivers
 from airflow_provider_scorecards.operators.base import scorecards_hook
 
@@ -66,7 +66,7 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
     ``max_consecutive_failures`` transient failures in a row) or ``{"status": "timeout", "report"}``.
     ``waivers`` (the form :func:`~airflow_provider_scorecards.gate.waivers.describe_waivers` writes) apply at
     every check; the met, failed and timeout events also carry ``verdict``, the decision's ids for the
-    task's ``verdict`` XCom (:func:`~airflow_provider_scorecards.gate.rollout.decision_parts`).
+    task's ``verdict`` XCom (:func:`~airflow_provider_scorecards.gate.verdict.decision_parts`).
 
     Checks share fetches with the other triggers of this process on the same connection, credentials and
     query: a check uses a result younger than the shortest ``poke_interval`` among them, or waits for the

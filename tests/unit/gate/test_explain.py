@@ -24,7 +24,9 @@ from airflow_provider_scorecards.gate.explain import (
     remarks_text,
     service_name,
 )
-from airflow_provider_scorecards.gate.verdict import VERDICT_KEYS, build_verdict, dry_run_message
+from airflow_provider_scorecards.gate.rollout import RolloutOptions
+from airflow_provider_scorecards.gate.rollout import verdict as build_verdict
+from airflow_provider_scorecards.gate.verdict import VERDICT_KEYS, dry_run_message
 from airflow_provider_scorecards.gate.waivers import apply_waivers, parse_waivers
 from airflow_provider_scorecards.simulator import FaultPlan, ScorecardsSimulator
 from airflow_provider_scorecards.simulator.outcomes import OUTCOMES_PATH, failing_rules
@@ -257,7 +259,7 @@ def test_the_verdict_document(sim: ScorecardsSimulator) -> None:
     )
     with _explainer(sim) as client:
         explanations = explain_failures(client, waived.failing_ids)
-    verdict = build_verdict(waived, dry_run=True, explanations=explanations)
+    verdict = build_verdict(waived, RolloutOptions(dry_run=True), explanations)
     assert tuple(verdict) == VERDICT_KEYS
     assert json.loads(json.dumps(verdict)) == verdict
     assert verdict["met"] is False
