@@ -38,9 +38,6 @@ if TYPE_CHECKING:
     from airflow_provider_scorecards.client.client import ScorecardsClient
     from airflow_provider_scorecards.client.query import ScoresQuery
 
-MATCH_MODES = ("all", "any")
-ON_MISSING = ("wait", "fail", "ignore")
-ON_MISSING_BASELINE = ("pass", "fail")
 DROP_TOLERANCE = 1e-9
 """Slack on ``max_drop`` for float rounding: 0.62 -> 0.57 is a drop of 0.05, not 0.05000000000000004."""
 ABSENT = "absent from the result"
@@ -123,13 +120,13 @@ class GateCondition:
             field=name,
             min_value=low,
             max_value=high,
-            match=coerce_choice("match", match, MATCH_MODES),
-            on_missing=coerce_choice("on_missing", on_missing, ON_MISSING),
+            match=coerce_choice("match", match, ("all", "any")),
+            on_missing=coerce_choice("on_missing", on_missing, ("wait", "fail", "ignore")),
             max_drop=drop,
             on_missing_baseline=(
                 "pass"
                 if is_unset(on_missing_baseline)
-                else coerce_choice("on_missing_baseline", on_missing_baseline, ON_MISSING_BASELINE)
+                else coerce_choice("on_missing_baseline", on_missing_baseline, ("pass", "fail"))
             ),
             score_ids=coerce_str_list("score_ids", score_ids),
         )

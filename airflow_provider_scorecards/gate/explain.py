@@ -40,7 +40,6 @@ EXPLAIN_TIMEOUT = 5.0
 """Timeout of one explanation request (seconds); it is never retried."""
 EXPLAIN_BUDGET = 15.0
 """No explanation request starts later than this many seconds after the first."""
-UNAVAILABLE = "explanations unavailable"
 UNSCOPED_FILTERS = ("scorecard_ids", "rule_levels", "is_custom")
 """Query filters the outcomes endpoint cannot apply: explanations may name rules outside them."""
 
@@ -100,7 +99,7 @@ class Explanations:
         for item in self.items:
             shown = render_id(item.id)
             if item.unavailable is not None:
-                lines.append(f"  {shown}: {UNAVAILABLE}: {item.unavailable}")
+                lines.append(f"  {shown}: explanations unavailable: {item.unavailable}")
                 continue
             if not item.rules:
                 lines.append(f"  {shown}: no failing rule outcome reported")
@@ -169,14 +168,11 @@ def explain_failures(
             items.append(Explanation(entity_id, unavailable=reason))
             if isinstance(exc, ScorecardsAuthError):
                 stop_reason = reason  # the next requests would be refused the same way
-    unscoped = tuple(
-        name for name in UNSCOPED_FILTERS if query is not None and getattr(query, name) is not None
-    )
     return Explanations(
         tuple(items),
         not_explained=max(0, len(dict.fromkeys(failing_ids)) - len(chosen)),
         limit=limit,
-        unscoped=unscoped,
+        unscoped=tuple(n for n in UNSCOPED_FILTERS if query is not None and getattr(query, n) is not None),
         requests=requests,
     )
 

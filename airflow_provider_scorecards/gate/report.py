@@ -99,9 +99,7 @@ def signed_change(change: float, allowed: float, field: str) -> str:
 
 def format_number(value: float | None) -> str:
     """Format a bound or an allowance as people write it: ``0.8``, ``3``, ``None``."""
-    if value is None:
-        return "None"
-    return f"{value:g}"
+    return "None" if value is None else f"{value:g}"
 
 
 def format_compared(value: float, field: str) -> str:

@@ -214,15 +214,9 @@ def apply_waivers(result: GateResult, waivers: tuple[Waiver, ...], now: datetime
     holding = {w.id: w for w in waivers if w.holds_at(now)}
     expired = [w for w in waivers if not w.holds_at(now)]
     by_id = {check.id: check for check in result.checks}
-    waived: list[WaivedCheck] = []
-    checks: list[GateCheck] = []
-    for check in result.checks:
-        waiver = holding.get(check.id)
-        if waiver is not None and check.passed is False:
-            waived.append(WaivedCheck(check, waiver))
-            checks.append(replace(check, passed=True))
-        else:
-            checks.append(check)
+    waived = [WaivedCheck(c, holding[c.id]) for c in result.checks if c.passed is False and c.id in holding]
+    lifted = {item.check.id for item in waived}
+    checks = [replace(c, passed=True) if c.id in lifted else c for c in result.checks]
     unmatched: list[tuple[Waiver, str, tuple[str, ...]]] = []
     for waiver in holding.values():
         watched = by_id.get(waiver.id)
