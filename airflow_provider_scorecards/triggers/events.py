@@ -189,8 +189,45 @@ class DatadogScoreEventTrigger(BaseEventTrigger):
         :meth:`shared_stream_key`) are used, since the other kwargs belong to one watcher of the group.
         A snapshot is ``{"records": [...], "fetched_at": epoch seconds}``; failures yield nothing.
         """
-        async for snapshot in cls(**kwargs)._poll():
-            yield snapshot
+        trigger = cls(**kwargs)
+        hook: DatadogScorecardsHook | None = None
+        failures = 0
+        try:
+            while True:
+                try:
+                    if hook is None:  # a new hook reads the connection again: a fixed key is picked up
+                        hook = scorecards_hook(trigger.datadog_conn_id, concurrency=1)
+                    records = await asyncio.to_thread(_fetch, hook, trigger.query)
+                except Exception as exc:  # a watcher must outlive any error: said, then tried again later
+                    failures += 1
+                    wait = backoff(trigger.poll_interval, failures)
+                    # 400/401/403/404, a bad connection, an unexpected answer: only a person can fix it, so
+                    # it is said loudly, and the connection is read afresh at the next attempt.
+                    final = not (isinstance(exc, ScorecardsError) and exc.retryable)
+                    trigger.log.log(
+                        logging.ERROR if final else logging.WARNING,
+                        "Scores of %s %s (%d failure(s) in a row): %s: %s; %snext attempt in %.3g s",
+                        trigger.query.path,
+                        "cannot be read" if final else "unavailable",
+                        failures,
+                        type(exc).__name__,
+                        exc,
+                        "no event fires until this is fixed; " if final else "",
+                        wait,
+                    )
+                    if final and hook is not None:
+                        hook.close()
+                        hook = None
+                else:
+                    if failures:
+                        trigger.log.info("Scores readable again after %d failure(s)", failures)
+                    failures = 0
+                    wait = trigger.poll_interval
+                    yield {"records": records, "fetched_at": time.time()}
+                await asyncio.sleep(wait)
+        finally:
+            if hook is not None:
+                hook.close()
 
     async def filter_shared_stream(
         self, shared_stream: AsyncIterator[Any]
@@ -223,46 +260,6 @@ class DatadogScoreEventTrigger(BaseEventTrigger):
         finally:
             await events.aclose()
             await stream.aclose()
-
-    async def _poll(self) -> AsyncGenerator[dict[str, Any], None]:
-        hook: DatadogScorecardsHook | None = None
-        failures = 0
-        try:
-            while True:
-                try:
-                    if hook is None:  # a new hook reads the connection again: a fixed key is picked up
-                        hook = scorecards_hook(self.datadog_conn_id, concurrency=1)
-                    records = await asyncio.to_thread(_fetch, hook, self.query)
-                except Exception as exc:  # a watcher must outlive any error: said, then tried again later
-                    failures += 1
-                    wait = backoff(self.poll_interval, failures)
-                    # 400/401/403/404, a bad connection, an unexpected answer: only a person can fix it, so
-                    # it is said loudly, and the connection is read afresh at the next attempt.
-                    final = not (isinstance(exc, ScorecardsError) and exc.retryable)
-                    self.log.log(
-                        logging.ERROR if final else logging.WARNING,
-                        "Scores of %s %s (%d failure(s) in a row): %s: %s; %snext attempt in %.3g s",
-                        self.query.path,
-                        "cannot be read" if final else "unavailable",
-                        failures,
-                        type(exc).__name__,
-                        exc,
-                        "no event fires until this is fixed; " if final else "",
-                        wait,
-                    )
-                    if final and hook is not None:
-                        hook.close()
-                        hook = None
-                else:
-                    if failures:
-                        self.log.info("Scores readable again after %d failure(s)", failures)
-                    failures = 0
-                    wait = self.poll_interval
-                    yield {"records": records, "fetched_at": time.time()}
-                await asyncio.sleep(wait)
-        finally:
-            if hook is not None:
-                hook.close()
 
 
 def backoff(poll_interval: float, failures: int) -> float:

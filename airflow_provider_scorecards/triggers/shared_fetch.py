@@ -45,16 +45,6 @@ _DIGEST_KEY = secrets.token_bytes(32)
 ends up anywhere else says nothing about the credentials behind it."""
 
 
-def settings_digest(settings: ClientSettings) -> str:
-    """Return a keyed digest of every resolved setting, credentials included, never the credentials.
-
-    Two triggers share a fetch only if they would send the very same request to the very same place:
-    same site or URL, same keys, same TLS and proxy settings, same retry policy.
-    """
-    payload = json.dumps(dataclasses.asdict(settings), sort_keys=True, default=str).encode()
-    return hashlib.blake2b(payload, key=_DIGEST_KEY, digest_size=16).hexdigest()
-
-
 @dataclass(frozen=True)
 class ScoresKey:
     """What must be equal for two checks to share a fetch: connection id, resolved settings and query."""
@@ -65,8 +55,14 @@ class ScoresKey:
 
     @classmethod
     def of(cls, conn_id: str, settings: ClientSettings, query: ScoresQuery) -> ScoresKey:
-        """Build the key of a check, with its settings reduced to their digest (no credential kept)."""
-        return cls(conn_id, settings_digest(settings), query)
+        """Build the key of a check, with its settings reduced to a keyed digest (no credential kept).
+
+        The digest covers every resolved setting, credentials included: two triggers share a fetch only if
+        they would send the very same request to the very same place (same site or URL, same keys, same
+        TLS and proxy settings, same retry policy).
+        """
+        payload = json.dumps(dataclasses.asdict(settings), sort_keys=True, default=str).encode()
+        return cls(conn_id, hashlib.blake2b(payload, key=_DIGEST_KEY, digest_size=16).hexdigest(), query)
 
     @property
     def connection(self) -> tuple[str, str]:
@@ -138,11 +134,6 @@ class _Entry:
         self.in_flight: asyncio.Task[Fetched] | None = None
         self.requesting = False
         """The fetch in flight has left the queue for a slot: a worker thread is running it."""
-
-    @property
-    def max_age(self) -> float:
-        """The bound on the age of a reused result: the shortest interval among the current subscribers."""
-        return min(self.max_ages)
 
     async def run_fetch(self) -> Fetched:
         loop = asyncio.get_running_loop()
@@ -242,7 +233,7 @@ class Subscription:
         if (
             latest is not None
             and latest is not self._last_judged
-            and loop.time() - latest.started < entry.max_age
+            and loop.time() - latest.started < min(entry.max_ages)  # the shortest interval of the subscribers
         ):
             self._last_judged = latest
             return latest
@@ -317,9 +308,7 @@ class SharedFetches:
 
     def _leave(self, key: ScoresKey, subscription: Subscription, entry: _Entry) -> None:
         entry.subscriptions.discard(subscription)
-        entry.max_ages[subscription.max_age] -= 1
-        if entry.max_ages[subscription.max_age] <= 0:
-            del entry.max_ages[subscription.max_age]
+        entry.max_ages -= Counter([subscription.max_age])  # an interval no subscriber has any more is dropped
         if entry.subscriptions:
             return
         loop = asyncio.get_running_loop()
