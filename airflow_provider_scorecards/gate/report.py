@@ -91,10 +91,8 @@ def signed_change(change: float, allowed: float, field: str) -> str:
     size = abs(change)
     if field != "score" and float(size).is_integer():
         return f"{sign}{size:.0f}"
-    for decimals in (2, 3, 4, 6):
-        if round(size, decimals) > allowed:
-            return f"{sign}{size:.{decimals}f}"
-    return f"{sign}{size:.6f}"
+    decimals = next((d for d in (2, 3, 4) if round(size, d) > allowed), 6)
+    return f"{sign}{size:.{decimals}f}"
 
 
 def format_number(value: float | None) -> str:

@@ -18,6 +18,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Hashable
+from contextlib import aclosing
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -253,13 +254,9 @@ class DatadogScoreEventTrigger(BaseEventTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """One watcher polling on its own: Airflow 3.0, or a triggerer without shared streams."""
         stream = self.open_shared_stream(self.serialize()[1])
-        events = self.filter_shared_stream(stream)
-        try:
+        async with aclosing(stream), aclosing(self.filter_shared_stream(stream)) as events:
             async for event in events:
                 yield event
-        finally:
-            await events.aclose()
-            await stream.aclose()
 
 
 def backoff(poll_interval: float, failures: int) -> float:
