@@ -61,20 +61,15 @@ class RolloutOptions:
     ) -> RolloutOptions:
         """Coerce and validate the options (rendered values); raise ``InvalidParameterError``."""
         return cls(
-            dry_run=_flag("dry_run", dry_run, default=False),
+            dry_run=coerce_bool("dry_run", dry_run) is True,  # unset: no dry run
             waivers=parse_waivers(waivers),
-            explain=_flag("explain", explain, default=True),
+            explain=coerce_bool("explain", explain) is not False,  # unset: explain
             explain_limit=coerce_int("explain_limit", explain_limit, minimum=1, maximum=MAX_EXPLAIN_LIMIT),
         )
 
     def describe(self) -> dict[str, Any]:
         """Return a deterministic JSON form (trigger kwargs); :meth:`build` reads it back."""
         return {**asdict(self), "waivers": describe_waivers(self.waivers)}
-
-
-def _flag(name: str, value: Any, *, default: bool) -> bool:
-    coerced = coerce_bool(name, value)
-    return default if coerced is None else coerced
 
 
 def decide(result: GateResult, options: RolloutOptions, now: datetime | None = None) -> WaivedResult:
@@ -94,9 +89,7 @@ def explain_decision(
     :func:`~airflow_provider_scorecards.gate.explain.explanation_settings`) only when it is needed; it is
     closed afterwards. A failure to build it is reported as explanations unavailable, like any other.
     """
-    if decision.met:
-        return None
-    return explain_ids(decision.failing_ids, options, query, client)
+    return None if decision.met else explain_ids(decision.failing_ids, options, query, client)
 
 
 def explain_ids(
