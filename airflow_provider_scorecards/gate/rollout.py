@@ -23,7 +23,6 @@ from airflow_provider_scorecards.gate.explain import (
     explain_failures,
 )
 from airflow_provider_scorecards.gate.verdict import decision_parts as decision_parts  # the sensor's import
-from airflow_provider_scorecards.gate.verdict import verdict_document
 from airflow_provider_scorecards.gate.waivers import (
     WaivedResult,
     Waiver,
@@ -138,9 +137,19 @@ def verdict_from_parts(
     """Build the ``verdict`` document from a decision's report and its parts.
 
     The parts are :func:`~airflow_provider_scorecards.gate.verdict.decision_parts`, as a trigger's event
-    carries them.
+    carries them; the keys are :data:`~airflow_provider_scorecards.gate.verdict.VERDICT_KEYS`. The report
+    is followed by the explanations' lines, when there are explanations.
     """
-    described = None if query is None else query.describe()
-    return verdict_document(
-        parts, report, dry_run=options.dry_run, explanations=explanations, query=described
-    )
+    lines = [report, *(explanations.report_lines() if explanations is not None else [])]
+    return {
+        "met": bool(parts.get("met")),
+        "dry_run": options.dry_run,
+        "failing": list(parts.get("failing", [])),
+        "missing": list(parts.get("missing", [])),
+        "waived": list(parts.get("waived", [])),
+        "waivers": dict(parts.get("waivers", {})),
+        "report": "\n".join(lines),
+        "explanations": {} if explanations is None else explanations.as_dict(),
+        "scores": dict(parts.get("scores", {})),
+        "query": {} if query is None else query.describe(),
+    }

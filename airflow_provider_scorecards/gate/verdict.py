@@ -5,7 +5,8 @@
 ``waivers`` and ``scores`` keys are rendered like all server text; ``report`` is the text the log shows
 (docs/gate-rollout.rst has an example); ``scores`` holds ``{"value", "bound", "baseline"}`` of the judged
 ids, the failing ones (before waivers) first, at most :data:`MAX_SCORES`; ``query`` is the query's
-description (the Scorecards view in Airflow's UI shows them).
+description (the Scorecards view in Airflow's UI shows them). This module words a decision's parts
+(:func:`decision_parts`); :func:`~airflow_provider_scorecards.gate.rollout.verdict` assembles the document.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_scorecards.client.errors import render_id
-from airflow_provider_scorecards.gate.explain import Explanations
 from airflow_provider_scorecards.gate.waivers import WaivedResult
 
 if TYPE_CHECKING:
@@ -36,33 +36,6 @@ VERDICT_KEYS: tuple[str, ...] = (
 
 MAX_SCORES = 50
 """At most this many ids in a verdict's ``scores``."""
-
-
-def verdict_document(
-    parts: dict[str, Any],
-    report: str,
-    *,
-    dry_run: bool,
-    explanations: Explanations | None = None,
-    query: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Build the ``verdict`` document (keys :data:`VERDICT_KEYS`) from :func:`decision_parts` and a report.
-
-    The report is followed by the explanations' lines, when there are explanations.
-    """
-    lines = [report, *(explanations.report_lines() if explanations is not None else [])]
-    return {
-        "met": bool(parts.get("met")),
-        "dry_run": dry_run,
-        "failing": list(parts.get("failing", [])),
-        "missing": list(parts.get("missing", [])),
-        "waived": list(parts.get("waived", [])),
-        "waivers": dict(parts.get("waivers", {})),
-        "report": "\n".join(lines),
-        "explanations": {} if explanations is None else explanations.as_dict(),
-        "scores": dict(parts.get("scores", {})),
-        "query": dict(query or {}),
-    }
 
 
 def decision_parts(waived: WaivedResult) -> dict[str, Any]:
