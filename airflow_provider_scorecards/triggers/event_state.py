@@ -10,7 +10,7 @@ payload or nothing. It imports nothing of Airflow: the store is whatever object 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from airflow_provider_scorecards.gate.waivers import apply_waivers
 
@@ -74,12 +74,9 @@ class Watch:
                 self.load_failures,
                 exc,
             )
-            self.store = None
-            self.loaded = True
-            return True
+            self.store = None  # nothing was read: going on as without a store
         self.loaded = True
         if _valid_state(stored, self.trigger.fire_on):
-            assert isinstance(stored, dict)
             self.state = stored
             self.log.info("Resuming from the stored observation of %s", stored.get("observed_at"))
         elif stored is not None:
@@ -88,15 +85,13 @@ class Watch:
 
     async def save(self) -> None:
         """Store the observation if it changed; a failure keeps it in memory and retries next time."""
-        if not self.dirty or self.store is None:
-            self.dirty = False
-            return
-        try:
-            for accessor in _accessors(self.store):
-                await accessor.aset(self.trigger.state_key, self.state)
-        except Exception as exc:  # kept in memory; a later save retries
-            self.log.warning("Could not store the observation (%s); will retry", exc)
-            return
+        if self.dirty and self.store is not None:
+            try:
+                for accessor in _accessors(self.store):
+                    await accessor.aset(self.trigger.state_key, self.state)
+            except Exception as exc:  # kept in memory; a later save retries
+                self.log.warning("Could not store the observation (%s); will retry", exc)
+                return
         self.dirty = False
 
     def _remember(self, **state: Any) -> None:
@@ -190,7 +185,7 @@ def _capped(items: list[Any], counter: str = "truncated") -> tuple[list[Any], di
     return items[:MAX_EVENT_ITEMS], {counter: len(items) - MAX_EVENT_ITEMS}
 
 
-def _valid_state(stored: Any, fire_on: str) -> bool:
+def _valid_state(stored: Any, fire_on: str) -> TypeGuard[dict[str, Any]]:
     if not isinstance(stored, dict) or stored.get("version") != STATE_VERSION:
         return False
     if stored.get("fire_on") != fire_on:
