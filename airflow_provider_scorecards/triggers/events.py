@@ -37,9 +37,7 @@ if TYPE_CHECKING:
     from airflow_provider_scorecards.client.pages import Record
     from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
 
-FIRE_ON = ("met", "change")
 DEFAULT_POLL_INTERVAL = 300.0
-MIN_POLL_INTERVAL = 0.01
 BACKOFF_CAP = 3600.0
 """Longest wait between two attempts after errors (unless ``poll_interval`` itself is longer)."""
 STATE_KEY_PREFIX = "datadog_scorecards_event:"
@@ -109,7 +107,7 @@ class DatadogScoreEventTrigger(BaseEventTrigger):
             raise TypeError(f"{type(self).__name__} got unexpected keyword arguments: {', '.join(unknown)}")
         if "aggregation" not in query_and_gate:
             raise TypeError(f"{type(self).__name__} missing keyword argument 'aggregation'")
-        self.fire_on = coerce_choice("fire_on", fire_on, FIRE_ON)
+        self.fire_on = coerce_choice("fire_on", fire_on, ("met", "change"))
         query = ScoresQuery.build(**{k: v for k, v in query_and_gate.items() if k in QUERY_ARGS})
         self.query = replace(
             query,
@@ -122,7 +120,7 @@ class DatadogScoreEventTrigger(BaseEventTrigger):
         self.condition = replace(condition, score_ids=_as_set(condition.score_ids))
         self.bounded = self.condition.min_value is not None or self.condition.max_value is not None
         self.fire_on_start = bool(coerce_bool("fire_on_start", fire_on_start))
-        self.poll_interval = coerce_float("poll_interval", poll_interval, minimum=MIN_POLL_INTERVAL)
+        self.poll_interval = coerce_float("poll_interval", poll_interval, minimum=0.01)
         self.datadog_conn_id = coerce_conn_id(datadog_conn_id)
         self.waivers = parse_waivers(waivers)
 

@@ -229,18 +229,16 @@ class Subscription:
         if entry is None:
             raise RuntimeError("fetch() outside `async with subscription`")
         loop = asyncio.get_running_loop()
-        latest = entry.latest
+        fetched = entry.latest
         if (
-            latest is not None
-            and latest is not self._last_judged
-            and loop.time() - latest.started < min(entry.max_ages)  # the shortest interval of the subscribers
+            fetched is None
+            or fetched is self._last_judged
+            or loop.time() - fetched.started >= min(entry.max_ages)  # the subscribers' shortest interval
         ):
-            self._last_judged = latest
-            return latest
-        if entry.in_flight is None:
-            entry.in_flight = loop.create_task(entry.run_fetch(), name="scorecards-shared-fetch")
-        # shield: a waiter that is cancelled leaves the fetch running for the others.
-        fetched = await asyncio.shield(entry.in_flight)
+            if entry.in_flight is None:
+                entry.in_flight = loop.create_task(entry.run_fetch(), name="scorecards-shared-fetch")
+            # shield: a waiter that is cancelled leaves the fetch running for the others.
+            fetched = await asyncio.shield(entry.in_flight)
         self._last_judged = fetched
         return fetched
 
