@@ -40,15 +40,10 @@ class ScoreSummary:
         if score is not None:
             self.scored += 1
             self.score_sum += score
-            if self.min_score is None or score < self.min_score:
-                self.min_score = score
-            if self.max_score is None or score > self.max_score:
-                self.max_score = score
-        totals = self.totals
-        for name in totals:
-            value = attributes.get(name)
-            if value:
-                totals[name] += value
+            self.min_score = score if self.min_score is None else min(self.min_score, score)
+            self.max_score = score if self.max_score is None else max(self.max_score, score)
+        for name in self.totals:
+            self.totals[name] += attributes.get(name) or 0
 
     def counted(self, pages: Iterable[Page], *, raw: bool) -> Iterator[list[Record]]:
         """Yield the records of each page, counting them on the way (``raw``: JSON:API objects)."""
