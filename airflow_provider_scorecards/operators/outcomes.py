@@ -7,7 +7,6 @@ The rule lookup, the batches and the scrubbing are the client's
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_scorecards.client.coercion import coerce_bool, coerce_int, coerce_optional_str
@@ -41,19 +40,6 @@ OUTCOME_CHECKS: dict[str, Callable[[Any], Any]] = {
     "rule_owner": lambda v: coerce_optional_str("rule_owner", v),
 }
 """Coercers of the operator's arguments other than ``outcomes``, at parse when plain and after rendering."""
-
-
-@dataclass(frozen=True)
-class OutcomeArguments:
-    """The operator's rendered arguments, validated: which rule, and what to post to it."""
-
-    rule_name: str
-    scorecard_name: str
-    results: tuple[OutcomeResult, ...]
-    create_rule: bool
-    rule_description: str | None
-    rule_level: int
-    rule_owner: str | None
 
 
 def parse_results(outcomes: Any, remarks: Any) -> tuple[OutcomeResult, ...]:
@@ -127,27 +113,27 @@ class DatadogScorecardOutcomesOperator(DatadogScorecardsConnectionBaseOperator):
                 for name, check in OUTCOME_CHECKS.items()
                 if name != "remarks"
             }
-            args = OutcomeArguments(results=parse_results(self.outcomes, self.remarks), **own)
+            results = parse_results(self.outcomes, self.remarks)
             with self.hook as hook:
                 self.scorecards_ui_url = hook.scorecards_ui_url
                 client = hook.get_conn()
                 rule = client.find_or_create_rule(
-                    name=args.rule_name,
-                    scorecard_name=args.scorecard_name,
-                    create=args.create_rule,
-                    level=args.rule_level,
-                    owner=args.rule_owner,
-                    description=args.rule_description,
+                    name=own["rule_name"],
+                    scorecard_name=own["scorecard_name"],
+                    create=own["create_rule"],
+                    level=own["rule_level"],
+                    owner=own["rule_owner"],
+                    description=own["rule_description"],
                 )
                 self.log.info(
                     "Posting %d outcomes to rule %r (%s) of scorecard %r",
-                    len(args.results),
-                    args.rule_name,
+                    len(results),
+                    own["rule_name"],
                     rule.id,
-                    args.scorecard_name,
+                    own["scorecard_name"],
                 )
                 # A half-posted run fails naming the entities not posted (PartialPostError): no retry
                 # when its cause is final, Airflow's retries when not (posting again is harmless).
-                posted = client.post_outcomes(rule.id, args.results)
+                posted = client.post_outcomes(rule.id, results)
         self.log.info("Datadog accepted %d outcomes; the scorecard shows them shortly", posted)
         return {"rule_id": rule.id, "posted": posted}
