@@ -68,14 +68,6 @@ calls on Airflow 3.0) and a template field must be named as its attribute."""
 BOUND_ARGS: tuple[str, ...] = ("min_score", "max_score", "min_value", "max_value")
 """The gate arguments that bound a value: a gate needs at least one of them."""
 
-LIST_RENDERERS: dict[str, str] = dict.fromkeys(
-    ("rule_ids", "rule_levels", "scorecard_ids", "score_ids"), "py"
-)
-"""``template_fields_renderers`` of the list arguments, shared by every task class."""
-
-ONCE_ON_MISSING = ("fail", "ignore")
-"""What missing data can mean to a task that decides once (check, approval): there is nothing to wait for."""
-
 _PLACEHOLDERS: dict[str, Any] = {"aggregation": "by-entity", "page_limit": DEFAULT_PAGE_LIMIT}
 """Valid stand-ins for required query arguments that are templated, so the others are still checked."""
 
@@ -143,7 +135,9 @@ class DatadogScorecardsBaseOperator(DatadogScorecardsConnectionBaseOperator):
     """
 
     template_fields: Sequence[str] = (*QUERY_ARGS, "datadog_conn_id")
-    template_fields_renderers: ClassVar[dict[str, str]] = LIST_RENDERERS
+    template_fields_renderers: ClassVar[dict[str, str]] = dict.fromkeys(
+        ("rule_ids", "rule_levels", "scorecard_ids", "score_ids"), "py"
+    )  # the list arguments, in every task class that reads scores
 
     def __init__(
         self,
@@ -340,7 +334,7 @@ def coerce_once_on_missing(value: Any) -> str:
     return coerce_choice(
         "on_missing",
         value,
-        ONCE_ON_MISSING,
+        ("fail", "ignore"),  # a task that decides once has nothing to wait for
         hint="this task decides once: 'fail' or 'ignore' (DatadogScoreThresholdSensor can wait)",
     )
 
