@@ -9,7 +9,7 @@ DAGs import it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import pendulum
@@ -176,9 +176,7 @@ class DatadogScorecardScoresOperator(DatadogScorecardsBaseOperator):
         }
         context["ti"].xcom_push(key="summary", value=pushed)
         self._describe_asset_events(context, asset_event_extra(pushed, snapshot))
-        if snapshot is None:
-            return records
-        return {"path": snapshot.path, "count": snapshot.count, "sha256": snapshot.sha256}
+        return records if snapshot is None else asdict(snapshot)  # {"path", "count", "sha256"}
 
     def _describe_asset_events(self, context: Context, extra: dict[str, Any]) -> None:
         """Put the snapshot's summary (``extra``) in the ``extra`` of each asset event this task emits.
