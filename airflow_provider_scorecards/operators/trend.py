@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from airflow_provider_scorecards.client.pages import Record
+from airflow_provider_scorecards.client.pages import Record, nothing_evaluated
 
 PLOT_EXTRA = "pip install 'airflow-provider-scorecards[plot]'"
 MAX_EXPLICIT_TICKS = 12
@@ -52,14 +52,11 @@ def lowest_team_trend(history: Sequence[tuple[date, Sequence[Record]]], lowest: 
     latest = per_date[-1] if per_date else {}
     scored = sorted(((score, team) for team, score in latest.items() if score is not None))
     teams = [team for _, team in scored[: max(lowest, 0)]]
-    means: list[float | None] = []
-    for scores in per_date:
-        values = [v for v in scores.values() if v is not None]
-        means.append(sum(values) / len(values) if values else None)
+    known = [[v for v in scores.values() if v is not None] for scores in per_date]
     return TeamTrend(
         dates=[day for day, _ in ordered],
         teams={team: [scores.get(team) for scores in per_date] for team in teams},
-        mean=means,
+        mean=[sum(values) / len(values) if values else None for values in known],
         team_count=len(latest),
     )
 
@@ -146,6 +143,6 @@ def _label(name: str, series: Sequence[float | None]) -> str:
 
 def _score(record: Record) -> float | None:
     score = record.get("score")
-    if record.get("denominator") == 0 or isinstance(score, bool) or not isinstance(score, int | float):
+    if nothing_evaluated(record) or isinstance(score, bool) or not isinstance(score, int | float):
         return None
     return float(score)
