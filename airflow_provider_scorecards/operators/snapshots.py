@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from types import NoneType
 from typing import IO, Any
 
 from airflow.sdk import ObjectStoragePath
@@ -25,8 +26,6 @@ from airflow_provider_scorecards.client.coercion import is_unset, parse_list_tex
 from airflow_provider_scorecards.client.errors import InvalidParameterError, render_id
 from airflow_provider_scorecards.client.pages import Record, record_problem
 
-PARTIAL_SUFFIX = ".partial"
-"""How a file being written ends: never read as a snapshot, removed if its writer fails."""
 MAX_SNAPSHOT_CHARS = 64 * 1024 * 1024
 """Largest snapshot (or baseline) read back, in characters, refused before it is parsed: 100,000 flat
 records take about 30 MB, and a path such as ``/dev/zero`` must not be read until the memory runs out."""
@@ -150,7 +149,7 @@ def published(path: str, mode: str = "w") -> Iterator[IO[Any]]:
     the last to finish is the one at ``path``. ``mode`` is ``"w"`` (text, UTF-8) or ``"wb"``.
     """
     target = ObjectStoragePath(path)
-    partial = ObjectStoragePath(f"{path}.{secrets.token_hex(8)}{PARTIAL_SUFFIX}")
+    partial = ObjectStoragePath(f"{path}.{secrets.token_hex(8)}.partial")
     target.parent.mkdir(parents=True, exist_ok=True)
     encoding = None if "b" in mode else "utf-8"
     try:
@@ -276,8 +275,5 @@ def _checked(
 
 
 def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
-        type(value), f"a {type(value).__name__}"
-    )
+    kinds = {NoneType: "null", dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
+    return kinds.get(type(value), f"a {type(value).__name__}")
