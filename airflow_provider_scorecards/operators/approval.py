@@ -42,8 +42,6 @@ if TYPE_CHECKING:
 APPROVE = "Approve"
 REJECT = "Reject"
 COMMENT = "comment"
-PLACEHOLDER_SUBJECT = "Score gate"
-"""What the subject is until the gate has been checked (the default subject names the gate then)."""
 
 
 class DatadogScoreApprovalOperator(DatadogScorecardsGateBaseOperator, HITLOperator):  # type: ignore[misc,valid-type]
@@ -88,7 +86,7 @@ class DatadogScoreApprovalOperator(DatadogScorecardsGateBaseOperator, HITLOperat
         params[COMMENT] = comment
         self._default_subject = subject is None
         super().__init__(
-            subject=subject or PLACEHOLDER_SUBJECT,
+            subject=subject or "Score gate",  # until the gate is checked; the default then names it
             options=[APPROVE, REJECT],
             multiple=False,
             params=params,
