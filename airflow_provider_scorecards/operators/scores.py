@@ -137,12 +137,10 @@ class DatadogScorecardScoresOperator(DatadogScorecardsBaseOperator):
                 return summary, write_snapshot(args.output_path, batches), []
             return summary, None, [record for batch in batches for record in batch]
 
-        try:
+        with hook:
             (summary, snapshot, records), pages = hook.get_conn().read(
                 args.query, consume, max_results=args.max_results, raw=args.raw
             )
-        finally:
-            hook.close()
         stats = pages.stats
         self.log.info(
             "Fetched %d scores in %d pages (%d requests, %d retries, %d duplicates dropped)",
