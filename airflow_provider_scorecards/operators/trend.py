@@ -88,14 +88,8 @@ def render_trend_png(trend: TeamTrend, *, title: str | None = None, dpi: int = 1
     if any(v is not None for v in trend.mean):
         mean = [float("nan") if v is None else v for v in trend.mean]
         values += [v for v in trend.mean if v is not None]
-        axes.plot(
-            x,
-            mean,
-            linestyle="--",
-            linewidth=1.6,
-            color="0.45",
-            label=_label(f"mean of all {trend.team_count} teams", trend.mean),
-        )
+        label = _label(f"mean of all {trend.team_count} teams", trend.mean)
+        axes.plot(x, mean, linestyle="--", linewidth=1.6, color="0.45", label=label)
     if values:
         low, high = min(values), max(values)
         pad = max(0.03, (high - low) * 0.12)
