@@ -341,8 +341,7 @@ def coerce_once_on_missing(value: Any) -> str:
 
 def push_verdict(context: Context, verdict: dict[str, Any]) -> None:
     """Push the ``verdict`` XCom (a task called without a task instance, as in a bare poke(), skips it)."""
-    ti = context.get("ti")
-    if ti is not None:
+    if (ti := context.get("ti")) is not None:
         ti.xcom_push(key="verdict", value=verdict)
 
 

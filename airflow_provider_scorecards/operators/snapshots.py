@@ -260,8 +260,7 @@ def _checked(
         first_seen[score_id] = where
         if field not in item:
             raise InvalidSnapshotError(source, f"{where} ({render_id(score_id)}) has no {field!r}")
-        problem = record_problem(item)
-        if problem is not None:
+        if (problem := record_problem(item)) is not None:
             raise InvalidSnapshotError(source, f"{where} ({render_id(score_id)}): {problem}")
         kind = item.get("aggregation")
         if aggregation is not None and kind is not None and kind != aggregation:
