@@ -6,9 +6,9 @@ Imported at every DAG parse: the hook (with ``requests``) and the trigger load o
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from contextlib import suppress
 from datetime import timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.configuration import conf
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_scorecards.client.settings import ClientSettings
-    from airflow_provider_scorecards.gate.condition import GateResult
     from airflow_provider_scorecards.gate.rollout import RolloutOptions
     from airflow_provider_scorecards.gate.waivers import WaivedResult
 
@@ -79,8 +78,6 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
     400/401/403 fail at once with ``AirflowFailException``, never a skip.
     """
 
-    template_fields: Sequence[str] = DatadogScorecardsGateBaseOperator.template_fields
-
     def __init__(
         self,
         *,
@@ -99,41 +96,21 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
         self._last_report: str | None = None
         self._warned_absent = False
         self._warned_waivers = False
-        self._arguments: GateArguments | None = None
-        self._options: RolloutOptions | None = None
         self._decision: WaivedResult | None = None
 
-    def _gate(self) -> GateArguments:
-        """Return the query, condition and connection id, built from the rendered arguments once.
+    @cached_property
+    def _gate(self) -> tuple[GateArguments, RolloutOptions]:
+        """The query, condition and connection id, and the rollout options, from the rendered arguments.
 
         Built on first use so that ``poke()`` works on its own (users' unit tests call it without
         ``execute()``).
         """
-        if self._arguments is None:
-            self._arguments = self.gate_arguments()
-            self._options = self.rollout_options()
-        return self._arguments
-
-    def _rollout(self) -> RolloutOptions:
-        self._gate()
-        assert self._options is not None
-        return self._options
-
-    def _decide(self, result: GateResult) -> WaivedResult:
-        """Apply the waivers to a result; their warnings are logged once per task run."""
-        decision = decide(result, self._rollout())
-        if not self._warned_waivers and decision.warnings():
-            self._warned_waivers = True
-            for warning in decision.warnings():
-                self.log.warning("%s", warning)
-        self._decision = decision
-        self._last_report = decision.report()
-        return decision
+        return self.gate_arguments(), self.rollout_options()
 
     def _publish(self, context: Context, decision: WaivedResult) -> dict[str, Any]:
         """Explain (when the gate failed) and push the ``verdict``; never raises for the explanations."""
-        args = self._gate()
-        return self.publish_verdict(context, decision, self._rollout(), args.query, self._settings())
+        args, options = self._gate
+        return self.publish_verdict(context, decision, options, args.query, self._settings())
 
     def _settings(self) -> ClientSettings | None:
         try:
@@ -141,15 +118,23 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
         except ScorecardsError:
             return None
 
-    def _check(self) -> GateResult:
-        args = self._gate()
+    def _check(self) -> WaivedResult:
+        """Check the gate once and apply the waivers; the warnings are logged once per task run."""
+        args, options = self._gate
         with self.hook as hook:
             self.scorecards_ui_url = hook.scorecards_ui_url
             result = check_gate(hook.get_conn(), args.query, args.condition)
         if not self._warned_absent and (warning := result.absent_warning()):
             self._warned_absent = True
             self.log.warning("%s", warning)
-        return result
+        decision = decide(result, options)
+        if not self._warned_waivers and decision.warnings():
+            self._warned_waivers = True
+            for warning in decision.warnings():
+                self.log.warning("%s", warning)
+        self._decision = decision
+        self._last_report = decision.report()
+        return decision
 
     # -- execution ----------------------------------------------------------------------------------
 
@@ -160,10 +145,10 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
         without retries; a timeout names the last verdict (a skip instead under ``soft_fail``).
         """
         with failing_fast():  # configuration errors end the task here, before any request
-            args = self._gate()
+            args, options = self._gate
         try:
             if self.deferrable:
-                return self._execute_deferrable(args, context)
+                return self._execute_deferrable(args, options, context)
             return super().execute(context)
         except _GateEnded as exc:
             raise AirflowFailException(str(exc)) from None
@@ -178,7 +163,7 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
         When met, the passing records are the sensor's XCom value.
         """
         try:
-            result = self._check()
+            decision = self._check()
         except ScorecardsError as exc:
             if not exc.retryable:
                 raise _GateEnded(f"{type(exc).__name__}: {exc}") from exc
@@ -196,7 +181,6 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
             )
             return False
         self._consecutive_failures = 0
-        decision = self._decide(result)
         if self._ended(context, decision):
             return PokeReturnValue(is_done=True, xcom_value=decision.result.passed_records)
         self.log.info("%s", self._last_report)
@@ -204,7 +188,7 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
 
     def _ended(self, context: Context, decision: WaivedResult) -> bool:
         """Publish a decision that ends the wait (a dry run, met) and say so; a fatal one ends the gate."""
-        if self._rollout().dry_run:
+        if self._gate[1].dry_run:  # the rollout options
             self.log.warning("%s", dry_run_message(self._publish(context, decision)))
             return True
         if decision.met:
@@ -214,11 +198,11 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
             raise _GateEnded(self._publish(context, decision)["report"])
         return False
 
-    def _execute_deferrable(self, args: GateArguments, context: Context) -> Any:
+    def _execute_deferrable(self, args: GateArguments, options: RolloutOptions, context: Context) -> Any:
         from airflow_provider_scorecards.triggers.scores import DatadogScoreThresholdTrigger
 
         with failing_fast():
-            decision = self._decide(self._check())  # a gate already met costs no deferral
+            decision = self._check()  # a gate already met costs no deferral
         if self._ended(context, decision):
             return decision.result.passed_records
         self.log.info("%s; deferring", self._last_report)
@@ -230,7 +214,7 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
                 poke_interval=float(self.poke_interval),
                 deadline=time.time() + float(self.timeout),
                 max_consecutive_failures=self.max_consecutive_failures,
-                waivers=describe_waivers(self._rollout().waivers),
+                waivers=describe_waivers(options.waivers),
                 last_check={"report": self._last_report, "verdict": decision_parts(decision)},
             ),
             method_name="execute_complete",
@@ -247,7 +231,8 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
         """Finish a deferred wait from the trigger's event: the passing records, a timeout or a failure."""
-        self._remember_ui_url()
+        with suppress(ScorecardsError):  # a new process: else the link shows Datadog's main site
+            self.scorecards_ui_url = self.hook.scorecards_ui_url
         status = event.get("status")
         if status == "met":
             self.log.info("%s", self._publish_event(context, event)["report"])
@@ -261,22 +246,13 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
 
     def _publish_event(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """Push the verdict of a decision the trigger made, explained here when it failed."""
-        args, options = self._gate(), self._rollout()
+        args, options = self._gate
         parts = event.get("verdict") or {}
-        explanations = None
-        if not parts.get("met"):
-            settings = self._settings()
-            explanations = explain_ids(
-                list(parts.get("failing", [])), options, args.query, lambda: self._explainer(settings)
-            )
+        failing = [] if parts.get("met") else list(parts.get("failing", []))
+        explanations = explain_ids(failing, options, args.query, lambda: self._explainer(self._settings()))
         verdict = verdict_from_parts(parts, str(event.get("report") or ""), options, explanations, args.query)
         push_verdict(context, verdict)
         return verdict
-
-    def _remember_ui_url(self) -> None:
-        """Where the extra link points after resuming from the triggerer (a new process: nothing kept)."""
-        with suppress(ScorecardsError):  # else the link shows Datadog's main site; the event decides
-            self.scorecards_ui_url = self.hook.scorecards_ui_url
 
     # -- timeout ------------------------------------------------------------------------------------
 
