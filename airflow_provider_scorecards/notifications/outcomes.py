@@ -16,7 +16,7 @@ from airflow.configuration import conf
 
 from airflow_provider_scorecards.client.coercion import coerce_choice, coerce_optional_str, is_unset
 from airflow_provider_scorecards.client.outcomes import required_text
-from airflow_provider_scorecards.client.rules import OUTCOME_STATES, OutcomeResult, parse_outcomes
+from airflow_provider_scorecards.client.rules import OUTCOME_STATES, parse_outcomes
 from airflow_provider_scorecards.hooks import DEFAULT_CONN_ID, coerce_conn_id
 from airflow_provider_scorecards.operators.base import check_plain, scorecards_hook
 
@@ -27,6 +27,16 @@ except ImportError:  # Airflow 3.0
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+CHECKS = {
+    "rule_name": lambda v: required_text("rule_name", v),
+    "scorecard_name": lambda v: required_text("scorecard_name", v),
+    "entity": lambda v: required_text("entity", v),
+    "state": lambda v: None if is_unset(v) else coerce_choice("state", v, OUTCOME_STATES),
+    "remarks": lambda v: coerce_optional_str("remarks", v),
+    "datadog_conn_id": coerce_conn_id,
+}
+"""The notifier's arguments, checked at parse when plain and again after rendering; all templated."""
 
 TASK_STATES = {"success": "pass", "failed": "fail", "up_for_retry": "fail", "skipped": "skip"}
 """A task instance's final state → the outcome it reports."""
@@ -63,11 +73,9 @@ def default_remarks(context: Any, state: str) -> str:
     where = f"DAG {dag_id}, run {run_id}" + (f", task {task_id}" if task_id else "")
     if task_id:
         link += f"/tasks/{quote(str(task_id))}"
-    how = (
-        "missed its deadline"
-        if "deadline" in context
-        else {"pass": "succeeded", "skip": "was skipped"}.get(state, "failed")
-    )
+    how = {"pass": "succeeded", "skip": "was skipped"}.get(state, "failed")
+    if "deadline" in context:
+        how = "missed its deadline"
     return f"Airflow: {where} {how}. {link}"
 
 
@@ -87,14 +95,7 @@ class DatadogScorecardOutcomeNotifier(BaseNotifier):
     :param datadog_conn_id: the Airflow connection to use; writes need ``apm_service_catalog_write``.
     """
 
-    template_fields: Sequence[str] = (
-        "rule_name",
-        "scorecard_name",
-        "entity",
-        "state",
-        "remarks",
-        "datadog_conn_id",
-    )
+    template_fields: Sequence[str] = tuple(CHECKS)
 
     def __init__(
         self,
@@ -144,23 +145,10 @@ class DatadogScorecardOutcomeNotifier(BaseNotifier):
         checked: dict[str, Any] = {name: check(getattr(self, name)) for name, check in CHECKS.items()}
         state = coerce_choice("state", state, OUTCOME_STATES)
         remarks = checked["remarks"] or default_remarks(context, state)
-        results: tuple[OutcomeResult, ...] = parse_outcomes(
-            "entity", {checked["entity"]: state}, remarks=remarks
-        )
+        results = parse_outcomes("entity", {checked["entity"]: state}, remarks=remarks)
         with scorecards_hook(checked["datadog_conn_id"]) as hook:
             client = hook.get_conn()
             rule = client.find_or_create_rule(
                 name=checked["rule_name"], scorecard_name=checked["scorecard_name"]
             )
             client.post_outcomes(rule.id, results)
-
-
-CHECKS = {
-    "rule_name": lambda v: required_text("rule_name", v),
-    "scorecard_name": lambda v: required_text("scorecard_name", v),
-    "entity": lambda v: required_text("entity", v),
-    "state": lambda v: None if is_unset(v) else coerce_choice("state", v, OUTCOME_STATES),
-    "remarks": lambda v: coerce_optional_str("remarks", v),
-    "datadog_conn_id": coerce_conn_id,
-}
-"""The notifier's arguments, checked at parse when plain and again after rendering."""
