@@ -110,8 +110,7 @@ def gates(user: GetUserDep, session: SessionDep, dag_id: str = "") -> str:
     ).all()
     latest: dict[tuple[str, str, int], dict[str, Any]] = {}
     for dag, run, task, index, value, moment in found:
-        document = _document(value)
-        if document is not None:
+        if (document := _document(value)) is not None:
             row = {"dag_id": dag, "run_id": run, "task_id": task, "map_index": index}
             latest.setdefault((dag, task, index), {**row, "verdict": document, "checked": moment})
     return pages.gates_page(list(latest.values()), dag_id)

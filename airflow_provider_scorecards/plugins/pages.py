@@ -74,12 +74,11 @@ def _number(value: Any) -> str:
 
 def _rules(rules: Any) -> str:
     """Return the failing rules of one id with Datadog's remarks."""
-    items = [
+    return "".join(
         f"<div><b>{text(r.get('rule_name') or r.get('rule_id'))}</b> {text(r.get('remarks') or '')}</div>"
         for r in (rules if isinstance(rules, list) else [])
         if isinstance(r, dict)
-    ]
-    return "".join(items)
+    )
 
 
 def verdict_page(
