@@ -57,9 +57,7 @@ def get_provider_info() -> dict[str, Any]:
         "sensors": _modules("sensors.scores"),
         "triggers": _modules("triggers.events", "triggers.scores"),
         "extra-links": ["airflow_provider_scorecards.operators.links.ScorecardsLink"],
-        "notifications": [
-            "airflow_provider_scorecards.notifications.outcomes.DatadogScorecardOutcomeNotifier"
-        ],
+        "notifications": [f"{__package__}.notifications.outcomes.DatadogScorecardOutcomeNotifier"],
         "connection-types": [
             {
                 "hook-class-name": "airflow_provider_scorecards.hooks.scorecards.DatadogScorecardsHook",
