@@ -48,7 +48,6 @@ class AirflowTestEnv:
         self.home = home or Path(tempfile.mkdtemp(prefix="scorecards-airflow-"))
         self.dags_folder = self.home / "dags"
         self._saved: dict[str, str | None] = {}
-        self._migrated = False
 
     @property
     def environ(self) -> dict[str, str]:
@@ -77,7 +76,6 @@ class AirflowTestEnv:
         from airflow.utils.db import resetdb
 
         resetdb()
-        self._migrated = True
 
     def stop(self) -> None:
         """Put the environment back and remove the home."""
