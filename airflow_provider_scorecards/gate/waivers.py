@@ -215,8 +215,7 @@ def apply_waivers(result: GateResult, waivers: tuple[Waiver, ...], now: datetime
     expired = [w for w in waivers if not w.holds_at(now)]
     by_id = {check.id: check for check in result.checks}
     waived = [WaivedCheck(c, holding[c.id]) for c in result.checks if c.passed is False and c.id in holding]
-    lifted = {item.check.id for item in waived}
-    checks = [replace(c, passed=True) if c.id in lifted else c for c in result.checks]
+    checks = [replace(c, passed=True) if c.passed is False and c.id in holding else c for c in result.checks]
     unmatched: list[tuple[Waiver, str, tuple[str, ...]]] = []
     for waiver in holding.values():
         watched = by_id.get(waiver.id)
