@@ -147,6 +147,8 @@ class DatadogScorecardsHook(BaseHook):
             )
         except ScorecardsAPIError as exc:
             return False, str(exc)
+        except ScorecardsConfigError as exc:  # the connection itself: nothing was sent
+            return False, f"The connection cannot be used: {exc}"
         except ScorecardsError as exc:
             return False, f"Could not reach the Scorecards API at {self.settings.base_url}: {exc}"
         finally:

@@ -393,6 +393,16 @@ def test_test_connection(sim_conn: ScorecardsSimulator, monkeypatch: pytest.Monk
     assert "bad-app-key" not in message
 
 
+def test_test_connection_names_an_unusable_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A connection that cannot become settings is a failed test with its reason, not an exception."""
+    monkeypatch.setenv(CONN_ENV, json.dumps({"conn_type": "datadogscorecards", "password": "secret-k"}))
+    ok, message = DatadogScorecardsHook().test_connection()
+    assert not ok
+    assert message.startswith("The connection cannot be used: ")
+    assert "app_key_secret" in message
+    assert "secret-k" not in message
+
+
 def test_fetching_never_touches_the_process_wide_gc(sim_conn: ScorecardsSimulator) -> None:
     """A worker or triggerer runs other work in the same process: the cyclic GC stays as it was."""
     import gc
