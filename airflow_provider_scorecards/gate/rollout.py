@@ -22,7 +22,7 @@ from airflow_provider_scorecards.gate.explain import (
     Explanations,
     explain_failures,
 )
-from airflow_provider_scorecards.gate.verdict import decision_parts as decision_parts  # the sensor's import
+from airflow_provider_scorecards.gate.verdict import decision_parts
 from airflow_provider_scorecards.gate.waivers import (
     WaivedResult,
     Waiver,

@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 
     from airflow_provider_scorecards.client.client import ScorecardsClient
     from airflow_provider_scorecards.client.pages import Record
-    from airflow_provider_scorecards.client.settings import ClientSettings
     from airflow_provider_scorecards.gate.waivers import WaivedResult
     from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
 
@@ -270,28 +269,22 @@ class DatadogScorecardsGateBaseOperator(DatadogScorecardsBaseOperator):
         return RolloutOptions.build(**self.rollout_values())
 
     def publish_verdict(
-        self,
-        context: Context,
-        decision: WaivedResult,
-        options: RolloutOptions,
-        query: ScoresQuery,
-        settings: ClientSettings | None,
+        self, context: Context, decision: WaivedResult, options: RolloutOptions, query: ScoresQuery
     ) -> dict[str, Any]:
-        """Explain a failed decision (bounded, never raising), push the ``verdict`` XCom, and return it.
-
-        ``settings`` are the connection's: explanations use them without retries and with a short timeout;
-        None means they cannot be had, and the report says explanations are unavailable.
-        """
-        explanations = explain_decision(decision, options, query, lambda: self._explainer(settings))
+        """Explain a failed decision (bounded, never raising), push the ``verdict`` XCom, and return it."""
+        explanations = explain_decision(decision, options, query, self._explainer)
         verdict = rollout_verdict(decision, options, explanations, query)
         push_verdict(context, verdict)
         return verdict
 
-    def _explainer(self, settings: ClientSettings | None) -> ScorecardsClient:
+    def _explainer(self) -> ScorecardsClient:
+        # the connection's settings, no retries, a short deadline; a raise here reads "unavailable"
         from airflow_provider_scorecards.client.client import ScorecardsClient
 
-        if settings is None:
-            raise ScorecardsConfigError("no connection settings to ask with")
+        try:
+            settings = self.hook.settings
+        except ScorecardsError:
+            raise ScorecardsConfigError("no connection settings to ask with") from None
         return ScorecardsClient(explanation_settings(settings), concurrency=1, log=self.log)
 
     def check_once(
@@ -308,11 +301,10 @@ class DatadogScorecardsGateBaseOperator(DatadogScorecardsBaseOperator):
             with self.hook as hook:
                 self.scorecards_ui_url = hook.scorecards_ui_url
                 result = check_gate(hook.get_conn(), args.query, args.condition, baseline)
-                settings = hook.settings
         decision = decide(result, options)
         for warning in decision.warnings():
             self.log.warning("%s", warning)
-        return args, options, decision, self.publish_verdict(context, decision, options, args.query, settings)
+        return args, options, decision, self.publish_verdict(context, decision, options, args.query)
 
     def validate_plain_arguments(self, checks: Mapping[str, Callable[[Any], Any]] | None = None) -> None:
         """Validate the plain query and rollout arguments, then the bounds once their field is known."""

@@ -23,8 +23,8 @@ from airflow_provider_scorecards._compat import (
 from airflow_provider_scorecards.client.coercion import coerce_int
 from airflow_provider_scorecards.client.errors import ScorecardsError
 from airflow_provider_scorecards.gate.condition import check_gate
-from airflow_provider_scorecards.gate.rollout import decide, decision_parts, explain_ids, verdict_from_parts
-from airflow_provider_scorecards.gate.verdict import dry_run_message
+from airflow_provider_scorecards.gate.rollout import decide, explain_ids, verdict_from_parts
+from airflow_provider_scorecards.gate.verdict import decision_parts, dry_run_message
 from airflow_provider_scorecards.gate.waivers import describe_waivers
 from airflow_provider_scorecards.operators.base import (
     DatadogScorecardsGateBaseOperator,
@@ -36,7 +36,6 @@ from airflow_provider_scorecards.operators.base import (
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_scorecards.client.settings import ClientSettings
     from airflow_provider_scorecards.gate.rollout import RolloutOptions
     from airflow_provider_scorecards.gate.waivers import WaivedResult
 
@@ -110,13 +109,7 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
     def _publish(self, context: Context, decision: WaivedResult) -> dict[str, Any]:
         """Explain (when the gate failed) and push the ``verdict``; never raises for the explanations."""
         args, options = self._gate
-        return self.publish_verdict(context, decision, options, args.query, self._settings())
-
-    def _settings(self) -> ClientSettings | None:
-        try:
-            return self.hook.settings
-        except ScorecardsError:
-            return None
+        return self.publish_verdict(context, decision, options, args.query)
 
     def _check(self) -> WaivedResult:
         """Check the gate once and apply the waivers; the warnings are logged once per task run."""
@@ -249,7 +242,7 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
         args, options = self._gate
         parts = event.get("verdict") or {}
         failing = [] if parts.get("met") else list(parts.get("failing", []))
-        explanations = explain_ids(failing, options, args.query, lambda: self._explainer(self._settings()))
+        explanations = explain_ids(failing, options, args.query, self._explainer)
         verdict = verdict_from_parts(parts, str(event.get("report") or ""), options, explanations, args.query)
         push_verdict(context, verdict)
         return verdict
