@@ -55,13 +55,6 @@ def coerce_int(name: str, value: Any, *, minimum: int | None = None, maximum: in
     return int(_in_range(name, value, whole, minimum, maximum, "an integer"))
 
 
-def coerce_optional_int(
-    name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None
-) -> int | None:
-    """Read an optional int: unset (``None``, ``"None"``, ``""``) is None, else as :func:`coerce_int`."""
-    return None if is_unset(value) else coerce_int(name, value, minimum=minimum, maximum=maximum)
-
-
 def coerce_float(
     name: str, value: Any, *, minimum: float | None = None, maximum: float | None = None
 ) -> float:

@@ -22,7 +22,7 @@ from airflow_provider_scorecards.client.coercion import (
     coerce_bool,
     coerce_choice,
     coerce_int,
-    is_none,
+    is_unset,
     mapping_from_text,
 )
 from airflow_provider_scorecards.client.errors import (
@@ -162,7 +162,7 @@ def _mapping(name: str, value: Any) -> Mapping[Any, Any]:
     if not isinstance(value, str):
         raise InvalidParameterError(name, value, _FORMS)
     text = value.strip()
-    if not text or is_none(text):
+    if is_unset(text):
         raise InvalidParameterError(
             name, value, f"{_FORMS}; the text is empty (did a template render nothing?)"
         )
@@ -173,7 +173,7 @@ def _mapping(name: str, value: Any) -> Mapping[Any, Any]:
 
 def _remarks(name: str, value: Any) -> str | None:
     """Remarks: text, trimmed and cut to :data:`MAX_REMARKS_CHARS`; unset or blank is ``None``."""
-    if value is None or (isinstance(value, str) and (not value.strip() or is_none(value))):
+    if is_unset(value):
         return None
     if not isinstance(value, str):
         raise InvalidParameterError(name, value, "expected text")

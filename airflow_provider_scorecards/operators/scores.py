@@ -18,8 +18,8 @@ from airflow.sdk import Asset
 from airflow_provider_scorecards.client.coercion import (
     coerce_bool,
     coerce_int,
-    coerce_optional_int,
     coerce_optional_str,
+    is_unset,
 )
 from airflow_provider_scorecards.client.query import MAX_CONCURRENCY
 from airflow_provider_scorecards.operators.base import DatadogScorecardsBaseOperator, failing_fast
@@ -39,7 +39,7 @@ XCOM_WARN_RECORDS = 10_000
 """Above this many records pushed to XCom, a warning suggests ``output_path``."""
 
 EXPORT_CHECKS: dict[str, Callable[[Any], Any]] = {
-    "max_results": lambda v: coerce_optional_int("max_results", v, minimum=1),
+    "max_results": lambda v: None if is_unset(v) else coerce_int("max_results", v, minimum=1),
     "concurrency": lambda v: coerce_int("concurrency", v, minimum=1, maximum=MAX_CONCURRENCY),
     "raw": lambda v: coerce_bool("raw", v) or False,
     "output_path": lambda v: coerce_optional_str("output_path", v),
