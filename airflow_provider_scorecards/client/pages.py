@@ -173,11 +173,7 @@ def decode_page(body: bytes, offset: int, *, raw: bool = False) -> Page:
 def _record(score: _Score) -> Record:
     a = score.attributes or _NO_ATTRIBUTES
     denominator = a.denominator
-    if denominator is not None and (
-        (a.numerator is not None and a.numerator > denominator)
-        or (a.total_pass is not None and a.total_pass > denominator)
-        or (a.total_fail is not None and a.total_fail > denominator)
-    ):
+    if denominator is not None and exceeds_denominator(denominator, a.numerator, a.total_pass, a.total_fail):
         raise _Impossible("a part of a score above its 'denominator'")
     r = score.relationships or _NO_RELATIONSHIPS
     return {
@@ -227,11 +223,21 @@ def domain_problem(numbers: tuple[Any, ...]) -> str | None:
         if whole and value != int(value):
             return f"attribute {name!r} is {value!r:.40}, not a whole number"
     denominator = numbers[2]
-    for name in BOUNDED_BY_DENOMINATOR:
-        value = numbers[NUMERIC_FIELDS.index(name)]
-        if None not in (value, denominator) and value > denominator:
-            return f"attribute {name!r} is {value!r:.40}, above its 'denominator' {denominator!r:.40}"
+    if denominator is not None and exceeds_denominator(denominator, numbers[1], numbers[5], numbers[6]):
+        for name in BOUNDED_BY_DENOMINATOR:
+            value = numbers[NUMERIC_FIELDS.index(name)]
+            if value is not None and value > denominator:
+                return f"attribute {name!r} is {value!r:.40}, above its 'denominator' {denominator!r:.40}"
     return None
+
+
+def exceeds_denominator(denominator: Any, numerator: Any, passed: Any, failed: Any) -> bool:
+    """Tell whether a part of what ``denominator`` counts (numerator, passes, fails) is above it."""
+    return (
+        (numerator is not None and numerator > denominator)
+        or (passed is not None and passed > denominator)
+        or (failed is not None and failed > denominator)
+    )
 
 
 def score_numbers(item: dict[str, Any]) -> tuple[Any, ...]:
