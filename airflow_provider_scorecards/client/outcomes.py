@@ -27,7 +27,7 @@ from airflow_provider_scorecards.client.errors import (
     shape_problem,
 )
 from airflow_provider_scorecards.client.pages import _Relationship
-from airflow_provider_scorecards.client.query import wire_bool
+from airflow_provider_scorecards.client.query import wire_value
 
 OUTCOMES_PATH = "/api/v2/scorecard/outcomes"
 OUTCOME_STATES: tuple[str, ...] = ("pass", "fail", "skip")
@@ -93,9 +93,9 @@ class OutcomesQuery:
         params = {
             "filter[outcome][service_name]": self.service_name,
             "filter[outcome][state]": self.state,
-            "filter[rule][id]": None if self.rule_ids is None else ",".join(self.rule_ids),
+            "filter[rule][id]": None if self.rule_ids is None else wire_value(self.rule_ids),
             "filter[rule][name]": self.rule_name,
-            "filter[rule][enabled]": wire_bool(self.rule_enabled),
+            "filter[rule][enabled]": None if self.rule_enabled is None else wire_value(self.rule_enabled),
             "include": "rule" if self.include_rules else None,
             "page[size]": str(self.page_size),
             "page[offset]": str(offset),

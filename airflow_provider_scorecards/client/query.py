@@ -93,18 +93,20 @@ class ScoresQuery:
 
     def to_params(self, offset: int = 0, limit: int | None = None) -> dict[str, str]:
         """Query-string parameters for one page, with the API's wire names and value formats."""
-        params = {
-            "filter[rule][id]": ",".join(self.rule_ids or ()),
+        filters = {
+            "filter[rule][id]": self.rule_ids,
             "filter[rule][name]": self.rule_name,
-            "filter[rule][level]": ",".join(str(v) for v in self.rule_levels or ()),
-            "filter[rule][scorecard_id]": ",".join(self.scorecard_ids or ()),
-            "filter[rule][is_custom]": wire_bool(self.is_custom),
-            "filter[rule][is_enabled]": wire_bool(self.is_enabled),
+            "filter[rule][level]": self.rule_levels,
+            "filter[rule][scorecard_id]": self.scorecard_ids,
+            "filter[rule][is_custom]": self.is_custom,
+            "filter[rule][is_enabled]": self.is_enabled,
             "sort": self.sort,
+        }
+        params = {name: wire_value(value) for name, value in filters.items() if value or value is False}
+        return params | {
             "page[offset]": str(offset),
             "page[limit]": str(self.page_limit if limit is None else limit),
         }
-        return {name: value for name, value in params.items() if value}  # an unset filter is not sent
 
     @property
     def path(self) -> str:
@@ -134,9 +136,11 @@ def coerce_sort(value: Any) -> str | None:
     return text
 
 
-def wire_bool(value: bool | None) -> str | None:
-    """Spell a boolean filter as the API does (``true`` or ``false``); None when unset."""
-    return None if value is None else "true" if value else "false"
+def wire_value(value: str | bool | tuple[str | int, ...]) -> str:
+    """Spell a filter's value as the API takes it: a list comma-separated, a boolean ``true`` or ``false``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else ",".join(map(str, value))
 
 
 def _level(value: str) -> int:

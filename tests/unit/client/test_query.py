@@ -39,6 +39,18 @@ def test_unset_filters_are_not_sent() -> None:
     assert ScoresQuery.build("by-team").to_params() == {"page[offset]": "0", "page[limit]": "1000"}
 
 
+def test_a_set_filter_is_sent_even_when_its_text_is_empty() -> None:
+    """The constructor trusts its arguments, but never widens a query by dropping a filter that was set."""
+    query = ScoresQuery("by-entity", rule_ids=("",), scorecard_ids=("",), rule_name="", is_custom=False)
+    assert query.to_params(offset=0, limit=0) == {
+        "filter[rule][id]": "",
+        "filter[rule][scorecard_id]": "",
+        "filter[rule][is_custom]": "false",
+        "page[offset]": "0",
+        "page[limit]": "0",
+    }
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
