@@ -147,9 +147,9 @@ class DatadogScorecardsHook(BaseHook):
             )
         except ScorecardsAPIError as exc:
             return False, str(exc)
-        except ScorecardsConfigError as exc:  # the connection itself: nothing was sent
-            return False, f"The connection cannot be used: {exc}"
         except ScorecardsError as exc:
+            if self._settings is None:  # the connection itself (a missing key, a refused site): nothing sent
+                return False, f"The connection cannot be used: {exc}"
             return False, f"Could not reach the Scorecards API at {self.settings.base_url}: {exc}"
         finally:
             self.close()

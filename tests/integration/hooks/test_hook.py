@@ -393,14 +393,26 @@ def test_test_connection(sim_conn: ScorecardsSimulator, monkeypatch: pytest.Monk
     assert "bad-app-key" not in message
 
 
-def test_test_connection_names_an_unusable_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ({}, "app_key_secret"),  # no application key
+        ({"app_key_secret": "secret-a", "site": "ddog-gov.com"}, "ddog-gov.com"),  # a refused site
+        ({"app_key_secret": "secret-a", "timeout": "abc"}, "timeout"),  # a bad number
+    ],
+)
+def test_test_connection_names_an_unusable_connection(
+    monkeypatch: pytest.MonkeyPatch, extra: dict[str, str], named: str
+) -> None:
     """A connection that cannot become settings is a failed test with its reason, not an exception."""
-    monkeypatch.setenv(CONN_ENV, json.dumps({"conn_type": "datadogscorecards", "password": "secret-k"}))
+    conn = {"conn_type": "datadogscorecards", "password": "secret-k", "extra": extra}
+    monkeypatch.setenv(CONN_ENV, json.dumps(conn))
     ok, message = DatadogScorecardsHook().test_connection()
     assert not ok
     assert message.startswith("The connection cannot be used: ")
-    assert "app_key_secret" in message
+    assert named in message
     assert "secret-k" not in message
+    assert "secret-a" not in message
 
 
 def test_fetching_never_touches_the_process_wide_gc(sim_conn: ScorecardsSimulator) -> None:
