@@ -181,7 +181,8 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
 
     def _ended(self, context: Context, decision: WaivedResult) -> bool:
         """Publish a decision that ends the wait (a dry run, met) and say so; a fatal one ends the gate."""
-        if self._gate[1].dry_run:  # the rollout options
+        _, options = self._gate
+        if options.dry_run:
             self.log.warning("%s", dry_run_message(self._publish(context, decision)))
             return True
         if decision.met:

@@ -152,10 +152,12 @@ def _run_loaded(dag: Any, conf: dict[str, Any], logical_date: Any = None) -> Dag
         # 3.0's dag.test() does not register the DAG's assets, as its dag-processor does: do it here.
         DagBundlesManager().sync_bundles_to_db()  # type: ignore[no-untyped-call]
         CoreDAG.bulk_write_to_db("dags-folder", None, [dag])
-    dates = {} if logical_date is None else {"logical_date": logical_date}  # else dag.test()'s default
     if logical_date is WITHOUT_LOGICAL_DATE:
-        dates = {"logical_date": None}
-    run = dag.test(run_conf=conf, **dates)
+        run = dag.test(run_conf=conf, logical_date=None)
+    elif logical_date is not None:
+        run = dag.test(run_conf=conf, logical_date=logical_date)
+    else:
+        run = dag.test(run_conf=conf)  # dag.test()'s own default date
     with create_session() as session:
         rows = (
             session.query(XComModel)
