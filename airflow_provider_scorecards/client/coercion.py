@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from airflow_provider_scorecards.client.bounded_json import load_json
 from airflow_provider_scorecards.client.errors import InvalidParameterError
 
 MAX_LIST_ITEMS = 500
@@ -225,7 +226,7 @@ def _parse_text(text: str, kind: Any) -> Any:
     """
     stripped = text.strip()
     try:
-        parsed = json.loads(stripped, object_pairs_hook=_no_duplicates if kind is dict else None)
+        parsed = load_json(stripped, object_pairs_hook=_no_duplicates if kind is dict else None)
     except RecursionError:
         raise json.JSONDecodeError("nested too deeply", text[:100], 0) from None
     except json.JSONDecodeError as json_error:

@@ -15,13 +15,14 @@ trigger event or XCom, and a 20 MB error string must not become a 20 MB exceptio
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from types import NoneType, UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
 import msgspec.structs
+
+from airflow_provider_scorecards.client.bounded_json import load_json
 
 MAX_SERVER_TEXT = 1000
 """Longest piece of server text (one error detail, a reason phrase, a header) in a message (characters)."""
@@ -284,7 +285,7 @@ def refusal(
     if isinstance(refused, RecursionError):
         return ScorecardsResponseError(f"{where}: {nested}")
     try:
-        payload = json.loads(body)
+        payload = load_json(body)
     except RecursionError:
         return ScorecardsResponseError(f"{where}: {nested}")
     return ScorecardsResponseError(f"{where}{problem(payload) or f': {refused}'}")

@@ -9,7 +9,6 @@ came from a proxy; every other cause is read from the standard library's excepti
 
 from __future__ import annotations
 
-import json
 import re
 import socket
 import ssl
@@ -17,6 +16,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from airflow_provider_scorecards.client.bounded_json import load_json
 from airflow_provider_scorecards.client.errors import (
     REDACTED,
     ScorecardsAPIError,
@@ -45,7 +45,7 @@ def status_error(
 ) -> ScorecardsAPIError:
     """Return the typed error of a non-2xx answer; every text taken from it is scrubbed and capped."""
     try:
-        decoded = json.loads(body) if body else None
+        decoded = load_json(body) if body else None
     except (ValueError, RecursionError):
         decoded = None
     messages = [text.clean(message) for message in error_messages(decoded)]

@@ -9,7 +9,6 @@ page offset, the item, the score's id, the field and the value (docs/decoding.rs
 
 from __future__ import annotations
 
-import json
 import math
 import operator
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta, Struct
 
+from airflow_provider_scorecards.client.bounded_json import load_json
 from airflow_provider_scorecards.client.errors import (
     ScorecardsResponseError,
     kind_of,
@@ -161,12 +161,12 @@ def decode_page(body: bytes, offset: int, *, raw: bool = False) -> Page:
     try:
         page = msgspec.json.decode(body, type=_Page)
         records = [_record(score) for score in page.data]
+        items = load_json(body)["data"] if raw else records  # the objects as sent, once they are known valid
     except (msgspec.DecodeError, RecursionError, _Impossible) as exc:  # ValidationError is a DecodeError
         raise refusal(body, f"page at offset {offset}", exc, _page_problem, nested=_NESTED) from None
     total = page.meta.total if page.meta is not None else None
     if type(total) is not int or total < 0:
         total = None
-    items = json.loads(body)["data"] if raw else records  # the objects as sent, once they are known valid
     return Page(offset=offset, items=items, total=total, count=len(records))
 
 

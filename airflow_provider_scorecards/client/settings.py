@@ -11,7 +11,6 @@ connection's fields. Which sites exist and how they are spelled is :mod:`.sites`
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
@@ -20,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from airflow_provider_scorecards.client.bounded_json import load_json
 from airflow_provider_scorecards.client.coercion import coerce_float, coerce_int
 from airflow_provider_scorecards.client.errors import (
     InvalidParameterError,
@@ -256,8 +256,8 @@ def _proxies(value: Any, base_url: str) -> dict[str, str] | None:
         text = value.strip()
         if text.startswith("{"):
             try:
-                value = json.loads(text)
-            except ValueError:
+                value = load_json(text)
+            except (ValueError, RecursionError):
                 raise InvalidParameterError("proxies", "<unparseable>", "expected a JSON object") from None
         else:
             value = {"http": text, "https": text}

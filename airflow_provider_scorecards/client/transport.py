@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
+from airflow_provider_scorecards.client.bounded_json import load_json
 from airflow_provider_scorecards.client.errors import (
     ScorecardsError,
     ScorecardsRateLimitError,
@@ -182,7 +183,7 @@ class Transport:
         method: str,
         path: str,
         params: Mapping[str, str] | None = None,
-        decode: Callable[[bytes], Any] = json.loads,
+        decode: Callable[[bytes], Any] = load_json,
         *,
         body: Any = None,
         max_bytes: int | None = None,
@@ -190,7 +191,7 @@ class Transport:
     ) -> Any:
         """Return the decoded body of a 2xx answer to ``method base_url + path``, after retries.
 
-        ``decode`` turns the body into the result (``json.loads`` by default); a ``ValueError`` from it
+        ``decode`` turns the body into the result (``load_json`` by default); a ``ValueError`` from it
         means a truncated or garbled body, retried like a dropped connection. ``body`` is sent as JSON;
         an answer over ``max_bytes`` (default ``max_page_bytes``) is refused. ``before_resend`` marks a
         write that must never be repeated blindly (a create): after a failure the server may have acted

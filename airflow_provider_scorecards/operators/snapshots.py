@@ -22,6 +22,7 @@ from typing import IO, Any
 
 from airflow.sdk import ObjectStoragePath
 
+from airflow_provider_scorecards.client.bounded_json import load_json
 from airflow_provider_scorecards.client.coercion import is_unset, parse_list_text
 from airflow_provider_scorecards.client.errors import InvalidParameterError, render_id
 from airflow_provider_scorecards.client.pages import Record, record_problem
@@ -227,7 +228,7 @@ def _json_lines(text: str, source: str) -> Iterator[tuple[str, Any]]:
         if not line.strip():
             continue
         try:
-            yield f"line {number}", json.loads(line)
+            yield f"line {number}", load_json(line)
         except RecursionError:
             raise InvalidSnapshotError(source, f"line {number} is nested too deeply") from None
         except ValueError as exc:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,6 +20,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
+from airflow_provider_scorecards.client.bounded_json import load_json
 from airflow_provider_scorecards.operators.links import ScorecardsLink
 from airflow_provider_scorecards.plugins import pages
 
@@ -55,8 +55,8 @@ def _document(value: Any) -> dict[str, Any] | None:
     """
     if isinstance(value, str | bytes):
         try:
-            value = json.loads(value)
-        except ValueError:
+            value = load_json(value)
+        except (ValueError, RecursionError):
             return None
     if not (isinstance(value, dict) and isinstance(value.get("met"), bool)):
         return None

@@ -181,7 +181,7 @@ def rules_answer(
             raise body
         try:
             document = json.loads(body)
-        except ValueError as exc:  # also a body that is not UTF-8
+        except (ValueError, RecursionError) as exc:  # also a body that is not UTF-8, or nested too deeply
             raise BadRequest(f"the body is not JSON: {exc}") from None
         if path == RULES_PATH:
             status, payload = 201, {"data": _create_rule(sim, document)}

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from airflow_provider_scorecards.client.bounded_json import MAX_JSON_DEPTH
 from airflow_provider_scorecards.client.errors import ScorecardsResponseError
 from airflow_provider_scorecards.client.pages import (
     NON_NEGATIVE_FIELDS,
@@ -354,6 +355,17 @@ def test_deeply_nested_json_gives_the_typed_error_not_recursion_error(where: str
     }[where]
     with pytest.raises(ScorecardsResponseError, match="page at offset 100: JSON nested too deeply"):
         decode_page((page % deep).encode(), 100)
+
+
+def test_raw_objects_deeper_than_the_bound_refuse_the_page_the_records_skip_them() -> None:
+    """Raw objects are returned as sent, so all of them is read: an unknown field too deep refuses the page."""
+    deep = [[[]]]
+    for _ in range(MAX_JSON_DEPTH):
+        deep = [deep]
+    body = body_of(page_of({**GOOD, "unknown": deep}))
+    assert decode_page(body, 0).count == 1
+    with pytest.raises(ScorecardsResponseError, match="page at offset 0: JSON nested too deeply"):
+        decode_page(body, 0, raw=True)
 
 
 def test_a_truncated_body_is_a_value_error_for_the_transport_to_retry() -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from airflow_provider_scorecards.simulator import ScorecardsSimulator
 from airflow_provider_scorecards.simulator.org import Organisation
 from airflow_provider_scorecards.simulator.outcomes import OUTCOMES_PATH, STATES
+from airflow_provider_scorecards.simulator.params import BadRequest
 from airflow_provider_scorecards.simulator.rules import RULES_PATH, rules_answer
 
 ENTITIES = 12
@@ -70,3 +72,12 @@ def test_scores_after_posted_outcomes_equal_a_small_model(
         column.count(s) for s in (*STATES, "no_data")
     ]
     assert len(sim.writes.posted_outcomes()) == sum(map(len, batches))
+
+
+@pytest.mark.parametrize(
+    "body", [b"{", b"\xff", b"[" * 100_000], ids=["cut", "not UTF-8", "nested 100k deep"]
+)
+def test_a_write_whose_body_is_not_json_is_a_400(body: bytes) -> None:
+    sim = ScorecardsSimulator(organisation=Organisation.generate(entities=ENTITIES))
+    with pytest.raises(BadRequest, match="the body is not JSON"):
+        rules_answer(sim, "POST", RULES_PATH, {}, body, None)
