@@ -101,7 +101,6 @@ def test_hostile_gate_arguments(name: str, value: Any) -> None:
         ({"timeout": 0}, "timeout"),
         ({"max_retries": 1000}, "max_retries"),
         ({"proxies": ["x"]}, "proxies"),
-        ({"proxies": '{"a": ' * 100_000}, "proxies"),
     ],
 )
 def test_hostile_connections_are_refused(

@@ -13,6 +13,7 @@ from airflow_provider_scorecards.client.errors import (
     ScorecardsError,
 )
 from airflow_provider_scorecards.client.query import ScoresQuery
+from airflow_provider_scorecards.client.settings import settings_from_connection
 from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
 from airflow_provider_scorecards.operators.snapshots import load_baseline
 from tests.conftest import CONN_ENV
@@ -84,3 +85,10 @@ def test_a_deep_template_value_is_an_invalid_parameter() -> None:
 
     with pytest.raises(InvalidParameterError):
         coerce_str_list("rule_ids", "[" * 30_000)
+
+
+def test_a_deep_proxies_extra_is_an_invalid_parameter() -> None:
+    """Read here, not through an ``AIRFLOW_CONN_*``: Airflow's masker keeps a connection's extra for good."""
+    extra = {"app_key_secret": "APP-deep-1", "proxies": '{"a": ' * 100_000}
+    with pytest.raises(InvalidParameterError, match="proxies"):
+        settings_from_connection("deep", "datadogscorecards", "KEY-deep-1", extra)
