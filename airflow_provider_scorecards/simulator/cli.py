@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     sim = ScorecardsSimulator(
         seed=args.seed,
         entities=args.entities,
-        organisation=Organisation.from_json_file(args.org_file) if args.org_file else None,
+        organisation=_organisation(parser, args.org_file) if args.org_file else None,
         api_key=args.api_key,
         app_key=args.app_key,
         host=args.host,
@@ -147,6 +147,17 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         sim.stop()
     return 0
+
+
+def _organisation(parser: argparse.ArgumentParser, path: str) -> Organisation:
+    """Read ``--org-file``, or end with one line naming the file and what is wrong with it."""
+    try:
+        return Organisation.from_json_file(path)
+    except OSError as exc:
+        parser.error(f"argument --org-file: cannot read {path}: {exc.strerror or exc}")
+    except (ValueError, KeyError, TypeError) as exc:
+        what = f"a missing or unknown name: {exc}" if isinstance(exc, KeyError) else str(exc)[:200]
+        parser.error(f"argument --org-file: {path} is not an organisation saved as JSON ({what})")
 
 
 def _bind_problem(host: str, port: int, exc: OSError) -> str:

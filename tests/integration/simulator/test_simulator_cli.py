@@ -163,3 +163,27 @@ def test_connection_forms_round_trip_through_airflow(form: str, monkeypatch: pyt
 def test_the_json_form_is_the_dict() -> None:
     with ScorecardsSimulator(seed=7, entities=5) as sim:
         assert json.loads(sim.connection_json()) == sim.connection_dict()
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (None, "cannot read"),
+        ("{not json", "is not an organisation saved as JSON (Expecting property name"),
+        ("[1, 2]", "is not an organisation saved as JSON (list indices"),
+        ('{"teams": []}', "is not an organisation saved as JSON (a missing or unknown name: 'rules')"),
+    ],
+)
+def test_an_unusable_org_file_is_one_clear_line(
+    content: str | None, problem: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    org_file = tmp_path / "org.json"
+    if content is not None:
+        org_file.write_text(content)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--org-file", str(org_file)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument --org-file: {'cannot read ' if content is None else ''}{org_file}" in err
+    assert problem in err
+    assert "Traceback" not in err
