@@ -9,7 +9,7 @@ import time
 from contextlib import suppress
 from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.configuration import conf
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
@@ -69,7 +69,7 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
     :class:`~airflow_provider_scorecards.operators.base.DatadogScorecardsGateBaseOperator`); the failing rules
     are explained in the timeout report, deferred or in poke mode (not in reschedule mode, where each poke
     is a new process). The ``verdict`` XCom is pushed when the wait ends: met, dry run, failed or timed
-    out.
+    out. A deferral that outlives ``timeout`` by 5 minutes (no triggerer ran it) ends with one last check.
 
     Outcomes: met → the records that met the condition are the return value. ``timeout`` →
     ``AirflowSensorTimeout`` whose message lists every failing id with its value and the bound (a skip with
@@ -221,7 +221,15 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
         try:
             return super(BaseSensorOperator, self).resume_execution(next_method, next_kwargs, context)
         except TaskDeferralTimeout as exc:
-            self._raise_timeout(f"Deferral timed out ({exc}) before the trigger reported")
+            head = f"Deferral timed out ({exc}) before the trigger reported"
+        try:  # no trigger ran in time: one last poke decides, and leaves its verdict
+            if isinstance(done := self.poke(context), PokeReturnValue):
+                return done.xcom_value
+        except _GateEnded as exc:
+            raise AirflowFailException(str(exc)) from None
+        except ScorecardsError as exc:
+            head = f"{head}; the last check failed: {type(exc).__name__}: {exc}"
+        self._raise_timeout(head, context)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
         """Finish a deferred wait from the trigger's event: the passing records, a timeout or a failure."""
@@ -255,8 +263,8 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
             self._last_report = self._publish(context, self._decision)["report"]
         return f"{head}\n{self._last_report}" if self._last_report else head
 
-    def _raise_timeout(self, head: str) -> None:
-        message = self._timeout_message(head)
+    def _raise_timeout(self, head: str, context: Context | None = None) -> NoReturn:
+        message = self._timeout_message(head, context)
         if self.soft_fail:
             raise AirflowSkipException(message)
         raise AirflowSensorTimeout(message)

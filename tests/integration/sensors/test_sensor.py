@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_scorecards._compat import TaskDeferred
+from airflow_provider_scorecards._compat import AirflowSensorTimeout, AirflowSkipException, TaskDeferred
 from airflow_provider_scorecards.client.query import ScoresQuery
 from airflow_provider_scorecards.gate.condition import GateCondition
 from airflow_provider_scorecards.sensors.scores import DatadogScoreThresholdSensor
@@ -322,6 +322,65 @@ async def test_a_timeout_before_the_first_check_reports_the_sensors_check(
     assert (event["status"], event["report"]) == ("timeout", "the check before deferring")
     assert event["verdict"] == {"met": False, "failing": ["x"]}  # deferred, so not met, whatever it says
     assert not sim_conn.score_requests()
+
+
+class _TaskInstance:
+    """The one call the sensor makes on its task instance: the ``verdict`` XCom."""
+
+    map_index = -1
+
+    def __init__(self) -> None:
+        self.pushed: dict[str, Any] = {}
+
+    def xcom_push(self, *, key: str, value: Any) -> None:
+        self.pushed[key] = value
+
+
+def _resume_after_deferral_timeout(sensor: DatadogScoreThresholdSensor, ti: _TaskInstance) -> Any:
+    """Resume ``sensor`` as the task runner does once the deferral outlived its timeout (no event)."""
+    operator = pytest.importorskip("airflow.sdk.bases.operator")
+    if not hasattr(operator, "TriggerFailureReason"):
+        pytest.skip("this Airflow reports a trigger's timeout another way")
+    error = {"error": operator.TriggerFailureReason.TRIGGER_TIMEOUT}
+    return sensor.resume_execution(operator.TRIGGER_FAIL_REPR, error, {"ti": ti})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("soft_fail", "raised"), [(False, AirflowSensorTimeout), (True, AirflowSkipException)]
+)
+def test_a_deferral_timeout_ends_with_a_last_check_and_its_verdict(
+    sim_conn: ScorecardsSimulator, soft_fail: bool, raised: type[Exception]
+) -> None:
+    watched = sim_conn.org.entities[0].id
+    sensor = DatadogScoreThresholdSensor(
+        task_id="gate", aggregation="by-entity", score_ids=[watched], min_score=1.0, soft_fail=soft_fail
+    )
+    ti = _TaskInstance()
+    with pytest.raises(raised, match="Deferral timed out") as ended:
+        _resume_after_deferral_timeout(sensor, ti)
+    assert f"{watched}: score=" in str(ended.value)
+    assert ti.pushed["verdict"]["met"] is False
+    assert ti.pushed["verdict"]["failing"] == [watched]
+
+
+def test_a_deferral_timeout_whose_last_check_meets_the_gate_succeeds(sim_conn: ScorecardsSimulator) -> None:
+    watched = sim_conn.org.entities[0].id
+    sensor = DatadogScoreThresholdSensor(
+        task_id="gate", aggregation="by-entity", score_ids=[watched], min_score=0.0
+    )
+    ti = _TaskInstance()
+    (record,) = _resume_after_deferral_timeout(sensor, ti)
+    assert record["id"] == watched
+    assert ti.pushed["verdict"]["met"] is True
+
+
+def test_a_deferral_timeout_whose_last_check_fails_says_why(fresh_conn: ScorecardsSimulator) -> None:
+    fresh_conn.faults.inject("status", count=100, status=503)
+    sensor = DatadogScoreThresholdSensor(
+        task_id="gate", aggregation="by-team", min_score=0.5, max_consecutive_failures=1
+    )
+    with pytest.raises(AirflowSensorTimeout, match=r"Deferral timed out .*the last check failed: .*503"):
+        _resume_after_deferral_timeout(sensor, _TaskInstance())
 
 
 # -- the check operator ------------------------------------------------------------------------------
