@@ -65,7 +65,10 @@ def coerce_float(
     gate could honour.
     """
     number = _number(value, float)
-    finite = None if number is None or not math.isfinite(number) else float(number)
+    try:
+        finite = None if number is None or not math.isfinite(number) else float(number)
+    except OverflowError:  # an int beyond any float
+        finite = None
     return float(_in_range(name, value, finite, minimum, maximum, "a number"))
 
 
@@ -95,8 +98,8 @@ def _in_range(
 def coerce_optional_float(
     name: str, value: Any, *, minimum: float | None = None, maximum: float | None = None
 ) -> float | None:
-    """Read an optional float: unset (``None``, ``"None"``, ``""``) is None, else as :func:`coerce_float`."""
-    return None if is_unset(value) else coerce_float(name, value, minimum=minimum, maximum=maximum)
+    """Read an optional float: ``None`` or ``"None"`` is None, else as :func:`coerce_float` (blank fails)."""
+    return None if is_none(value) else coerce_float(name, value, minimum=minimum, maximum=maximum)
 
 
 def coerce_optional_str(name: str, value: Any) -> str | None:
@@ -234,8 +237,9 @@ def _parse_text(text: str, kind: Any) -> Any:
             raise
         try:
             tree = ast.parse(stripped, mode="eval")
-            if kind is dict and isinstance(tree.body, ast.Dict):  # literal_eval keeps the last of two keys
-                _no_duplicates([(str(k.value), None) for k in tree.body.keys if isinstance(k, ast.Constant)])
+            for node in ast.walk(tree) if kind is dict else ():  # literal_eval keeps the last of two keys
+                if isinstance(node, ast.Dict):
+                    _no_duplicates([(str(k.value), None) for k in node.keys if isinstance(k, ast.Constant)])
             parsed = ast.literal_eval(tree)
         except DuplicateKeyError:
             raise

@@ -17,7 +17,7 @@ from airflow_provider_scorecards.client.coercion import (
     coerce_choice,
     coerce_optional_float,
     coerce_str_list,
-    is_unset,
+    is_none,
 )
 from airflow_provider_scorecards.client.errors import InvalidParameterError, render_id
 from airflow_provider_scorecards.client.pages import (
@@ -77,7 +77,7 @@ class GateCondition:
         bound_required: bool = True,
     ) -> GateCondition:
         """Coerce and validate every argument; ``bound_required=False`` accepts a gate without a bound."""
-        name = "score" if is_unset(field) else str(field).strip()
+        name = "score" if is_none(field) else str(field).strip()
         if name not in NUMERIC_FIELDS:
             raise InvalidParameterError("field", field, f"expected one of {', '.join(NUMERIC_FIELDS)}")
         low_score = coerce_optional_float("min_score", min_score, minimum=0.0, maximum=1.0)
@@ -125,7 +125,7 @@ class GateCondition:
             max_drop=drop,
             on_missing_baseline=(
                 "pass"
-                if is_unset(on_missing_baseline)
+                if is_none(on_missing_baseline)
                 else coerce_choice("on_missing_baseline", on_missing_baseline, ("pass", "fail"))
             ),
             score_ids=coerce_str_list("score_ids", score_ids),

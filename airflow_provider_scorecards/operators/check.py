@@ -95,15 +95,7 @@ class DatadogScoreCheckOperator(DatadogScorecardsGateBaseOperator):
         """
         if any(is_run_time_value(getattr(self, name)) for name in (*GATE_ARGS, *COMPARISON_ARGS)):
             return
-        if self.max_drop is None:
-            _no_baseline_without_max_drop(self.baseline)
-        elif is_unset(self.baseline):
-            raise InvalidParameterError(
-                "baseline",
-                self.baseline,
-                "max_drop compares with a baseline: give a snapshot path or records",
-            )
-        self.gate_condition()  # every bound and the drop, checked as at run time
+        _check_pairing(self.gate_condition().max_drop, self.baseline)  # every bound checked as at run time
 
     def gate_condition(self) -> GateCondition:
         """Build the condition from the rendered arguments: the gate arguments plus the comparison."""
@@ -128,8 +120,8 @@ class DatadogScoreCheckOperator(DatadogScorecardsGateBaseOperator):
     def _baseline(self, args: GateArguments) -> list[Record] | None:
         """Read the baseline's records (validated), or None when there is none yet; log which it is."""
         condition = args.condition
+        _check_pairing(condition.max_drop, self.baseline)
         if condition.max_drop is None:
-            _no_baseline_without_max_drop(self.baseline)
             return None
         from airflow_provider_scorecards.operators.snapshots import load_baseline
 
@@ -153,8 +145,13 @@ class DatadogScoreCheckOperator(DatadogScorecardsGateBaseOperator):
         return loaded.records
 
 
-def _no_baseline_without_max_drop(baseline: Any) -> None:
-    if not is_unset(baseline):
+def _check_pairing(max_drop: float | None, baseline: Any) -> None:
+    """Refuse a baseline without ``max_drop``, and ``max_drop`` without a baseline (blank or None)."""
+    if max_drop is None and not is_unset(baseline):
         raise InvalidParameterError(
             "max_drop", None, "a baseline is only compared with max_drop: give the largest allowed drop"
+        )
+    if max_drop is not None and is_unset(baseline):
+        raise InvalidParameterError(
+            "baseline", baseline, "max_drop compares with a baseline: give a snapshot path or records"
         )

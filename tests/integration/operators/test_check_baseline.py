@@ -101,6 +101,17 @@ def test_a_corrupt_baseline_fails_before_any_request(
     assert f"Invalid baseline='file://{path}': line 3 is not valid JSON" in out
 
 
+@pytest.mark.parametrize("rendered", [None, ""])
+def test_a_baseline_that_renders_to_nothing_is_refused_not_a_first_run(
+    history_sim: ScorecardsSimulator, rendered: str | None, capfd: pytest.CaptureFixture[str]
+) -> None:
+    history_sim.reset_log()
+    result = check({"baseline": rendered})
+    assert result.task_states["check"] == "failed"  # not up_for_retry although retries=3
+    assert not history_sim.score_requests()
+    assert "max_drop compares with a baseline: give a snapshot path or records" in capfd.readouterr().out
+
+
 def test_check_arguments_are_validated_at_parse() -> None:
     from airflow_provider_scorecards.operators.scores import DatadogScoreCheckOperator
 

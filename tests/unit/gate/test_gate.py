@@ -103,6 +103,13 @@ def test_empty_result_never_opens_the_gate() -> None:
         ({"field": "total_fail", "max_value": -1}, "max_value", "at least 0"),
         ({"min_score": 0.5, "match": "most"}, "match", "'all' or 'any'"),
         ({"min_score": 0.5, "on_missing": "retry"}, "on_missing", "'wait', 'fail' or 'ignore'"),
+        # a blank (a template that rendered nothing) is not an omitted bound: None is
+        ({"min_score": "", "max_score": 1.0}, "min_score", "a number"),
+        ({"min_score": " ", "max_drop": 0.1}, "min_score", "a number"),
+        ({"field": "", "min_score": 0.5}, "field", "expected one of"),
+        ({"max_drop": 0.1, "on_missing_baseline": ""}, "on_missing_baseline", "'pass' or 'fail'"),
+        ({"min_score": 10**400}, "min_score", "from 0.0 to 1.0"),
+        ({"field": "total_fail", "max_value": 10**400}, "max_value", "a number"),
     ],
 )
 def test_invalid_conditions(kwargs: dict[str, Any], parameter: str, fragment: str) -> None:

@@ -87,6 +87,8 @@ def test_no_waivers(value: Any) -> None:
         ({f"service:{i}": "2026-12-31" for i in range(501)}, "at most 500 waivers"),
         (f"{{'{CHECKOUT}': '2026-12-31', '{CHECKOUT}': '2027-12-31'}}", "waived twice"),
         (f"{{'{CHECKOUT}': '2026-12-31', ' {CHECKOUT}': '2027-12-31'}}", "waived twice"),
+        (f'{{"{CHECKOUT}": {{"until": "2020-01-01", "until": "2999-12-31"}}}}', "'until' is waived twice"),
+        (f"{{'{CHECKOUT}': {{'until': '2020-01-01', 'until': '2999-12-31'}}}}", "'until' is waived twice"),
         ({CHECKOUT: "9999-12-31"}, "from 2000-01-01 to 2999-12-31"),
         ({CHECKOUT: {"until": "3000-01-01"}}, "from 2000-01-01 to 2999-12-31"),
         ({CHECKOUT: date(1, 1, 1)}, "from 2000-01-01 to 2999-12-31"),
