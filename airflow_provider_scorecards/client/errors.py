@@ -15,6 +15,7 @@ trigger event or XCom, and a 20 MB error string must not become a 20 MB exceptio
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from types import NoneType, UnionType
@@ -33,6 +34,8 @@ MAX_ERROR_ITEMS = 10
 MAX_ID_CHARS = 200
 """Longest score id, entity reference or rule id shown in a report line or a log (characters)."""
 REDACTED = "***"
+MIN_HELD_SECRET = 8
+"""Shortest secret an answer is searched for (:meth:`ServerText.held_in`)."""
 _NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -68,7 +71,7 @@ def _escape(ch: str) -> str:
 
 
 class ServerText:
-    """Makes text that came from the server fit for a message: the secrets replaced, then rendered.
+    """Makes text that came from the server fit for a message: rendered, then the secrets replaced.
 
     ``secrets`` are the connection's credentials (keys, token, proxy passwords), matched regardless of
     case. The text is cut before it is scrubbed (a 20 MB string costs no 20 MB search), and what could be
@@ -79,6 +82,13 @@ class ServerText:
         unique = sorted({s for s in secrets if s}, key=len, reverse=True)
         self._longest = len(unique[0]) if unique else 0
         self._pattern = re.compile("|".join(map(re.escape, unique)), re.IGNORECASE) if unique else None
+        # Datadog's keys are 32 or 40 characters; a shorter secret (a test's) would match answers by chance.
+        self._encoded = tuple(secret.lower().encode() for secret in unique if len(secret) >= MIN_HELD_SECRET)
+
+    def held_in(self, body: bytes) -> bool:
+        """Tell whether a body holds a secret as sent, in any case (a server that echoes what it got)."""
+        lowered = body.lower() if self._encoded else b""
+        return any(secret in lowered for secret in self._encoded)
 
     def clean(self, text: Any, limit: int = MAX_SERVER_TEXT) -> str:
         """Return ``text`` scrubbed of the secrets, on one line and at most ``limit`` characters.
@@ -88,12 +98,13 @@ class ServerText:
         """
         window = limit + self._longest
         raw = text if isinstance(text, str) else _safe_str(text, window)
-        cut = len(raw) > window
-        raw = self.scrub(raw[:window])
+        rendered = render_server_text(raw[:window], window)
+        shown = rendered.removesuffix("... (cut)")
+        cut = len(raw) > window or len(shown) < len(rendered)
+        shown = self.scrub(shown)  # after rendering: its escapes (``\x1b``) may spell a secret
         if cut:
-            raw = raw[: max(len(raw) - self._longest, 0)]
-        rendered = render_server_text(raw, limit)
-        return rendered if not cut or rendered.endswith("... (cut)") else rendered + "... (cut)"
+            shown = shown[: max(len(shown) - self._longest, 0)]
+        return shown[:limit] + "... (cut)" if cut or len(shown) > limit else shown
 
     def scrub(self, text: str) -> str:
         """Return ``text`` with every secret replaced and nothing else changed (text the provider sends)."""
@@ -280,7 +291,8 @@ def refusal(
     """Return the error for a body the decoder refused, naming its first problem (item, id, field, value).
 
     The body is read again, loosely, only to name what is wrong; the page is refused whatever is found.
-    A body that is not JSON at all raises ``json``'s ``ValueError`` here, for the transport to retry.
+    A body that is not JSON at all (cut short, not UTF-8) raises its ``ValueError`` here, for the transport
+    to retry; JSON that Python will not read (an integer of thousands of digits) is refused.
     """
     if isinstance(refused, RecursionError):
         return ScorecardsResponseError(f"{where}: {nested}")
@@ -288,6 +300,10 @@ def refusal(
         payload = load_json(body)
     except RecursionError:
         return ScorecardsResponseError(f"{where}: {nested}")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise
+    except ValueError:
+        return ScorecardsResponseError(f"{where}: {refused}")
     return ScorecardsResponseError(f"{where}{problem(payload) or f': {refused}'}")
 
 

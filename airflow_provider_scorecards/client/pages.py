@@ -162,7 +162,7 @@ def decode_page(body: bytes, offset: int, *, raw: bool = False) -> Page:
         page = msgspec.json.decode(body, type=_Page)
         records = [_record(score) for score in page.data]
         items = load_json(body)["data"] if raw else records  # the objects as sent, once they are known valid
-    except (msgspec.DecodeError, RecursionError, _Impossible) as exc:  # ValidationError is a DecodeError
+    except (ValueError, RecursionError, _Impossible) as exc:  # msgspec's errors, and raw JSON Python refuses
         raise refusal(body, f"page at offset {offset}", exc, _page_problem, nested=_NESTED) from None
     total = page.meta.total if page.meta is not None else None
     if type(total) is not int or total < 0:

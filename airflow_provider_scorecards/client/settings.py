@@ -272,8 +272,12 @@ def _proxies(value: Any, base_url: str) -> dict[str, str] | None:
     proxies = {key: url.strip() for key, url in value.items()}
     target = urlsplit(base_url).scheme
     for key, url in proxies.items():
-        parts = urlsplit(url)
-        if parts.scheme not in PROXY_SCHEMES or not parts.hostname:
+        try:
+            parts = urlsplit(url)
+            hostname = parts.hostname
+        except ValueError:  # an unclosed "[": not a URL at all
+            hostname = None
+        if not hostname or parts.scheme not in PROXY_SCHEMES:
             raise InvalidParameterError(
                 "proxies", shown_url(url), f"expected a proxy URL ({', '.join(PROXY_SCHEMES)})"
             )
@@ -282,7 +286,7 @@ def _proxies(value: Any, base_url: str) -> dict[str, str] | None:
                 "proxies", shown_url(url), "expected a proxy URL with its user and password percent-encoded"
             )
         carries_plain_http = target == "http" and (key in ("http", "all") or key.startswith("http://"))
-        if carries_plain_http and parts.scheme == "http" and not is_loopback(parts.hostname):
+        if carries_plain_http and parts.scheme == "http" and not is_loopback(hostname):
             raise InvalidParameterError(
                 "proxies",
                 shown_url(url),

@@ -82,12 +82,11 @@ def environment_proxies(base_url: str) -> dict[str, str]:
 
 
 def _host_and_port(url: str) -> str:
-    parts = urlsplit(url if "://" in url else f"http://{url}")
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:  # an environment's proxy with a malformed port: requests says more when it fails
-        return parts.hostname or "?"
-    return f"{parts.hostname}:{port}"
+        parts = urlsplit(url if "://" in url else f"http://{url}")
+        return f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+    except ValueError:  # an environment's malformed proxy URL: requests says more when it fails
+        return "?"
 
 
 class _RetryableAnswer(Exception):
@@ -256,9 +255,13 @@ class Transport:
                     response.close()
             except (self._request_errors, OSError) as exc:
                 raise self._failure(exc, where, clock.expired) from None
-            if clock.expired:  # a cut answer can look complete (headers ended by the shutdown)
+            if clock.expired and ok:  # a cut answer can look complete (headers ended by the shutdown)
                 raise self._failure(None, where, expired=True)
         if ok:
+            if self._text.held_in(content):  # else its ids and names would carry the key everywhere
+                raise ScorecardsResponseError(
+                    f"{where}: the answer holds a credential of the connection; refused"
+                )
             try:
                 return decode(content)
             except ScorecardsResponseError as exc:
@@ -276,19 +279,33 @@ class Transport:
         raise _RetryableAnswer(error, rate_limit_wait(status, response.headers), unprocessed=status == 429)
 
     def _read_body(self, response: requests.Response, where: str, limit: int, whole: bool) -> bytes:
-        """Read the body in chunks, never beyond ``limit`` bytes (an error body, not ``whole``, is cut)."""
+        """Read the body in chunks, never beyond ``limit`` bytes.
+
+        An error body (not ``whole``) is cut at ``limit``, and what arrived of it is kept when reading it
+        fails (cut short, garbled, past the deadline): its status decides, not its body.
+        """
         declared = response.headers.get("Content-Length", "")
-        if whole and declared.isdigit() and len(declared) < 20 and int(declared) > limit:
+        if (
+            whole
+            and declared.isascii()
+            and declared.isdigit()
+            and len(declared) < 20
+            and int(declared) > limit
+        ):
             raise self._too_large(where, limit)
         chunks: list[bytes] = []
         size = 0
-        for chunk in response.iter_content(min(CHUNK_BYTES, limit + 1)):
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > limit:
-                if whole:
-                    raise self._too_large(where, limit)
-                return b"".join(chunks)[:limit]
+        try:
+            for chunk in response.iter_content(min(CHUNK_BYTES, limit + 1)):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > limit:
+                    if whole:
+                        raise self._too_large(where, limit)
+                    return b"".join(chunks)[:limit]
+        except (self._request_errors, OSError):
+            if whole:
+                raise
         return b"".join(chunks)
 
     def _too_large(self, where: str, limit: int) -> ScorecardsResponseError:

@@ -267,6 +267,25 @@ def _echo_keys_as(status: int) -> Behaviour:
 _echo_keys = _echo_keys_as(403)
 
 
+def _error_body_cut_short(handler: BaseHTTPRequestHandler) -> None:
+    handler.send_response(403)
+    handler.send_header("Content-Length", "500")
+    handler.end_headers()
+    handler.wfile.write(b'{"errors": [{"detail": "cut')
+
+
+def _key_as_a_score_id(handler: BaseHTTPRequestHandler) -> None:
+    page = {
+        "data": [{"id": f"service:{handler.headers['DD-API-KEY']}", "type": "score"}],
+        "meta": {"total": 1},
+    }
+    _answer(200, json.dumps(page).encode())(handler)
+
+
+def _content_length_not_ascii(handler: BaseHTTPRequestHandler) -> None:
+    handler.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: \xb2\r\nConnection: close\r\n\r\n" + EMPTY_PAGE)
+
+
 HOSTILE_CELLS: tuple[tuple[str, Behaviour, frozenset[str], int, float], ...] = (
     (
         "body dripping 1 byte / 50 ms",
@@ -298,6 +317,37 @@ HOSTILE_CELLS: tuple[tuple[str, Behaviour, frozenset[str], int, float], ...] = (
         frozenset({"ScorecardsAuthError"}),
         1,
         5,
+    ),
+    # An error whose body cannot be read is still the error its status says, at once.
+    ("403 whose body is cut short", _error_body_cut_short, frozenset({"ScorecardsAuthError"}), 1, 5),
+    (
+        "401 with a body that is not the gzip it claims",
+        _answer(401, b"not gzip", {"Content-Encoding": "gzip"}),
+        frozenset({"ScorecardsAuthError"}),
+        1,
+        5,
+    ),
+    (
+        "401 dripping its body",
+        drip_body(0.05, chunks=400, status=401),
+        frozenset({"ScorecardsAuthError"}),
+        1,
+        5,
+    ),
+    ("200 with the API key as a score id", _key_as_a_score_id, frozenset({"ScorecardsResponseError"}), 1, 5),
+    (
+        "200 with a 5000-digit meta.total",
+        _answer(200, b'{"data": [], "meta": {"total": ' + b"1" * 5000 + b"}}"),
+        frozenset({"ScorecardsResponseError"}),
+        1,
+        5,
+    ),
+    (
+        "200 with Content-Length: \u00b2",
+        _content_length_not_ascii,
+        frozenset({"ScorecardsTransportError"}),
+        3,
+        8,
     ),
     (
         "X-RateLimit-Remaining: inf",

@@ -119,12 +119,12 @@ def answer(
     handler.wfile.write(body)
 
 
-def drip_body(every: float, chunks: int = 1000) -> Behaviour:
+def drip_body(every: float, chunks: int = 1000, status: int = 200) -> Behaviour:
     """Send the headers at once, then the body a byte every ``every`` seconds (each gap under any timeout)."""
 
     def behave(handler: BaseHTTPRequestHandler) -> None:
         body = b" " * chunks + EMPTY_PAGE
-        handler.send_response(200)
+        handler.send_response(status)
         handler.send_header("Content-Length", str(len(body)))
         handler.end_headers()
         handler.wfile.flush()

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.import_probe import loaded_by
 from tests.reliability.fault_matrix import (
     FETCH_CELLS,
+    HOSTILE_CELLS,
     TRIGGER_CELLS,
     WRITE_CELLS,
     Cell,
     WriteCell,
     run_fetch_cell,
+    run_hostile_cell,
     run_trigger_cell,
     run_write_cell,
 )
@@ -41,6 +45,21 @@ def test_trigger_cell(cell: Cell, concurrency: None, monkeypatch: pytest.MonkeyP
     assert result.outcome in cell.outcomes, result
     assert result.requests <= cell.max_requests, result
     assert result.seconds <= cell.max_seconds, result
+
+
+@pytest.mark.parametrize(
+    ("name", "behave", "outcomes", "max_requests", "max_seconds"),
+    HOSTILE_CELLS,
+    ids=[c[0] for c in HOSTILE_CELLS],
+)
+def test_hostile_cell(
+    name: str, behave: Any, outcomes: frozenset[str], max_requests: int, max_seconds: float
+) -> None:
+    outcome, requests, seconds, leaked = run_hostile_cell(name, behave)
+    assert outcome in outcomes, (outcome, requests, seconds)
+    assert requests <= max_requests, (outcome, requests, seconds)
+    assert seconds <= max_seconds, (outcome, requests, seconds)
+    assert not leaked
 
 
 def test_a_403_makes_exactly_one_request() -> None:

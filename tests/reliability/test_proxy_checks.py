@@ -140,6 +140,7 @@ def test_the_environment_s_proxy_password_is_scrubbed_from_errors(
         f"user:{PROXY_PASSWORD}@proxy.corp.example:3128",  # no scheme: urlsplit reads "user" as one
         f"http://user:{PROXY_PASSWORD}/x@proxy.corp.example:3128",  # a "/" left unencoded
         f"http://user:{PROXY_PASSWORD}?x@proxy.corp.example:3128",
+        f"http://user:{PROXY_PASSWORD}@[proxy.corp.example:3128",  # an unclosed "[": urlsplit raises
     ],
 )
 def test_a_malformed_proxy_url_is_refused_without_its_password(proxy: str) -> None:
@@ -150,3 +151,15 @@ def test_a_malformed_proxy_url_is_refused_without_its_password(proxy: str) -> No
     assert info.value.parameter == "proxies"
     assert PROXY_PASSWORD not in str(info.value)
     assert "proxy.corp.example:3128" in str(info.value)
+
+
+def test_a_malformed_proxy_url_in_the_environment_is_a_typed_error(
+    environment_without_proxies: pytest.MonkeyPatch,
+) -> None:
+    from airflow_provider_scorecards.client.errors import ScorecardsError
+
+    environment_without_proxies.setenv("HTTP_PROXY", f"http://user:{PROXY_PASSWORD}@[::1:3128")
+    environment_without_proxies.setenv(CONN_ENV, _connection())
+    with DatadogScorecardsHook() as hook, pytest.raises(ScorecardsError) as info:
+        hook.get_conn().get_page(ScoresQuery.build("by-kind"))
+    assert PROXY_PASSWORD not in str(info.value)

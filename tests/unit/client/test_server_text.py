@@ -27,9 +27,31 @@ def test_forged_lines_and_reordering_are_shown_as_escapes() -> None:
     assert render_id(hostile) == ("service:x\\nScore gate met; deploying:\\r\\x1b[32mok\\u202e\\u200b\\u2028")
 
 
-def test_the_secrets_are_scrubbed_before_the_text_is_rendered() -> None:
+def test_the_text_is_rendered_and_the_secrets_scrubbed() -> None:
     assert ServerText(["s3cr3t!"]).clean("key=s3cr3t!\nS3CR3T!", 100) == "key=***\\n***"
     assert ServerText().clean("y" * 50, 10) == "y" * 10 + CUT
+
+
+@st.composite
+def secret_and_text(draw: st.DrawFn) -> tuple[str, str]:
+    """A hex key, and text mixing it, its halves, and the character whose escape spells its start."""
+    secret = draw(st.text(alphabet="0123456789abcdef", min_size=8, max_size=40))
+    spelled = chr(int(secret[:2], 16)) + secret[2:]  # rendered as \x1b... when secret starts with 1b
+    pieces = st.sampled_from([secret, secret.upper(), secret[:5], secret[5:], spelled, "\\x", "\n", "\x1b"])
+    text = "".join(draw(st.lists(st.one_of(pieces, st.text(max_size=4)), max_size=12)))
+    return secret, text
+
+
+@given(secret_and_text(), st.integers(min_value=1, max_value=120))
+def test_no_secret_survives_cleaning_whatever_the_text_and_limit(case: tuple[str, str], limit: int) -> None:
+    secret, text = case
+    shown = ServerText([secret]).clean(text, limit)
+    assert secret not in shown.lower()
+    assert len(shown) <= limit + len(CUT)
+
+
+def test_an_escape_that_spells_a_secret_is_scrubbed() -> None:
+    assert ServerText(["1bc4f0e2a9d8"]).clean("invalid key \x1bc4f0e2a9d8", 100) == "invalid key \\x***"
 
 
 def test_a_value_that_is_not_text_is_rendered_too() -> None:

@@ -186,13 +186,18 @@ def test_service_names_of_entity_ids() -> None:
 
 
 class _HostileOutcomes(BaseHTTPRequestHandler):
-    """Answers every outcomes request with remarks that echo the key, control characters and a flood."""
+    """Answers every outcomes request with remarks that echo the key, control characters and a flood.
 
-    api_key = ""
+    The key is spelled with a JSON escape (``\\u0068ostile...``), which only the decoded text holds: an
+    answer holding it as sent is refused whole (``_EchoingOutcomes``).
+    """
+
+    escape_key = True
 
     def do_GET(self) -> None:
-        remarks = f"key {self.headers.get('DD-API-KEY')}\x1b[31m\nred\x00" + "x" * 50_000
-        body = json.dumps(
+        key = str(self.headers.get("DD-API-KEY"))
+        remarks = f"key {key}\x1b[31m\nred\x00" + "x" * 50_000
+        text = json.dumps(
             {
                 "data": [
                     {"id": "r\\svc", "attributes": {"state": "fail", "remarks": remarks}},
@@ -200,7 +205,8 @@ class _HostileOutcomes(BaseHTTPRequestHandler):
                     {"id": "q\\svc", "attributes": {"remarks": "state not sent"}},
                 ]
             }
-        ).encode()
+        )
+        body = (text.replace(key, f"\\u{ord(key[0]):04x}{key[1:]}") if self.escape_key else text).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/vnd.api+json")
         self.send_header("Content-Length", str(len(body)))
@@ -211,9 +217,13 @@ class _HostileOutcomes(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def hostile_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _HostileOutcomes)
+class _EchoingOutcomes(_HostileOutcomes):
+    escape_key = False
+
+
+@pytest.fixture(params=[_HostileOutcomes])
+def hostile_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), request.param)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -238,6 +248,20 @@ def test_remarks_are_capped_and_scrubbed_of_keys_and_control_characters(hostile_
     assert "\x1b" not in text
     assert "\x00" not in text
     assert 200 < max(len(r.remarks or "") for r in rules) <= 300 + len("... (cut)")
+
+
+@pytest.mark.parametrize("hostile_url", [_EchoingOutcomes], indirect=True)
+def test_an_answer_echoing_the_key_is_refused_and_the_explanation_says_so(hostile_url: str) -> None:
+    key = "hostile-test-api-key-1234567890"
+    settings = settings_from_connection(
+        "t", "datadog_scorecards", key, {"app_key_secret": "app-secret-0987654321", "api_url": hostile_url}
+    )
+    with ScorecardsClient(explanation_settings(settings)) as client:
+        explanations = explain_failures(client, ["service:svc"])
+    (item,) = explanations.items
+    assert item.unavailable is not None
+    assert "holds a credential of the connection" in item.unavailable
+    assert key not in json.dumps(explanations.as_dict())
 
 
 def test_the_verdict_document(sim: ScorecardsSimulator) -> None:
