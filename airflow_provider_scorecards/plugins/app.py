@@ -50,8 +50,8 @@ async def _policy(request: Request, call_next: Callable[[Request], Awaitable[Res
 def _document(value: Any) -> dict[str, Any] | None:
     """Return an XCom's stored value as a gate's verdict, or None when it is not one.
 
-    Any task may push a ``verdict`` of its own: only a mapping with a boolean ``met`` and lists of ids is
-    shown as a gate's (stored as JSON text or as JSON).
+    Any task may push a ``verdict`` of its own: only a mapping with a boolean ``met`` and lists of ids
+    (strings) is shown as a gate's (stored as JSON text or as JSON).
     """
     if isinstance(value, str | bytes):
         try:
@@ -60,8 +60,8 @@ def _document(value: Any) -> dict[str, Any] | None:
             return None
     if not (isinstance(value, dict) and isinstance(value.get("met"), bool)):
         return None
-    lists = all(isinstance(value.get(key, []), list) for key in ("failing", "missing", "waived"))
-    return value if lists else None
+    ids = [value.get(key, []) for key in ("failing", "missing", "waived")]
+    return value if all(isinstance(i, list) and all(type(x) is str for x in i) for i in ids) else None
 
 
 @app.get("/verdict", response_class=HTMLResponse, dependencies=[may_read_xcoms])

@@ -26,4 +26,10 @@ with DAG(
         """A task of the user's own that pushes a ``verdict`` of another shape."""
         ti.xcom_push(key="verdict", value={"failing": 5, "missing": 3})
 
+    @task
+    def ids_not_text(ti: Any = None) -> None:
+        """A ``verdict`` of a gate's shape whose ids are not strings."""
+        ti.xcom_push(key="verdict", value={"met": False, "failing": [], "waived": [{"id": "service:a"}]})
+
     not_a_gate()
+    ids_not_text()

@@ -105,9 +105,10 @@ def test_a_task_without_a_verdict_is_not_a_gate(client: Any, failed: Any) -> Non
 def test_a_verdict_xcom_of_another_shape_is_not_a_gate(client: Any, failed: Any) -> None:
     """A user's own task pushing a ``verdict`` key is neither listed nor an error."""
     foreign = run_dag("ui_view_foreign")
-    answer = tab(client, foreign, "not_a_gate")
-    assert answer.status_code == 200
-    assert "not a Scorecards gate" in answer.text
+    for task_id in ("not_a_gate", "ids_not_text"):
+        answer = tab(client, foreign, task_id)
+        assert answer.status_code == 200
+        assert "not a Scorecards gate" in answer.text
     listed = client.get("/scorecards/gates", headers=token("viewer"))
     assert listed.status_code == 200
     assert "ui_view_foreign" not in listed.text
