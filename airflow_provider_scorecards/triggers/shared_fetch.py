@@ -325,3 +325,18 @@ class SharedFetches:
 
 SHARED_SCORES = SharedFetches()
 """The score fetches shared by the :class:`DatadogScoreThresholdTrigger` instances of this process."""
+
+
+def subscribe_scores(
+    conn_id: str, settings: ClientSettings, query: ScoresQuery, *, max_age: float, user_agent_suffix: str
+) -> Subscription:
+    """Subscribe to :data:`SHARED_SCORES`' fetches of ``query`` on this connection: every trigger's way in.
+
+    Keyed by connection id, a digest of the resolved settings (credentials included) and the query, so
+    that different connections or credentials never share; ``max_age`` as in :meth:`SharedFetches.subscribe`.
+    """
+    return SHARED_SCORES.subscribe(
+        ScoresKey.of(conn_id, settings, query),
+        max_age=max_age,
+        open_source=lambda: ScoresSource(settings, query, user_agent_suffix=user_agent_suffix),
+    )
