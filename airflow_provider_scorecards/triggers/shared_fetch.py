@@ -1,4 +1,4 @@
-"""One fetch per query per interval for all the score gates of one triggerer process that wait on it.
+"""One fetch per query per interval for all the score gates and asset watchers of one triggerer process.
 
 Triggers that would send the very same request to the very same place (:class:`ScoresKey`: connection
 id, resolved settings, query) subscribe to one entry (``async with SHARED_SCORES.subscribe(key, ...) as
@@ -324,7 +324,7 @@ class SharedFetches:
 
 
 SHARED_SCORES = SharedFetches()
-"""The score fetches shared by the :class:`DatadogScoreThresholdTrigger` instances of this process."""
+"""The score fetches shared by the score triggers of this process (threshold gates and asset watchers)."""
 
 
 def subscribe_scores(
