@@ -1,10 +1,10 @@
 """DatadogScoreThresholdTrigger: the deferrable sensor's wait, in the triggerer.
 
-The client is blocking (``requests``); every fetch runs in a worker thread of the event loop's bounded
-default executor (``asyncio.to_thread``), so the triggerer's loop is never blocked and no new HTTP
-dependency is needed. Triggers of one process that watch the same connection, credentials and query share
-one fetch per interval (:mod:`.shared_fetch`): 500 waiting gates on one scorecard cost one fetch per
-interval, not 500. What travels through ``serialize()`` is JSON only: the connection id, the query and
+The client is blocking (``requests``); every fetch runs in a worker thread of the shared fetches' own
+bounded pool (:mod:`.shared_fetch`), so the triggerer's loop is never blocked and no new HTTP dependency is
+needed. Triggers of one process that watch the same connection, credentials and query share one fetch per
+interval, the asset watchers' included: 500 waiting gates on one scorecard cost one fetch per interval,
+not 500. What travels through ``serialize()`` is JSON only: the connection id, the query and
 condition descriptions, intervals, the deadline, waivers and the sensor's check before deferring.
 """
 
