@@ -340,8 +340,8 @@ def push_verdict(context: Context, verdict: dict[str, Any]) -> None:
 def scorecards_hook(conn_id: str, concurrency: int = 4) -> DatadogScorecardsHook:
     """Build the hook of ``conn_id``: at run time only, as its module brings ``requests``.
 
-    Every task class, trigger and notifier builds its hook here; a trigger's has one connection, as its
-    blocking client runs in ``asyncio.to_thread``.
+    Every task class, trigger and notifier builds its hook here; a trigger only reads its settings (its
+    fetches go through ``triggers/shared_fetch.py``, one page at a time).
     """
     from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
 

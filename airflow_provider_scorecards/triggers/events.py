@@ -5,8 +5,10 @@ a watched value changes. The previous observation lives in ``triggers/event_stat
 store on 3.3+, memory on 3.0). One fetch per connection, query and interval: on 3.3+
 :meth:`~DatadogScoreEventTrigger.open_shared_stream` polls once for every watcher and each one's
 :meth:`~DatadogScoreEventTrigger.filter_shared_stream` applies its condition; otherwise
-:meth:`~DatadogScoreEventTrigger.run` chains the two. Errors never fire and never end the watcher: they back
-off (doubling from ``poll_interval``, up to an hour). Only validation is imported at module level.
+:meth:`~DatadogScoreEventTrigger.run` chains the two. Either way the polls go through the triggerer's
+shared fetches (``triggers/shared_fetch.py``, with the threshold gates'): bounded threads of their own.
+Errors never fire and never end the watcher: they back off (doubling from ``poll_interval``, up to an
+hour). Only validation is imported at module level.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ import json
 import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Hashable
-from contextlib import aclosing
+from contextlib import AsyncExitStack, aclosing
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+import airflow
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
 from airflow_provider_scorecards.client.coercion import coerce_bool, coerce_choice, coerce_float
@@ -34,8 +37,7 @@ from airflow_provider_scorecards.operators.base import GATE_ARGS, QUERY_ARGS, sc
 from airflow_provider_scorecards.triggers.event_state import Watch
 
 if TYPE_CHECKING:
-    from airflow_provider_scorecards.client.pages import Record
-    from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
+    from airflow_provider_scorecards.client.settings import ClientSettings
 
 DEFAULT_POLL_INTERVAL = 300.0
 BACKOFF_CAP = 3600.0
@@ -187,16 +189,34 @@ class DatadogScoreEventTrigger(BaseEventTrigger):
         Run once per shared-stream group; only the connection, the query and the interval (the fields of
         :meth:`shared_stream_key`) are used, since the other kwargs belong to one watcher of the group.
         A snapshot is ``{"records": [...], "fetched_at": epoch seconds}``; failures yield nothing.
+
+        Fetches go through the triggerer's shared fetches (:mod:`.shared_fetch`), as the threshold gates'
+        do: their own bounded pool, at most two at once per connection, so watchers on a stalled server
+        never hold the loop's default executor nor delay another connection's watchers and gates. A stream
+        closed or cancelled mid-fetch leaves its subscription: the fetch is abandoned if nobody else waits
+        for it (its requests cut, nothing retried).
         """
+        # Brings the client and requests: not at the parse of a DAG file that imports this module.
+        from airflow_provider_scorecards.triggers.shared_fetch import Subscription, subscribe_scores
+
         trigger = cls(**kwargs)
-        hook: DatadogScorecardsHook | None = None
         failures = 0
-        try:
+        async with AsyncExitStack() as subscribed:
+            subscription: Subscription | None = None
             while True:
                 try:
-                    if hook is None:  # a new hook reads the connection again: a fixed key is picked up
-                        hook = scorecards_hook(trigger.datadog_conn_id, concurrency=1)
-                    records = await asyncio.to_thread(_fetch, hook, trigger.query)
+                    if subscription is None:  # the connection is read again: a fixed key is picked up
+                        settings = await asyncio.to_thread(_read_settings, trigger.datadog_conn_id)
+                        subscription = await subscribed.enter_async_context(
+                            subscribe_scores(
+                                trigger.datadog_conn_id,
+                                settings,
+                                trigger.query,
+                                max_age=trigger.poll_interval,
+                                user_agent_suffix=f"apache-airflow/{airflow.__version__}",
+                            )
+                        )
+                    fetched = await subscription.fetch()
                 except Exception as exc:  # a watcher must outlive any error: said, then tried again later
                     failures += 1
                     wait = backoff(trigger.poll_interval, failures)
@@ -214,19 +234,18 @@ class DatadogScoreEventTrigger(BaseEventTrigger):
                         "no event fires until this is fixed; " if final else "",
                         wait,
                     )
-                    if final and hook is not None:
-                        hook.close()
-                        hook = None
+                    if final and subscription is not None:
+                        await subscribed.aclose()  # leaves the shared fetches of the old settings
+                        subscription = None
                 else:
                     if failures:
                         trigger.log.info("Scores readable again after %d failure(s)", failures)
                     failures = 0
                     wait = trigger.poll_interval
-                    yield {"records": records, "fetched_at": time.time()}
+                    # The records are shared with every trigger of the query: read, never changed.
+                    age = asyncio.get_running_loop().time() - fetched.finished  # > 0 if another's fetch
+                    yield {"records": fetched.value.records, "fetched_at": time.time() - age}
                 await asyncio.sleep(wait)
-        finally:
-            if hook is not None:
-                hook.close()
 
     async def filter_shared_stream(
         self, shared_stream: AsyncIterator[Any]
@@ -250,7 +269,7 @@ class DatadogScoreEventTrigger(BaseEventTrigger):
             await watch.save()
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        """One watcher polling on its own: Airflow 3.0, or a triggerer without shared streams."""
+        """One watcher's own stream: Airflow 3.0, or a triggerer without shared streams (fetches shared)."""
         stream = self.open_shared_stream(self.serialize()[1])
         async with aclosing(stream), aclosing(self.filter_shared_stream(stream)) as events:
             async for event in events:
@@ -266,9 +285,9 @@ def backoff(poll_interval: float, failures: int) -> float:
 # -- helpers ------------------------------------------------------------------------------------------
 
 
-def _fetch(hook: DatadogScorecardsHook, query: ScoresQuery) -> list[Record]:
-    """Read the connection (first time only) and fetch every record: blocking, so run in a thread."""
-    return hook.get_conn().fetch(query).records
+def _read_settings(conn_id: str) -> ClientSettings:
+    """Read the connection through a new hook (blocking: a connection lookup, run in a thread)."""
+    return scorecards_hook(conn_id, concurrency=1).settings
 
 
 def _as_set(values: tuple[Any, ...] | None) -> tuple[Any, ...] | None:

@@ -1,10 +1,10 @@
 """DatadogScoreThresholdTrigger: the deferrable sensor's wait, in the triggerer.
 
-The client is blocking (``requests``); every fetch runs in a worker thread of the event loop's bounded
-default executor (``asyncio.to_thread``), so the triggerer's loop is never blocked and no new HTTP
-dependency is needed. Triggers of one process that watch the same connection, credentials and query share
-one fetch per interval (:mod:`.shared_fetch`): 500 waiting gates on one scorecard cost one fetch per
-interval, not 500. What travels through ``serialize()`` is JSON only: the connection id, the query and
+The client is blocking (``requests``); every fetch runs in a worker thread of the shared fetches' own
+bounded pool (:mod:`.shared_fetch`), so the triggerer's loop is never blocked and no new HTTP dependency is
+needed. Triggers of one process that watch the same connection, credentials and query share one fetch per
+interval, the asset watchers' included: 500 waiting gates on one scorecard cost one fetch per interval,
+not 500. What travels through ``serialize()`` is JSON only: the connection id, the query and
 condition descriptions, intervals, the deadline, waivers and the sensor's check before deferring.
 """
 
@@ -205,22 +205,20 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
     def _scores_feed(
         self, settings: ClientSettings, query: ScoresQuery
     ) -> AbstractAsyncContextManager[ScoresFeed]:
-        """Subscribe this trigger to the process's shared fetches of ``query``.
+        """Subscribe this trigger to the process's shared fetches of ``query`` (:mod:`.shared_fetch`).
 
-        Keyed by connection id, a digest of the resolved settings (credentials included) and the query,
-        so that different connections or credentials never share; reused results are younger than this
-        trigger's ``poke_interval``. (``benchmarks/triggerer_scale.py`` overrides this method to measure
-        triggers that each fetch on their own.)
+        Reused results are younger than this trigger's ``poke_interval``. (``benchmarks/triggerer_scale.py``
+        overrides this method to measure triggers that each fetch on their own.)
         """
         # Brings the client and requests: not at the parse of a DAG file that imports this module.
-        from airflow_provider_scorecards.triggers.shared_fetch import SHARED_SCORES, ScoresKey, ScoresSource
+        from airflow_provider_scorecards.triggers.shared_fetch import subscribe_scores
 
-        return SHARED_SCORES.subscribe(
-            ScoresKey.of(self.datadog_conn_id, settings, query),
+        return subscribe_scores(
+            self.datadog_conn_id,
+            settings,
+            query,
             max_age=self.poke_interval,
-            open_source=lambda: ScoresSource(
-                settings, query, user_agent_suffix=f"apache-airflow/{airflow.__version__}"
-            ),
+            user_agent_suffix=f"apache-airflow/{airflow.__version__}",
         )
 
 

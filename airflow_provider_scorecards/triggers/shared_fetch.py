@@ -1,4 +1,4 @@
-"""One fetch per query per interval for all the score gates of one triggerer process that wait on it.
+"""One fetch per query per interval for all the score gates and asset watchers of one triggerer process.
 
 Triggers that would send the very same request to the very same place (:class:`ScoresKey`: connection
 id, resolved settings, query) subscribe to one entry (``async with SHARED_SCORES.subscribe(key, ...) as
@@ -324,4 +324,19 @@ class SharedFetches:
 
 
 SHARED_SCORES = SharedFetches()
-"""The score fetches shared by the :class:`DatadogScoreThresholdTrigger` instances of this process."""
+"""The score fetches shared by the score triggers of this process (threshold gates and asset watchers)."""
+
+
+def subscribe_scores(
+    conn_id: str, settings: ClientSettings, query: ScoresQuery, *, max_age: float, user_agent_suffix: str
+) -> Subscription:
+    """Subscribe to :data:`SHARED_SCORES`' fetches of ``query`` on this connection: every trigger's way in.
+
+    Keyed by connection id, a digest of the resolved settings (credentials included) and the query, so
+    that different connections or credentials never share; ``max_age`` as in :meth:`SharedFetches.subscribe`.
+    """
+    return SHARED_SCORES.subscribe(
+        ScoresKey.of(conn_id, settings, query),
+        max_age=max_age,
+        open_source=lambda: ScoresSource(settings, query, user_agent_suffix=user_agent_suffix),
+    )
