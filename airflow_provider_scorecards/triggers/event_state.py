@@ -3,8 +3,9 @@
 :class:`~airflow_provider_scorecards.triggers.events.DatadogScoreEventTrigger` fires on edges (the gate
 becoming met, a watched value changing), and an edge needs the previous observation. :class:`Watch`
 holds that observation, keeps it in Airflow's asset state store where there is one (so a triggerer
-restart neither repeats an event nor misses a crossing) and turns each new snapshot into an event
-payload or nothing. It imports nothing of Airflow: the store is whatever object the triggerer injects.
+restart neither repeats an event nor misses a crossing, but for the second Airflow holds a queued event in
+memory: docs/event-driven.rst) and turns each new snapshot into an event payload or nothing. It imports
+nothing of Airflow: the store is whatever object the triggerer injects.
 """
 
 from __future__ import annotations
