@@ -34,8 +34,9 @@ MAX_ERROR_ITEMS = 10
 MAX_ID_CHARS = 200
 """Longest score id, entity reference or rule id shown in a report line or a log (characters)."""
 REDACTED = "***"
-MIN_HELD_SECRET = 8
-"""Shortest secret an answer is searched for (:meth:`ServerText.held_in`)."""
+MIN_HELD_SECRET = 16
+"""Shortest secret an answer is searched for (:meth:`ServerText.held_in`); Datadog's keys have 32 and 40
+characters, and a short one (a proxy password that is a word) would refuse answers by chance."""
 _NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -82,11 +83,14 @@ class ServerText:
         unique = sorted({s for s in secrets if s}, key=len, reverse=True)
         self._longest = len(unique[0]) if unique else 0
         self._pattern = re.compile("|".join(map(re.escape, unique)), re.IGNORECASE) if unique else None
-        # Datadog's keys are 32 or 40 characters; a shorter secret (a test's) would match answers by chance.
-        self._encoded = tuple(secret.lower().encode() for secret in unique if len(secret) >= MIN_HELD_SECRET)
+        # An escape (``\x85``, ``\u202e``, ``\n``) renders as up to 8 characters that may spell a secret's
+        # start: a secret's tail after them is searched too.
+        self._encoded = tuple(
+            {s.lower()[k:].encode() for s in unique if len(s) >= MIN_HELD_SECRET for k in (0, 1, 2, 4, 8)}
+        )
 
     def held_in(self, body: bytes) -> bool:
-        """Tell whether a body holds a secret as sent, in any case (a server that echoes what it got)."""
+        """Tell whether a body holds a secret, or its tail after an escape's characters, in any case."""
         lowered = body.lower() if self._encoded else b""
         return any(secret in lowered for secret in self._encoded)
 
@@ -271,7 +275,10 @@ def _one_error(item: Any) -> str:
 
 
 def _short_repr(value: Any, limit: int = 120) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except ValueError:  # an int of more digits than Python converts
+        return f"<int of {value.bit_length()} bits>"
     return text if len(text) <= limit else text[: limit - 15] + f"... ({len(text)} chars)"
 
 

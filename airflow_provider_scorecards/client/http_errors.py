@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 
 from airflow_provider_scorecards.client.bounded_json import load_json
 from airflow_provider_scorecards.client.errors import (
-    REDACTED,
     ScorecardsAPIError,
     ScorecardsError,
     ScorecardsResponseError,
@@ -26,6 +25,7 @@ from airflow_provider_scorecards.client.errors import (
     ServerText,
     api_error_class,
     error_messages,
+    render_server_text,
 )
 
 if TYPE_CHECKING:
@@ -146,7 +146,8 @@ def _chain(exc: BaseException, limit: int = 12) -> list[BaseException]:
 
 
 def _holds_secret(raw: str, text: ServerText) -> bool:
-    return text.clean(raw, limit=len(raw) + 1).count(REDACTED) > raw.count(REDACTED)
+    rendered = render_server_text(raw, 10 * len(raw) + 10)  # never cut: an escape is at most 10 characters
+    return text.scrub(raw) != raw or text.scrub(rendered) != rendered
 
 
 def brief(error: BaseException | None) -> str:

@@ -16,11 +16,13 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from airflow_provider_scorecards.client.coercion import (
+    blank_filter_error,
     coerce_bool,
     coerce_choice,
     coerce_filter_str,
     coerce_int,
     coerce_str_list,
+    is_none,
     is_unset,
 )
 from airflow_provider_scorecards.client.errors import InvalidParameterError
@@ -85,8 +87,8 @@ class ScoresQuery:
             rule_name=coerce_filter_str("rule_name", rule_name),
             rule_levels=None if levels is None else tuple(_level(v) for v in levels),
             scorecard_ids=coerce_str_list("scorecard_ids", scorecard_ids),
-            is_custom=coerce_bool("is_custom", is_custom),
-            is_enabled=coerce_bool("is_enabled", is_enabled),
+            is_custom=_flag("is_custom", is_custom),
+            is_enabled=_flag("is_enabled", is_enabled),
             sort=coerce_sort(sort),
             page_limit=coerce_int("page_limit", page_limit, minimum=1, maximum=MAX_PAGE_LIMIT),
         )
@@ -123,6 +125,13 @@ class ScoresQuery:
     def from_description(cls, data: Mapping[str, Any]) -> ScoresQuery:
         """Inverse of :meth:`describe` (validates again: the data may have travelled)."""
         return cls.build(**dict(data))
+
+
+def _flag(name: str, value: Any) -> bool | None:
+    """Read a boolean filter: None (or ``"None"``) leaves it out; blank is refused, as for every filter."""
+    if is_unset(value) and not is_none(value):
+        raise blank_filter_error(name, value)
+    return coerce_bool(name, value)
 
 
 def coerce_sort(value: Any) -> str | None:

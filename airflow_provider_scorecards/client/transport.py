@@ -304,7 +304,7 @@ class Transport:
                         raise self._too_large(where, limit)
                     return b"".join(chunks)[:limit]
         except (self._request_errors, OSError):
-            if whole:
+            if whole or self._abandoned.is_set():  # an abandoned request is neither retried nor logged
                 raise
         return b"".join(chunks)
 

@@ -69,7 +69,12 @@ def when(moment: datetime | None) -> str:
 
 
 def _number(value: Any) -> str:
-    return "" if value is None else text(f"{value:g}" if isinstance(value, int | float) else value)
+    if isinstance(value, int | float):
+        try:
+            return text(f"{value:g}")
+        except (OverflowError, ValueError):  # an int beyond any float, or of more digits than Python reads
+            return text(f"<int of {int(value).bit_length()} bits>")
+    return "" if value is None else text(value)
 
 
 def _rules(rules: Any) -> str:

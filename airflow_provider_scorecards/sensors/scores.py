@@ -222,12 +222,14 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
             return super(BaseSensorOperator, self).resume_execution(next_method, next_kwargs, context)
         except TaskDeferralTimeout as exc:
             head = f"Deferral timed out ({exc}) before the trigger reported"
-        try:  # no trigger ran in time: one last poke decides, and leaves its verdict
-            if isinstance(done := self.poke(context), PokeReturnValue):
-                return done.xcom_value
+        try:  # no trigger ran in time: one last check decides, as a last poke would, and leaves its verdict
+            if self._ended(context, decision := self._check()):
+                return decision.result.passed_records
         except _GateEnded as exc:
             raise AirflowFailException(str(exc)) from None
         except ScorecardsError as exc:
+            if not exc.retryable:  # a refusal or a bad connection fails, as in a poke: never a skip
+                raise AirflowFailException(f"{type(exc).__name__}: {exc}") from None
             head = f"{head}; the last check failed: {type(exc).__name__}: {exc}"
         self._raise_timeout(head, context)
 

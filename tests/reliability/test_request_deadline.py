@@ -182,3 +182,37 @@ def test_abandoning_a_fetch_ends_its_backoff_wait_and_its_retries(monkeypatch: p
     (error,) = failure
     assert isinstance(error, ScorecardsTransportError)
     assert "abandoned" in str(error)
+
+
+def test_abandoning_a_request_mid_error_body_is_neither_retried_nor_the_status_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A 503 dripping its body: abandon() cuts the read; the abandonment ends the fetch, no retry follows."""
+    import threading
+
+    with serving(drip_body(0.05, chunks=400, status=503)) as server:
+        monkeypatch.setenv(CONN_ENV, server.connection(backoff_base=0.01, max_retries=3, request_deadline=60))
+        with DatadogScorecardsHook() as hook:
+            client = hook.get_conn()
+            failure: list[BaseException] = []
+
+            def fetch() -> None:
+                try:
+                    client.fetch(ScoresQuery.build("by-kind"))
+                except BaseException as exc:
+                    failure.append(exc)
+
+            worker = threading.Thread(target=fetch)
+            worker.start()
+            waited_until = time.monotonic() + 10
+            while not server.seen:
+                assert time.monotonic() < waited_until, "the request never came"
+                time.sleep(0.01)
+            time.sleep(0.3)  # reading the dripping body
+            client.abandon()
+            worker.join(10)
+    assert not worker.is_alive()
+    assert len(server.seen) == 1
+    (error,) = failure
+    assert isinstance(error, ScorecardsTransportError)
+    assert "abandoned" in str(error)

@@ -376,9 +376,7 @@ def test_a_deferral_timeout_whose_last_check_meets_the_gate_succeeds(sim_conn: S
 
 def test_a_deferral_timeout_whose_last_check_fails_says_why(fresh_conn: ScorecardsSimulator) -> None:
     fresh_conn.faults.inject("status", count=100, status=503)
-    sensor = DatadogScoreThresholdSensor(
-        task_id="gate", aggregation="by-team", min_score=0.5, max_consecutive_failures=1
-    )
+    sensor = DatadogScoreThresholdSensor(task_id="gate", aggregation="by-team", min_score=0.5)
     with pytest.raises(AirflowSensorTimeout, match=r"Deferral timed out .*the last check failed: .*503"):
         _resume_after_deferral_timeout(sensor, _TaskInstance())
 

@@ -69,7 +69,7 @@ def test_list_coercion(raw: object, expected: object) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [(True, True), ("true", True), ("False", False), ("0", False), (1, True), ("", None), (None, None)],
+    [(True, True), ("true", True), ("False", False), ("0", False), (1, True), ("None", None), (None, None)],
 )
 def test_bool_coercion(raw: object, expected: object) -> None:
     assert ScoresQuery.build("by-rule", is_custom=raw).is_custom is expected
@@ -86,6 +86,8 @@ def test_bool_coercion(raw: object, expected: object) -> None:
         ({"page_limit": "lots"}, "page_limit", "integer"),
         ({"page_limit": True}, "page_limit", "integer"),
         ({"is_enabled": "maybe"}, "is_enabled", "true or false"),
+        ({"is_enabled": ""}, "is_enabled", "a blank filter would select every score"),
+        ({"is_custom": " "}, "is_custom", "a blank filter would select every score"),
         ({"rule_levels": "1,4"}, "rule_levels", "from 1 to 3"),
         ({"rule_levels": "high"}, "rule_levels", "integer"),
         ({"rule_ids": "[1, 2"}, "rule_ids", "comma"),

@@ -7,7 +7,13 @@ import unicodedata
 from hypothesis import given
 from hypothesis import strategies as st
 
-from airflow_provider_scorecards.client.errors import ServerText, render_id, render_server_text
+from airflow_provider_scorecards.client.errors import (
+    MIN_HELD_SECRET,
+    ServerText,
+    render_id,
+    render_server_text,
+)
+from airflow_provider_scorecards.client.http_errors import _holds_secret
 
 CUT = "... (cut)"
 
@@ -35,9 +41,15 @@ def test_the_text_is_rendered_and_the_secrets_scrubbed() -> None:
 @st.composite
 def secret_and_text(draw: st.DrawFn) -> tuple[str, str]:
     """A hex key, and text mixing it, its halves, and the character whose escape spells its start."""
-    secret = draw(st.text(alphabet="0123456789abcdef", min_size=8, max_size=40))
+    secret = draw(
+        st.text(alphabet="0123456789abcdef", min_size=8, max_size=40)
+        | st.sampled_from(["85" * 9, "202e" * 5])
+    )
     spelled = chr(int(secret[:2], 16)) + secret[2:]  # rendered as \x1b... when secret starts with 1b
-    pieces = st.sampled_from([secret, secret.upper(), secret[:5], secret[5:], spelled, "\\x", "\n", "\x1b"])
+    spelled_u = chr(int(secret[:4], 16)) + secret[4:]  # \u202e... when it starts with 202e
+    pieces = st.sampled_from(
+        [secret, secret.upper(), secret[:5], secret[5:], spelled, spelled_u, "\\x", "\n", "\x1b", "\x85"]
+    )
     text = "".join(draw(st.lists(st.one_of(pieces, st.text(max_size=4)), max_size=12)))
     return secret, text
 
@@ -48,6 +60,19 @@ def test_no_secret_survives_cleaning_whatever_the_text_and_limit(case: tuple[str
     shown = ServerText([secret]).clean(text, limit)
     assert secret not in shown.lower()
     assert len(shown) <= limit + len(CUT)
+
+
+@given(secret_and_text())
+def test_an_answer_whose_rendering_shows_a_secret_is_held(case: tuple[str, str]) -> None:
+    secret, text = case
+    if len(secret) >= MIN_HELD_SECRET and secret in render_server_text(text, 10**6).lower():
+        assert ServerText([secret]).held_in(text.encode())
+
+
+def test_an_error_holding_a_secret_after_many_escapes_is_known_to_hold_it() -> None:
+    key = "hostile-test-api-key-1234567890"
+    assert _holds_secret("\r\n" * 30 + f"DD-API-KEY: {key}", ServerText([key]))
+    assert not _holds_secret("\r\n" * 30 + "DD-API-KEY: ***", ServerText([key]))
 
 
 def test_an_escape_that_spells_a_secret_is_scrubbed() -> None:

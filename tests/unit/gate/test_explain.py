@@ -188,8 +188,8 @@ def test_service_names_of_entity_ids() -> None:
 class _HostileOutcomes(BaseHTTPRequestHandler):
     """Answers every outcomes request with remarks that echo the key, control characters and a flood.
 
-    The key is spelled with a JSON escape (``\\u0068ostile...``), which only the decoded text holds: an
-    answer holding it as sent is refused whole (``_EchoingOutcomes``).
+    The key is spelled with a JSON escape late in it (``...-api-key\\u002d1234...``), which only the
+    decoded text holds: an answer holding it as sent is refused whole (``_EchoingOutcomes``).
     """
 
     escape_key = True
@@ -206,7 +206,8 @@ class _HostileOutcomes(BaseHTTPRequestHandler):
                 ]
             }
         )
-        body = (text.replace(key, f"\\u{ord(key[0]):04x}{key[1:]}") if self.escape_key else text).encode()
+        escaped = f"{key[:20]}\\u{ord(key[20]):04x}{key[21:]}"
+        body = (text.replace(key, escaped) if self.escape_key else text).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/vnd.api+json")
         self.send_header("Content-Length", str(len(body)))

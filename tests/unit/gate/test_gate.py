@@ -109,6 +109,7 @@ def test_empty_result_never_opens_the_gate() -> None:
         ({"field": "", "min_score": 0.5}, "field", "expected one of"),
         ({"max_drop": 0.1, "on_missing_baseline": ""}, "on_missing_baseline", "'pass' or 'fail'"),
         ({"min_score": 10**400}, "min_score", "from 0.0 to 1.0"),
+        ({"min_score": 10**5000}, "min_score", "from 0.0 to 1.0"),
         ({"field": "total_fail", "max_value": 10**400}, "max_value", "a number"),
     ],
 )

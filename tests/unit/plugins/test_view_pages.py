@@ -33,6 +33,13 @@ def test_a_waived_id_and_the_watched_scores_with_their_baseline() -> None:
     assert "line &lt;two&gt;" in page
 
 
+def test_a_value_beyond_any_float_is_shown_not_an_error() -> None:
+    verdict = {"met": False, "failing": ["a"], "scores": {"a": {"value": 10**400}, "b": {"value": 10**5000}}}
+    page = pages.verdict_page(TI, verdict, CHECKED, None)
+    assert "&lt;int of 1329 bits&gt;" in page
+    assert "&lt;int of 16610 bits&gt;" in page
+
+
 def test_a_dry_run_and_server_text_on_one_line() -> None:
     verdict = {
         "met": False,
