@@ -6,6 +6,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -147,7 +148,6 @@ def test_a_process_whose_last_gate_left_a_stuck_fetch_exits_at_once(tmp_path: An
 
 def test_abandoning_a_fetch_ends_its_backoff_wait_and_its_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """A 503 with a 30 s backoff: abandon() from another thread ends the wait now, and nothing is retried."""
-    import threading
 
     def unavailable(handler: Any) -> None:
         answer(handler, 503, b'{"errors":[{"status":"503","title":"Service Unavailable"}]}')
@@ -156,21 +156,7 @@ def test_abandoning_a_fetch_ends_its_backoff_wait_and_its_retries(monkeypatch: p
         monkeypatch.setenv(CONN_ENV, server.connection(backoff_base=30, max_retries=3))
         with DatadogScorecardsHook() as hook:
             client = hook.get_conn()
-            failure: list[BaseException] = []
-
-            def fetch() -> None:
-                try:
-                    client.fetch(ScoresQuery.build("by-kind"))
-                except BaseException as exc:
-                    failure.append(exc)
-
-            worker = threading.Thread(target=fetch)
-            worker.start()
-            waited_until = time.monotonic() + 10
-            while not server.seen:
-                assert worker.is_alive(), failure
-                assert time.monotonic() < waited_until, "the request never came"
-                time.sleep(0.01)
+            worker, failure = _fetching(client, server)
             time.sleep(0.2)  # in its backoff wait (15 to 30 s)
             started = time.monotonic()
             client.abandon()
@@ -188,26 +174,11 @@ def test_abandoning_a_request_mid_error_body_is_neither_retried_nor_the_status_e
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A 503 dripping its body: abandon() cuts the read; the abandonment ends the fetch, no retry follows."""
-    import threading
-
     with serving(drip_body(0.05, chunks=400, status=503)) as server:
         monkeypatch.setenv(CONN_ENV, server.connection(backoff_base=0.01, max_retries=3, request_deadline=60))
         with DatadogScorecardsHook() as hook:
             client = hook.get_conn()
-            failure: list[BaseException] = []
-
-            def fetch() -> None:
-                try:
-                    client.fetch(ScoresQuery.build("by-kind"))
-                except BaseException as exc:
-                    failure.append(exc)
-
-            worker = threading.Thread(target=fetch)
-            worker.start()
-            waited_until = time.monotonic() + 10
-            while not server.seen:
-                assert time.monotonic() < waited_until, "the request never came"
-                time.sleep(0.01)
+            worker, failure = _fetching(client, server)
             time.sleep(0.3)  # reading the dripping body
             client.abandon()
             worker.join(10)
@@ -216,3 +187,23 @@ def test_abandoning_a_request_mid_error_body_is_neither_retried_nor_the_status_e
     (error,) = failure
     assert isinstance(error, ScorecardsTransportError)
     assert "abandoned" in str(error)
+
+
+def _fetching(client: Any, server: Any) -> tuple[threading.Thread, list[BaseException]]:
+    """Fetch in a thread of its own until ``server`` has seen the request; the thread and its failure."""
+    failure: list[BaseException] = []
+
+    def fetch() -> None:
+        try:
+            client.fetch(ScoresQuery.build("by-kind"))
+        except BaseException as exc:
+            failure.append(exc)
+
+    worker = threading.Thread(target=fetch)
+    worker.start()
+    waited_until = time.monotonic() + 10
+    while not server.seen:
+        assert worker.is_alive(), failure
+        assert time.monotonic() < waited_until, "the request never came"
+        time.sleep(0.01)
+    return worker, failure

@@ -9,7 +9,6 @@ gives up an attempt after 1 s (``timeout``) and makes 3 attempts.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import threading
 import time
@@ -24,10 +23,12 @@ from airflow_provider_scorecards.gate.condition import GateCondition
 from airflow_provider_scorecards.simulator import ScorecardsSimulator
 from airflow_provider_scorecards.triggers.scores import DatadogScoreEventTrigger, DatadogScoreThresholdTrigger
 from airflow_provider_scorecards.triggers.shared_fetch import MAX_FETCHES_PER_GROUP, SHARED_SCORES
-from tests.conftest import CONN_ENV
 from tests.integration.sensors.test_sensor import first_event
+from tests.integration.triggers.test_event_trigger import sim
 from tests.polling import until
 from tests.reliability.hostile_servers import HostileServer
+
+__all__ = ["sim"]  # the fixture: the healthy connection (the default one), as in the event trigger's tests
 
 CHECKOUT = "service:checkout-api"  # 0.25 on production-readiness (seed 7, no drift)
 DEFAULT_EXECUTOR_THREADS = min(32, (os.cpu_count() or 1) + 4)
@@ -65,16 +66,6 @@ def stalled(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stalled]:
         monkeypatch.setenv("AIRFLOW_CONN_STALLED", connection)
         yield stall
     assert SHARED_SCORES.idle, "a shared fetch outlived its last watcher"
-
-
-@pytest.fixture
-def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScorecardsSimulator]:
-    """The healthy connection (the default one)."""
-    with ScorecardsSimulator(seed=7, entities=40) as simulator:
-        conn = simulator.connection_dict()
-        conn["extra"].update(backoff_base=0.01, max_retries=1, timeout=2)
-        monkeypatch.setenv(CONN_ENV, json.dumps(conn))
-        yield simulator
 
 
 def watcher(**kwargs: Any) -> DatadogScoreEventTrigger:

@@ -19,6 +19,7 @@ from airflow_provider_scorecards.client.settings import ClientSettings
 from airflow_provider_scorecards.gate.condition import GateCondition, check_gate
 from airflow_provider_scorecards.gate.explain import (
     EXPLAIN_TIMEOUT,
+    Explanations,
     explain_failures,
     explanation_settings,
     remarks_text,
@@ -232,13 +233,21 @@ def hostile_url(request: pytest.FixtureRequest) -> Iterator[str]:
     server.server_close()
 
 
+HOSTILE_KEY = "hostile-test-api-key-1234567890"
+
+
+def _explained_by(url: str) -> Explanations:
+    """The explanation of one failing id, asked of the server at ``url`` with :data:`HOSTILE_KEY`."""
+    extra = {"app_key_secret": "app-secret-0987654321", "api_url": url}
+    with ScorecardsClient(
+        explanation_settings(settings_from_connection("t", "datadog_scorecards", HOSTILE_KEY, extra))
+    ) as client:
+        return explain_failures(client, ["service:svc"])
+
+
 def test_remarks_are_capped_and_scrubbed_of_keys_and_control_characters(hostile_url: str) -> None:
-    key = "hostile-test-api-key-1234567890"
-    settings = settings_from_connection(
-        "t", "datadog_scorecards", key, {"app_key_secret": "app-secret-0987654321", "api_url": hostile_url}
-    )
-    with ScorecardsClient(explanation_settings(settings)) as client:
-        explanations = explain_failures(client, ["service:svc"])
+    key = HOSTILE_KEY
+    explanations = _explained_by(hostile_url)
     rules = explanations.items[0].rules
     assert [r.remarks[:20] if r.remarks else None for r in rules] == [
         "key ***\\x1b[31m red\\",
@@ -253,16 +262,11 @@ def test_remarks_are_capped_and_scrubbed_of_keys_and_control_characters(hostile_
 
 @pytest.mark.parametrize("hostile_url", [_EchoingOutcomes], indirect=True)
 def test_an_answer_echoing_the_key_is_refused_and_the_explanation_says_so(hostile_url: str) -> None:
-    key = "hostile-test-api-key-1234567890"
-    settings = settings_from_connection(
-        "t", "datadog_scorecards", key, {"app_key_secret": "app-secret-0987654321", "api_url": hostile_url}
-    )
-    with ScorecardsClient(explanation_settings(settings)) as client:
-        explanations = explain_failures(client, ["service:svc"])
+    explanations = _explained_by(hostile_url)
     (item,) = explanations.items
     assert item.unavailable is not None
     assert "holds a credential of the connection" in item.unavailable
-    assert key not in json.dumps(explanations.as_dict())
+    assert HOSTILE_KEY not in json.dumps(explanations.as_dict())
 
 
 def test_the_verdict_document(sim: ScorecardsSimulator) -> None:
