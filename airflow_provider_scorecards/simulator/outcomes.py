@@ -141,7 +141,8 @@ def _rule_item(index: int, rule: Rule, scorecard_names: dict[str, str]) -> dict[
 def _fields(item: dict[str, Any], keep: frozenset[str] | None) -> dict[str, Any]:
     if keep is None:
         return item
-    return {**item, "attributes": {k: v for k, v in item["attributes"].items() if k in keep}}
+    attributes = {k: v for k, v in item["attributes"].items() if k in keep}
+    return {"id": item["id"], "type": item["type"], "attributes": attributes}  # as recorded: no relationships
 
 
 def _timestamp(seconds: int) -> str:

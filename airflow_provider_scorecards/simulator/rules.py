@@ -209,7 +209,14 @@ def _create_rule(sim: ScorecardsSimulator, document: Any) -> dict[str, Any]:
     name = given.get("name")
     if not isinstance(name, str) or not name.strip():
         raise BadRequest('attribute "name" is required')
-    scorecard = next((s for s in sim.org.scorecards if s.name == given.get("scorecard_name")), None)
+    scorecard = next(  # Datadog's client names it by name; its recording also sends the id
+        (
+            s
+            for s in sim.org.scorecards
+            if given.get("scorecard_name") == s.name or given.get("scorecard_id") == s.id
+        ),
+        None,
+    )
     if scorecard is None:
         raise BadRequest('attribute "scorecard_id" failed scorecard lookup')
     level, enabled = given.get("level", 3), given.get("enabled", True)
@@ -255,7 +262,7 @@ def _rules_page(sim: ScorecardsSimulator, params: dict[str, str]) -> dict[str, A
     org = sim.org
     names = {scorecard.id: scorecard.name for scorecard in org.scorecards}
     selected = []
-    for index, rule in sorted(enumerate(org.rules), key=lambda pair: pair[1].id):
+    for index, rule in sorted(enumerate(org.rules), key=lambda pair: (pair[1].name, pair[1].id)):
         item = sim.writes.created.get(rule.id) or _rule_item(index, rule, names)
         attributes = item["attributes"]
         if (

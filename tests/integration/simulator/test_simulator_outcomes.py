@@ -115,6 +115,7 @@ def test_sparse_fieldsets_keep_only_what_is_asked(sim: ScorecardsSimulator) -> N
         ).content
     )
     assert {key for o in body["data"] for key in o["attributes"]} == {"state"}
+    assert {key for o in body["data"] for key in o} == {"id", "type", "attributes"}  # as recorded
     assert {key for r in body["included"] for key in r["attributes"]} == {"name"}
 
 

@@ -76,6 +76,10 @@ def test_creating_a_rule_answers_as_datadog_and_refuses_what_it_refuses(
     assert refused(_rule())[0] == 409  # the same name twice in one scorecard
     assert refused(_rule("Has runbook"))[0] == 409  # a name Datadog's own rule has there too
     assert _call(writable, "POST", RULES, json=_rule(scorecard="Security Posture")).status_code == 201
+    by_id = {
+        "data": {"type": "rule", "attributes": {"name": "By id", "scorecard_id": "production-readiness"}}
+    }
+    assert _call(writable, "POST", RULES, json=by_id).status_code == 201  # as Datadog's recording sends it
     for bad in (
         _rule("x", level=4),
         _rule("x", level="1"),
@@ -88,6 +92,7 @@ def test_creating_a_rule_answers_as_datadog_and_refuses_what_it_refuses(
     assert [r["scorecard_name"] for r in writable.writes.created_rules()] == [
         "Production Readiness",
         "Security Posture",
+        "Production Readiness",
     ]
 
 
@@ -97,13 +102,16 @@ def test_the_rules_list_pages_filters_and_links_as_recorded(writable: Scorecards
     assert len(whole["data"]) == len(writable.org.rules)  # 100 a page unless asked
     assert whole["links"] == {"next": f"{RULES}?page%5Blimit%5D=100&page%5Boffset%5D=100"}
     ids = [item["id"] for item in whole["data"]]
-    assert ids == sorted(ids)
+    assert [item["attributes"]["name"] for item in whole["data"]] == sorted(
+        rule.name for rule in writable.org.rules
+    )
     assert created in ids
     assert any("scorecard_name" not in item["attributes"] for item in whole["data"])  # unkind, allowed
     seen, params = [], {"page[size]": "2", "fields[rule]": "name"}
     while True:  # as Datadog's client: follow links.next until a short page
         page = _call(writable, "GET", RULES, params=params).json()
         assert "page%5Bsize%5D=2" in page["links"]["next"]  # on every page, as asked
+        assert all(set(item) == {"id", "type", "attributes"} for item in page["data"])  # as recorded
         assert all(set(item["attributes"]) == {"name"} for item in page["data"])
         seen += [item["id"] for item in page["data"]]
         if len(page["data"]) < 2:
@@ -277,7 +285,7 @@ def test_datadogs_own_client_creates_lists_and_posts(writable: ScorecardsSimulat
         )
         assert created.data.attributes.custom is True
         listed = [rule.id for rule in api.list_scorecard_rules_with_pagination(page_size=2)]
-        assert listed == sorted(rule.id for rule in writable.org.rules)
+        assert listed == [rule.id for rule in sorted(writable.org.rules, key=lambda r: (r.name, r.id))]
         item = UpdateOutcomesAsyncRequestItem(
             rule_id=created.data.id, entity_reference="service:checkout-api", state="pass"
         )
