@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -129,9 +130,11 @@ def snapshot_history(
     limit = date.fromisoformat(until) if isinstance(until, str) else until
     found: list[tuple[date, str]] = []
     for folder in base.iterdir():
+        if not re.fullmatch("[0-9]{4}-[0-9]{2}-[0-9]{2}", folder.name):  # Python also reads 20240105 so
+            continue
         try:
             day = date.fromisoformat(folder.name)
-        except ValueError:
+        except ValueError:  # 2024-02-30
             continue
         if (limit is None or day <= limit) and (folder / name).exists():
             found.append((day, f"{str(root).rstrip('/')}/{folder.name}/{name}"))

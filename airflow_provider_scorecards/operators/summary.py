@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_scorecards.client.pages import Page, Record
+from airflow_provider_scorecards.client.pages import Page, Record, nothing_evaluated
 
 if TYPE_CHECKING:
     from airflow_provider_scorecards.operators.snapshots import SnapshotFile
@@ -37,7 +37,7 @@ class ScoreSummary:
         """Count one score, given its attributes (a flat record or the raw ``attributes`` object)."""
         self.count += 1
         score = attributes.get("score")
-        if score is not None:
+        if score is not None and not nothing_evaluated(attributes):  # a 0.0 of nothing is not a score
             self.scored += 1
             self.score_sum += score
             self.min_score = score if self.min_score is None else min(self.min_score, score)

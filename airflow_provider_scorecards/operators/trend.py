@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from airflow_provider_scorecards.client.errors import render_id
 from airflow_provider_scorecards.client.pages import Record, nothing_evaluated
 
 PLOT_EXTRA = "pip install 'airflow-provider-scorecards[plot]'"
@@ -127,6 +128,7 @@ def render_trend_png(trend: TeamTrend, *, title: str | None = None, dpi: int = 1
 
 def _label(name: str, series: Sequence[float | None]) -> str:
     """``team-payments  0.50 (+0.08)``: the latest value and the change since the first one."""
+    name = render_id(name).replace("$", r"\$")  # a server's id, never matplotlib's math markup
     known = [v for v in series if v is not None]
     if not known:
         return name

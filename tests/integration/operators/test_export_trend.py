@@ -141,6 +141,20 @@ def test_trend_of_one_snapshot_and_of_gaps() -> None:
     assert png_size(render_trend_png(gaps, title="gaps")) == (1100, 600)
 
 
+def test_an_id_with_matplotlib_markup_is_drawn_as_text() -> None:
+    day = pendulum.date(2026, 1, 1)
+    trend = lowest_team_trend([(day, [rec("team-$\\alpha_$", 0.5), rec("cost$\\frac{$x", 0.4)])], 5)
+    assert png_size(render_trend_png(trend)) == (1100, 600)
+
+
+def test_history_reads_only_folders_named_yyyy_mm_dd(tmp_path: Path) -> None:
+    for folder in ("2024-01-05", "20240105", "2024-W01-5", "2024-02-30", "notes"):
+        write_jsonl(tmp_path / folder / "by-team.jsonl", [rec("a", 0.5)])
+    assert [day for day, _ in snapshot_history(f"file://{tmp_path}", "by-team.jsonl")] == [
+        pendulum.date(2024, 1, 5)
+    ]
+
+
 def test_parsing_a_dag_never_imports_matplotlib_or_the_history_modules() -> None:
     code = (
         "import sys, runpy\n"
