@@ -25,6 +25,7 @@ from airflow_provider_scorecards._compat import AirflowFailException
 from airflow_provider_scorecards.operators.base import (
     DatadogScorecardsGateBaseOperator,
     coerce_once_on_missing,
+    refusing_arguments,
 )
 
 try:
@@ -64,6 +65,7 @@ class DatadogScoreApprovalOperator(DatadogScorecardsGateBaseOperator, HITLOperat
 
     template_fields: Sequence[str] = (*DatadogScorecardsGateBaseOperator.template_fields, "subject")
 
+    @refusing_arguments
     def __init__(
         self,
         *,

@@ -15,6 +15,7 @@ Templated values and XComArgs are checked after rendering, before any request. T
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,7 +26,11 @@ from airflow.sdk import BaseOperator, BaseOperatorLink
 
 from airflow_provider_scorecards._compat import AirflowFailException
 from airflow_provider_scorecards.client.coercion import coerce_choice, coerce_str_list
-from airflow_provider_scorecards.client.errors import ScorecardsConfigError, ScorecardsError
+from airflow_provider_scorecards.client.errors import (
+    InvalidParameterError,
+    ScorecardsConfigError,
+    ScorecardsError,
+)
 from airflow_provider_scorecards.client.query import DEFAULT_PAGE_LIMIT, ScoresQuery
 from airflow_provider_scorecards.gate.condition import GateCondition, check_gate
 from airflow_provider_scorecards.gate.explain import DEFAULT_EXPLAIN_LIMIT, explanation_settings
@@ -78,6 +83,28 @@ class GateArguments:
     query: ScoresQuery
     condition: GateCondition
     conn_id: str
+
+
+class InvalidTaskArgument(InvalidParameterError, AirflowFailException):
+    """An argument refused when its task is built, never retried.
+
+    At DAG parse, or at run time for a mapped task: Airflow builds a mapped task's operator only then.
+    """
+
+
+def refusing_arguments(init: Callable[..., None]) -> Callable[..., None]:
+    """Wrap a task class's ``__init__``: an ``InvalidParameterError`` becomes :class:`InvalidTaskArgument`."""
+
+    @functools.wraps(init)
+    def checked(*args: Any, **kwargs: Any) -> None:
+        try:
+            init(*args, **kwargs)
+        except InvalidParameterError as exc:
+            if isinstance(exc, InvalidTaskArgument):
+                raise
+            raise InvalidTaskArgument(exc.parameter, exc.value, exc.allowed) from None
+
+    return checked
 
 
 class DatadogScorecardsConnectionBaseOperator(BaseOperator):

@@ -21,6 +21,7 @@ from airflow_provider_scorecards.operators.base import (
     GateArguments,
     coerce_once_on_missing,
     is_run_time_value,
+    refusing_arguments,
 )
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ class DatadogScoreCheckOperator(DatadogScorecardsGateBaseOperator):
     template_fields: Sequence[str] = (*DatadogScorecardsGateBaseOperator.template_fields, *COMPARISON_ARGS)
     bound_replaced_by_comparison = True  # max_drop with a baseline is a bound too
 
+    @refusing_arguments
     def __init__(
         self,
         *,

@@ -17,6 +17,7 @@ from airflow_provider_scorecards.operators.base import (
     DatadogScorecardsConnectionBaseOperator,
     failing_fast,
     is_run_time_value,
+    refusing_arguments,
 )
 
 if TYPE_CHECKING:
@@ -79,6 +80,7 @@ class DatadogScorecardOutcomesOperator(DatadogScorecardsConnectionBaseOperator):
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {"outcomes": "json"}
 
+    @refusing_arguments
     def __init__(
         self,
         *,

@@ -22,7 +22,11 @@ from airflow_provider_scorecards.client.coercion import (
     is_unset,
 )
 from airflow_provider_scorecards.client.query import MAX_CONCURRENCY
-from airflow_provider_scorecards.operators.base import DatadogScorecardsBaseOperator, failing_fast
+from airflow_provider_scorecards.operators.base import (
+    DatadogScorecardsBaseOperator,
+    failing_fast,
+    refusing_arguments,
+)
 from airflow_provider_scorecards.operators.check import DatadogScoreCheckOperator
 from airflow_provider_scorecards.operators.links import ScorecardsLink
 
@@ -90,6 +94,7 @@ class DatadogScorecardScoresOperator(DatadogScorecardsBaseOperator):
         "output_path",
     )
 
+    @refusing_arguments
     def __init__(
         self,
         *,

@@ -31,6 +31,7 @@ from airflow_provider_scorecards.operators.base import (
     GateArguments,
     failing_fast,
     push_verdict,
+    refusing_arguments,
 )
 
 if TYPE_CHECKING:
@@ -77,6 +78,7 @@ class DatadogScoreThresholdSensor(DatadogScorecardsGateBaseOperator, BaseSensorO
     400/401/403 fail at once with ``AirflowFailException``, never a skip.
     """
 
+    @refusing_arguments
     def __init__(
         self,
         *,

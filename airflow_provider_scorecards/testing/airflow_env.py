@@ -22,7 +22,8 @@ from typing import Any
 class DagRunResult:
     """What one ``dag.test()`` run did: the run's state, each task's state, and every XCom it pushed.
 
-    ``xcoms`` is keyed by ``(task_id, key)``; a mapped task's values are a list in map-index order.
+    ``xcoms`` is keyed by ``(task_id, key)``; a mapped task's values are a list in map-index order. A
+    mapped task's state is the worst of its instances' (failed, then any but success, then success).
     """
 
     dag_id: str
@@ -172,8 +173,14 @@ def _run_loaded(dag: Any, conf: dict[str, Any], logical_date: Any = None) -> Dag
                 xcoms.setdefault((row.task_id, row.key), []).append(value)
             else:
                 xcoms[(row.task_id, row.key)] = value
-        states = {
-            ti.task_id: None if ti.state is None else str(ti.state)
-            for ti in run.get_task_instances(session=session)
-        }
+        states: dict[str, str | None] = {}
+        for ti in run.get_task_instances(session=session):  # a mapped task: the worst of its instances
+            state = None if ti.state is None else str(ti.state)
+            if ti.task_id not in states or _rank(state) > _rank(states[ti.task_id]):
+                states[ti.task_id] = state
     return DagRunResult(dag.dag_id, run.run_id, str(run.state), states, xcoms)
+
+
+def _rank(state: str | None) -> int:
+    """How bad a task instance's state is: success, then anything else, then failed."""
+    return 0 if state == "success" else 2 if state in ("failed", "upstream_failed") else 1

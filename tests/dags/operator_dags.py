@@ -79,3 +79,9 @@ with DAG("warmup", schedule=None, start_date=START) as warmup:
         return None
 
     noop()
+
+with DAG("scores_mapped_bad_argument", schedule=None, start_date=START) as scores_mapped_bad_argument:
+    # Airflow builds a mapped task's operator at run time: "by-service" is refused there, not at parse.
+    DatadogScorecardScoresOperator.partial(task_id="fetch", retries=2, max_results=3).expand(
+        aggregation=["by-team", "by-service", "by-kind"]
+    )
