@@ -1,15 +1,10 @@
 """The base classes of the provider's task classes: one home for the arguments they share.
 
 Every task class takes ``datadog_conn_id`` (:class:`DatadogScorecardsConnectionBaseOperator`); the export,
-the check and the sensor also take the same nine query arguments (:class:`DatadogScorecardsBaseOperator`),
-the last two the gate arguments (:class:`DatadogScorecardsGateBaseOperator`). As common.sql's
-``BaseSQLOperator`` does, each base assigns its arguments and declares their template fields; each task
-class declares only its own.
-
-Arguments that are already plain values are validated when the DAG is parsed, so
-``aggregation="by-service"`` fails when the DAG is loaded rather than at 3 a.m. when the task runs.
-Templated values and XComArgs are checked after rendering, before any request. The hook and the client
-(``requests`` behind them) are imported when a task runs, never at DAG parse.
+the check and the sensor the nine query arguments (:class:`DatadogScorecardsBaseOperator`), the last two the
+gate arguments (:class:`DatadogScorecardsGateBaseOperator`). As in common.sql's ``BaseSQLOperator``, each
+base assigns its arguments and declares their template fields. Plain values are validated at DAG parse,
+templated ones after rendering, before any request; ``requests`` is imported when a task runs.
 """
 
 from __future__ import annotations
@@ -86,10 +81,7 @@ class GateArguments:
 
 
 class InvalidTaskArgument(InvalidParameterError, AirflowFailException):
-    """An argument refused when its task is built, never retried.
-
-    At DAG parse, or at run time for a mapped task: Airflow builds a mapped task's operator only then.
-    """
+    """An argument refused as its task is built (at parse; at run time for a mapped task): never retried."""
 
 
 def refusing_arguments(init: Callable[..., None]) -> Callable[..., None]:
@@ -365,11 +357,7 @@ def push_verdict(context: Context, verdict: dict[str, Any]) -> None:
 
 
 def scorecards_hook(conn_id: str, concurrency: int = 4) -> DatadogScorecardsHook:
-    """Build the hook of ``conn_id``: at run time only, as its module brings ``requests``.
-
-    Every task class, trigger and notifier builds its hook here; a trigger only reads its settings (its
-    fetches go through ``triggers/shared_fetch.py``, one page at a time).
-    """
+    """Build the hook of ``conn_id`` for a task, trigger or notifier: at run time (it brings ``requests``)."""
     from airflow_provider_scorecards.hooks.scorecards import DatadogScorecardsHook
 
     return DatadogScorecardsHook(conn_id, concurrency=concurrency)
@@ -395,12 +383,9 @@ def is_run_time_value(value: Any) -> bool:
 
 @contextmanager
 def failing_fast() -> Iterator[None]:
-    """Turn errors that no retry can fix, raised inside the block, into ``AirflowFailException``.
+    """Turn errors that no retry can fix into ``AirflowFailException``; 429, 5xx and drops propagate.
 
-    A bad parameter, missing credentials, 400/401/403/404 or a response that is not a scores page fail the
-    task at once, so Airflow does not spend the task's retries on them. Errors a later attempt may fix
-    (429, 5xx, dropped connections, timeouts that outlasted the client's own retries) propagate unchanged
-    and Airflow's ``retries`` apply.
+    No retry fixes a bad parameter or connection, a 400/401/403/404, or an answer that is not a page.
     """
     try:
         yield
