@@ -32,6 +32,9 @@ from airflow_provider_scorecards.client.sites import scorecards_ui_url
 from airflow_provider_scorecards.get_provider_info import CONNECTION_FIELD_BEHAVIOUR
 from airflow_provider_scorecards.hooks import CONN_TYPE, DEFAULT_CONN_ID
 
+USER_AGENT_SUFFIX = f"apache-airflow/{airflow.__version__}"
+"""Added to the User-Agent of every client the provider makes in Airflow (the hook's, the shared fetches')."""
+
 
 class DatadogScorecardsHook(BaseHook):
     """Talks to Datadog's "List all scores" endpoint (``GET /api/v2/scorecard/scores/{aggregation}``).
@@ -112,7 +115,7 @@ class DatadogScorecardsHook(BaseHook):
             self._client = ScorecardsClient(
                 self.settings,
                 concurrency=self.concurrency,
-                user_agent_suffix=f"apache-airflow/{airflow.__version__}",
+                user_agent_suffix=USER_AGENT_SUFFIX,
                 log=self.log,
                 sleep=self._sleep,
             )

@@ -24,7 +24,6 @@ from contextlib import AsyncExitStack, aclosing
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-import airflow
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
 from airflow_provider_scorecards.client.coercion import coerce_bool, coerce_choice, coerce_float
@@ -213,7 +212,6 @@ class DatadogScoreEventTrigger(BaseEventTrigger):
                                 settings,
                                 trigger.query,
                                 max_age=trigger.poll_interval,
-                                user_agent_suffix=f"apache-airflow/{airflow.__version__}",
                             )
                         )
                     fetched = await subscription.fetch()

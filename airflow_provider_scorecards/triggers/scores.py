@@ -18,7 +18,6 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-import airflow
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_scorecards.client.errors import ScorecardsError, render_server_text
@@ -218,7 +217,6 @@ class DatadogScoreThresholdTrigger(BaseTrigger):
             settings,
             query,
             max_age=self.poke_interval,
-            user_agent_suffix=f"apache-airflow/{airflow.__version__}",
         )
 
 

@@ -28,6 +28,7 @@ from airflow_provider_scorecards.client.client import ScorecardsClient
 from airflow_provider_scorecards.client.pages import Record
 from airflow_provider_scorecards.client.query import ScoresQuery
 from airflow_provider_scorecards.client.settings import ClientSettings
+from airflow_provider_scorecards.hooks.scorecards import USER_AGENT_SUFFIX
 
 logger = logging.getLogger(__name__)
 
@@ -328,7 +329,7 @@ SHARED_SCORES = SharedFetches()
 
 
 def subscribe_scores(
-    conn_id: str, settings: ClientSettings, query: ScoresQuery, *, max_age: float, user_agent_suffix: str
+    conn_id: str, settings: ClientSettings, query: ScoresQuery, *, max_age: float
 ) -> Subscription:
     """Subscribe to :data:`SHARED_SCORES`' fetches of ``query`` on this connection: every trigger's way in.
 
@@ -338,5 +339,5 @@ def subscribe_scores(
     return SHARED_SCORES.subscribe(
         ScoresKey.of(conn_id, settings, query),
         max_age=max_age,
-        open_source=lambda: ScoresSource(settings, query, user_agent_suffix=user_agent_suffix),
+        open_source=lambda: ScoresSource(settings, query, user_agent_suffix=USER_AGENT_SUFFIX),
     )
